@@ -1,0 +1,23 @@
+"""One place for the errors logstat reports and the exit codes it uses."""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes; documented in the README, so never renumber them."""
+
+    OK = 0
+    ERROR = 1  # an input or output problem the user must fix
+    USAGE = 2  # the command line itself is wrong (typer/click also use 2)
+    NO_FORMAT = 3  # no known log format matched the input
+    ALERT = 4  # a --fail-if rule tripped
+    INTERNAL = 70  # a bug in logstat (EX_SOFTWARE)
+
+
+class LogstatError(Exception):
+    """An error with a one-line message meant for the user."""
+
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.ERROR) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code

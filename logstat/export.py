@@ -1,0 +1,146 @@
+"""Write one row per request, in the canonical schema with status annotations.
+
+Rows are written chunk by chunk as they are parsed, so a log never has to fit
+in memory.  Every output goes to a temporary file beside the target and is
+renamed into place at the end: a crash or a full disk never leaves a
+half-written file, and the previous file stays until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from logstat import schema
+from logstat.errors import ExitCode, LogstatError
+from logstat.status import tag
+
+SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+# a spreadsheet runs a cell that starts with one of these as a formula
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def kind_for(path: Path, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise LogstatError(
+            f"{path}: cannot tell the output type from the suffix; use .csv or .parquet "
+            "(or --to csv|parquet)",
+            ExitCode.USAGE,
+        )
+    return kind
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, mode: str = "wb") -> Iterator[IO[bytes]]:
+    """A file that appears at `path` only once it is completely written."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as error:
+        raise LogstatError(f"{path}: cannot write: {error.strerror or error}") from error
+    try:
+        with os.fdopen(descriptor, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise LogstatError(f"{path}: cannot write: {error.strerror or error}") from error
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def export_columns(extras: Iterable[str]) -> dict[str, pl.DataType]:
+    """Canonical columns, annotations, then the format-specific extras (as strings)."""
+    columns: dict[str, pl.DataType] = {**schema.COLUMNS, **schema.ANNOTATIONS}
+    for name in sorted(set(extras) - set(columns)):
+        columns[name] = pl.String()
+    return columns
+
+
+def annotate(
+    frame: pl.DataFrame, chains: Mapping[str, Sequence[str]], columns: dict[str, pl.DataType]
+) -> pl.DataFrame:
+    """Parsed records of one chunk -> export rows with meanings, in a fixed schema."""
+    records = frame.lazy().filter(pl.col(schema.LINE_KIND) == schema.RECORD)
+    tagged = tag(records, chains)
+    present = tagged.collect_schema()
+    return tagged.select(
+        pl.col(name).cast(dtype, strict=False)
+        if name in present
+        else pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in columns.items()
+    ).collect()
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a quote."""
+    return frame.with_columns(
+        pl.when(pl.any_horizontal(pl.col(name).str.starts_with(start) for start in FORMULA_START))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
+    )
+
+
+class Writer:
+    """Streams frames to a CSV or Parquet file, atomically."""
+
+    def __init__(self, path: Path, kind: str, columns: dict[str, pl.DataType], raw: bool) -> None:
+        self.path = path
+        self.kind = kind
+        self.columns = columns
+        self.raw = raw
+        self.rows = 0
+        self._output = atomic_output(path)
+        self._handle: IO[bytes] | None = None
+        self._parquet: Any = None
+
+    def __enter__(self) -> Writer:
+        self._handle = self._output.__enter__()
+        if self.kind == "csv":
+            header = pl.DataFrame(schema=self.columns)
+            header.write_csv(self._handle)
+        return self
+
+    def write(self, frame: pl.DataFrame) -> None:
+        assert self._handle is not None
+        self.rows += frame.height
+        if self.kind == "csv":
+            out = frame if self.raw else neutralise_formulas(frame)
+            out.write_csv(self._handle, include_header=False)
+            return
+        import pyarrow.parquet
+
+        table = frame.to_arrow()
+        if self._parquet is None:
+            self._parquet = pyarrow.parquet.ParquetWriter(
+                self._handle, table.schema, compression="zstd"
+            )
+        self._parquet.write_table(table)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.kind == "parquet" and self._handle is not None:
+            if self._parquet is None:  # no rows: still a valid, empty file
+                import pyarrow.parquet
+
+                empty = pl.DataFrame(schema=self.columns).to_arrow()
+                pyarrow.parquet.write_table(empty, self._handle)
+            else:
+                self._parquet.close()
+        self._output.__exit__(*exc_info)  # type: ignore[arg-type]

@@ -1,0 +1,115 @@
+"""The log formats logstat reads, and detection of a file's format.
+
+The order of FORMATS breaks detection ties: nginx and Apache write the same
+`combined` lines, and nginx comes first because it is the more common server
+today; a file path naming the server (`/var/log/apache2/...`) overrides it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from logstat.errors import ExitCode, LogstatError
+from logstat.formats import apache, nginx
+from logstat.formats.base import Detection, Format, Parser
+
+FORMATS: list[Format] = [nginx.FORMAT, apache.FORMAT]
+BY_NAME = {format.name: format for format in FORMATS}
+
+SAMPLE_LINES = 200
+
+# words in a file path that name the server that wrote it
+PATH_HINTS = {"nginx": ("nginx",), "apache": ("apache", "httpd")}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The format chosen for one file."""
+
+    format: Format
+    detection: Detection
+    alternatives: tuple[str, ...] = ()  # formats that matched as well
+
+    @property
+    def summary(self) -> str:
+        text = f"{self.detection.parser.description}, {self.detection.confidence}"
+        if self.alternatives:
+            text += f" (same lines as {', '.join(self.alternatives)}: use --format to choose)"
+        return text
+
+
+def get(name: str) -> Format:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise LogstatError(
+            f"unknown format {name!r}; known formats: {', '.join(BY_NAME)} (see `logstat formats`)",
+            ExitCode.USAGE,
+        ) from None
+
+
+def sample_lines(lines: pl.Series) -> pl.Series:
+    """The first non-empty lines, the material detection works on."""
+    return lines.filter(lines.str.strip_chars() != "").head(SAMPLE_LINES)
+
+
+def detect(sample: pl.Series, path: str) -> Choice | None:
+    """The format that matches most sample lines; None when none matches any."""
+    found = [(format, format.detect(sample)) for format in FORMATS]
+    matches = [(format, detection) for format, detection in found if detection is not None]
+    if not matches:
+        return None
+    most = max(detection.matched for _, detection in matches)
+    tied = [(format, detection) for format, detection in matches if detection.matched == most]
+    lowered = path.lower()
+    hinted = [
+        pair for pair in tied if any(word in lowered for word in PATH_HINTS.get(pair[0].name, ()))
+    ]
+    format, detection = (hinted or tied)[0]
+    others = tuple(other.name for other, _ in tied if other is not format)
+    return Choice(format, detection, () if hinted else others)
+
+
+def explicit(format_name: str | None, log_format: str | None, sample: pl.Series) -> Choice:
+    """The user chose the format (--format) or gave a format string (--log-format)."""
+    if format_name is None:
+        assert log_format is not None
+        format_name = _syntax_of(log_format)
+    format = get(format_name)
+    parser: Parser
+    if log_format is None:
+        detection = format.detect(sample)
+        if detection is not None:
+            return Choice(format, detection)
+        parser = format.make_parser(None)
+    else:
+        parser = format.make_parser(log_format)
+    matched = (
+        int(
+            parser.parse(pl.LazyFrame({"line": sample}))
+            .select((pl.col("line_kind") == "record").sum())
+            .collect()
+            .item()
+        )
+        if len(sample)
+        else 0
+    )
+    return Choice(format, Detection(parser, matched, len(sample)))
+
+
+def _syntax_of(log_format: str) -> str:
+    """nginx format strings use $variables; Apache's use % directives."""
+    for format in FORMATS:
+        marker = {"nginx": "$", "apache": "%"}.get(format.name)
+        if marker and marker in log_format:
+            return format.name
+    raise LogstatError(
+        "--log-format needs nginx $variables or Apache % directives; "
+        "or pass --format NAME to say which server wrote it",
+        ExitCode.USAGE,
+    )
+
+
+__all__ = ["BY_NAME", "FORMATS", "Choice", "Detection", "Format", "Parser", "detect", "get"]

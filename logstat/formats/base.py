@@ -1,0 +1,126 @@
+"""The small interface every log format implements.
+
+A `Format` knows how to recognise its lines (`detect`, on a sample of a file's
+first lines) and how to make a `Parser` for one file.  A parser turns a frame
+of raw lines into canonical columns plus `line_kind` and `reject_reason`; it
+may keep state between chunks of the same file (IIS `#Fields` directives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import polars as pl
+
+from logstat.errors import ExitCode, LogstatError
+from logstat.formats.template import Layout, Token
+
+
+class Parser(Protocol):
+    @property
+    def description(self) -> str:
+        """What was recognised, e.g. 'nginx combined'."""
+        ...
+
+    def columns(self) -> set[str]:
+        """Every canonical (or extra) column this parser can fill."""
+        ...
+
+    def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
+        """Raw `line` -> canonical columns, `line_kind`, `reject_reason`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A parser chosen for a file, and how sure detection was."""
+
+    parser: Parser
+    matched: int
+    sampled: int
+
+    @property
+    def confidence(self) -> str:
+        return f"{self.matched}/{self.sampled} sample lines matched"
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    title: str
+    vendors: tuple[str, ...]  # status tables for this source, most specific first
+    layouts: dict[str, str]  # named layouts, for `logstat formats`
+    make_parser: Callable[[str | None], Parser]  # layout name or format string -> parser
+    detect: Callable[[pl.Series], Detection | None]  # sample lines -> best parser
+    produced_by: Callable[[set[str]], pl.Expr] = field(default=lambda columns: pl.lit("unknown"))
+
+
+@dataclass(frozen=True)
+class TemplateSyntax:
+    """A server's format-string language (nginx `$var`, Apache `%x`)."""
+
+    tokenize: Callable[[str], list[Token]]
+    marker: str  # the character that starts a directive: tells a user's template apart
+    layouts: dict[str, str]
+
+
+def count_matches(layout: Layout, sample: pl.Series) -> int:
+    """How many sample lines the layout's regex matches."""
+    return int(sample.str.contains(layout.regex([])).sum())
+
+
+def template_format(
+    *,
+    name: str,
+    title: str,
+    vendors: tuple[str, ...],
+    syntax: TemplateSyntax,
+    produced_by: Callable[[set[str]], pl.Expr],
+) -> Format:
+    """A Format for a server whose lines are described by a format string."""
+    compiled = {
+        layout_name: Layout(name, layout_name, template, tuple(syntax.tokenize(template)))
+        for layout_name, template in syntax.layouts.items()
+    }
+
+    def make_parser(layout_or_template: str | None) -> Parser:
+        key = layout_or_template or next(iter(compiled))
+        if key in compiled:
+            return compiled[key]
+        if syntax.marker not in key:
+            known = ", ".join(compiled)
+            raise LogstatError(
+                f"{name}: {key!r} is neither a known layout ({known}) nor a format string "
+                f"with {syntax.marker} directives",
+                ExitCode.USAGE,
+            )
+        return Layout(name, "custom", key, tuple(syntax.tokenize(key)))
+
+    def detect(sample: pl.Series) -> Detection | None:
+        best: Detection | None = None
+        for layout in compiled.values():
+            matched = count_matches(layout, sample)
+            if matched == 0:
+                continue
+            # more lines matched wins; on a tie the layout with more fields is more specific
+            if (
+                best is None
+                or matched > best.matched
+                or (
+                    matched == best.matched and layout.field_count > best.parser.field_count  # type: ignore[attr-defined]
+                )
+            ):
+                best = Detection(layout, matched, len(sample))
+        return best
+
+    return Format(
+        name=name,
+        title=title,
+        vendors=vendors,
+        layouts=dict(syntax.layouts),
+        make_parser=make_parser,
+        detect=detect,
+        produced_by=produced_by,
+    )

@@ -1,0 +1,1 @@
+"""Report model (plain data) and its views (terminal, JSON)."""

@@ -1,0 +1,89 @@
+"""The canonical columns every format's parser produces, with their dtypes.
+
+Missing values are null, never "-" or 0.  `conform` is the single place that
+turns a parser's partial frame into this shape.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+TIMESTAMP = pl.Datetime("us", "UTC")
+
+# name -> dtype, in output order.  The README's schema table mirrors this.
+COLUMNS: dict[str, pl.DataType] = {
+    "source": pl.String(),  # format name: nginx, apache, iis, alb, elb, cloudflare
+    "file": pl.String(),
+    "line_no": pl.UInt64(),  # 1-based physical line in the (decompressed) file
+    "timestamp": TIMESTAMP,
+    "client_ip": pl.String(),
+    "host": pl.String(),
+    "method": pl.String(),
+    "path": pl.String(),
+    "query": pl.String(),
+    "protocol": pl.String(),
+    "status": pl.Int16(),  # what the client got
+    "status_class": pl.String(),  # 1xx..5xx, other (000, 9999 ...), none (no status logged)
+    "upstream_status": pl.Int16(),  # what the server behind the proxy answered (last attempt)
+    "upstream_status_list": pl.String(),  # every attempt as logged, e.g. "502, 504"
+    "substatus": pl.Int32(),  # IIS sc-substatus
+    "win32_status": pl.Int64(),  # IIS sc-win32-status
+    "error_reason": pl.String(),  # ALB error_reason
+    "classification": pl.String(),  # ALB desync classification
+    "bytes_sent": pl.Int64(),
+    "request_time_s": pl.Float64(),
+    "user_agent": pl.String(),
+    "referer": pl.String(),
+}
+
+# Added by status tagging, after parsing.
+ANNOTATIONS: dict[str, pl.DataType] = {
+    "status_name": pl.String(),
+    "status_meaning": pl.String(),
+    "status_vendor": pl.String(),  # whose table the meaning came from
+    "produced_by": pl.String(),  # proxy / upstream / unknown
+}
+
+# Bookkeeping columns a parser adds next to the canonical ones.
+LINE_KIND = "line_kind"  # record / comment / rejected
+REJECT_REASON = "reject_reason"
+RAW_LINE = "line"
+FILE_ID = "file_id"
+
+RECORD = "record"
+COMMENT = "comment"
+REJECTED = "rejected"
+
+
+def conform(frame: pl.LazyFrame, columns: Iterable[str] | None = None) -> pl.LazyFrame:
+    """Cast `frame` to the canonical dtypes, add missing columns as nulls, keep order.
+
+    Extra columns (bookkeeping, format-specific) are kept after the canonical ones.
+    """
+    wanted = list(COLUMNS) if columns is None else list(columns)
+    present = frame.collect_schema()
+    expressions = []
+    for name in wanted:
+        dtype = COLUMNS.get(name) or ANNOTATIONS[name]
+        if name in present:
+            expressions.append(pl.col(name).cast(dtype, strict=False))
+        else:
+            expressions.append(pl.lit(None, dtype=dtype).alias(name))
+    extras = [pl.col(name) for name in present if name not in wanted]
+    return frame.select(*expressions, *extras)
+
+
+def status_class_expression(status: pl.Expr) -> pl.Expr:
+    """1xx..5xx for 100-599, 'other' for any other number, 'none' when nothing was logged."""
+    return (
+        pl.when(status.is_null())
+        .then(pl.lit("none"))
+        .when(status.is_between(100, 599))
+        .then((status // 100).cast(pl.String) + pl.lit("xx"))
+        .otherwise(pl.lit("other"))
+    )

@@ -1,0 +1,28 @@
+"""Shared test setup.
+
+Tests run under a non-UTC time zone so that any code that leans on local time
+instead of UTC shows up as a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ["TZ"] = "Pacific/Chatham"  # UTC+12:45/+13:45: odd offsets catch local-time bugs
+time.tzset()
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """../shared/corpus, the real-world logs; tests using it skip cleanly when it is absent."""
+    if not SHARED_CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not beside the repository")
+    return SHARED_CORPUS
