@@ -8,7 +8,6 @@ import polars as pl
 
 from logstat.formats.base import TemplateSyntax, template_format
 from logstat.formats.template import (
-    BRACKETED,
     DECIMAL,
     NUMBER,
     TOKEN,
@@ -34,7 +33,8 @@ DIRECTIVES: dict[str, tuple[str | None, Converter, tuple[str, ...]]] = {
     "a": (TOKEN, to_string("client_ip"), ("client_ip",)),
     "l": (TOKEN, to_string("remote_logname"), ("remote_logname",)),
     "u": (TOKEN, to_string("remote_user"), ("remote_user",)),
-    "t": (BRACKETED, to_timestamp(CLF_TIME), ("timestamp",)),
+    # %t writes its own brackets: [10/Oct/2000:13:55:36 -0700]
+    "t": (r"\[[^\]]*\]", to_timestamp("[" + CLF_TIME + "]"), ("timestamp",)),
     "r": (None, from_request_line, ("method", "path", "query", "protocol")),
     ">s": (NUMBER, to_integer("status"), ("status",)),
     # %s is the status before internal redirects; kept apart from the final %>s
