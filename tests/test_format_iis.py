@@ -1,0 +1,347 @@
+"""Microsoft IIS W3C extended logs, through the public path (pipeline.plan/read and the CLI).
+
+Golden files: each log under fixtures/iis/ has `<file>.expected.csv` with selected
+parsed columns; a new fixture file is a new test.  Rewrite them after a deliberate
+change with `LOGSTAT_UPDATE_GOLDEN=1 pytest tests/test_format_iis.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logstat import pipeline, sources
+from logstat.errors import LogstatError
+from logstat.formats import detect, iis, sample_lines
+from tests.conftest import FIXTURES, SHARED_CORPUS
+from tests.test_format_alb import GOLDEN_SUFFIX, check_golden, data_files, parse, run_cli
+
+IIS_COLUMNS = [
+    "line_no",
+    "line_kind",
+    "reject_reason",
+    "timestamp",
+    "client_ip",
+    "host",
+    "method",
+    "path",
+    "query",
+    "protocol",
+    "status",
+    "status_class",
+    "substatus",
+    "win32_status",
+    "produced_by",
+    "bytes_sent",
+    "request_time_s",
+    "user_agent",
+    "referer",
+    "s_sitename",
+    "cs_username",
+    "http_x_forwarded_for",
+    "unlisted_fields",
+    "ftp_status",
+]
+
+
+def with_columns(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The frame with every golden column, null where this file has no such field."""
+    missing = [pl.lit(None).alias(column) for column in columns if column not in frame.columns]
+    return frame.with_columns(missing)
+
+
+def write_log(directory: Path, lines: list[str], name: str = "u_ex240301.log") -> Path:
+    path = directory / name
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+HEADER = [
+    "#Software: Microsoft Internet Information Services 10.0",
+    "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
+    "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken",
+]
+
+
+def request(status: str, substatus: str = "0", win32: str = "0") -> str:
+    return (
+        "2024-03-01 09:00:01 10.0.0.5 GET / - 443 - 203.0.113.7 curl/8.4.0 - "
+        f"{status} {substatus} {win32} 12"
+    )
+
+
+# Golden fixtures
+
+
+@pytest.mark.parametrize("log", data_files(FIXTURES / "iis"), ids=lambda path: path.name)
+def test_fixture_matches_golden(log: Path) -> None:
+    run, frame = parse(log)
+    assert run.format_name == "iis"
+    assert run.lines == frame.height == run.records + run.rejected + run.comments
+    check_golden(log, with_columns(frame, IIS_COLUMNS), IIS_COLUMNS)
+
+
+def test_fields_change_mid_file_is_read_the_same_across_chunk_boundaries() -> None:
+    log = FIXTURES / "iis" / "fields-change.log"
+    _, whole = parse(log)
+    options = pipeline.Options(chunk_bytes=200)  # a chunk ends inside each header block
+    runs = pipeline.plan(sources.expand([str(log)]), options)
+    frames = list(pipeline.read(runs, options))
+    assert len(frames) > 5
+    chunked = pl.concat([frame for _, frame in frames], how="diagonal_relaxed")
+    assert chunked.select(IIS_COLUMNS[:-2]).equals(whole.select(IIS_COLUMNS[:-2]))
+    second_block = whole.filter(pl.col("line_no") >= 11)
+    assert second_block["host"].drop_nulls().unique().to_list() == ["shop.example.com"]
+    choice = runs[0].choice
+    assert choice is not None and "2 different #Fields lists" in choice.detection.parser.description
+
+
+def test_crlf_and_bom_are_not_part_of_fields() -> None:
+    run, frame = parse(FIXTURES / "iis" / "crlf-bom.log")
+    records = frame.filter(pl.col("line_kind") == "record")
+    assert run.comments == 4 and records.height == 4
+    assert records["request_time_s"].to_list() == [0.187, 0.015, 0.0, 0.003]
+    assert not records["line"].str.contains("\r").any()
+
+
+def test_headerless_default_file_says_what_was_assumed() -> None:
+    run, _ = parse(FIXTURES / "iis" / "headerless-default.log")
+    assert run.choice is not None
+    assert run.choice.detection.parser.description == (
+        "iis w3c (no #Fields header: assumed the IIS default fields)"
+    )
+
+
+def test_headerless_mixed_layouts_are_named() -> None:
+    run, _ = parse(FIXTURES / "iis" / "headerless-mixed.log")
+    assert run.choice is not None
+    assert run.choice.detection.parser.description == (
+        "iis w3c (no #Fields header: read as IIS field lists default+bytes, iis7, iis6, all, ftp; "
+        "FTP log: sc-status holds FTP reply codes, kept as ftp_status)"
+    )
+
+
+def test_line_with_wrong_field_count_is_rejected_with_counts(tmp_path: Path) -> None:
+    log = write_log(tmp_path, [*HEADER, request("200"), request("200") + " surplus"])
+    run, frame = parse(log)
+    assert (run.records, run.rejected) == (1, 1)
+    assert frame["reject_reason"].drop_nulls().to_list() == ["has 16 fields, #Fields lists 15"]
+
+
+def test_detection_returns_a_fresh_parser_each_time(tmp_path: Path) -> None:
+    first = write_log(tmp_path, [*HEADER, request("200")], "a.log")
+    other_fields = [HEADER[0], "#Fields: time c-ip cs-method cs-uri-stem sc-status"]
+    second = write_log(tmp_path, [*other_fields, "09:00:00 10.0.0.1 GET / 404"], "b.log")
+    options = pipeline.Options()
+    runs = pipeline.plan(sources.expand([str(first), str(second)]), options)
+    parsers = [run.choice.detection.parser for run in runs if run.choice]
+    assert len(parsers) == 2 and parsers[0] is not parsers[1]
+    frames = [frame for _, frame in pipeline.read(runs, options)]
+    statuses = [
+        frame.filter(pl.col("line_kind") == "record")["status"].to_list() for frame in frames
+    ]
+    assert statuses == [[200], [404]]
+    sample = pl.Series(["#Fields: date time sc-status", "2024-01-01 00:00:00 200"])
+    one, two = iis.detect(sample), iis.detect(sample)
+    assert one is not None and two is not None and one.parser is not two.parser
+
+
+def test_explicit_field_list_reads_a_headerless_file(tmp_path: Path) -> None:
+    log = write_log(tmp_path, ["2024-03-01 09:00:01 GET /x 418"])
+    fields = "date time cs-method cs-uri-stem sc-status"
+    options = pipeline.Options(format="iis", log_format=fields)
+    runs = pipeline.plan(sources.expand([str(log)]), options)
+    (frame,) = [frame for _, frame in pipeline.read(runs, options)]
+    assert frame["status"].to_list() == [418]
+    with pytest.raises(LogstatError, match="neither a known field list"):
+        iis.make_parser("nonsense")
+
+
+def test_export_has_a_column_for_a_custom_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    custom = [HEADER[0], HEADER[1] + " X-ARR-LOG-ID", request("200") + " 9f1c2d"]
+    log = write_log(tmp_path, custom)
+    output = tmp_path / "out.csv"
+    code, _, _ = run_cli(capsys, "export", str(log), "-o", str(output), "--quiet")
+    exported = pl.read_csv(output, infer_schema=False)
+    assert code == 0
+    assert exported.select("status", "x_arr_log_id").row(0) == ("200", "9f1c2d")
+
+
+# Any mix of header blocks, in any chunking, adds up to the lines written
+
+FIELD_LISTS = [
+    ("date", "time", "cs-method", "cs-uri-stem", "sc-status"),
+    ("date", "time", "c-ip", "cs-method", "cs-uri-stem", "sc-status", "sc-substatus", "time-taken"),
+    ("time", "sc-status", "cs-uri-stem"),
+]
+VALUES = {
+    "date": "2024-03-01",
+    "time": "09:00:01",
+    "c-ip": "192.0.2.1",
+    "cs-method": "GET",
+    "cs-uri-stem": "/p",
+    "sc-substatus": "0",
+    "time-taken": "5",
+}
+block = st.tuples(
+    st.sampled_from(range(len(FIELD_LISTS))),
+    st.lists(st.tuples(st.integers(100, 599), st.booleans()), max_size=6),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(blocks=st.lists(block, min_size=1, max_size=5), chunk_bytes=st.integers(40, 400))
+def test_header_blocks_add_up_in_any_chunking(
+    blocks: list[tuple[int, list[tuple[int, bool]]]], chunk_bytes: int
+) -> None:
+    lines: list[str] = []
+    expected: list[int | None] = []  # per line: the status read, None when not a record
+    for list_index, rows in blocks:
+        fields = FIELD_LISTS[list_index]
+        lines += ["#Software: Microsoft Internet Information Services 10.0", "#Date: 2024-03-01"]
+        lines.append("#Fields: " + " ".join(fields))
+        expected += [None, None, None]
+        for status, damaged in rows:
+            values = [str(status) if field == "sc-status" else VALUES[field] for field in fields]
+            lines.append(" ".join(values + (["surplus"] if damaged else [])))
+            expected.append(None if damaged else status)
+    with tempfile.TemporaryDirectory() as directory:
+        log = write_log(Path(directory), lines)
+        options = pipeline.Options(chunk_bytes=chunk_bytes)
+        runs = pipeline.plan(sources.expand([str(log)]), options)
+        frame = pl.concat(
+            [part for _, part in pipeline.read(runs, options)], how="diagonal_relaxed"
+        )
+    run = runs[0]
+    assert run.lines == len(lines) == run.records + run.rejected + run.comments
+    assert run.comments == 3 * len(blocks)
+    records = frame.filter(pl.col("line_kind") == "record")
+    assert records["status"].to_list() == [status for status in expected if status is not None]
+    assert run.rejected == sum(damaged for _, rows in blocks for _, damaged in rows)
+
+
+def test_state_run_reads_new_lines_with_the_header_above_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cron run with --state starts below the #Fields line; detection saw it."""
+    fields = "#Fields: date time cs-method cs-uri-stem sc-status sc-substatus"
+    log = write_log(tmp_path, [HEADER[0], fields, "2024-03-01 09:00:01 GET /a 200 0"])
+    state = tmp_path / "state.json"
+    code, out, _ = run_cli(capsys, str(log), "--state", str(state), "--json")
+    assert code == 0 and json.loads(out)["files"][0]["records"] == 1
+    with log.open("a") as handle:
+        handle.write("2024-03-01 09:00:02 GET /b 502 3\n")
+    code, out, _ = run_cli(capsys, str(log), "--state", str(state), "--json")
+    (file,) = json.loads(out)["files"]
+    assert (code, file["records"], file["rejected"]) == (0, 1, 0)
+    (row,) = json.loads(out)["statuses"]
+    assert (row["status"], row["substatus"]) == (502, 3)
+
+
+# produced_by: one test per rule
+
+
+@pytest.mark.parametrize(
+    ("status", "substatus", "expected"),
+    [
+        ("502", "3", "proxy"),  # ARR could not connect to the backend
+        ("502", "4", "proxy"),  # ARR had no backend server
+        ("502", "5", "proxy"),  # ARR WebSocket failure / ASP.NET Core Module process failure
+        ("502", "7", "proxy"),  # ARR execute request failure
+        ("400", "604", "proxy"),  # ARR: the client went away
+        ("502", "2", "unknown"),  # CGI premature exit, or ARR map failure: cannot tell
+        ("502", "0", "unknown"),
+        ("500", "0", "unknown"),
+        ("200", "0", "unknown"),
+    ],
+)
+def test_produced_by(tmp_path: Path, status: str, substatus: str, expected: str) -> None:
+    log = write_log(tmp_path, [*HEADER, request(status, substatus)])
+    _, frame = parse(log)
+    record = frame.filter(pl.col("line_kind") == "record").row(0, named=True)
+    assert (record["status"], record["substatus"], record["produced_by"]) == (
+        int(status),
+        int(substatus),
+        expected,
+    )
+
+
+# The shared corpus
+
+
+def corpus_logs(directory: str) -> list[Path]:
+    return data_files(SHARED_CORPUS / directory)
+
+
+@pytest.mark.parametrize("log", corpus_logs("iis"), ids=lambda path: path.name)
+def test_corpus_file_is_iis_and_matches_expected_statuses(corpus: Path, log: Path) -> None:
+    run, frame = parse(log)
+    assert run.format_name == "iis"
+    assert run.lines == run.records + run.rejected + run.comments
+    assert run.records > 0
+    # blank lines are the only lines of IIS's own files that are not read
+    assert set(frame["reject_reason"].drop_nulls().to_list()) <= {"empty line"}
+    expected_path = log.with_name(log.name + GOLDEN_SUFFIX)
+    if not expected_path.exists():
+        return
+    expected = pl.read_csv(expected_path, infer_schema=False)
+    by_line = {row["line_no"]: row for row in frame.iter_rows(named=True)}
+    for row in expected.iter_rows(named=True):
+        parsed = by_line[int(row["line_no"])]
+        want = tuple(
+            int(row[column]) if row[column] else None
+            for column in ("status", "substatus", "win32_status")
+        )
+        got = (parsed["status"], parsed["substatus"], parsed["win32_status"])
+        assert (parsed["line_kind"], got) == ("record", want), row
+
+
+@pytest.mark.parametrize("directory", ["nginx", "apache", "alb", "elb", "cloudflare", "iis", "odd"])
+def test_detection_keeps_formats_apart(corpus: Path, directory: str) -> None:
+    """IIS claims its own files and no nginx, Apache, AWS or Cloudflare file."""
+    for log in corpus_logs(directory):
+        runs = pipeline.plan(sources.expand([str(log)]), pipeline.Options())
+        name = runs[0].format_name
+        if directory == "iis":
+            assert name == "iis", log.name
+        elif directory != "odd":
+            assert name != "iis", log.name
+        sample = sample_lines(pl.Series(log.read_bytes().decode("utf-8", "replace").splitlines()))
+        if directory in ("nginx", "apache"):
+            assert iis.detect(sample) is None, log.name
+        if directory == "iis":
+            choice = detect(sample, str(log))
+            assert choice is not None and choice.format.name == "iis", log.name
+
+
+def test_ftp_log_reply_codes_are_not_http_statuses(corpus: Path) -> None:
+    run, frame = parse(SHARED_CORPUS / "iis" / "lnav_test_logfile_w3c.2")
+    records = frame.filter(pl.col("line_kind") == "record")
+    assert records["status"].null_count() == records.height == 14
+    assert set(records["ftp_status"].to_list()) == {331, 230, 226}
+    assert run.choice is not None and "FTP log" in run.choice.detection.parser.description
+
+
+# The command line, with no option
+
+
+def test_cli_summary_of_a_corpus_file(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = SHARED_CORPUS / "iis" / "brianary-scripts_test_data_u_ex100815.log"
+    code, out, _ = run_cli(capsys, str(log))
+    assert code == 0
+    assert "iis w3c" in out and "16 parsed" in out and "40 comment/header lines" in out
+    code, out, _ = run_cli(capsys, str(log), "--json")
+    document = json.loads(out)
+    assert code == 0
+    (file,) = document["files"]
+    assert (file["source"], file["records"], file["rejected"]) == ("iis", 16, 0)
+    statuses = {(row["status"], row["substatus"]): row for row in document["statuses"]}
+    assert statuses[(404, 0)]["vendor"] == "iis" and statuses[(404, 0)]["count"] == 6
