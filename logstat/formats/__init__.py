@@ -12,16 +12,31 @@ from dataclasses import dataclass
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.formats import apache, nginx
+from logstat.formats import alb, apache, cloudflare, elb, iis, nginx
 from logstat.formats.base import Detection, Format, Parser
 
-FORMATS: list[Format] = [nginx.FORMAT, apache.FORMAT]
+FORMATS: list[Format] = [
+    nginx.FORMAT,
+    apache.FORMAT,
+    alb.FORMAT,
+    elb.FORMAT,
+    iis.FORMAT,
+    cloudflare.FORMAT,
+]
 BY_NAME = {format.name: format for format in FORMATS}
 
 SAMPLE_LINES = 200
 
 # words in a file path that name the server that wrote it
-PATH_HINTS = {"nginx": ("nginx",), "apache": ("apache", "httpd")}
+PATH_HINTS = {
+    "nginx": ("nginx",),
+    "apache": ("apache", "httpd"),
+    # S3 object names: ..._elasticloadbalancing_<region>_app.<lb>... for ALB
+    "alb": ("_app.",),
+    "elb": ("elasticloadbalancing",),
+    "iis": ("iis", "w3svc", "u_ex"),
+    "cloudflare": ("cloudflare", "logpush"),
+}
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,11 @@ import polars as pl
 
 from logstat.formats.base import TemplateSyntax, template_format
 from logstat.formats.template import (
+    CLF_TIME,
+    CLF_TIME_TEXT,
     DECIMAL,
     NUMBER,
+    PATH_BEFORE_QUERY,
     TOKEN,
     Converter,
     Field,
@@ -22,9 +25,8 @@ from logstat.formats.template import (
     to_seconds,
     to_string,
     to_timestamp,
+    unescape_quoted,
 )
-
-CLF_TIME = "%d/%b/%Y:%H:%M:%S %z"
 
 # directive letter -> (pattern or None for "by context", converter, columns)
 # https://httpd.apache.org/docs/2.4/mod/mod_log_config.html#formats
@@ -34,7 +36,7 @@ DIRECTIVES: dict[str, tuple[str | None, Converter, tuple[str, ...]]] = {
     "l": (TOKEN, to_string("remote_logname"), ("remote_logname",)),
     "u": (TOKEN, to_string("remote_user"), ("remote_user",)),
     # %t writes its own brackets: [10/Oct/2000:13:55:36 -0700]
-    "t": (r"\[[^\]]*\]", to_timestamp("[" + CLF_TIME + "]"), ("timestamp",)),
+    "t": (rf"\[{CLF_TIME_TEXT}\]", to_timestamp("[" + CLF_TIME + "]"), ("timestamp",)),
     "r": (None, from_request_line, ("method", "path", "query", "protocol")),
     ">s": (NUMBER, to_integer("status"), ("status",)),
     # %s is the status before internal redirects; kept apart from the final %>s
@@ -52,6 +54,11 @@ DIRECTIVES: dict[str, tuple[str | None, Converter, tuple[str, ...]]] = {
     "U": (None, to_string("path"), ("path",)),
     "H": (TOKEN, to_string("protocol"), ("protocol",)),
 }
+
+
+def unescape(text: pl.Expr) -> pl.Expr:
+    r"""Apache writes `"` as `\"` and `\` as `\\` in logged values; `\xhh` bytes stay escaped."""
+    return text.str.replace_all(r'\\(["\\])', "$1")
 
 
 def _query(text: pl.Expr) -> dict[str, pl.Expr]:
@@ -85,7 +92,7 @@ def _timed(argument: str, letter: str) -> Field:
         def convert(text: pl.Expr) -> dict[str, pl.Expr]:
             return from_epoch_seconds((text.cast(pl.Float64, strict=False) / scale).cast(pl.String))
 
-        return Field(directive, convert, NUMBER, ("timestamp",))
+        return Field(directive, convert, r"\d+", ("timestamp",))
     if "%" in argument:
         strftime = argument.removeprefix("begin:").removeprefix("end:")
         return Field(directive, to_timestamp(strftime), None, ("timestamp",))
@@ -109,7 +116,7 @@ def tokenize(template: str) -> list[Token]:
         position = match.end()
     if position < len(template):
         tokens.append(Literal(template[position:]))
-    return _status_fallback(tokens)
+    return unescape_quoted(_status_fallback(tokens), unescape)
 
 
 def _directive(argument: str | None, letter: str, text: str) -> Token:
@@ -120,13 +127,14 @@ def _directive(argument: str | None, letter: str, text: str) -> Token:
     if argument is not None and letter in "tT":
         return _timed(argument, letter)
     if letter == "q":
-        return Field(text, _query, TOKEN, ("query",))
+        return Field(text, _query, r"(?:\?\S*)?", ("query",))
     known = DIRECTIVES.get(letter)
     if known is None:
         column = "field_" + letter.strip("<>")
         return Field(text, to_string(column), None, (column,))
     pattern, convert, columns = known
-    return Field(text, convert, pattern, columns)
+    adjacent = PATH_BEFORE_QUERY if letter == "U" else None
+    return Field(text, convert, pattern, columns, adjacent)
 
 
 def _status_fallback(tokens: list[Token]) -> list[Token]:
@@ -148,8 +156,8 @@ LAYOUTS = {
     "combined": COMBINED,
     "common": COMMON,
     "vhost_combined": '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"',
-    # the vhost_combined shape without the port, as some distributions configure it
-    "vhost_common": '%v %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"',
+    # from the httpd docs: common behind the virtual host's name
+    "vhost_common": '%v %h %l %u %t "%r" %>s %b',
 }
 
 FORMAT = template_format(

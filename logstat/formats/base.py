@@ -15,7 +15,8 @@ from typing import Protocol
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.formats.template import Layout, Token
+from logstat.formats.template import Token, compile_template, every_layout
+from logstat.formats.template import detect as detect_layouts
 
 
 class Parser(Protocol):
@@ -64,11 +65,8 @@ class TemplateSyntax:
     tokenize: Callable[[str], list[Token]]
     marker: str  # the character that starts a directive: tells a user's template apart
     layouts: dict[str, str]
-
-
-def count_matches(layout: Layout, sample: pl.Series) -> int:
-    """How many sample lines the layout's regex matches."""
-    return int(sample.str.contains(layout.regex([])).sum())
+    # layouts that read stray lines but never make a file this server's (nginx `common`)
+    fallbacks: frozenset[str] = frozenset()
 
 
 def template_format(
@@ -81,12 +79,14 @@ def template_format(
 ) -> Format:
     """A Format for a server whose lines are described by a format string."""
     compiled = {
-        layout_name: Layout(name, layout_name, template, tuple(syntax.tokenize(template)))
+        layout_name: compile_template(name, layout_name, template, syntax.tokenize)
         for layout_name, template in syntax.layouts.items()
     }
 
     def make_parser(layout_or_template: str | None) -> Parser:
-        key = layout_or_template or next(iter(compiled))
+        if layout_or_template is None:
+            return every_layout(list(compiled.values()))
+        key = layout_or_template
         if key in compiled:
             return compiled[key]
         if syntax.marker not in key:
@@ -96,24 +96,11 @@ def template_format(
                 f"with {syntax.marker} directives",
                 ExitCode.USAGE,
             )
-        return Layout(name, "custom", key, tuple(syntax.tokenize(key)))
+        return compile_template(name, "custom", key, syntax.tokenize)
 
     def detect(sample: pl.Series) -> Detection | None:
-        best: Detection | None = None
-        for layout in compiled.values():
-            matched = count_matches(layout, sample)
-            if matched == 0:
-                continue
-            # more lines matched wins; on a tie the layout with more fields is more specific
-            if (
-                best is None
-                or matched > best.matched
-                or (
-                    matched == best.matched and layout.field_count > best.parser.field_count  # type: ignore[attr-defined]
-                )
-            ):
-                best = Detection(layout, matched, len(sample))
-        return best
+        found = detect_layouts(list(compiled.values()), sample, syntax.fallbacks)
+        return None if found is None else Detection(found[0], found[1], len(sample))
 
     return Format(
         name=name,

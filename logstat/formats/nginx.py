@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import polars as pl
 
 from logstat.formats.base import TemplateSyntax, template_format
 from logstat.formats.template import (
-    BRACKETED,
+    CLF_TIME,
+    CLF_TIME_TEXT,
     DECIMAL,
+    ISO_TIME_TEXT,
     NUMBER,
+    PATH_BEFORE_QUERY,
     TOKEN,
     VALUE_LIST,
     Converter,
@@ -20,44 +24,85 @@ from logstat.formats.template import (
     from_epoch_seconds,
     from_request_line,
     from_status_list,
+    missing,
     split_target,
     to_integer,
     to_seconds,
     to_string,
     to_timestamp,
+    unescape_quoted,
 )
+
+# A client field that holds a chain of addresses, as proxies log it:
+# `10.0.0.2, 10.0.0.1, 127.0.0.1` or `"10.5.102.222, 199.96.1.1" 10.2.1.185`.
+_ADDRESS = r'[^\s",]+'
+_ADDRESSES = rf"{_ADDRESS}(?:,\s*{_ADDRESS})*"
+# an unquoted forwarded list needs a comma, so `example.com 10.0.0.1` is no chain (vhost_combined)
+ADDRESS_CHAIN = rf'(?:(?:"[^"]*"|{_ADDRESS}(?:,\s*{_ADDRESS})+)\s+)?{_ADDRESSES}'
+# a host name or address, with or without port: never a list
+HOST = r'[^\s",]+'
+_CHAIN_PARTS = r'^(?:"?(.*?)"?,?\s+)?([^\s",]+)$'
+
+
+def from_address_chain(text: pl.Expr) -> dict[str, pl.Expr]:
+    """The last address is the peer nginx saw (client_ip); any before it are forwarded_for."""
+    chain = missing(text)
+    # a single address (most lines) is the client as it is: only chains need the regex
+    listed = pl.when(chain.str.contains(r'[\s",]')).then(chain)
+    return {
+        "client_ip": pl.coalesce(
+            listed.str.extract(_CHAIN_PARTS, 2), pl.when(listed.is_null()).then(chain)
+        ),
+        "forwarded_for": missing(listed.str.extract(_CHAIN_PARTS, 1)),
+    }
+
+
+def _nothing(text: pl.Expr) -> dict[str, pl.Expr]:
+    return {}
+
 
 # variable -> (pattern or None for "by context", converter, columns it fills)
 # https://nginx.org/en/docs/http/ngx_http_log_module.html and ngx_http_core_module.html#variables
 VARIABLES: dict[str, tuple[str | None, Converter, tuple[str, ...]]] = {
-    "remote_addr": (TOKEN, to_string("client_ip"), ("client_ip",)),
-    "time_local": (BRACKETED, to_timestamp("%d/%b/%Y:%H:%M:%S %z"), ("timestamp",)),
-    "time_iso8601": (TOKEN, to_timestamp("%Y-%m-%dT%H:%M:%S%#z"), ("timestamp",)),
+    "remote_addr": (ADDRESS_CHAIN, from_address_chain, ("client_ip", "forwarded_for")),
+    "remote_user": (None, to_string("remote_user"), ("remote_user",)),
+    "time_local": (CLF_TIME_TEXT, to_timestamp(CLF_TIME), ("timestamp",)),
+    "time_iso8601": (ISO_TIME_TEXT, to_timestamp("%+"), ("timestamp",)),
     "msec": (r"\d+(?:\.\d+)?", from_epoch_seconds, ("timestamp",)),
     "request": (None, from_request_line, ("method", "path", "query", "protocol")),
     "request_method": (TOKEN, to_string("method"), ("method",)),
     "request_uri": (None, split_target, ("path", "query")),
     "uri": (None, to_string("path"), ("path",)),
+    "is_args": (r"\??", _nothing, ()),
     "args": (None, to_string("query"), ("query",)),
     "query_string": (None, to_string("query"), ("query",)),
     "server_protocol": (TOKEN, to_string("protocol"), ("protocol",)),
     "status": (NUMBER, to_integer("status"), ("status",)),
     "body_bytes_sent": (NUMBER, to_integer("bytes_sent"), ("bytes_sent",)),
     "bytes_sent": (NUMBER, to_integer("bytes_sent"), ("bytes_sent",)),
+    "request_length": (NUMBER, to_integer("request_length", pl.Int64()), ("request_length",)),
     "request_time": (DECIMAL, to_seconds("request_time_s", 1), ("request_time_s",)),
     "http_referer": (None, to_string("referer"), ("referer",)),
     "http_user_agent": (None, to_string("user_agent"), ("user_agent",)),
-    "host": (TOKEN, to_string("host"), ("host",)),
-    "http_host": (TOKEN, to_string("host"), ("host",)),
-    "server_name": (TOKEN, to_string("host"), ("host",)),
+    "http_x_forwarded_for": (None, to_string("http_x_forwarded_for"), ("http_x_forwarded_for",)),
+    "host": (HOST, to_string("host"), ("host",)),
+    "http_host": (HOST, to_string("host"), ("host",)),
+    "server_name": (HOST, to_string("host"), ("host",)),
     "upstream_status": (VALUE_LIST, from_status_list, ("upstream_status", "upstream_status_list")),
     "upstream_addr": (VALUE_LIST, to_string("upstream_addr"), ("upstream_addr",)),
-    "upstream_response_time": (
-        VALUE_LIST,
-        to_string("upstream_response_time"),
-        ("upstream_response_time",),
-    ),
-    "request_length": (NUMBER, to_integer("request_length", pl.Int64()), ("request_length",)),
+    # one value per upstream tried, like $upstream_status: kept as logged
+    **{
+        name: (VALUE_LIST, to_string(name), (name,))
+        for name in (
+            "upstream_response_time",
+            "upstream_connect_time",
+            "upstream_header_time",
+            "upstream_response_length",
+            "upstream_bytes_received",
+            "upstream_bytes_sent",
+            "upstream_cache_status",
+        )
+    },
 }
 
 COMBINED = (
@@ -72,9 +117,25 @@ LAYOUTS = {
     "upstreaminfo": COMBINED
     + " $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name]"
     " $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id",
+    # combined behind the virtual host, as multi-site configs often write it
+    "vhost_combined": "$host " + COMBINED,
+    # not nginx's: the Common Log Format, read only in files of nginx's own layouts
+    # (a file of nothing else is Apache's)
+    "common": '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent',
+    # escape=json lines whose keys are the variables' names; others need --log-format
+    "json": json.dumps(
+        {name: f"${name}" for name in VARIABLES if name != "is_args"}, separators=(",", ":")
+    ),
 }
 
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def unescape(text: pl.Expr) -> pl.Expr:
+    r"""nginx writes `"` as `\x22` and `\` as `\x5C` in logged values; other bytes stay escaped."""
+    # \x22 first: an escaped backslash followed by "x22" must come out as `\x22`; both
+    # cases of \x5C in one pass, so a `\` it restores never starts another escape
+    return text.str.replace_all(r"\x22", '"', literal=True).str.replace_all(r"\\x5[Cc]", "\\")
 
 
 def tokenize(template: str) -> list[Token]:
@@ -89,7 +150,7 @@ def tokenize(template: str) -> list[Token]:
         position = match.end()
     if position < len(template):
         tokens.append(Literal(template[position:]))
-    return tokens
+    return unescape_quoted(tokens, unescape)
 
 
 def _field(name: str) -> Field:
@@ -98,7 +159,11 @@ def _field(name: str) -> Field:
         # unknown variables (and $http_*, $sent_http_* headers) become string columns
         return Field(f"${name}", to_string(name), None, (name,))
     pattern, convert, columns = known
-    return Field(f"${name}", convert, pattern, columns)
+    adjacent = PATH_BEFORE_QUERY if name == "uri" else None
+    # most lines log one address; with no comma or quote in it, ADDRESS_CHAIN takes
+    # no forwarded prefix either, so the fast regex reads just that (template.py)
+    common = _ADDRESS if pattern == ADDRESS_CHAIN else None
+    return Field(f"${name}", convert, pattern, columns, adjacent, common)
 
 
 def produced_by(columns: set[str]) -> pl.Expr:
@@ -128,8 +193,10 @@ def produced_by(columns: set[str]) -> pl.Expr:
 
 FORMAT = template_format(
     name="nginx",
-    title="nginx access log (log_format with $variables)",
+    title="nginx access log (log_format with $variables, or escape=json lines)",
     vendors=("nginx",),
-    syntax=TemplateSyntax(tokenize=tokenize, marker="$", layouts=LAYOUTS),
+    syntax=TemplateSyntax(
+        tokenize=tokenize, marker="$", layouts=LAYOUTS, fallbacks=frozenset({"common"})
+    ),
     produced_by=produced_by,
 )

@@ -7,12 +7,20 @@ columns it fills; this module turns those tokens into a `Layout`: a single
 regex run by polars over the line column, and expressions that convert the
 captured text.  Only fields whose columns a report needs become capturing
 groups, so a status summary never pays for user agents.
+
+A format string that is a JSON object (nginx `escape=json`) becomes a
+`JsonLayout` instead: its keys are read with polars' JSON path matching.
+
+Real files mix layouts (a few CLF lines in a combined log, vhost-prefixed lines
+after a config change), so detection returns a `LayoutChain`: every line is
+parsed by the first layout of the chain that matches it.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -20,15 +28,34 @@ import polars as pl
 from logstat import schema
 
 Converter = Callable[[pl.Expr], dict[str, pl.Expr]]
+Unescape = Callable[[pl.Expr], pl.Expr]
 
 # What a field's text may look like, by context in the format string.
 QUOTED = r"(?:[^\\]|\\.)*?"  # inside "...": lazy, so unescaped quotes still parse
 BRACKETED = r"[^\]]*"
-TOKEN = r"\S*"
-NUMBER = r"-|-?\d+"
+TOKEN = r"\S+"  # `-` stands for a missing value, so a field between spaces is never empty
+NUMBER = r"-|\d+"
 DECIMAL = r"-|-?\d+(?:\.\d+)?"
 # nginx writes one value per upstream tried: "502, 504" or "502 : 200" after an internal redirect
 VALUE_LIST = r"-|[-\w.:\[\]/]+(?:(?:, | : )[-\w.:\[\]/]+)*"
+# [10/Oct/2000:13:55:36 -0700]: strict, so `[-]` or a zone-less time is no access line
+CLF_TIME_TEXT = r"\d{1,2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}"
+CLF_TIME = "%d/%b/%Y:%H:%M:%S %z"
+ISO_TIME_TEXT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})"
+# a path directly followed by another field ($uri$is_args$args, %U%q) stops at the "?"
+PATH_BEFORE_QUERY = r"[^?\s]*"
+
+# The fast regex.  The regex engine extracts fields several times faster from a
+# regex it can run in one pass (no choice ever waits for later text) than from
+# the exact one above, whose lazy quotes and `\s` runs are ambiguous.  Every
+# line is tried with the fast regex first and only the lines it rejects with
+# the exact one.  Each fast piece accepts a subset of what its exact piece does
+# and stops where the exact piece prefers to stop, so a line the fast regex
+# matches is split exactly as the exact regex would split it.
+STRICT_QUOTED = r'(?:[^"\\]|\\.)*'  # up to the first unescaped quote, where QUOTED stops first
+FAST_SPACE = r"(?-u:\s)+"  # a whole run of ASCII white space, as `\s+` takes it
+FAST_TAIL = r"(?:(?-u:\s)|$)"  # lines hold no "\n": all `(?:\s.*)?$` asks of the rest
+_UNICODE_DIGIT = re.compile(r"(?<!\\)((?:\\\\)*)\\d")  # `\d`, not `\\d`
 
 
 @dataclass(frozen=True)
@@ -42,6 +69,11 @@ class Field:
     convert: Converter  # captured text -> canonical (or extra) columns
     pattern: str | None = None  # None: decided by context (quoted, bracketed, token)
     columns: tuple[str, ...] = ()  # columns `convert` produces
+    # pattern when another field follows with no text between ($uri$is_args$args)
+    adjacent_pattern: str | None = None
+    # the fast regex's pattern (see STRICT_QUOTED): the usual values only, a subset
+    # of `pattern` that the exact regex would split the same way
+    common_pattern: str | None = None
 
     def produces(self) -> tuple[str, ...]:
         return self.columns
@@ -70,6 +102,7 @@ def to_seconds(column: str, divisor: float) -> Converter:
 
 
 def to_timestamp(time_format: str) -> Converter:
+    """Text with its UTC offset -> the same instant in UTC."""
     return lambda text: {
         "timestamp": missing(text)
         .str.to_datetime(time_format, strict=False, time_unit="us")
@@ -78,29 +111,36 @@ def to_timestamp(time_format: str) -> Converter:
 
 
 def from_epoch_seconds(text: pl.Expr) -> dict[str, pl.Expr]:
-    micros = (missing(text).cast(pl.Float64, strict=False) * 1_000_000).cast(pl.Int64)
+    seconds = missing(text).cast(pl.Float64, strict=False)
+    # round: 1474706096.123 * 1e6 is 1474706096122999.9 in binary floating point
+    micros = (seconds * 1_000_000).round(0).cast(pl.Int64)
     return {"timestamp": micros.cast(schema.TIMESTAMP)}
 
 
 REQUEST_LINE = r"^([A-Za-z][-A-Za-z0-9_]*) (.*?)(?: ([A-Za-z]+/[0-9.]+))?$"
+# the usual request, read in one pass (see STRICT_QUOTED): with no space in the
+# target, the shortest target REQUEST_LINE allows is the whole of it
+FAST_REQUEST_LINE = r"^([A-Za-z][-A-Za-z0-9_]*) ([^ ]*) ([A-Za-z]+/[0-9.]+)$"
 
 
 def from_request_line(text: pl.Expr) -> dict[str, pl.Expr]:
     """`GET /a?b=1 HTTP/1.1` -> method, path, query, protocol; garbage leaves them null."""
-    target = text.str.extract(REQUEST_LINE, 2)
-    return {
-        "method": text.str.extract(REQUEST_LINE, 1),
-        **split_target(target),
-        "protocol": text.str.extract(REQUEST_LINE, 3),
-    }
+    fast = text.str.extract_groups(FAST_REQUEST_LINE)
+    exact = pl.when(fast.struct.field("1").is_null()).then(text).str.extract_groups(REQUEST_LINE)
+
+    def part(group: str) -> pl.Expr:
+        return pl.coalesce(fast.struct.field(group), exact.struct.field(group))
+
+    return {"method": part("1"), **split_target(part("2")), "protocol": part("3")}
 
 
 def split_target(target: pl.Expr) -> dict[str, pl.Expr]:
     """`/a?b=1` -> path `/a`, query `b=1` (null when there is no `?`)."""
-    target = missing(target)
+    # before and after the first "?", as ^([^?]*) and \?(.*)$ would take them, in one pass
+    parts = missing(target).str.splitn("?", 2)
     return {
-        "path": target.str.extract(r"^([^?]*)", 1),
-        "query": target.str.extract(r"\?(.*)$", 1),
+        "path": missing(parts.struct.field("field_0")),
+        "query": parts.struct.field("field_1"),
     }
 
 
@@ -112,6 +152,46 @@ def from_status_list(text: pl.Expr) -> dict[str, pl.Expr]:
         "upstream_status": missing(last).cast(pl.Int16, strict=False),
         "upstream_status_list": listed,
     }
+
+
+def context_of(tokens: Sequence[Token], index: int) -> str:
+    """'quoted', 'bracketed' or 'token': what surrounds the field at `index`."""
+    before = tokens[index - 1] if index > 0 else None
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    before_text = before.text if isinstance(before, Literal) else ""
+    after_text = after.text if isinstance(after, Literal) else ""
+    if before_text.endswith('"') and after_text.startswith('"'):
+        return "quoted"
+    if before_text.endswith("[") and after_text.startswith("]"):
+        return "bracketed"
+    return "token"
+
+
+CONTEXT_PATTERNS = {"quoted": QUOTED, "bracketed": BRACKETED, "token": TOKEN}
+
+
+def unescape_quoted(tokens: list[Token], unescape: Unescape) -> list[Token]:
+    """Free text inside quotes is escaped by the server; undo that before converting."""
+    result: list[Token] = []
+    for index, token in enumerate(tokens):
+        if (
+            isinstance(token, Field)
+            and token.pattern is None
+            and context_of(tokens, index) == "quoted"
+        ):
+            token = Field(
+                token.directive,
+                _unescaped(token.convert, unescape),
+                None,
+                token.columns,
+                token.adjacent_pattern,
+            )
+        result.append(token)
+    return result
+
+
+def _unescaped(convert: Converter, unescape: Unescape) -> Converter:
+    return lambda text: convert(unescape(text))
 
 
 @dataclass(frozen=True)
@@ -142,42 +222,56 @@ class Layout:
             for column in token.produces()
         }
 
-    def regex(self, capture: Iterable[int] | None = None) -> str:
-        """The whole-line regex; fields whose index is in `capture` become groups."""
+    def regex(self, capture: Iterable[int] | None = None, fast: bool = False) -> str:
+        """The whole-line regex; fields whose index is in `capture` become groups.
+
+        `fast`: the one-pass variant (see STRICT_QUOTED), for most lines.
+        """
         wanted = set(range(len(self.tokens))) if capture is None else set(capture)
         parts = ["^(?P<matched>)"]  # an empty group that is null exactly when the line fails
         for index, token in enumerate(self.tokens):
             if isinstance(token, Literal):
-                parts.append(_literal_regex(token.text))
+                parts.append(_literal_regex(token.text, FAST_SPACE if fast else r"\s+"))
                 continue
-            pattern = token.pattern or self._context_pattern(index)
+            pattern = self._fast_pattern(index) if fast else self._pattern(index)
             parts.append(f"(?P<f{index}>{pattern})" if index in wanted else f"(?:{pattern})")
         # Tolerate fields appended after the known ones (a %D or X-Forwarded-For at the end).
-        parts.append(r"(?:\s.*)?$")
+        parts.append(FAST_TAIL if fast else r"(?:\s.*)?$")
         return "".join(parts)
 
-    def _context_pattern(self, index: int) -> str:
-        before = self.tokens[index - 1] if index > 0 else None
-        after = self.tokens[index + 1] if index + 1 < len(self.tokens) else None
-        before_text = before.text if isinstance(before, Literal) else ""
-        after_text = after.text if isinstance(after, Literal) else ""
-        if before_text.endswith('"') and after_text.startswith('"'):
-            return QUOTED
-        if before_text.endswith("[") and after_text.startswith("]"):
-            return BRACKETED
-        return TOKEN
+    def _fast_pattern(self, index: int) -> str:
+        token = self.tokens[index]
+        assert isinstance(token, Field)
+        pattern = self._pattern(index)
+        if token.common_pattern is not None and pattern == token.pattern:
+            pattern = token.common_pattern
+        if pattern == QUOTED:
+            return STRICT_QUOTED
+        return _UNICODE_DIGIT.sub(r"\1[0-9]", pattern)  # ASCII digits: a smaller automaton
 
-    def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
-        """Parse `line` into canonical columns plus line_kind and reject_reason.
+    def _pattern(self, index: int) -> str:
+        token = self.tokens[index]
+        assert isinstance(token, Field)
+        following = self.tokens[index + 1] if index + 1 < len(self.tokens) else None
+        if token.adjacent_pattern is not None and isinstance(following, Field):
+            return token.adjacent_pattern
+        if token.pattern is not None:
+            return token.pattern
+        context = context_of(self.tokens, index)
+        if context == "token" and index > 0 and isinstance(self.tokens[index - 1], Field):
+            return r"\S*"  # right after another field ($uri$is_args$args): may be empty
+        return CONTEXT_PATTERNS[context]
 
-        `needed` limits which columns are converted (None: all of them).
-        """
-        capture = [
+    def capture(self, needed: set[str] | None) -> list[int]:
+        """Indexes of the fields that fill a needed column (all fields when None)."""
+        return [
             index
             for index, token in enumerate(self.tokens)
             if isinstance(token, Field) and (needed is None or set(token.produces()) & needed)
         ]
-        groups = pl.col(schema.RAW_LINE).str.extract_groups(self.regex(capture))
+
+    def convert(self, groups: pl.Expr, capture: list[int]) -> dict[str, pl.Expr]:
+        """Captured groups -> column expressions."""
         produced: dict[str, pl.Expr] = {}
         for index in capture:
             token = self.tokens[index]
@@ -186,33 +280,298 @@ class Layout:
             for column, expression in token.convert(text).items():
                 # the first field that fills a column wins ($request before $uri)
                 produced.setdefault(column, expression)
+        return produced
+
+    def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
+        """Parse `line` into canonical columns plus line_kind and reject_reason.
+
+        `needed` limits which columns are converted (None: all of them).
+        """
+        return LayoutChain((self,)).parse(lines, needed)
+
+
+@dataclass(frozen=True)
+class LayoutChain:
+    """Layouts tried in order: each line is parsed by the first one that matches it.
+
+    Later layouts only see the lines every earlier one rejected, so a file that
+    is all one layout pays for one regex.
+    """
+
+    layouts: tuple[Layout, ...]
+    # the layout most sample lines used: what the summary reports
+    primary: Layout | None = None
+    # layouts seen in the sample: their columns are what this file logs
+    in_use: tuple[Layout, ...] = ()
+
+    @property
+    def description(self) -> str:
+        return (self.primary or self.layouts[0]).description
+
+    def columns(self) -> set[str]:
+        return set().union(*(layout.columns() for layout in self.in_use or self.layouts[:1]))
+
+    def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
+        line = pl.col(schema.RAW_LINE)
+        remaining: pl.Expr = line
+        stages: list[tuple[pl.Expr, dict[str, pl.Expr]]] = []
+        temporary: list[str] = []
+        frame = lines
+        for number, layout in enumerate(self.layouts):
+            capture = layout.capture(needed)
+            name = f"__layout{number}"
+            # a line an earlier layout matched is null here, and regexes skip nulls
+            frame = _extract(frame, remaining, layout, capture, name)
+            temporary += [name, f"{name}_fast", f"{name}_exact"]
+            groups = pl.col(name)
+            matched = groups.struct.field("matched").is_not_null()
+            produced = layout.convert(groups, capture)
+            if needed is not None:
+                produced = {column: value for column, value in produced.items() if column in needed}
+            stages.append((matched, produced))
+            remaining = pl.when(matched).then(None).otherwise(remaining)
+        any_matched = pl.any_horizontal(matched for matched, _ in stages)
+        columns = list(dict.fromkeys(column for _, produced in stages for column in produced))
+        values = [_first_match(stages, column).alias(column) for column in columns]
+        return frame.with_columns(
+            _kind(any_matched),
+            _reason(any_matched, self._rejected_reason()),
+            *values,
+        ).drop(temporary, strict=False)
+
+    def _rejected_reason(self) -> str:
+        first = self.primary or self.layouts[0]
+        if len(self.layouts) == 1:
+            return f"does not match {first.description}"
+        return f"does not match {first.description} or any other {first.source} layout"
+
+
+def _extract(
+    frame: pl.LazyFrame, lines: pl.Expr, layout: Layout, capture: list[int], name: str
+) -> pl.LazyFrame:
+    """`name`: the layout's groups for each line: the fast regex's, else the exact one's."""
+    exact = layout.regex(capture)
+    fast = layout.regex(capture, fast=True)
+    if fast == exact:
+        return frame.with_columns(lines.str.extract_groups(exact).alias(name))
+    quick, slow = pl.col(f"{name}_fast"), pl.col(f"{name}_exact")
+    rejected = pl.when(quick.struct.field("matched").is_null()).then(lines)
+    keys = ["matched", *(f"f{index}" for index in capture)]
+    return (
+        frame.with_columns(lines.str.extract_groups(fast).alias(f"{name}_fast"))
+        .with_columns(rejected.str.extract_groups(exact).alias(f"{name}_exact"))
+        .with_columns(
+            pl.struct(
+                pl.coalesce(quick.struct.field(key), slow.struct.field(key)).alias(key)
+                for key in keys
+            ).alias(name)
+        )
+    )
+
+
+def _first_match(stages: list[tuple[pl.Expr, dict[str, pl.Expr]]], column: str) -> pl.Expr:
+    """The column's value from the first stage that matched the line."""
+    relevant = [(matched, produced[column]) for matched, produced in stages if column in produced]
+    matched, value = relevant[0]
+    if len(relevant) == 1:
+        return pl.when(matched).then(value)
+    chained = pl.when(matched).then(value).when(relevant[1][0]).then(relevant[1][1])
+    for matched, value in relevant[2:]:
+        chained = chained.when(matched).then(value)
+    return chained.otherwise(None)
+
+
+def _kind(matched: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(matched)
+        .then(pl.lit(schema.RECORD))
+        .otherwise(pl.lit(schema.REJECTED))
+        .alias(schema.LINE_KIND)
+    )
+
+
+def _reason(matched: pl.Expr, reason: str) -> pl.Expr:
+    blank = pl.col(schema.RAW_LINE).str.strip_chars() == ""
+    return (
+        pl.when(matched)
+        .then(None)
+        .when(blank)
+        .then(pl.lit("empty line"))
+        .otherwise(pl.lit(reason))
+        .alias(schema.REJECT_REASON)
+    )
+
+
+def _literal_regex(text: str, space: str = r"\s+") -> str:
+    """Literal text of a format string; a run of spaces matches `space` (white space)."""
+    return space.join(re.escape(part) for part in re.split(r" +", text))
+
+
+@dataclass(frozen=True)
+class JsonLayout:
+    """A format string that writes one JSON object per line (nginx `escape=json`).
+
+    Values are read by key with polars' JSON path matching (which undoes JSON
+    escapes), then converted by the field their format string names.  A line is
+    a record when it is a JSON object holding the `anchor` key (the status).
+    """
+
+    source: str
+    name: str
+    template: str
+    fields: tuple[tuple[str, Field], ...]  # JSON key -> field
+    anchor: str
+
+    @property
+    def description(self) -> str:
+        return f"{self.source} {self.name}"
+
+    def columns(self) -> set[str]:
+        return {column for _, token in self.fields for column in token.produces()}
+
+    def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
+        produced: dict[str, list[pl.Expr]] = {}
+        for key, token in self.fields:
+            if needed is not None and not set(token.produces()) & needed:
+                continue
+            for column, expression in token.convert(_json_value(key)).items():
+                produced.setdefault(column, []).append(expression)
         if needed is not None:
             produced = {column: value for column, value in produced.items() if column in needed}
-        matched = groups.struct.field("matched").is_not_null()
-        blank = pl.col(schema.RAW_LINE).str.strip_chars() == ""
-        kind = (
-            pl.when(matched)
-            .then(pl.lit(schema.RECORD))
-            .otherwise(pl.lit(schema.REJECTED))
-            .alias(schema.LINE_KIND)
-        )
-        reason = (
-            pl.when(matched)
-            .then(None)
-            .when(blank)
-            .then(pl.lit("empty line"))
-            .otherwise(pl.lit(f"does not match {self.description}"))
-            .alias(schema.REJECT_REASON)
-        )
-        return lines.with_columns(
-            kind, reason, *(value.alias(column) for column, value in produced.items())
+        matched = _json_value(self.anchor).is_not_null()
+        return (
+            lines.with_columns(_json_text().alias(_JSON_TEXT))
+            .with_columns(
+                _kind(matched),
+                _reason(matched, f"not a JSON object with a {self.anchor!r} key"),
+                # two keys may fill one column (time_local, time_iso8601): the first present wins
+                *(
+                    pl.when(matched).then(pl.coalesce(values)).alias(column)
+                    for column, values in produced.items()
+                ),
+            )
+            .drop(_JSON_TEXT)
         )
 
+    def count_matches(self, sample: pl.Series) -> int:
+        """Sample lines that hold the anchor and two more of the keys: lines of this layout."""
+        frame = pl.DataFrame({schema.RAW_LINE: sample}).with_columns(_json_text().alias(_JSON_TEXT))
+        others = [_json_value(key).is_not_null() for key, _ in self.fields if key != self.anchor]
+        needed_others = min(2, len(others))
+        present = pl.sum_horizontal(others) if others else pl.lit(0)
+        return int(
+            frame.select(
+                (_json_value(self.anchor).is_not_null() & (present >= needed_others)).sum()
+            ).item()
+        )
 
-def _literal_regex(text: str) -> str:
-    """Literal text of a format string; a run of spaces matches one or more spaces."""
-    return r"\s+".join(re.escape(part) for part in re.split(r" +", text))
+
+_JSON_TEXT = "__json"
 
 
-def compile_layout(source: str, name: str, template: str, tokens: list[Token]) -> Layout:
-    return Layout(source, name, template, tuple(tokens))
+def _json_text() -> pl.Expr:
+    r"""The line as JSON: bytes that were not UTF-8 come from split_lines as `\xHH`,
+    which is no JSON escape; escape their backslash so the rest of the line still reads."""
+    return pl.col(schema.RAW_LINE).str.replace_all(r"((?:^|[^\\])(?:\\\\)*)\\x", r"${1}\\x")
+
+
+def _json_value(key: str) -> pl.Expr:
+    path = f"$.{key}" if re.fullmatch(r"[A-Za-z_]\w*", key) else f"$[{json.dumps(key)}]"
+    return pl.col(_JSON_TEXT).str.json_path_match(path)
+
+
+# "key": "value" or "key": value in a JSON format string
+_JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.)+)"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}\s]+)')
+
+
+def is_json_template(template: str) -> bool:
+    return template.lstrip().startswith("{") and _JSON_MEMBER.search(template) is not None
+
+
+def compile_json(
+    source: str, name: str, template: str, tokenize: Callable[[str], list[Token]]
+) -> JsonLayout:
+    """`{"status":"$status","t":"$time_iso8601"}` -> a JsonLayout reading those keys."""
+    fields: list[tuple[str, Field]] = []
+    for match in _JSON_MEMBER.finditer(template):
+        key, value = match.group(1), match.group(2).strip('"')
+        tokens = [token for token in tokenize(value) if not _is_blank(token)]
+        if len(tokens) == 1 and isinstance(tokens[0], Field):
+            fields.append((key, tokens[0]))
+        else:  # literal text or several fields in one value: keep the value as text
+            column = re.sub(r"\W+", "_", key).strip("_").lower() or "value"
+            fields.append((key, Field(value, to_string(column), None, (column,))))
+    anchor = next(
+        (key for key, token in fields if "status" in token.produces()),
+        fields[0][0] if fields else "status",
+    )
+    return JsonLayout(source, name, template, tuple(fields), anchor)
+
+
+def _is_blank(token: Token) -> bool:
+    return isinstance(token, Literal) and not token.text.strip()
+
+
+TemplateParser = Layout | LayoutChain | JsonLayout
+
+
+def compile_template(
+    source: str, name: str, template: str, tokenize: Callable[[str], list[Token]]
+) -> Layout | JsonLayout:
+    """A format string -> its parser: a JSON object template, or a regex layout."""
+    if is_json_template(template):
+        return compile_json(source, name, template, tokenize)
+    return Layout(source, name, template, tuple(tokenize(template)))
+
+
+def every_layout(layouts: Sequence[Layout | JsonLayout]) -> TemplateParser:
+    """All of a server's regex layouts, the first (its default) reported: for a file
+    the user says is this server's although no layout recognised its first lines."""
+    text = [layout for layout in layouts if isinstance(layout, Layout)]
+    if not text:
+        return layouts[0]
+    ordered = sorted(text, key=lambda layout: -layout.field_count)
+    return LayoutChain(tuple(ordered), text[0], (text[0],))
+
+
+def detect(
+    layouts: Sequence[Layout | JsonLayout],
+    sample: pl.Series,
+    fallbacks: Iterable[str] = (),
+) -> tuple[TemplateParser, int] | None:
+    """The parser that reads the most sample lines, and how many it reads.
+
+    Regex layouts form a chain: the layouts that matched sample lines, most
+    fields first (so each line gets the richest reading), then the rest as
+    fallbacks for lines further down the file.  JSON layouts compete alone.
+    Layouts named in `fallbacks` read lines of a file only when another layout
+    recognised it: a server that merely tolerates a shape does not claim it.
+    """
+    only_fallbacks = set(fallbacks)
+    text = [layout for layout in layouts if isinstance(layout, Layout)]
+    best: tuple[TemplateParser, int] | None = None
+    if text and len(sample):
+        ordered = sorted(text, key=lambda layout: -layout.field_count)  # stable: ties keep order
+        matches = {
+            layout.name: sample.str.contains(layout.regex([])).fill_null(False)
+            for layout in ordered
+        }
+        taken = pl.Series([False] * len(sample))
+        used: dict[str, int] = {}
+        for layout in ordered:
+            fresh = matches[layout.name] & ~taken
+            used[layout.name] = int(fresh.sum())
+            taken = taken | matches[layout.name]
+        matched = int(taken.sum())
+        seen = [layout for layout in ordered if int(matches[layout.name].sum())]
+        own = [layout for layout in seen if layout.name not in only_fallbacks]
+        if own:
+            rest = [layout for layout in ordered if layout not in seen]
+            primary = max(own, key=lambda layout: used[layout.name])
+            best = (LayoutChain(tuple(seen + rest), primary, tuple(seen)), matched)
+    for json_layout in layouts:
+        if isinstance(json_layout, JsonLayout):
+            matched = json_layout.count_matches(sample)
+            if matched and (best is None or matched > best[1]):
+                best = (json_layout, matched)
+    return best

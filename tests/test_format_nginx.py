@@ -1,0 +1,425 @@
+"""nginx: layouts, detection, `--log-format` variables, escape=json lines, produced_by."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logstat import formats
+from logstat.errors import ExitCode, LogstatError
+from logstat.formats import nginx
+from logstat.formats.template import JsonLayout, Layout
+from tests.helpers import parse_file, plan_file
+
+COMBINED_LINE = (
+    '192.0.2.1 - - [10/Mar/2024:13:55:36 +0000] "GET /a?b=1 HTTP/1.1" 200 12 "-" "curl/8.5.0"'
+)
+
+
+def write(tmp_path: Path, lines: list[str], name: str = "nginx-access.log") -> Path:
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return frame.filter(pl.col("line_kind") == "record").to_dicts()
+
+
+@pytest.mark.parametrize(
+    ("lines", "layout"),
+    [
+        ([COMBINED_LINE], "nginx combined"),
+        ([COMBINED_LINE + ' "203.0.113.1"'], "nginx main"),
+        ([COMBINED_LINE + ' "-"'], "nginx main"),
+        (
+            [
+                COMBINED_LINE + " 89 0.001 [default-web-8080] [] 172.17.0.5:8080 59 0.000 200 "
+                "529a007902362a5f51385a5fa7049884"
+            ],
+            "nginx upstreaminfo",
+        ),
+        (["example.com " + COMBINED_LINE], "nginx vhost_combined"),
+        (['{"status":"200","remote_addr":"::1","request":"GET / HTTP/1.1"}'], "nginx json"),
+    ],
+)
+def test_layouts_are_detected(tmp_path: Path, lines: list[str], layout: str) -> None:
+    run = plan_file(write(tmp_path, lines * 3))
+    assert run.choice is not None
+    assert run.choice.format.name == "nginx"
+    assert run.choice.detection.parser.description == layout
+    assert run.choice.detection.matched == 3
+
+
+CLF_LINE = '192.0.2.1 - - [10/Mar/2024:13:55:36 +0000] "GET / HTTP/1.1" 404 12'
+
+
+def test_common_log_format_lines_are_read_but_do_not_make_a_file_nginx(tmp_path: Path) -> None:
+    """nginx reads stray CLF lines in its own files; a file of nothing else is Apache's."""
+    only_clf = plan_file(write(tmp_path, [CLF_LINE] * 3))
+    assert only_clf.choice is not None and only_clf.choice.format.name == "apache"
+    mixed = write(tmp_path, [COMBINED_LINE, CLF_LINE, COMBINED_LINE], "mixed.log")
+    run = plan_file(mixed)
+    assert run.choice is not None and run.choice.format.name == "nginx"
+    assert run.choice.detection.parser.description == "nginx combined"
+    assert parse_file(mixed)["status"].to_list() == [200, 404, 200]
+    # told it is nginx, every line of the CLF file is read
+    forced = parse_file(write(tmp_path, [CLF_LINE] * 3), format="nginx")
+    assert forced["line_kind"].to_list() == ["record"] * 3
+    assert set(forced["source"]) == {"nginx"}
+
+
+def test_combined_is_the_default_layout() -> None:
+    assert nginx.FORMAT.make_parser(None).description == "nginx combined"
+    assert next(iter(nginx.LAYOUTS)) == "combined"
+
+
+def test_a_mostly_main_file_keeps_forwarded_for_and_reads_its_other_lines(tmp_path: Path) -> None:
+    lines = (
+        [COMBINED_LINE + ' "203.0.113.1"'] * 5
+        + [COMBINED_LINE]
+        + ['192.0.2.1 - - [10/Mar/2024:13:55:36 +0000] "GET / HTTP/1.1" 404 12']
+    )
+    frame = parse_file(write(tmp_path, lines))
+    assert frame["line_kind"].to_list() == ["record"] * 7
+    assert frame["http_x_forwarded_for"].to_list() == ["203.0.113.1"] * 5 + [None, None]
+    assert frame["user_agent"].to_list() == ["curl/8.5.0"] * 6 + [None]
+    assert frame["status"].to_list() == [200] * 6 + [404]
+
+
+def test_lines_after_the_sample_are_read_by_any_nginx_layout(tmp_path: Path) -> None:
+    """Detection samples the first lines; a layout first seen later is still read."""
+    lines = [COMBINED_LINE] * 250 + ["example.com " + COMBINED_LINE.replace(" 200 ", " 503 ")]
+    frame = parse_file(write(tmp_path, lines))
+    last = frame.row(-1, named=True)
+    assert (last["line_kind"], last["status"], last["host"]) == ("record", 503, "example.com")
+
+
+# Every variable the README promises, each in a format string of its own kind.
+VARIABLE_CASES = [
+    ("$remote_addr", "2001:db8::1", {"client_ip": "2001:db8::1"}),
+    ("$remote_user", "alice", {"remote_user": "alice"}),
+    (
+        "[$time_local]",
+        "[10/Mar/2024:13:55:36 +0545]",
+        {"timestamp": datetime(2024, 3, 10, 8, 10, 36, tzinfo=UTC)},
+    ),
+    (
+        "$time_iso8601",
+        "2024-03-10T13:55:36-07:00",
+        {"timestamp": datetime(2024, 3, 10, 20, 55, 36, tzinfo=UTC)},
+    ),
+    (
+        "$msec",
+        "1710078936.250",
+        {"timestamp": datetime(2024, 3, 10, 13, 55, 36, 250000, tzinfo=UTC)},
+    ),
+    (
+        '"$request"',
+        '"GET /a?b=1 HTTP/1.1"',
+        {"method": "GET", "path": "/a", "query": "b=1", "protocol": "HTTP/1.1"},
+    ),
+    ("$request_method", "DELETE", {"method": "DELETE"}),
+    ('"$request_uri"', '"/a b?c=d"', {"path": "/a b", "query": "c=d"}),
+    ('"$uri"', '"/only/path"', {"path": "/only/path"}),
+    ('"$args"', '"x=1&y=2"', {"query": "x=1&y=2"}),
+    ("$server_protocol", "HTTP/2.0", {"protocol": "HTTP/2.0"}),
+    ("$status", "503", {"status": 503}),
+    ("$body_bytes_sent", "1024", {"bytes_sent": 1024}),
+    ("$bytes_sent", "1200", {"bytes_sent": 1200}),
+    ("$request_length", "321", {"request_length": 321}),
+    ("$request_time", "1.250", {"request_time_s": 1.25}),
+    ('"$http_referer"', '"https://example.com/"', {"referer": "https://example.com/"}),
+    ('"$http_user_agent"', '"Mozilla/5.0 (X11)"', {"user_agent": "Mozilla/5.0 (X11)"}),
+    (
+        '"$http_x_forwarded_for"',
+        '"203.0.113.1, 10.0.0.1"',
+        {"http_x_forwarded_for": "203.0.113.1, 10.0.0.1"},
+    ),
+    ("$host", "www.example.com", {"host": "www.example.com"}),
+    ("$server_name", "example.com", {"host": "example.com"}),
+    ("$upstream_addr", "10.0.0.1:80, 10.0.0.2:80", {"upstream_addr": "10.0.0.1:80, 10.0.0.2:80"}),
+    (
+        "$upstream_status",
+        "502, 504",
+        {"upstream_status": 504, "upstream_status_list": "502, 504"},
+    ),
+    ("$upstream_status", "-", {"upstream_status": None, "upstream_status_list": None}),
+    ("$upstream_response_time", "0.001 : 0.020", {"upstream_response_time": "0.001 : 0.020"}),
+    ("$pipe", "p", {"pipe": "p"}),  # unknown variables: a string column of their name
+    ("${connection}", "42", {"connection": "42"}),
+]
+
+
+@pytest.mark.parametrize(("template", "logged", "expected"), VARIABLE_CASES)
+def test_log_format_variables(
+    tmp_path: Path, template: str, logged: str, expected: dict[str, Any]
+) -> None:
+    # a status anchors each line so every case is a full record
+    log_format = f"{template} $status" if template != "$status" else template
+    line = f"{logged} 200" if template != "$status" else logged
+    frame = parse_file(write(tmp_path, [line]), log_format=log_format)
+    [row] = records(frame)
+    assert {column: row[column] for column in expected} == expected
+
+
+def test_every_documented_variable_is_known() -> None:
+    documented = [
+        "remote_addr",
+        "remote_user",
+        "time_local",
+        "time_iso8601",
+        "msec",
+        "request",
+        "request_method",
+        "request_uri",
+        "uri",
+        "args",
+        "server_protocol",
+        "status",
+        "body_bytes_sent",
+        "bytes_sent",
+        "request_length",
+        "request_time",
+        "http_referer",
+        "http_user_agent",
+        "http_x_forwarded_for",
+        "host",
+        "server_name",
+        "upstream_addr",
+        "upstream_status",
+        "upstream_response_time",
+    ]
+    assert set(documented) <= set(nginx.VARIABLES)
+
+
+def test_uri_is_args_args_splits_path_and_query(tmp_path: Path) -> None:
+    log_format = '"$request_method $uri$is_args$args $server_protocol" $status'
+    frame = parse_file(
+        write(tmp_path, ['"GET /s?q=1&r=2 HTTP/1.1" 200', '"GET /plain HTTP/1.1" 301']),
+        log_format=log_format,
+    )
+    assert [(row["path"], row["query"]) for row in records(frame)] == [
+        ("/s", "q=1&r=2"),
+        ("/plain", None),
+    ]
+
+
+def test_a_client_chain_keeps_the_last_address_as_client_ip(tmp_path: Path) -> None:
+    lines = [
+        COMBINED_LINE.replace("192.0.2.1", "10.0.0.2, 10.0.0.1, 127.0.0.1"),
+        COMBINED_LINE.replace("192.0.2.1", '"198.51.100.1, 10.0.0.1" 10.2.1.185'),
+    ]
+    frame = parse_file(write(tmp_path, lines))
+    assert frame["client_ip"].to_list() == ["127.0.0.1", "10.2.1.185"]
+    assert frame["forwarded_for"].to_list() == ["10.0.0.2, 10.0.0.1", "198.51.100.1, 10.0.0.1"]
+
+
+def test_unknown_layout_name_is_a_usage_error() -> None:
+    with pytest.raises(LogstatError) as caught:
+        nginx.FORMAT.make_parser("mian")
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert "combined" in caught.value.message
+
+
+def test_named_layout_through_options(tmp_path: Path) -> None:
+    path = write(tmp_path, [COMBINED_LINE + ' "203.0.113.9"'])
+    run = plan_file(path, format="nginx", log_format="combined")
+    assert run.choice is not None
+    assert run.choice.detection.parser.description == "nginx combined"
+    [row] = records(parse_file(path, format="nginx", log_format="main"))
+    assert row["http_x_forwarded_for"] == "203.0.113.9"
+
+
+# --- escape=json lines -------------------------------------------------------------------
+
+
+def test_json_lines_are_detected_without_options(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            {
+                "time_iso8601": "2024-03-10T13:55:36+01:00",
+                "remote_addr": "2001:db8::9",
+                "request": 'GET /q"x HTTP/1.1',
+                "status": 502,
+                "body_bytes_sent": "157",
+                "request_time": "3.001",
+                "upstream_status": "502, 504",
+                "http_user_agent": 'agent \\ "quoted"',
+            }
+        )
+    ]
+    run = plan_file(write(tmp_path, lines, "access.json"))
+    assert run.choice is not None and run.choice.format.name == "nginx"
+    assert isinstance(run.choice.detection.parser, JsonLayout)
+    [row] = records(parse_file(write(tmp_path, lines, "access.json")))
+    assert row["status"] == 502
+    assert row["upstream_status"] == 504
+    assert row["upstream_status_list"] == "502, 504"
+    assert row["path"] == '/q"x'
+    assert row["user_agent"] == 'agent \\ "quoted"'
+    assert row["timestamp"] == datetime(2024, 3, 10, 12, 55, 36, tzinfo=UTC)
+    assert row["request_time_s"] == 3.001
+    assert row["produced_by"] == "proxy"  # 502 after upstream 504: nginx's own
+
+
+def test_json_layout_reads_every_documented_key() -> None:
+    layout = nginx.FORMAT.make_parser("json")
+    assert isinstance(layout, JsonLayout)
+    keys = {key for key, _ in layout.fields}
+    documented = [
+        "status",
+        "request",
+        "remote_addr",
+        "time_local",
+        "time_iso8601",
+        "msec",
+        "request_method",
+        "request_uri",
+        "uri",
+        "args",
+        "body_bytes_sent",
+        "bytes_sent",
+        "request_time",
+        "http_referer",
+        "http_user_agent",
+        "http_x_forwarded_for",
+        "host",
+        "server_name",
+        "upstream_status",
+        "upstream_addr",
+        "upstream_response_time",
+    ]
+    assert set(documented) <= keys
+
+
+def test_cloudflare_json_is_not_claimed_by_nginx(tmp_path: Path) -> None:
+    line = json.dumps(
+        {
+            "ClientIP": "192.0.2.1",
+            "ClientRequestHost": "example.com",
+            "ClientRequestMethod": "GET",
+            "ClientRequestURI": "/",
+            "EdgeResponseStatus": 522,
+            "OriginResponseStatus": 0,
+            "EdgeStartTimestamp": "2024-03-10T13:55:36Z",
+        }
+    )
+    sample = pl.Series([line] * 3)
+    assert nginx.FORMAT.detect(sample) is None
+
+
+def test_other_json_logs_with_a_status_are_not_claimed() -> None:
+    """Caddy writes `status` too, but none of nginx's other variable names."""
+    caddy = json.dumps(
+        {
+            "level": "info",
+            "ts": 1710078936.25,
+            "msg": "handled request",
+            "request": {"remote_ip": "192.0.2.1", "method": "GET", "uri": "/"},
+            "status": 200,
+            "size": 12,
+            "duration": 0.001,
+        }
+    )
+    assert nginx.FORMAT.detect(pl.Series([caddy] * 3)) is None
+
+
+def test_cloudflare_corpus_files_are_not_nginx(corpus: Path) -> None:
+    for path in sorted((corpus / "cloudflare").iterdir()):
+        if path.name.endswith(".expected.csv"):
+            continue
+        run = plan_file(path)
+        assert run.choice is None or run.choice.format.name != "nginx", path.name
+
+
+# --- who produced the status ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "upstream", "producer"),
+    [
+        ("200", "200", "upstream"),
+        ("404", "404", "upstream"),
+        ("502", "502", "proxy"),  # nginx could not connect: its own 502
+        ("504", "502, 504", "proxy"),
+        ("503", "-", "proxy"),  # no upstream contacted: limit_req, return, ...
+        ("499", "200", "proxy"),
+        ("500", "404", "proxy"),  # error_page replaced the upstream's answer
+    ],
+)
+def test_produced_by_with_upstream_status(
+    tmp_path: Path, status: str, upstream: str, producer: str
+) -> None:
+    line = f'192.0.2.1 [10/Mar/2024:13:55:36 +0000] "GET / HTTP/1.1" {status} {upstream}'
+    frame = parse_file(
+        write(tmp_path, [line]),
+        log_format='$remote_addr [$time_local] "$request" $status $upstream_status',
+    )
+    assert frame["produced_by"].to_list() == [producer]
+
+
+def test_produced_by_without_upstream_status(tmp_path: Path) -> None:
+    lines = [COMBINED_LINE.replace(" 200 ", f" {status} ") for status in ("200", "499", "444")]
+    frame = parse_file(write(tmp_path, lines))
+    assert frame["produced_by"].to_list() == ["unknown", "proxy", "proxy"]
+
+
+# --- properties -------------------------------------------------------------------------------
+
+printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=30)
+
+
+def nginx_escape(text: str) -> str:
+    """What ngx_http_log_escape does to `"` and `\\` (the bytes logstat unescapes)."""
+    return text.replace("\\", "\\x5C").replace('"', "\\x22")
+
+
+@settings(max_examples=60, deadline=None)
+@given(agent=printable, referer=printable, status=st.integers(100, 599))
+def test_escaped_fields_round_trip(agent: str, referer: str, status: int) -> None:
+    line = (
+        f'192.0.2.1 - - [10/Mar/2024:13:55:36 +0000] "GET / HTTP/1.1" {status} 1 '
+        f'"{nginx_escape(referer)}" "{nginx_escape(agent)}"'
+    )
+    layout = nginx.FORMAT.make_parser("combined")
+    assert isinstance(layout, Layout)
+    [row] = layout.parse(pl.LazyFrame({"line": [line]})).collect().to_dicts()
+    assert row["line_kind"] == "record"
+    assert row["status"] == status
+    assert row["user_agent"] == (None if agent == "-" else agent)
+    assert row["referer"] == (None if referer == "-" else referer)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kinds=st.lists(
+        st.sampled_from(["combined", "main", "common", "garbage", "blank"]), min_size=1, max_size=40
+    )
+)
+def test_every_line_is_a_record_or_a_reject(kinds: list[str]) -> None:
+    """Counts add up whatever the mix: nothing is dropped, nothing is counted twice."""
+    text = {
+        "combined": COMBINED_LINE,
+        "main": COMBINED_LINE + ' "-"',
+        "common": '192.0.2.1 - - [10/Mar/2024:13:55:36 +0000] "GET / HTTP/1.1" 404 1',
+        "garbage": "not an access line",
+        "blank": "",
+    }
+    sample = pl.Series([text[kind] for kind in kinds])
+    choice = formats.detect(formats.sample_lines(sample), "access.log")
+    good = sum(kind not in ("garbage", "blank") for kind in kinds)
+    if choice is None:
+        assert good == 0
+        return
+    frame = choice.detection.parser.parse(pl.LazyFrame({"line": sample})).collect()
+    assert frame.height == len(kinds)
+    assert int((frame["line_kind"] == "record").sum()) == good
+    assert int((frame["line_kind"] == "rejected").sum()) == len(kinds) - good
