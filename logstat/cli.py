@@ -19,12 +19,14 @@ import click
 import typer
 
 from logstat import __version__
+from logstat.commands_cron import StateOption, dashboard, ingest
 from logstat.errors import ExitCode, LogstatError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from logstat.pipeline import FileRun, Options, Progress
+    from logstat.report.model import Summary
 
 app = typer.Typer(
     name="logstat",
@@ -35,7 +37,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-COMMANDS = {"summary", "export", "codes", "formats"}
+COMMANDS = {"summary", "report", "export", "codes", "formats", "schema", "ingest", "dashboard"}
 
 Logs = Annotated[
     list[str],
@@ -133,45 +135,244 @@ def _stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
+FILTERS = "Filters (applied to records before counting)"
+REPORT = "Report"
+OUTPUTS = "Outputs"
+
+
 @app.command()
 def summary(
+    context: typer.Context,
     logs: Logs,
     format: FormatOption = None,
     log_format: LogFormatOption = None,
     vendor: VendorOption = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Keep records at or after this time: ISO (2024-05-01, 2024-05-01T10:00, UTC "
+            "unless an offset is given) or a duration before now (30m, 2h, 7d).",
+            rich_help_panel=FILTERS,
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="Keep records before this time (same forms as --since).",
+            rich_help_panel=FILTERS,
+        ),
+    ] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            help="Keep these statuses: codes, classes, ranges, e.g. 5xx,499,400-403.",
+            rich_help_panel=FILTERS,
+        ),
+    ] = None,
+    path: Annotated[
+        str | None,
+        typer.Option(
+            "--path",
+            help="Keep paths matching this regular expression (searched anywhere).",
+            rich_help_panel=FILTERS,
+        ),
+    ] = None,
+    host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--host", help="Keep these virtual hosts (comma-separated).", rich_help_panel=FILTERS
+        ),
+    ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--method", help="Keep these methods, e.g. POST,PUT.", rich_help_panel=FILTERS
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help="Keep records from these formats, e.g. nginx.",
+            rich_help_panel=FILTERS,
+        ),
+    ] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            help="Count per class and status in time buckets of this size (5m, 1h, 1d; UTC).",
+            rich_help_panel=REPORT,
+        ),
+    ] = None,
+    top: Annotated[
+        int | None,
+        typer.Option(
+            "--top",
+            min=0,
+            help="Show the N most frequent paths, clients, hosts and user agents per group "
+            "(report: 10 unless given; 0: none).",
+            rich_help_panel=REPORT,
+            show_default=False,
+        ),
+    ] = None,
+    top_by: Annotated[
+        str | None,
+        typer.Option(
+            "--top-by",
+            help="Drill-down groups: class or status (default: the --status terms, else class).",
+            rich_help_panel=REPORT,
+        ),
+    ] = None,
+    top_fields: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--top-fields",
+            help="Fields for --top (default path,client,host,agent; also referer, method, "
+            "query, protocol).",
+            rich_help_panel=REPORT,
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Split the tables by source, host or file (default: by source when several "
+            "sources are read).",
+            rich_help_panel=REPORT,
+        ),
+    ] = None,
+    fail_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-if",
+            help="Exit 4 when a rule holds, e.g. '5xx > 2%', '499 > 100', 'upstream 5xx > 1%' "
+            "(repeatable).",
+            rich_help_panel=REPORT,
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON.", rich_help_panel=OUTPUTS)
+    ] = False,
+    markdown: Annotated[
+        bool,
+        typer.Option("--markdown", help="Print the summary as Markdown.", rich_help_panel=OUTPUTS),
+    ] = False,
+    prometheus: Annotated[
+        Path | None,
+        typer.Option(
+            "--prometheus",
+            help="Also write counters to this file (node_exporter textfile format, atomically).",
+            rich_help_panel=OUTPUTS,
+        ),
+    ] = None,
     rejects: Annotated[
         Path | None,
         typer.Option(
-            "--rejects", help="Write every rejected line (file, line, reason, text) to this CSV."
+            "--rejects",
+            help="Write every rejected line (file, line, reason, text) to this CSV.",
+            rich_help_panel=OUTPUTS,
         ),
     ] = None,
+    state: StateOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Summarise status codes by class and by code, with each code's meaning for its source."""
-    from logstat import pipeline
+    from logstat.alerts import describe, parse_rules
+    from logstat.filters import parse_duration, parse_filters
+    from logstat.formats import BY_NAME
+    from logstat.inputs import Inputs
     from logstat.rejects import RejectsWriter
-    from logstat.report.text import render_plain, render_rich
-    from logstat.summary import NEEDED, SummaryBuilder
+    from logstat.summary import ReportSettings, SummaryBuilder, parse_choice, parse_top_fields
 
+    if json_output and markdown:
+        raise LogstatError("choose one of --json and --markdown", ExitCode.USAGE)
     options = _options(format, log_format, vendor)
-    runs = _plan(logs, options)
-    builder = SummaryBuilder()
+    command = context.info_name
+    settings = ReportSettings(
+        filters=parse_filters(
+            since=since,
+            until=until,
+            statuses=status or (),
+            path=path,
+            hosts=host or (),
+            methods=method or (),
+            sources=source or (),
+            known_sources=BY_NAME,
+        ),
+        every=parse_duration(every, "--every") if every else None,
+        top=(10 if command == "report" else 0) if top is None else top,
+        top_fields=parse_top_fields(top_fields or ()),
+        top_by=parse_choice(top_by, "--top-by", ("class", "status")),
+        by=parse_choice(by, "--by", ("source", "host", "file")),
+        counts=prometheus is not None,
+        rules=parse_rules(fail_if or (), BY_NAME),
+    )
+    if not settings.top and (top_by or top_fields):
+        raise LogstatError("--top-by and --top-fields need --top N", ExitCode.USAGE)
+    inputs = Inputs(state)  # locks the --state file
+    runs = inputs.plan(logs, options)  # logs, logs resumed with --state, or a dataset
+    builder = SummaryBuilder(settings)
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(RejectsWriter(rejects)) if rejects else None
         progress = stack.enter_context(_progress(runs, quiet))
-        for _, frame in pipeline.read(runs, options, NEEDED, progress):
+        for _, frame in inputs.read(runs, options, settings.needed(), progress):
             builder.add(frame)
             if writer:
                 writer.write(frame)
     result = builder.build(runs, options.vendors)
+    if prometheus is not None:
+        from logstat.report import prometheus as prometheus_view
+
+        prometheus_view.write(result, prometheus)
+    _print_summary(result, json_output, markdown)
+    inputs.commit(runs)  # --state: remember what was read, once the outputs are out
+    tripped = [alert for alert in result.alerts or [] if alert.tripped]
+    if tripped:
+        from logstat.report.text import safe
+
+        for alert in tripped:
+            sys.stderr.write(f"logstat: fail-if: {safe(describe(alert))}\n")
+        raise typer.Exit(ExitCode.ALERT)
+
+
+REPORT_HELP = """Summary plus drill-down: the same options as summary, with --top 10 by default.
+
+The N most frequent paths, clients, hosts and user agents for each status class,
+or for each --status term (`logstat report access.log --status 5xx,499 --top 20`).
+"""
+app.command("report", help=REPORT_HELP)(summary)
+
+
+def _print_summary(result: Summary, json_output: bool, markdown: bool) -> None:
     if json_output:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    elif markdown:
+        from logstat.report.markdown import render_markdown
+
+        sys.stdout.write(render_markdown(result))
     elif sys.stdout.isatty():
+        from logstat.report.text import render_rich
+
         render_rich(result, _stdout_console())
     else:
+        from logstat.report.text import render_plain
+
         sys.stdout.write(render_plain(result))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of `summary --json` (the file shipped with logstat)."""
+    from importlib import resources
+
+    from logstat.report.model import SCHEMA_RESOURCE
+
+    sys.stdout.write(resources.files("logstat").joinpath(SCHEMA_RESOURCE).read_text("utf-8"))
 
 
 @app.command()
@@ -268,13 +469,17 @@ def codes(
 @app.command()
 def formats() -> None:
     """List the log formats logstat reads, with their named layouts."""
-    from logstat.formats import FORMATS
+    from logstat import format_catalog  # not logstat.formats: listing them needs no polars
 
-    for format in FORMATS:
-        typer.echo(f"{format.name}: {format.title}")
-        typer.echo(f"  status tables: {', '.join(format.vendors)}, iana")
-        for name, template in format.layouts.items():
+    for format in format_catalog.read():
+        typer.echo(f"{format['name']}: {format['title']}")
+        typer.echo(f"  status tables: {', '.join(format['vendors'])}, iana")
+        for name, template in format["layouts"].items():
             typer.echo(f"  {name}: {template}")
+
+
+app.command()(ingest)
+app.command()(dashboard)
 
 
 def _with_default_command(args: list[str]) -> list[str]:
@@ -284,23 +489,37 @@ def _with_default_command(args: list[str]) -> list[str]:
     return ["summary", *args]
 
 
+# newer typer releases bundle their own copy of click: catch its errors as well as click's
+USAGE_ERRORS: tuple[type[Exception], ...] = (
+    click.ClickException,
+    getattr(typer, "TyperException", click.ClickException),
+)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        app(_with_default_command(args), prog_name="logstat", standalone_mode=False)
-        code = ExitCode.OK
+        # without standalone mode, click returns the code of a `typer.Exit` instead of exiting
+        returned = app(_with_default_command(args), prog_name="logstat", standalone_mode=False)
+        code = ExitCode(returned) if returned in set(ExitCode) else ExitCode.OK
+        if isinstance(returned, int) and returned not in set(ExitCode):
+            code = ExitCode.ERROR  # typer turns Ctrl-C into Exit(130), returned here: not OK
     except LogstatError as error:
         if debug:
             raise
         _error(error.message)
         code = error.exit_code
-    except click.exceptions.Exit as done:
+    except (click.exceptions.Exit, typer.Exit) as done:
         code = ExitCode(done.exit_code) if done.exit_code in set(ExitCode) else ExitCode.ERROR
-    except click.ClickException as error:
-        error.show()
+    except USAGE_ERRORS as error:
+        show = getattr(error, "show", None)
+        if show is not None:
+            show()
+        else:
+            _error(str(error))
         code = ExitCode.USAGE
-    except (click.Abort, KeyboardInterrupt):
+    except (click.Abort, typer.Abort, KeyboardInterrupt):
         code = ExitCode.ERROR
     except BrokenPipeError:
         # `logstat ... | head`: the reader left; say nothing and do not flush again

@@ -49,6 +49,11 @@ def atomic_output(path: Path, mode: str = "wb") -> Iterator[IO[bytes]]:
         raise LogstatError(f"{path}: cannot write: {error.strerror or error}") from error
     try:
         with os.fdopen(descriptor, mode) as handle:
+            # mkstemp makes the file 0600; give it the mode open() would, so that other
+            # readers (node_exporter's textfile collector, a web server) can read it
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(handle.fileno(), 0o666 & ~umask)
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -76,7 +81,9 @@ def annotate(
 ) -> pl.DataFrame:
     """Parsed records of one chunk -> export rows with meanings, in a fixed schema."""
     records = frame.lazy().filter(pl.col(schema.LINE_KIND) == schema.RECORD)
-    tagged = tag(records, chains)
+    # only IIS logs a sub-status; tag() needs to be told when the column is absent
+    substatus = "substatus" if "substatus" in frame.columns else None
+    tagged = tag(records, chains, substatus=substatus)
     present = tagged.collect_schema()
     return tagged.select(
         pl.col(name).cast(dtype, strict=False)
@@ -115,7 +122,11 @@ class Writer:
         self._handle = self._output.__enter__()
         if self.kind == "csv":
             header = pl.DataFrame(schema=self.columns)
-            header.write_csv(self._handle)
+            try:
+                header.write_csv(self._handle)
+            except BaseException as error:  # __exit__ will not run: remove the file now
+                self._output.__exit__(type(error), error, error.__traceback__)
+                raise
         return self
 
     def write(self, frame: pl.DataFrame) -> None:
@@ -135,12 +146,20 @@ class Writer:
         self._parquet.write_table(table)
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.kind == "parquet" and self._handle is not None:
-            if self._parquet is None:  # no rows: still a valid, empty file
-                import pyarrow.parquet
-
-                empty = pl.DataFrame(schema=self.columns).to_arrow()
-                pyarrow.parquet.write_table(empty, self._handle)
-            else:
-                self._parquet.close()
+        try:
+            if self.kind == "parquet" and self._handle is not None:
+                self._finish_parquet()
+        except BaseException as error:
+            if exc_info[0] is None:  # the footer failed (a full disk): discard the file
+                self._output.__exit__(type(error), error, error.__traceback__)
+                raise
         self._output.__exit__(*exc_info)  # type: ignore[arg-type]
+
+    def _finish_parquet(self) -> None:
+        if self._parquet is None:  # no rows: still a valid, empty file
+            import pyarrow.parquet
+
+            empty = pl.DataFrame(schema=self.columns).to_arrow()
+            pyarrow.parquet.write_table(empty, self._handle)
+        else:
+            self._parquet.close()

@@ -71,7 +71,11 @@ def conform(frame: pl.LazyFrame, columns: Iterable[str] | None = None) -> pl.Laz
     for name in wanted:
         dtype = COLUMNS.get(name) or ANNOTATIONS[name]
         if name in present:
-            expressions.append(pl.col(name).cast(dtype, strict=False))
+            value = pl.col(name).cast(dtype, strict=False)
+            if dtype == TIMESTAMP:
+                # outside years 1-9999 (year 1 at +01:00 is year 0 in UTC) no datetime holds it
+                value = pl.when(value.dt.year().is_between(1, 9999)).then(value).alias(name)
+            expressions.append(value)
         else:
             expressions.append(pl.lit(None, dtype=dtype).alias(name))
     extras = [pl.col(name) for name in present if name not in wanted]

@@ -1,4 +1,16 @@
-"""The summary as plain data: what every view renders and what --json prints."""
+"""The summary as plain data: what every view renders and what --json prints.
+
+This is the stable interface between counting (`logstat.summary`) and the views
+(terminal text, JSON, Markdown, Prometheus, dashboards).  `Summary.to_json()`
+is the `--json` document; `logstat/report/schema/summary.schema.json`
+describes it and a test checks the two agree.  Versioning: `schema_version`
+changes only when a field is removed, renamed or changes meaning; new fields
+may appear within a version.  Optional parts (`filters`, `timeline`, `top`,
+`groups`, `counts`, `alerts`) are None (JSON null) unless asked for.
+
+Shares are fractions (0..1) of the records after filters (`Totals.selected`),
+except where a field says otherwise.  Times are UTC.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 JSON_SCHEMA_VERSION = 1
+SCHEMA_RESOURCE = "report/schema/summary.schema.json"  # inside the logstat package
 
 
 @dataclass
@@ -66,9 +79,108 @@ class UpstreamRow:
 class Totals:
     files: int
     lines: int
-    records: int
+    records: int  # lines parsed as requests
     rejected: int
     comments: int
+    selected: int  # records left after filters (== records without filters)
+
+
+@dataclass
+class FilterReport:
+    """The filters in force (as understood, times resolved to UTC) and what they removed."""
+
+    since: datetime | None  # inclusive
+    until: datetime | None  # exclusive
+    status: list[str]  # terms: "5xx", "499", "400-403"
+    path: str | None  # regular expression
+    host: list[str]
+    method: list[str]
+    source: list[str]
+    excluded: int  # records the filters left out
+
+
+@dataclass
+class Bucket:
+    start: datetime  # UTC; a multiple of the interval since the Unix epoch
+    count: int
+    classes: dict[str, int]  # every class in Summary.classes, zero included
+    statuses: dict[str, int]  # status_text(code) -> count, only codes seen in this bucket
+
+
+@dataclass
+class Timeline:
+    every: str  # as given: "5m", "1h", "1d"
+    seconds: int
+    buckets: list[Bucket]  # consecutive, from the first record's bucket to the last's
+    untimed: int  # selected records without a timestamp (in no bucket)
+
+
+@dataclass
+class TopEntry:
+    value: str
+    count: int
+    share: float  # of the group's records
+
+
+@dataclass
+class TopField:
+    field: str  # canonical column: path, client_ip, host, user_agent, ...
+    distinct: int  # distinct non-missing values in the group
+    missing: int  # group records where the log has no value for the field
+    others: int  # group records with a value outside the top entries
+    entries: list[TopEntry]  # most frequent first; ties by value
+
+
+@dataclass
+class TopGroup:
+    group: str  # "5xx", "499", "400-403"
+    kind: str  # class, status or range
+    count: int  # records in the group
+    fields: list[TopField]
+
+
+@dataclass
+class Drilldown:
+    limit: int  # --top N
+    by: str  # how groups were chosen: "selection" (--status terms), "class" or "status"
+    groups: list[TopGroup]
+
+
+@dataclass
+class Group:
+    key: str | None  # None: the records have no value for the --by field
+    records: int
+    share: float  # of all selected records
+    classes: list[ClassRow]  # shares of the group's records
+    statuses: list[StatusRow]
+
+
+@dataclass
+class Breakdown:
+    by: str  # source, host or file
+    groups: list[Group]  # most records first
+
+
+@dataclass
+class CountRow:
+    """The finest counts (for counters such as Prometheus)."""
+
+    source: str | None
+    host: str | None
+    status_class: str
+    status: int | None
+    count: int
+
+
+@dataclass
+class AlertResult:
+    rule: str  # as written, whitespace normalised
+    tripped: bool
+    count: int  # matching records (rejected lines for `rejected` rules)
+    total: int  # what a percentage is of
+    of: str  # "records" or "lines"
+    measured: float  # the percentage (0-100) for a % rule, else the count
+    percent: bool
 
 
 @dataclass
@@ -76,19 +188,40 @@ class Summary:
     totals: Totals
     files: list[FileSummary]
     rejects: dict[str, int]  # reason -> lines
-    first: datetime | None  # earliest request time (UTC)
+    first: datetime | None  # earliest selected request time (UTC)
     last: datetime | None
     classes: list[ClassRow]
     statuses: list[StatusRow]
     upstream_statuses: list[UpstreamRow]
     vendors: list[str]  # --vendor tables consulted first
+    filters: FilterReport | None = None  # None: no filter given
+    timeline: Timeline | None = None  # --every
+    top: Drilldown | None = None  # --top
+    groups: Breakdown | None = None  # --by, or per source when several were read
+    counts: list[CountRow] | None = None  # asked for by counter views (--prometheus)
+    alerts: list[AlertResult] | None = None  # --fail-if
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["schema_version"] = JSON_SCHEMA_VERSION
-        data["first"] = _iso(self.first)
-        data["last"] = _iso(self.last)
+        data: dict[str, Any] = {"schema_version": JSON_SCHEMA_VERSION}
+        data.update(_jsonable(asdict(self)))
         return data
+
+
+def status_text(code: int | None) -> str:
+    """A status as text: 3 digits for the pseudo-codes below 100 (000), 'none' for no status."""
+    if code is None:
+        return "none"
+    return f"{code:03d}" if 0 <= code < 100 else str(code)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    return value
 
 
 def _iso(moment: datetime | None) -> str | None:

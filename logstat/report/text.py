@@ -16,14 +16,30 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from logstat.report.model import Summary
+from logstat.report.model import (
+    AlertResult,
+    ClassRow,
+    Drilldown,
+    FilterReport,
+    Group,
+    StatusRow,
+    Summary,
+    Timeline,
+)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls, tab and newline too (a log field must not start a line of the report),
+# and the Unicode line separators and bidi overrides that would reorder what follows
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def safe(value: object) -> str:
     """Text from a log, with control characters shown as escapes."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", str(value))
+    return _CONTROL.sub(_escape, str(value))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass
@@ -36,6 +52,10 @@ class Section:
 
 def _count(value: int) -> str:
     return f"{value:,}"
+
+
+def _requests(count: int) -> str:
+    return f"{count:,} request{'' if count == 1 else 's'}"
 
 
 def _percent(share: float) -> str:
@@ -74,7 +94,37 @@ def overview(summary: Summary) -> list[str]:
         lines.append(f"Time range: {_moment(summary.first)} to {_moment(summary.last)}")
     if summary.vendors:
         lines.append(f"Application vendors consulted first: {', '.join(summary.vendors)}")
+    if summary.filters:
+        lines.append(filter_line(summary.filters, summary.totals.records))
     return lines
+
+
+def filter_descriptions(filters: FilterReport) -> list[str]:
+    """Each active filter in words (log-free: these are the user's own values)."""
+    parts = []
+    if filters.since:
+        parts.append(f"since {_moment(filters.since)}")
+    if filters.until:
+        parts.append(f"until {_moment(filters.until)}")
+    for name, values in (
+        ("status", filters.status),
+        ("host", filters.host),
+        ("method", filters.method),
+        ("source", filters.source),
+    ):
+        if values:
+            parts.append(f"{name} {','.join(values)}")
+    if filters.path is not None:
+        parts.append(f"path matches {filters.path!r}")
+    return parts
+
+
+def filter_line(filters: FilterReport, records: int) -> str:
+    kept = records - filters.excluded
+    return (
+        f"Filters: {safe('; '.join(filter_descriptions(filters)))}: "
+        f"{_count(filters.excluded)} of {_count(records)} records excluded, {_count(kept)} kept"
+    )
 
 
 def sections(summary: Summary) -> list[Section]:
@@ -88,52 +138,9 @@ def sections(summary: Summary) -> list[Section]:
                 frozenset({1}),
             )
         )
-    result.append(
-        Section(
-            "By class",
-            ["class", "requests", "share", "proxy", "upstream", "unknown"],
-            [
-                [
-                    row.status_class,
-                    _count(row.count),
-                    _percent(row.share),
-                    _count(row.proxy),
-                    _count(row.upstream),
-                    _count(row.unknown),
-                ]
-                for row in summary.classes
-            ],
-            frozenset({1, 2, 3, 4, 5}),
-        )
-    )
+    result.append(_class_section("By class", summary.classes))
     several_sources = len({row.source for row in summary.statuses}) > 1
-    result.append(
-        Section(
-            "By status",
-            [
-                *(["source"] if several_sources else []),
-                "status",
-                "requests",
-                "share",
-                "name",
-                "meaning",
-                "table",
-            ],
-            [
-                [
-                    *([row.source] if several_sources else []),
-                    _status(row.status, row.substatus),
-                    _count(row.count),
-                    _percent(row.share),
-                    row.name or "-",
-                    row.meaning or "-",
-                    row.vendor or "-",
-                ]
-                for row in summary.statuses
-            ],
-            frozenset({1, 2, 3} if several_sources else {1, 2}),
-        )
-    )
+    result.append(_status_section("By status", summary.statuses, several_sources))
     if summary.upstream_statuses:
         result.append(
             Section(
@@ -153,7 +160,209 @@ def sections(summary: Summary) -> list[Section]:
                 frozenset({2, 3}),
             )
         )
+    if summary.groups:
+        for group in summary.groups.groups:
+            result.extend(_group_sections(summary.groups.by, group))
+    if summary.timeline:
+        result.append(timeline_section(summary.timeline, summary.classes))
+    if summary.top:
+        result.extend(_top_sections(summary.top))
+    if summary.alerts:
+        result.append(_alert_section(summary.alerts))
     return result
+
+
+def _class_section(title: str, classes: list[ClassRow]) -> Section:
+    return Section(
+        title,
+        ["class", "requests", "share", "proxy", "upstream", "unknown"],
+        [
+            [
+                row.status_class,
+                _count(row.count),
+                _percent(row.share),
+                _count(row.proxy),
+                _count(row.upstream),
+                _count(row.unknown),
+            ]
+            for row in classes
+        ],
+        frozenset({1, 2, 3, 4, 5}),
+    )
+
+
+def _status_section(title: str, statuses: list[StatusRow], several_sources: bool) -> Section:
+    return Section(
+        title,
+        [
+            *(["source"] if several_sources else []),
+            "status",
+            "requests",
+            "share",
+            "name",
+            "meaning",
+            "table",
+        ],
+        [
+            [
+                *([row.source] if several_sources else []),
+                _status(row.status, row.substatus),
+                _count(row.count),
+                _percent(row.share),
+                row.name or "-",
+                row.meaning or "-",
+                row.vendor or "-",
+            ]
+            for row in statuses
+        ],
+        frozenset({1, 2, 3} if several_sources else {1, 2}),
+    )
+
+
+def group_label(by: str, key: str | None) -> str:
+    return f"{by} {safe(key) if key is not None else '(not logged)'}"
+
+
+def _group_sections(by: str, group: Group) -> list[Section]:
+    label = f"{group_label(by, group.key)} ({_requests(group.records)})"
+    several_sources = by != "source" and len({row.source for row in group.statuses}) > 1
+    return [
+        _class_section(f"{label}: by class", group.classes),
+        _status_section(f"{label}: by status", group.statuses, several_sources),
+    ]
+
+
+SPARK_LEVELS = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 72  # marks at most; longer timelines fold several buckets into one mark
+
+
+def fold(values: list[int], width: int = SPARK_WIDTH) -> tuple[list[int], int]:
+    """Sum runs of consecutive values so at most `width` remain; returns (values, run)."""
+    run = max(1, -(-len(values) // width))
+    return [sum(values[index : index + run]) for index in range(0, len(values), run)], run
+
+
+def sparkline(values: list[int]) -> str:
+    """One mark per value, scaled to the largest; zero is a space, any other count shows."""
+    peak = max(values, default=0)
+    marks = [
+        SPARK_LEVELS[-(-value * len(SPARK_LEVELS) // peak) - 1] if value else " "
+        for value in values
+    ]
+    return "|" + "".join(marks) + "|"
+
+
+def timeline_title(timeline: Timeline) -> str:
+    count = len(timeline.buckets)
+    if not count:
+        return f"Over time ({timeline.every} buckets): no timed records"
+    run = fold([0] * count)[1]
+    per_mark = f"each mark {run} x {timeline.every}" if run > 1 else f"each mark {timeline.every}"
+    untimed = f"; {_count(timeline.untimed)} without a time" if timeline.untimed else ""
+    return (
+        f"Over time: {count} buckets of {timeline.every} from "
+        f"{_moment(timeline.buckets[0].start)} ({per_mark}{untimed})"
+    )
+
+
+def timeline_rows(timeline: Timeline, classes: list[ClassRow]) -> list[list[str]]:
+    """[label, requests, peak per mark, sparkline] for all records and each class seen."""
+    series = [("all", [bucket.count for bucket in timeline.buckets])]
+    series += [
+        (row.status_class, [bucket.classes.get(row.status_class, 0) for bucket in timeline.buckets])
+        for row in classes
+        if row.count
+    ]
+    rows = []
+    for label, values in series:
+        folded, _ = fold(values)
+        rows.append([label, _count(sum(values)), _count(max(folded, default=0)), sparkline(folded)])
+    return rows
+
+
+def timeline_section(timeline: Timeline, classes: list[ClassRow]) -> Section:
+    return Section(
+        timeline_title(timeline),
+        ["class", "requests", "peak", "over time"],
+        timeline_rows(timeline, classes),
+        frozenset({1, 2}),
+    )
+
+
+def timeline_table(timeline: Timeline, classes: list[ClassRow]) -> Section:
+    """Every bucket: start, requests, one column per class, and the statuses seen."""
+    names = [row.status_class for row in classes]
+    rows = []
+    for bucket in timeline.buckets:
+        statuses = sorted(bucket.statuses.items(), key=lambda item: (-item[1], item[0]))
+        rows.append(
+            [
+                bucket.start.strftime("%Y-%m-%d %H:%M:%S"),
+                _count(bucket.count),
+                *(_count(bucket.classes.get(name, 0)) for name in names),
+                ", ".join(f"{code}: {_count(count)}" for code, count in statuses) or "-",
+            ]
+        )
+    return Section(
+        f"Buckets of {timeline.every} (UTC start)",
+        ["start", "requests", *names, "statuses"],
+        rows,
+        frozenset(range(1, len(names) + 2)),
+    )
+
+
+FIELD_LABELS = {"client_ip": "client", "user_agent": "user agent"}
+
+
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name, name)
+
+
+def _top_sections(top: Drilldown) -> list[Section]:
+    result = []
+    for group in top.groups:
+        for found in group.fields:
+            label = field_label(found.field)
+            rows = [
+                [safe(entry.value), _count(entry.count), _percent(entry.share)]
+                for entry in found.entries
+            ]
+
+            def share(count: int, size: int = group.count) -> str:
+                return _percent(count / size if size else 0.0)
+
+            if found.others:
+                others = found.distinct - len(found.entries)
+                noun = "value" if others == 1 else "values"
+                rows.append(
+                    [f"({_count(others)} other {noun})", _count(found.others), share(found.others)]
+                )
+            if found.missing:
+                rows.append(["(not logged)", _count(found.missing), share(found.missing)])
+            result.append(
+                Section(
+                    f"Top {label} for {group.group} ({_requests(group.count)}, "
+                    f"{_count(found.distinct)} distinct)",
+                    [label, "requests", "share"],
+                    rows,
+                    frozenset({1, 2}),
+                )
+            )
+    return result
+
+
+def measured(result: AlertResult) -> str:
+    if result.percent:
+        return f"{result.measured:.2f}% ({_count(result.count)} of {_count(result.total)})"
+    return _count(result.count)
+
+
+def _alert_section(alerts: list[AlertResult]) -> Section:
+    return Section(
+        "Fail-if rules",
+        ["rule", "measured", "result"],
+        [[alert.rule, measured(alert), "TRIPPED" if alert.tripped else "ok"] for alert in alerts],
+    )
 
 
 def render_plain(summary: Summary) -> str:
@@ -184,7 +393,9 @@ def render_rich(summary: Summary, console: Console) -> None:
     for line in overview(summary):
         console.print(Text(line))
     for section in sections(summary):
-        table = Table(title=Text(section.title, style="bold"), title_justify="left")
+        # the title on its own line: a table title would wrap at the table's width
+        console.print(Text(section.title, style="bold"))
+        table = Table()
         for index, header in enumerate(section.headers):
             table.add_column(
                 header,

@@ -1,0 +1,171 @@
+"""`--fail-if` rules: a small explicit grammar, evaluated on the final counts.
+
+    rule      := [SOURCE ":"] ["upstream" " "] SELECTOR OPERATOR NUMBER ["%"]
+    SELECTOR  := status terms as in --status (5xx, 499, 400-403, comma-separated)
+               | "requests"            (records after filters; counts only)
+               | "rejected"            (lines that did not parse; % of lines read)
+    OPERATOR  := ">" | ">=" | "<" | "<="
+
+Examples: `5xx > 2%`, `499 > 100`, `alb:460 > 0`, `upstream 5xx > 1%`,
+`requests < 1`, `rejected > 0.5%`.
+
+A percentage is of the records after filters, within the rule's scope: a
+`SOURCE:` prefix narrows both the matching records and the total to that
+source.  `upstream` matches the status the server behind the proxy answered
+(ALB target, Cloudflare origin, nginx `$upstream_status`) instead of the status
+the client got.  Comparisons are exact (rational arithmetic), so `5xx > 2%`
+does not trip at exactly 2%.  No `eval`: the grammar is the regex below.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import polars as pl
+
+from logstat import schema
+from logstat.filters import StatusTerm, any_term, parse_status_terms, usage
+from logstat.report.model import AlertResult, FileSummary
+
+_RULE = re.compile(
+    r"""^\s*
+    (?:(?P<source>[a-z][a-z0-9_-]*)\s*:\s*)?
+    (?:(?P<upstream>upstream)\s+)?
+    (?P<selector>[0-9a-z,\s-]+?)\s*
+    (?P<operator>>=|<=|>|<)\s*
+    (?P<number>\d+(?:\.\d+)?)\s*
+    (?P<percent>%)?
+    \s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+OPERATORS: dict[str, Callable[[Fraction, Fraction], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+REQUESTS = "requests"
+REJECTED = "rejected"
+EXAMPLE = "e.g. '5xx > 2%', '499 > 100', 'alb:460 > 0', 'upstream 5xx > 1%'"
+
+
+@dataclass(frozen=True)
+class Rule:
+    text: str
+    source: str | None  # None: every source
+    upstream: bool
+    selector: str  # "status", REQUESTS or REJECTED
+    terms: tuple[StatusTerm, ...]
+    operator: str
+    threshold: Fraction
+    percent: bool
+
+
+def parse_rule(text: str, known_sources: Iterable[str] | None = None) -> Rule:
+    """One --fail-if value -> Rule; a usage error that names the rule otherwise."""
+    found = _RULE.match(text)
+    if not found:
+        raise usage(
+            f"--fail-if {text!r}: expected [SOURCE:][upstream ]STATUSES OP NUMBER[%] "
+            f"with OP one of > >= < <=, {EXAMPLE}"
+        )
+    source = found.group("source")
+    if source is not None:
+        source = source.lower()
+        if known_sources is not None and source not in set(known_sources):
+            known = ", ".join(sorted(known_sources))
+            raise usage(f"--fail-if {text!r}: unknown source {source!r}; known: {known}")
+    upstream = found.group("upstream") is not None
+    words = found.group("selector").strip().lower()
+    percent = found.group("percent") is not None
+    threshold = Fraction(found.group("number"))
+    if percent and threshold > 100:
+        raise usage(f"--fail-if {text!r}: a percentage cannot be above 100%")
+    terms: tuple[StatusTerm, ...] = ()
+    if words in (REQUESTS, REJECTED):
+        selector = words
+        if upstream:
+            raise usage(f"--fail-if {text!r}: 'upstream' applies to status codes, not {words}")
+        if selector == REQUESTS and percent:
+            raise usage(f"--fail-if {text!r}: 'requests' takes a count, not a percentage")
+    else:
+        selector = "status"
+        terms = parse_status_terms([words], where=f"--fail-if {text!r}")
+    return Rule(
+        text=" ".join(text.split()),
+        source=source,
+        upstream=upstream,
+        selector=selector,
+        terms=terms,
+        operator=found.group("operator"),
+        threshold=threshold,
+        percent=percent,
+    )
+
+
+def parse_rules(
+    texts: Sequence[str], known_sources: Iterable[str] | None = None
+) -> tuple[Rule, ...]:
+    known = None if known_sources is None else tuple(known_sources)
+    return tuple(parse_rule(text, known) for text in texts)
+
+
+def evaluate(
+    rules: Sequence[Rule], counts: pl.DataFrame, files: Sequence[FileSummary]
+) -> list[AlertResult]:
+    """Measure each rule.
+
+    `counts` holds the records after filters grouped by (at least) source,
+    status, status_class and upstream_status with a `count` column; `files`
+    gives lines read and rejected per file (for `rejected` rules).
+    """
+    return [_evaluate(rule, counts, files) for rule in rules]
+
+
+def _evaluate(rule: Rule, counts: pl.DataFrame, files: Sequence[FileSummary]) -> AlertResult:
+    if rule.selector == REJECTED:
+        scoped_files = [file for file in files if rule.source in (None, file.source)]
+        count = sum(file.rejected for file in scoped_files)
+        total = sum(file.lines for file in scoped_files)
+    else:
+        scoped = counts if rule.source is None else counts.filter(pl.col("source") == rule.source)
+        total = int(scoped["count"].sum()) if scoped.height else 0
+        if rule.selector == REQUESTS:
+            count = total
+        else:
+            status = pl.col("upstream_status" if rule.upstream else "status")
+            status_class = (
+                schema.status_class_expression(status) if rule.upstream else pl.col("status_class")
+            )
+            matched = scoped.filter(any_term(rule.terms, status, status_class))
+            # no upstream status at all is not an upstream 'none': that class needs a status
+            if rule.upstream:
+                matched = matched.filter(status.is_not_null())
+            count = int(matched["count"].sum()) if matched.height else 0
+    if rule.percent:
+        measured = Fraction(count * 100, total) if total else Fraction(0)
+    else:
+        measured = Fraction(count)
+    return AlertResult(
+        rule=rule.text,
+        tripped=OPERATORS[rule.operator](measured, rule.threshold),
+        count=count,
+        total=total,
+        of="lines" if rule.selector == REJECTED else "records",
+        measured=round(float(measured), 6),
+        percent=rule.percent,
+    )
+
+
+def describe(result: AlertResult) -> str:
+    """`5xx > 2%: measured 2.67% (16 of 600 records)`, for stderr and the views."""
+    if result.percent:
+        return (
+            f"{result.rule}: measured {result.measured:.2f}% "
+            f"({result.count:,} of {result.total:,} {result.of})"
+        )
+    return f"{result.rule}: measured {result.count:,} {result.of}"

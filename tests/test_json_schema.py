@@ -1,0 +1,113 @@
+"""--json validates against the JSON Schema shipped in logstat/report/schema/."""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from logstat.report.model import JSON_SCHEMA_VERSION, SCHEMA_RESOURCE
+from tests.conftest import REPO
+from tests.reporting import REPORT_FIXTURES, run_cli
+
+SCHEMA: dict[str, Any] = json.loads(
+    resources.files("logstat").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+)
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+NGINX_SAMPLE = str(REPO / "samples" / "nginx-access.log")
+VHOSTS = str(REPORT_FIXTURES / "apache_vhosts.log")
+UPSTREAM = str(REPORT_FIXTURES / "upstream.log")
+
+RUNS = {
+    "plain": [NGINX_SAMPLE],
+    "every": [NGINX_SAMPLE, "--every", "5m"],
+    "top": ["report", VHOSTS, "--top", "3"],
+    "top by status": ["report", VHOSTS, "--top-by", "status", "--top-fields", "path,referer"],
+    "by host": [VHOSTS, "--by", "host"],
+    "by file": [VHOSTS, UPSTREAM, "--by", "file"],
+    "several sources": [VHOSTS, UPSTREAM],
+    "filters": [
+        VHOSTS,
+        "--status",
+        "5xx,404,400-403",
+        "--path",
+        "^/api",
+        "--host",
+        "shop.example.com",
+        "--method",
+        "GET",
+        "--since",
+        "2024-03-01T09:30",
+        "--until",
+        "2024-03-01T11:00+01:00",
+        "--source",
+        "apache",
+    ],
+    "nothing selected": [UPSTREAM, "--status", "1xx", "--every", "1h", "--top", "2"],
+    "everything": [
+        "report",
+        VHOSTS,
+        UPSTREAM,
+        "--every",
+        "1h",
+        "--top",
+        "2",
+        "--by",
+        "host",
+        "--status",
+        "4xx,5xx",
+        "--fail-if",
+        "5xx > 1%",
+        "--fail-if",
+        "upstream 5xx >= 3",
+        "--fail-if",
+        "rejected > 0",
+        "--prometheus",
+        "{tmp}/out.prom",
+    ],
+}
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert SCHEMA["properties"]["schema_version"] == {"const": JSON_SCHEMA_VERSION}
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_output_validates(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    arguments = [argument.format(tmp=tmp_path) for argument in RUNS[name]]
+    code, out, _ = run_cli(capsys, *arguments, "--json")
+    assert code in (0, 4)
+    document = json.loads(out)
+    errors = sorted(VALIDATOR.iter_errors(document), key=str)
+    assert not errors, "\n".join(f"{list(error.path)}: {error.message}" for error in errors)
+    assert document["schema_version"] == JSON_SCHEMA_VERSION
+    # every top-level field is always present, even when it is null
+    assert set(document) == set(SCHEMA["required"])
+
+
+def test_the_schema_rejects_drift(capsys: pytest.CaptureFixture[str]) -> None:
+    """The tests above can fail: undocumented fields and wrong types are caught."""
+    _, out, _ = run_cli(capsys, NGINX_SAMPLE, "--every", "1h", "--json")
+    document = json.loads(out)
+    for change in (
+        lambda data: data.update(surprise=1),
+        lambda data: data["totals"].update(selected=-1),
+        lambda data: data["timeline"]["buckets"][0].update(start="2024-01-01 00:00"),
+        lambda data: data["classes"][0].update(status_class="6xx"),
+        lambda data: data.update(schema_version=2),
+        lambda data: data.pop("alerts"),
+    ):
+        changed = copy.deepcopy(document)
+        change(changed)
+        assert not VALIDATOR.is_valid(changed)
+
+
+def test_schema_command_prints_the_shipped_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "schema")
+    assert code == 0 and json.loads(out) == SCHEMA

@@ -1,0 +1,175 @@
+"""--prometheus FILE: valid text exposition format, escaped labels, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from logstat.report import prometheus
+from logstat.report.model import CountRow, Summary
+from logstat.summary import ReportSettings
+from tests.reporting import REPORT_FIXTURES, START, Record, run_cli, summarise, write_log
+
+# One line of the text format: a comment (HELP/TYPE) or a sample with escaped labels.
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL_VALUE = r'"(?:[^"\\\n]|\\\\|\\"|\\n)*"'
+LABEL = rf"[a-zA-Z_][a-zA-Z0-9_]*={LABEL_VALUE}"
+SAMPLE = re.compile(
+    rf"^{NAME}(?:\{{{LABEL}(?:,{LABEL})*\}})? "
+    r"-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\+Inf|-Inf|NaN)$"
+)
+COMMENT = re.compile(rf"^# (?:HELP {NAME} .*|TYPE {NAME} (?:counter|gauge|untyped))$")
+
+
+def strictly_valid(text: str) -> None:
+    assert text.endswith("\n")
+    typed: list[str] = []
+    for line in text.splitlines():
+        assert SAMPLE.match(line) or COMMENT.match(line), line
+        if line.startswith("# TYPE "):
+            name = line.split()[2]
+            assert name not in typed  # one family, one block
+            typed.append(name)
+        elif not line.startswith("#"):
+            assert typed and line.startswith(typed[-1])  # samples follow their TYPE line
+
+
+def families(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    return {
+        family.name: [(sample.labels, sample.value) for sample in family.samples]
+        for family in text_string_to_metric_families(text)
+    }
+
+
+@pytest.fixture
+def fixture_summary() -> Summary:
+    logs = [REPORT_FIXTURES / "apache_vhosts.log", REPORT_FIXTURES / "upstream.log"]
+    return summarise(logs, ReportSettings(counts=True), format=None)
+
+
+def test_output_parses_and_adds_up(fixture_summary: Summary) -> None:
+    text = prometheus.render(fixture_summary)
+    strictly_valid(text)
+    found = families(text)
+    requests = found["logstat_requests"]
+    assert sum(value for _, value in requests) == fixture_summary.totals.selected == 100
+    by_status = Counter[tuple[str, str]]()
+    for labels, value in requests:
+        assert set(labels) == {"source", "host", "class", "status"}
+        by_status[(labels["source"], labels["status"])] += int(value)
+    assert by_status == {
+        (row.source, str(row.status)): row.count for row in fixture_summary.statuses
+    }
+    hosts = {labels["host"] for labels, _ in requests}
+    assert {"shop.example.com", "api.example.com", "static.example.com", ""} == hosts
+    lines = {labels["result"]: value for labels, value in found["logstat_lines"]}
+    assert lines == {"parsed": 100, "rejected": 2, "comment": 0}
+    assert sum(value for _, value in found["logstat_rejected_lines"]) == 2
+    produced = found["logstat_produced"]
+    assert sum(value for _, value in produced) == 100
+    assert {labels["produced_by"] for labels, _ in produced} == {"proxy", "upstream", "unknown"}
+    upstream = {
+        labels["upstream_status"]: value for labels, value in found["logstat_upstream_responses"]
+    }
+    assert upstream == {"200": 14, "404": 6, "503": 4, "504": 3, "502": 1}
+    ((_, last),) = found["logstat_last_request_timestamp_seconds"]
+    assert fixture_summary.last is not None and last == fixture_summary.last.timestamp()
+    assert "logstat_excluded_records" not in found  # no filters
+
+
+def test_types_and_help(fixture_summary: Summary) -> None:
+    parsed = {
+        family.name: family
+        for family in text_string_to_metric_families(prometheus.render(fixture_summary))
+    }
+    assert parsed["logstat_requests"].type == "counter"
+    assert parsed["logstat_last_request_timestamp_seconds"].type == "gauge"
+    assert all(family.documentation for family in parsed.values())
+
+
+HOSTILE = ['a"b', "back\\slash", "new\nline", "\\n literal", "", 'end\\"', "ünï {}=,"]
+
+
+def hostile_summary() -> Summary:
+    base = summarise([], ReportSettings())
+    base.counts = [
+        CountRow("nginx", host, "5xx", 502, index + 1) for index, host in enumerate(HOSTILE)
+    ]
+    base.rejects = {'reason with "quotes"\nand a newline': 3}
+    return base
+
+
+def test_label_values_are_escaped_and_round_trip() -> None:
+    text = prometheus.render(hostile_summary())
+    strictly_valid(text)
+    found = families(text)
+    hosts = {labels["host"]: value for labels, value in found["logstat_requests"]}
+    assert hosts == {host: index + 1 for index, host in enumerate(HOSTILE)}
+    ((labels, value),) = found["logstat_rejected_lines"]
+    assert labels["reason"] == 'reason with "quotes"\nand a newline' and value == 3
+
+
+def test_busiest_hosts_keep_their_series(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prometheus, "MAX_HOSTS", 3)
+    base = summarise([], ReportSettings())
+    base.counts = [CountRow("nginx", f"h{index}", "2xx", 200, index + 1) for index in range(10)]
+    found = families(prometheus.render(base))
+    hosts = {labels["host"]: value for labels, value in found["logstat_requests"]}
+    assert hosts == {"h9": 10, "h8": 9, "h7": 8, "_other": sum(range(1, 8))}
+
+
+def test_written_atomically_and_readable(tmp_path: Path, fixture_summary: Summary) -> None:
+    target = tmp_path / "logstat.prom"
+    target.write_text("previous\n")
+    old_umask = os.umask(0o022)
+    try:
+        prometheus.write(fixture_summary, target)
+    finally:
+        os.umask(old_umask)
+    assert target.read_text() == prometheus.render(fixture_summary)
+    assert target.stat().st_mode & 0o777 == 0o644  # node_exporter runs as another user
+    assert os.listdir(tmp_path) == ["logstat.prom"]
+
+
+def test_a_failed_write_keeps_the_previous_file(
+    tmp_path: Path, fixture_summary: Summary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "logstat.prom"
+    target.write_text("previous\n")
+
+    def broken(summary: Summary) -> str:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(prometheus, "render", broken)
+    with pytest.raises(RuntimeError):
+        prometheus.write(fixture_summary, target)
+    assert target.read_text() == "previous\n" and os.listdir(tmp_path) == ["logstat.prom"]
+
+
+def test_cli_writes_the_file_beside_the_usual_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [Record("shop.example.com", "192.0.2.1", START, "GET", "/", 503, "x")]
+    log = write_log(tmp_path / "apache_access.log", records)
+    target = tmp_path / "out.prom"
+    code, out, _ = run_cli(capsys, str(log), "--prometheus", str(target), "--status", "5xx")
+    assert code == 0 and out.startswith("Read 1 file")
+    found = families(target.read_text())
+    assert found["logstat_requests"] == [
+        ({"source": "apache", "host": "shop.example.com", "class": "5xx", "status": "503"}, 1.0)
+    ]
+    assert found["logstat_excluded_records"] == [({}, 0.0)]
+
+
+def test_cli_unwritable_target_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [Record("shop.example.com", "192.0.2.1", START, "GET", "/", 503, "x")]
+    log = write_log(tmp_path / "apache_access.log", records)
+    code, _, err = run_cli(capsys, str(log), "--prometheus", str(tmp_path / "no" / "x.prom"))
+    assert code == 1 and err.startswith("logstat: error:") and len(err.splitlines()) == 1
