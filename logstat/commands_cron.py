@@ -1,0 +1,132 @@
+"""The commands for scheduled runs: `logstat ingest` and `logstat dashboard`.
+
+Registered on the app in cli.py.  The option types are the same as cli.py's;
+they are declared here so that this module does not import cli.py (which
+imports this one).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from logstat.errors import ExitCode, LogstatError
+
+StateOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--state",
+        help="Remember what was read in this file and read only new lines next time "
+        "(follows rotation; see the README).",
+    ),
+]
+Logs = Annotated[
+    list[str],
+    typer.Argument(help="Log files, globs or directories (.gz .bz2 .xz .zst too)."),
+]
+LogsOrDataset = Annotated[
+    list[str],
+    typer.Argument(help="Log files, globs, directories, or a dataset written by `logstat ingest`."),
+]
+FormatOption = Annotated[
+    str | None, typer.Option("--format", "-f", help="Skip detection: nginx, apache, ...")
+]
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-format",
+        help="The server's format string (nginx $variables or Apache % directives), "
+        "or a layout name such as combined.",
+    ),
+]
+VendorOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--vendor",
+        help="An application whose status codes take precedence (repeatable), e.g. esri.",
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+
+
+def ingest(
+    logs: Logs,
+    to: Annotated[
+        Path,
+        typer.Option("--to", help="The dataset directory (created when missing)."),
+    ],
+    state: StateOption = None,
+    format: FormatOption = None,
+    log_format: LogFormatOption = None,
+    vendor: VendorOption = None,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Append the parsed requests to a Parquet dataset partitioned by date and source."""
+    from logstat import schema
+    from logstat.cli import _options, _progress
+    from logstat.dataset import DatasetWriter
+    from logstat.export import annotate, export_columns
+    from logstat.inputs import Inputs
+
+    options = _options(format, log_format, vendor)
+    with Inputs(state) as inputs:
+        runs = inputs.plan(logs, options)
+        if inputs.is_dataset:
+            raise LogstatError("ingest reads log files, not a dataset", ExitCode.USAGE)
+        columns = export_columns(())
+        chains = {
+            run.choice.format.name: (*options.vendors, *run.choice.format.vendors)
+            for run in runs
+            if run.choice is not None
+        }
+        with _progress(runs, quiet) as progress, DatasetWriter(to) as writer:
+            for _, frame in inputs.read(runs, options, None, progress):
+                # every canonical column, also those this format never fills
+                complete = schema.conform(frame.lazy()).collect()
+                writer.write(annotate(complete, chains, columns))
+        inputs.commit(runs)
+    if not quiet:
+        rejected = sum(run.rejected for run in runs)
+        files = f"{len(writer.parts)} new file" + ("" if len(writer.parts) == 1 else "s")
+        message = f"added {writer.rows:,} rows to {to} ({files})"
+        if rejected:
+            message += f" ({rejected:,} lines rejected; see `logstat summary --rejects FILE`)"
+        typer.echo(message, err=True)
+
+
+def dashboard(
+    logs: LogsOrDataset,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The HTML file to write (self-contained).")
+    ],
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="How many error paths and status codes to show.")
+    ] = 20,
+    format: FormatOption = None,
+    log_format: LogFormatOption = None,
+    vendor: VendorOption = None,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Write an HTML dashboard (one file, works offline) of the logs or of a dataset."""
+    from logstat.cli import _options, _progress
+    from logstat.dashboard import DashboardBuilder, render_page
+    from logstat.export import atomic_output
+    from logstat.inputs import Inputs
+
+    options = _options(format, log_format, vendor)
+    builder = DashboardBuilder(top)
+    with Inputs() as inputs:
+        runs = inputs.plan(logs, options)
+        with _progress(runs, quiet) as progress:
+            for _, frame in inputs.read(runs, options, builder.needed(), progress):
+                builder.add(frame)
+    page = render_page(builder.build(runs, options.vendors))
+    with atomic_output(output) as handle:
+        handle.write(page.encode("utf-8"))
+    if not quiet:
+        typer.echo(f"wrote {output}", err=True)

@@ -1,0 +1,202 @@
+// logstat dashboard: reads the page's JSON and draws it with Chart.js.
+// Everything from the log is put in with textContent (never as HTML); chart
+// labels are drawn on canvas.
+"use strict";
+(function () {
+  const data = JSON.parse(document.getElementById("logstat-data").textContent);
+  const CLASS_COLORS = {
+    "1xx": "#7f8c8d", "2xx": "#2e9e5b", "3xx": "#3b78c4", "4xx": "#e08a1e",
+    "5xx": "#d0392b", "other": "#8e5ea2", "none": "#b0b0b0",
+  };
+  const PRODUCER_COLORS = { proxy: "#6c5ce7", upstream: "#00a3a3", unknown: "#c8c8c8" };
+  const numbers = new Intl.NumberFormat("en-US");
+
+  function element(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function percent(share) {
+    return (share * 100).toFixed(1) + "%";
+  }
+
+  function statusText(code, substatus) {
+    if (code === null || code === undefined) return "none";
+    const text = code >= 0 && code < 100 ? String(code).padStart(3, "0") : String(code);
+    return substatus === null || substatus === undefined ? text : text + "." + substatus;
+  }
+
+  // columns: [heading, value(row), kind] where kind is "number", "path" or undefined
+  function fillTable(id, columns, rows, emptyText) {
+    const table = document.getElementById(id);
+    const head = table.createTHead().insertRow();
+    for (const [heading, , kind] of columns) {
+      const cell = element("th", heading, kind === "number" ? "number" : "");
+      head.appendChild(cell);
+    }
+    const body = table.createTBody();
+    if (rows.length === 0) {
+      const cell = element("td", emptyText, "empty");
+      cell.colSpan = columns.length;
+      body.insertRow().appendChild(cell);
+      return;
+    }
+    for (const row of rows) {
+      const line = body.insertRow();
+      for (const [, value, kind] of columns) {
+        const shown = value(row);
+        if (shown instanceof Node) {
+          const cell = element("td");
+          cell.appendChild(shown);
+          line.appendChild(cell);
+        } else {
+          line.appendChild(element("td", shown === null || shown === undefined ? "" : shown, kind || ""));
+        }
+      }
+    }
+  }
+
+  function swatch(color, text) {
+    const wrapper = element("span");
+    const mark = element("span", null, "swatch");
+    mark.style.background = color;
+    wrapper.appendChild(mark);
+    wrapper.appendChild(document.createTextNode(text));
+    return wrapper;
+  }
+
+  // header and totals
+  const totals = data.totals;
+  const range = data.first ? data.first + " to " + data.last + " (UTC)" : "no request times";
+  document.getElementById("subtitle").textContent =
+    numbers.format(totals.records) + " requests from " + numbers.format(totals.files) +
+    (totals.files === 1 ? " file, " : " files, ") + range;
+  const cards = document.getElementById("totals");
+  const shares = Object.fromEntries(data.classes.map((row) => [row.status_class, row]));
+  const cardValues = [
+    ["requests", numbers.format(totals.records)],
+    ["lines rejected", numbers.format(totals.rejected)],
+    ["2xx", shares["2xx"] ? percent(shares["2xx"].share) : "0.0%"],
+    ["4xx", shares["4xx"] ? percent(shares["4xx"].share) : "0.0%"],
+    ["5xx", shares["5xx"] ? percent(shares["5xx"].share) : "0.0%"],
+  ];
+  for (const [label, value] of cardValues) {
+    const card = element("div", null, "card");
+    card.appendChild(element("div", label, "label"));
+    card.appendChild(element("div", value, "value"));
+    cards.appendChild(card);
+  }
+
+  Chart.defaults.animation = false;
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+  const charts = [];
+  const common = { responsive: true, maintainAspectRatio: false, animation: false };
+
+  // status classes over time
+  const timeline = data.timeline;
+  const notes = [];
+  if (timeline.step_seconds) {
+    const step = timeline.step_seconds;
+    const size = step % 86400 === 0 ? step / 86400 + " d" : step % 3600 === 0 ? step / 3600 + " h" : step / 60 + " min";
+    notes.push("One bar per " + size + ", in UTC.");
+  }
+  if (timeline.untimed > 0) notes.push(numbers.format(timeline.untimed) + " requests have no time and are not shown.");
+  document.getElementById("timeline-note").textContent = notes.join(" ");
+  charts.push(new Chart(document.getElementById("timeline-chart"), {
+    type: "bar",
+    data: {
+      labels: timeline.labels,
+      datasets: Object.entries(timeline.series).map(([name, counts]) => ({
+        label: name, data: counts, backgroundColor: CLASS_COLORS[name] || "#999", borderWidth: 0,
+      })),
+    },
+    options: {
+      ...common,
+      scales: { x: { stacked: true, ticks: { maxRotation: 0, autoSkipPadding: 16 } }, y: { stacked: true, beginAtZero: true } },
+      plugins: { legend: { position: "top" } },
+    },
+  }));
+
+  // most frequent status codes
+  const topStatuses = data.statuses.slice(0, data.top);
+  charts.push(new Chart(document.getElementById("status-chart"), {
+    type: "bar",
+    data: {
+      labels: topStatuses.map((row) => statusText(row.status, row.substatus) + (row.name ? " " + row.name : "")),
+      datasets: [{
+        label: "requests",
+        data: topStatuses.map((row) => row.count),
+        backgroundColor: topStatuses.map((row) => CLASS_COLORS[row.status_class] || "#999"),
+        borderWidth: 0,
+      }],
+    },
+    options: { ...common, indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true } } },
+  }));
+
+  // proxy / upstream / unknown per class
+  const shownClasses = data.classes.filter((row) => row.count > 0);
+  charts.push(new Chart(document.getElementById("producer-chart"), {
+    type: "bar",
+    data: {
+      labels: shownClasses.map((row) => row.status_class),
+      datasets: ["proxy", "upstream", "unknown"].map((producer) => ({
+        label: producer,
+        data: shownClasses.map((row) => row[producer]),
+        backgroundColor: PRODUCER_COLORS[producer],
+        borderWidth: 0,
+      })),
+    },
+    options: { ...common, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+  }));
+
+  fillTable("status-table", [
+    ["status", (row) => swatch(CLASS_COLORS[row.status_class] || "#999", statusText(row.status, row.substatus))],
+    ["source", (row) => row.source],
+    ["name", (row) => row.name],
+    ["meaning", (row) => row.meaning],
+    ["table", (row) => row.vendor],
+    ["requests", (row) => numbers.format(row.count), "number"],
+    ["share", (row) => percent(row.share), "number"],
+    ["proxy", (row) => numbers.format(row.proxy), "number"],
+    ["upstream", (row) => numbers.format(row.upstream), "number"],
+  ], data.statuses, "no requests");
+
+  if (data.upstream_statuses.length > 0) {
+    document.getElementById("upstream-section").hidden = false;
+    fillTable("upstream-table", [
+      ["upstream status", (row) => statusText(row.upstream_status, null)],
+      ["source", (row) => row.source],
+      ["name", (row) => row.name],
+      ["meaning", (row) => row.meaning],
+      ["table", (row) => row.vendor],
+      ["requests", (row) => numbers.format(row.count), "number"],
+      ["share", (row) => percent(row.share), "number"],
+    ], data.upstream_statuses, "");
+  }
+
+  fillTable("paths-table", [
+    ["path", (row) => (row.path === null ? "(no path)" : row.path), "path"],
+    ["errors", (row) => numbers.format(row.errors), "number"],
+    ["4xx", (row) => numbers.format(row.client_errors), "number"],
+    ["5xx", (row) => numbers.format(row.server_errors), "number"],
+    ["most frequent", (row) => statusText(row.top_status, null) + " (" + numbers.format(row.top_status_count) + ")"],
+  ], data.error_paths, "no 4xx or 5xx answers");
+
+  fillTable("files-table", [
+    ["file", (row) => row.name, "path"],
+    ["read as", (row) => row.detection || "not recognised"],
+    ["lines", (row) => numbers.format(row.lines), "number"],
+    ["requests", (row) => numbers.format(row.records), "number"],
+    ["rejected", (row) => numbers.format(row.rejected), "number"],
+    ["problems", (row) => row.problems.join("; ")],
+  ], data.files, "no files");
+
+  document.getElementById("footer").textContent =
+    "Made by logstat " + data.version + " on " + data.generated + ". Meanings: logstat's status tables" +
+    (data.vendors.length ? " (first: " + data.vendors.join(", ") + ")" : "") + ".";
+
+  window.logstatCharts = charts;
+  document.body.dataset.rendered = "true";
+})();

@@ -1,0 +1,161 @@
+"""What the dashboard shows, folded chunk by chunk like the summary.
+
+The summary (classes, codes with their meanings, proxy/upstream split) comes
+from `SummaryBuilder`; this adds counts per minute and class for the chart over
+time (re-bucketed at the end to at most MAX_BUCKETS bars, whatever the time
+span) and the paths that drew the most 4xx and 5xx answers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from logstat import __version__, schema
+from logstat.pipeline import FileRun
+from logstat.summary import CLASS_ORDER, ReportSettings, SummaryBuilder
+
+MAX_BUCKETS = 240
+# bucket sizes to choose from, in seconds: the smallest that gives few enough bars
+STEPS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
+ERROR_CLASSES = ("4xx", "5xx")
+PATH_CHARS = 300  # longer paths are cut in the table
+COMPACT_EVERY = 64
+
+
+class DashboardBuilder:
+    def __init__(self, top: int = 20) -> None:
+        self.top = top
+        self.summary = SummaryBuilder()
+        self._minutes: list[pl.DataFrame] = []
+        self._paths: list[pl.DataFrame] = []
+        self._untimed = 0  # records without a time: in no bar
+
+    def needed(self) -> set[str]:
+        return ReportSettings().needed() | {"timestamp", "path"}
+
+    def add(self, frame: pl.DataFrame) -> None:
+        self.summary.add(frame)
+        records = frame.filter(pl.col(schema.LINE_KIND) == schema.RECORD)
+        for column in ("timestamp", "path", "status"):  # a format may lack one
+            if column not in records.columns:
+                records = records.with_columns(
+                    pl.lit(None, dtype=schema.COLUMNS[column]).alias(column)
+                )
+        timed = records.filter(pl.col("timestamp").is_not_null())
+        self._untimed += records.height - timed.height
+        minute = (pl.col("timestamp").dt.epoch("s") // 60).alias("minute")
+        self._minutes.append(timed.group_by(minute, "status_class").agg(pl.len().alias("count")))
+        errors = records.filter(pl.col("status_class").is_in(ERROR_CLASSES))
+        self._paths.append(
+            errors.group_by("path", "status_class", "status").agg(pl.len().alias("count"))
+        )
+        if len(self._minutes) >= COMPACT_EVERY:
+            self._minutes = [self._minute_counts()]
+            self._paths = [self._path_counts()]
+
+    def _minute_counts(self) -> pl.DataFrame:
+        if not self._minutes:
+            return pl.DataFrame(
+                schema={"minute": pl.Int64(), "status_class": pl.String(), "count": pl.UInt32()}
+            )
+        merged = pl.concat(self._minutes, how="vertical_relaxed")
+        return merged.group_by("minute", "status_class").agg(pl.col("count").sum())
+
+    def _path_counts(self) -> pl.DataFrame:
+        keys = ["path", "status_class", "status"]
+        if not self._paths:
+            return pl.DataFrame(
+                schema={
+                    "path": pl.String(),
+                    "status_class": pl.String(),
+                    "status": pl.Int16(),
+                    "count": pl.UInt32(),
+                }
+            )
+        merged = pl.concat(self._paths, how="vertical_relaxed")
+        return merged.group_by(keys).agg(pl.col("count").sum())
+
+    def build(self, runs: list[FileRun], vendors: Iterable[str] = ()) -> dict[str, Any]:
+        """The page's data: plain JSON values."""
+        summary = self.summary.build(runs, vendors).to_json()
+        timeline = {**_timeline(self._minute_counts()), "untimed": self._untimed}
+        return {
+            "generated": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "version": __version__,
+            "totals": summary["totals"],
+            "first": summary["first"],
+            "last": summary["last"],
+            "files": summary["files"],
+            "classes": summary["classes"],
+            "statuses": summary["statuses"],
+            "upstream_statuses": summary["upstream_statuses"],
+            "vendors": summary["vendors"],
+            "timeline": timeline,
+            "error_paths": _error_paths(self._path_counts(), self.top),
+            "top": self.top,
+        }
+
+
+def _step(span_seconds: int) -> int:
+    for step in STEPS:
+        if math.ceil(span_seconds / step) <= MAX_BUCKETS:
+            return step
+    days = math.ceil(span_seconds / MAX_BUCKETS / 86400)
+    return days * 86400
+
+
+def _timeline(minutes: pl.DataFrame) -> dict[str, Any]:
+    if minutes.height == 0:
+        return {"step_seconds": None, "labels": [], "series": {}}
+    first = int(minutes["minute"].min()) * 60  # type: ignore[arg-type]
+    last = int(minutes["minute"].max()) * 60  # type: ignore[arg-type]
+    step = _step(last - first + 60)
+    start = first // step * step
+    buckets = (
+        minutes.group_by((pl.col("minute") * 60 // step * step).alias("bucket"), "status_class")
+        .agg(pl.col("count").sum())
+        .iter_rows()
+    )
+    count = (last // step * step - start) // step + 1
+    series: dict[str, list[int]] = {}
+    for bucket, status_class, number in buckets:
+        counts = series.setdefault(str(status_class), [0] * count)
+        counts[(int(bucket) - start) // step] += int(number)
+    shape = "%Y-%m-%d" if step % 86400 == 0 else "%Y-%m-%d %H:%M"
+    labels = [
+        datetime.fromtimestamp(start + index * step, UTC).strftime(shape) for index in range(count)
+    ]
+    ordered = {name: series[name] for name in CLASS_ORDER if name in series}
+    return {"step_seconds": step, "labels": labels, "series": ordered}
+
+
+def _error_paths(paths: pl.DataFrame, top: int) -> list[dict[str, Any]]:
+    if paths.height == 0:
+        return []
+    by_path = (
+        paths.group_by("path")
+        .agg(
+            pl.col("count").sum().alias("errors"),
+            pl.col("count").filter(pl.col("status_class") == "4xx").sum().alias("client_errors"),
+            pl.col("count").filter(pl.col("status_class") == "5xx").sum().alias("server_errors"),
+            pl.col("status")
+            .sort_by(["count", "status"], descending=[True, False])
+            .first()
+            .alias("top_status"),
+            pl.col("count").max().alias("top_status_count"),
+        )
+        .sort(["errors", "path"], descending=[True, False], nulls_last=True)
+        .head(top)
+    )
+    rows = []
+    for row in by_path.iter_rows(named=True):
+        path = row["path"]
+        if path is not None and len(path) > PATH_CHARS:
+            path = path[:PATH_CHARS] + "…"
+        rows.append({**row, "path": path})
+    return rows

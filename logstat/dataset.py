@@ -1,0 +1,296 @@
+"""A Parquet dataset of parsed requests: `logstat ingest` appends, reports read it back.
+
+Layout (hive partitioning, which DuckDB, Spark, pyarrow and polars read as is):
+
+    DIR/date=2024-01-05/source=nginx/part-<uuid>.parquet
+    DIR/date=__HIVE_DEFAULT_PARTITION__/source=nginx/...   (requests without a time)
+
+`date` is the request's UTC day; `source` the format name.  Each part has the
+canonical columns and the status annotations (`export.export_columns`) except
+`source`, which lives in the path; every part has the same schema, so readers
+need no schema merging.  Each run adds new parts and never rewrites old ones.
+
+Parts are written in a staging directory beside DIR (`.DIR.logstat-staging-*`)
+and renamed into place once complete, so a reader never sees a partial file
+(polars reads every file below DIR, hidden or not, hence not inside it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import urllib.parse
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from logstat import formats, schema
+from logstat.errors import ExitCode, LogstatError
+from logstat.export import export_columns
+from logstat.formats import Choice, Detection
+from logstat.pipeline import FileRun, columns_for
+from logstat.sources import Source
+
+DATE = "date"
+SOURCE = "source"
+NO_DATE = "__HIVE_DEFAULT_PARTITION__"  # Hive's and Spark's name for a null partition value
+MAX_OPEN_PARTS = 64  # partitions written at once; more (a long backfill) close the oldest
+MAX_PART_ROWS = 2_000_000  # a bigger part is split, so reading one back stays small
+READ_GROUP_BYTES = 16 << 20  # small parts are read together up to this size on disk
+
+
+def part_columns() -> dict[str, pl.DataType]:
+    """The columns of every part file: the export columns less the `source` partition."""
+    columns = export_columns(())
+    del columns[SOURCE]
+    return columns
+
+
+def is_dataset(argument: str) -> bool:
+    """A directory with `date=` partitions, as `logstat ingest` writes."""
+    directory = Path(argument)
+    if not directory.is_dir():
+        return False
+    with contextlib.suppress(OSError):
+        return any(child.name.startswith(f"{DATE}=") for child in directory.iterdir())
+    return False
+
+
+@dataclass
+class _Part:
+    staged: Path
+    final: Path
+    handle: IO[bytes]
+    writer: Any  # pyarrow.parquet.ParquetWriter
+    rows: int = 0
+
+
+class DatasetWriter:
+    """Appends rows (as `export.annotate` makes them) to a dataset, atomically per part.
+
+    Parts appear in DIR only when the `with` block ends without an error; after
+    an error nothing of this run is left in DIR.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.rows = 0
+        self.parts: list[Path] = []  # the files added, once committed
+        self._columns = part_columns()
+        self._staging: Path | None = None
+        self._open: OrderedDict[tuple[str, str], _Part] = OrderedDict()
+        self._closed: list[_Part] = []
+
+    def __enter__(self) -> DatasetWriter:
+        if self.root.exists() and not self.root.is_dir():
+            raise LogstatError(f"{self.root}: not a directory", ExitCode.USAGE)
+        return self
+
+    def write(self, rows: pl.DataFrame) -> None:
+        if rows.height == 0:
+            return
+        day = pl.col("timestamp").dt.strftime("%Y-%m-%d").fill_null(NO_DATE).alias(f"_{DATE}")
+        keyed = rows.with_columns(day, pl.col(SOURCE).fill_null("unknown"))
+        groups = keyed.partition_by([f"_{DATE}", SOURCE], as_dict=True, include_key=False)
+        for (date, source), group in groups.items():
+            part = self._part(str(date), str(source))
+            table = group.select(list(self._columns)).to_arrow(compat_level=pl.CompatLevel.oldest())
+            try:
+                part.writer.write_table(table)
+            except OSError as error:
+                raise self._error(error) from error
+            part.rows += group.height
+            self.rows += group.height
+            if part.rows >= MAX_PART_ROWS:
+                self._finish(self._open.pop((str(date), str(source))))
+
+    def _part(self, date: str, source: str) -> _Part:
+        key = (date, source)
+        part = self._open.get(key)
+        if part is not None:
+            self._open.move_to_end(key)
+            return part
+        if len(self._open) >= MAX_OPEN_PARTS:
+            _, oldest = self._open.popitem(last=False)
+            self._finish(oldest)
+        import pyarrow.parquet
+
+        name = f"part-{uuid.uuid4().hex}.parquet"
+        directory = self.root / f"{DATE}={date}" / f"{SOURCE}={urllib.parse.quote(source, safe='')}"
+        staged = self._staging_directory() / name
+        empty = pl.DataFrame(schema=self._columns).to_arrow(compat_level=pl.CompatLevel.oldest())
+        try:
+            handle = open(staged, "wb")  # noqa: SIM115  (closed in _finish)
+            writer = pyarrow.parquet.ParquetWriter(handle, empty.schema, compression="zstd")
+        except OSError as error:
+            raise self._error(error) from error
+        part = _Part(staged, directory / name, handle, writer)
+        self._open[key] = part
+        return part
+
+    def _staging_directory(self) -> Path:
+        if self._staging is None:
+            root = self.root.absolute()
+            staging = root.parent / f".{root.name}.logstat-staging-{uuid.uuid4().hex[:12]}"
+            try:
+                staging.mkdir(parents=True)
+            except OSError as error:
+                raise self._error(error, staging) from error
+            self._staging = staging
+        return self._staging
+
+    def _finish(self, part: _Part) -> None:
+        try:
+            part.writer.close()
+            part.handle.flush()
+            os.fsync(part.handle.fileno())
+            part.handle.close()
+        except OSError as error:
+            raise self._error(error) from error
+        self._closed.append(part)
+
+    def _commit(self) -> None:
+        while self._open:
+            self._finish(self._open.popitem(last=False)[1])
+        for part in self._closed:
+            try:
+                part.final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(part.staged, part.final)
+            except OSError as error:
+                raise self._error(error, part.final) from error
+            self.parts.append(part.final)
+        self._closed = []
+
+    def _discard(self) -> None:
+        for part in self._open.values():
+            with contextlib.suppress(Exception):
+                part.writer.close()
+            with contextlib.suppress(OSError):
+                part.handle.close()
+        self._open.clear()
+        self._closed = []
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        try:
+            if kind is None:
+                self._commit()
+            else:
+                self._discard()
+        finally:
+            if self._staging is not None:
+                shutil.rmtree(self._staging, ignore_errors=True)
+
+    def _error(self, error: OSError, path: Path | None = None) -> LogstatError:
+        where = path or self.root
+        return LogstatError(f"{where}: cannot write the dataset: {error.strerror or error}")
+
+
+# Reading back -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _StoredParser:
+    """Stands in for a parser: the rows were parsed when they were ingested."""
+
+    description: str = "logstat dataset"
+
+    def columns(self) -> set[str]:
+        return set(part_columns())
+
+    def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
+        raise NotImplementedError("dataset rows are already parsed")
+
+
+@dataclass(frozen=True)
+class StoredChoice(Choice):
+    @property
+    def summary(self) -> str:
+        return "rows stored by logstat ingest"
+
+
+@dataclass
+class DatasetRun(FileRun):
+    """One source (format) of one dataset: its part files."""
+
+    parts: list[Path] = field(default_factory=list)
+
+
+def plan(roots: list[str]) -> list[DatasetRun]:
+    """One run per dataset and source, listing its part files."""
+    runs: list[DatasetRun] = []
+    for root in roots:
+        by_source: dict[str, list[Path]] = {}
+        for part in sorted(Path(root).glob(f"{DATE}=*/{SOURCE}=*/*.parquet")):
+            if part.name.startswith((".", "_")):
+                continue
+            source = urllib.parse.unquote(part.parent.name.removeprefix(f"{SOURCE}="))
+            by_source.setdefault(source, []).append(part)
+        for source, parts in sorted(by_source.items()):
+            format = formats.BY_NAME.get(source)
+            if format is None:
+                raise LogstatError(
+                    f"{root}: the dataset holds {source!r} rows, a format this logstat "
+                    f"does not know (known: {', '.join(formats.BY_NAME)})"
+                )
+            choice = StoredChoice(format, Detection(_StoredParser(), 0, 0))
+            name = f"{root} ({SOURCE}={source})"
+            runs.append(DatasetRun(len(runs), Source(name, Path(root)), choice, parts=parts))
+    return runs
+
+
+def read(
+    runs: list[DatasetRun], needed: set[str] | None = None
+) -> Iterator[tuple[FileRun, pl.DataFrame]]:
+    """The stored rows as frames shaped like `pipeline.read`'s (every line a record)."""
+    stored = part_columns()
+    wanted = columns_for(needed)
+    keep = [
+        name
+        for name in schema.COLUMNS
+        if wanted is None or name in wanted | {SOURCE, "file", "line_no", "status_class"}
+    ]
+    read_columns = [name for name in (*keep, "produced_by") if name in stored]
+    for run in runs:
+        assert run.choice is not None
+        source = pl.lit(run.choice.format.name).alias(SOURCE)
+        for group in _groups(run.parts):
+            try:
+                frame = pl.scan_parquet(group, hive_partitioning=False).select(read_columns)
+                rows = (
+                    schema.conform(frame.with_columns(source), keep)
+                    .with_columns(
+                        pl.lit(schema.RECORD).alias(schema.LINE_KIND),
+                        pl.lit(None, dtype=pl.String).alias(schema.REJECT_REASON),
+                        pl.lit(None, dtype=pl.String).alias(schema.RAW_LINE),
+                        pl.lit(False).alias("invalid_utf8"),
+                        pl.lit(run.file_id, dtype=pl.UInt32).alias(schema.FILE_ID),
+                    )
+                    .collect()
+                )
+            except (OSError, pl.exceptions.PolarsError) as error:
+                names = ", ".join(group[:2])
+                raise LogstatError(f"{names}: cannot read the dataset: {error}") from error
+            run.lines += rows.height
+            run.records += rows.height
+            yield run, rows
+
+
+def _groups(parts: list[Path]) -> Iterator[list[str]]:
+    """Part files in groups of about READ_GROUP_BYTES, so memory stays flat."""
+    group: list[str] = []
+    size = 0
+    for part in parts:
+        part_size = part.stat().st_size
+        if group and size + part_size > READ_GROUP_BYTES:
+            yield group
+            group, size = [], 0
+        group.append(str(part))
+        size += part_size
+    if group:
+        yield group

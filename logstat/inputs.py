@@ -1,0 +1,86 @@
+"""Where a command's parsed rows come from: log files, log files resumed from a
+`--state` file, or a Parquet dataset written by `logstat ingest`.
+
+Every kind yields the same frames as `pipeline.read`, so the commands that count
+and render need not know which it was:
+
+    inputs = Inputs(state_path)          # locks the state file (None: no state)
+    runs = inputs.plan(logs, options)
+    for run, frame in inputs.read(runs, options, needed, progress): ...
+    ...write the outputs...
+    inputs.commit(runs)                  # only then remember what was read
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from logstat import dataset, pipeline
+from logstat.errors import ExitCode, LogstatError
+from logstat.pipeline import FileRun, Options, Progress
+from logstat.sources import expand
+from logstat.state import StateFile
+
+
+class Inputs:
+    def __init__(self, state: Path | None = None) -> None:
+        self.state_file = StateFile.open(state) if state is not None else None
+        self._datasets = False
+
+    def plan(self, logs: list[str], options: Options) -> list[FileRun]:
+        """Detect each input's format (or list a dataset's parts); stop if none is known."""
+        roots = [log for log in logs if dataset.is_dataset(log)]
+        if roots:
+            if len(roots) != len(logs):
+                raise LogstatError("read a dataset on its own, not with log files", ExitCode.USAGE)
+            if self.state_file is not None:
+                raise LogstatError(
+                    "--state is for log files; a dataset is read whole", ExitCode.USAGE
+                )
+            self._datasets = True
+            return list(dataset.plan(roots))
+        sources = expand(logs)
+        if self.state_file is None:
+            runs = pipeline.plan(sources, options)
+            pipeline.require_recognised(runs)
+            return runs
+        runs = self.state_file.plan(sources, options)
+        # a log just rotated is empty: not yet a reason to stop a cron run
+        pipeline.require_recognised([run for run in runs if run.resume and run.resume.has_lines])
+        return runs
+
+    def read(
+        self,
+        runs: list[FileRun],
+        options: Options,
+        needed: set[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Iterator[tuple[FileRun, pl.DataFrame]]:
+        if self._datasets:
+            return dataset.read(
+                [run for run in runs if isinstance(run, dataset.DatasetRun)], needed
+            )
+        return pipeline.read(runs, options, needed, progress)
+
+    @property
+    def is_dataset(self) -> bool:
+        return self._datasets
+
+    def commit(self, runs: list[FileRun]) -> None:
+        """After the outputs are written: remember what was read (with --state), unlock."""
+        if self.state_file is not None:
+            self.state_file.commit(runs)
+        self.close()
+
+    def close(self) -> None:
+        if self.state_file is not None:
+            self.state_file.close()
+
+    def __enter__(self) -> Inputs:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,538 @@
+"""Remember what earlier runs read, so that a cron run reads only the new lines.
+
+`--state FILE` keeps, for every log file read, who the file is (device, inode
+and a fingerprint of its first bytes) and how far it was read (whole lines
+only, counted in decompressed bytes).  The next run with the same state file:
+
+- reads a file that grew from where the last run stopped;
+- follows rotation: a file renamed (`access.log` -> `access.log.1`) or
+  compressed (`access.log.1` -> `access.log.2.gz`) is recognised by its inode
+  or by the fingerprint of its decompressed first bytes; its unread tail is
+  read once and the new `access.log` from its start.  Rotated files are looked
+  for among the inputs and beside the input they were first read as, under
+  logrotate's names: the input's name, `.`, `-` or `_`, then a digit
+  (`access.log.2.gz`, `access.log-20240105`).  A rotated file that no entry
+  points to is read from its start only when it was written after everything
+  the state saw of its log (created and rotated between two runs); one that
+  starts like a file being read in this run is a copy in the making and waits
+  for the next run;
+- notices truncation (copytruncate: smaller than what was read, or other first
+  bytes) and reads the file again from its start;
+- leaves a partial last line (no newline yet) for the next run, except at the
+  end of a compressed file, which is finished;
+- opens nothing whose device, inode, size and modification time are unchanged.
+
+The state file is JSON (`logstat_state` is its format version):
+
+    {"logstat_state": 1,
+     "files": [{"path": "/var/log/nginx/access.log.1",  (where it was last seen)
+                "origin": "/var/log/nginx/access.log",  (the input it was first read as)
+                "device": 2049, "inode": 393231,
+                "size": 52311, "mtime_ns": 1704448800123456789,  (before the last read)
+                "fingerprint": "<sha256 hex>", "fingerprint_bytes": 4096,
+                "compression": null,
+                "offset": 52311,  (decompressed bytes of whole lines read)
+                "lines": 210,  (lines read: the next one is line 211)
+                "read_at": "2024-01-05T10:00:00Z"}]}
+
+It is replaced atomically (temporary file, then rename) after the run's outputs
+are written, and an exclusive lock on `FILE.lock` keeps two runs apart: a run
+that fails leaves the previous state, so its lines are read again next time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from logstat import pipeline
+from logstat.errors import ExitCode, LogstatError
+from logstat.export import atomic_output
+from logstat.lines import Chunk, ReadProblems, read_chunks
+from logstat.sources import OpenedSource, Source, open_source
+
+STATE_VERSION = 1
+# A file's identity: enough bytes that two logs never share them (each line has a
+# time and a client), few enough to read cheaply; a shorter file is fingerprinted
+# as far as it goes, and the fingerprint grows with the file.
+FINGERPRINT_BYTES = 4096
+LOCK_WAIT_S = 10.0
+
+
+@dataclass
+class Entry:
+    """What the state file remembers about one log file."""
+
+    path: str
+    origin: str
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    fingerprint_bytes: int
+    compression: str | None
+    offset: int
+    lines: int
+    read_at: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> Entry:
+        entry = cls(**data)
+        numbers = (entry.device, entry.inode, entry.size, entry.mtime_ns, entry.offset)
+        if not all(isinstance(number, int) for number in (*numbers, entry.lines)):
+            raise TypeError("a number is not an integer")
+        return entry
+
+    def unchanged(self, status: os.stat_result) -> bool:
+        """Same file, same size, same modification time: nothing new to read."""
+        return (self.device, self.inode, self.size, self.mtime_ns) == (
+            status.st_dev,
+            status.st_ino,
+            status.st_size,
+            status.st_mtime_ns,
+        )
+
+    def matches(self, head: bytes) -> bool:
+        """Does a file that starts with `head` start as this one did?"""
+        if len(head) < self.fingerprint_bytes:
+            return False
+        return _fingerprint(head[: self.fingerprint_bytes]) == self.fingerprint
+
+
+def _fingerprint(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class _Counted:
+    """A stream that counts the bytes it returns."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data: bytes = self.stream.read(size)
+        self.count += len(data)
+        return data
+
+
+def _is_read_error(error: BaseException) -> bool:
+    # the errors lines.read_chunks turns into "stopped reading early"
+    known = (EOFError, OSError, zlib.error, ValueError)
+    return isinstance(error, known) or type(error).__name__ == "ZstdError"
+
+
+@dataclass
+class _Candidate:
+    """A file this run may read: an input, or a rotated file beside one."""
+
+    source: Source
+    path: str  # absolute
+    status: os.stat_result
+    origin: str  # the input path (of this run or an earlier one) it belongs to
+    _head: tuple[bytes, str | None] | None = None
+
+    @property
+    def is_input(self) -> bool:
+        return self.origin == self.path
+
+    def head(self) -> bytes:
+        return self._load()[0]
+
+    def compression(self) -> str | None:
+        return self._load()[1]
+
+    def _load(self) -> tuple[bytes, str | None]:
+        """The first FINGERPRINT_BYTES decompressed bytes (fewer when the file is shorter)."""
+        if self._head is None:
+            opened = open_source(self.source)
+            data = b""
+            try:
+                while len(data) < FINGERPRINT_BYTES:
+                    block = opened.stream.read(FINGERPRINT_BYTES - len(data))
+                    if not block:
+                        break
+                    data += block
+            except Exception as error:
+                if not _is_read_error(error):
+                    raise
+            finally:
+                opened.close()
+            self._head = (data, opened.compression)
+        return self._head
+
+
+@dataclass
+class Resume:
+    """How one file is read under --state, and where reading ended.
+
+    `pipeline.read` calls `read_chunks`; `end_offset` stays None unless the file
+    was read to its end, so a run cut short records nothing for it.
+    """
+
+    candidate: _Candidate
+    origin: str
+    previous: Entry | None  # what the state said about this file; None: a new file
+    offset: int = 0
+    lines: int = 0
+    end_offset: int | None = None
+    end_lines: int = 0
+    compression: str | None = None
+
+    def read_chunks(
+        self, opened: OpenedSource, problems: ReadProblems, chunk_bytes: int
+    ) -> Iterator[Chunk]:
+        status = os.fstat(opened.counter.raw.fileno())
+        expected = self.candidate.status
+        if (status.st_dev, status.st_ino) != (expected.st_dev, expected.st_ino):
+            problems.messages.append("replaced while being opened; left for the next run")
+            return
+        errors = len(problems.messages)
+        try:
+            position = opened.stream.seek(self.offset) if self.offset else 0
+        except Exception as error:
+            if not _is_read_error(error):
+                raise
+            problems.messages.append(f"cannot skip the {self.offset:,} bytes read before: {error}")
+            return
+        if position != self.offset:
+            problems.messages.append(f"shorter than the {self.offset:,} bytes read before")
+            return
+        stream = _Counted(opened.stream)
+        held = b""
+        lines = 0
+        for chunk in read_chunks(stream, problems, chunk_bytes):
+            data = chunk.data
+            if not data.endswith(b"\n"):  # only the last chunk: a partial last line
+                cut = data.rfind(b"\n") + 1
+                data, held = data[:cut], data[cut:]
+            if data:
+                lines += data.count(b"\n")
+                yield Chunk(data, chunk.first_line_no + self.lines)
+        finished = opened.compression is not None and len(problems.messages) == errors
+        if held and finished:  # a compressed file is complete: its last line is too
+            yield Chunk(held, self.lines + lines + 1)
+            lines += 1
+            held = b""
+        self.compression = opened.compression
+        self.end_offset = self.offset + stream.count - len(held)
+        self.end_lines = self.lines + lines
+
+    @property
+    def has_lines(self) -> bool:
+        """False for an empty file or a single partial line: nothing to read or detect yet."""
+        head = self.candidate.head()
+        return b"\n" in head or len(head) >= FINGERPRINT_BYTES
+
+    def entry(self) -> Entry:
+        """What the state file says about this file after the run."""
+        assert self.end_offset is not None
+        head = self.candidate.head()
+        status = self.candidate.status
+        return Entry(
+            path=self.candidate.path,
+            origin=self.origin,
+            device=status.st_dev,
+            inode=status.st_ino,
+            size=status.st_size,
+            mtime_ns=status.st_mtime_ns,
+            fingerprint=_fingerprint(head),
+            fingerprint_bytes=len(head),
+            compression=self.compression,
+            offset=self.end_offset,
+            lines=self.end_lines,
+            read_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        )
+
+
+@dataclass
+class _Plan:
+    reads: list[Resume] = field(default_factory=list)
+    kept: list[Entry] = field(default_factory=list)  # entries that stay as they are
+
+
+class _Claims:
+    """Which entry went to which candidate: each at most once."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.entries = entries
+        self.free_entries = set(range(len(entries)))
+        self.by_candidate: dict[str, int | None] = {}  # path -> entry index (None: none)
+
+    def claim(self, index: int | None, candidate: _Candidate) -> None:
+        if index is not None:
+            self.free_entries.discard(index)
+        self.by_candidate[candidate.path] = index
+
+    def decided(self, candidate: _Candidate) -> bool:
+        return candidate.path in self.by_candidate
+
+
+def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
+    """Pair this run's files with what the state remembers; see the module's docstring."""
+    inputs = [_candidate(source) for source in sources]
+    input_paths = {candidate.path: candidate for candidate in inputs}
+    claims = _Claims(entries)
+    plan = _Plan()
+    truncated: set[str] = set()  # same inode, other content: read from the start
+    # nothing read of them yet (empty, or one partial line) and changed since: their
+    # first bytes may be in a copy (copytruncate) too short a fingerprint cannot find
+    unread: list[Entry] = []
+
+    def by_identity(candidates: list[_Candidate]) -> None:
+        for candidate in candidates:
+            status = candidate.status
+            for index in sorted(claims.free_entries):
+                entry = entries[index]
+                if (entry.device, entry.inode) != (status.st_dev, status.st_ino):
+                    continue
+                if entry.unchanged(status):
+                    claims.claim(index, candidate)
+                    plan.kept.append(_moved(entry, candidate))
+                elif _continues(entry, candidate):
+                    claims.claim(index, candidate)
+                    plan.reads.append(_resume(candidate, entry))
+                    if entry.offset == 0 and entry.origin in input_paths:
+                        unread.append(entry)
+                else:
+                    truncated.add(candidate.path)
+                break
+
+    by_identity(inputs)
+    missing = [entries[i] for i in claims.free_entries if entries[i].origin in input_paths]
+    siblings = _siblings([*missing, *unread], input_paths)
+    by_identity(siblings)
+
+    # Renamed and compressed, or copied (copytruncate): the same first bytes elsewhere.
+    undecided = [c for c in (*inputs, *siblings) if not claims.decided(c)]
+    remembered = sorted(
+        (index for index in claims.free_entries if entries[index].offset > 0),
+        key=lambda index: (-entries[index].fingerprint_bytes, -entries[index].offset),
+    )
+    for index in remembered:
+        entry = entries[index]
+        for candidate in undecided:
+            if claims.decided(candidate) or candidate.path in truncated:
+                continue
+            if not entry.matches(candidate.head()):
+                continue
+            claims.claim(index, candidate)
+            if candidate.compression() is not None or candidate.status.st_size >= entry.offset:
+                plan.reads.append(_resume(candidate, entry))
+            else:  # a shorter copy: everything in it was read from the original
+                plan.kept.append(entry)
+            break
+    # What is left: new inputs; and rotated files that no entry points to but
+    # that were written after everything the state saw of their log: a file
+    # created and rotated between two runs, or a copy of a file of which nothing
+    # was read yet (its fingerprint is too short to find it).  A copy of a file
+    # that is being read in this run is read by neither name: logrotate is
+    # copying or compressing it, and the next run sees which one stays.
+    newest: dict[str, int] = {}
+    for entry in entries:
+        newest[entry.origin] = max(newest.get(entry.origin, 0), entry.mtime_ns)
+    claimed = [entries[index] for index in range(len(entries)) if index not in claims.free_entries]
+    for candidate in (*inputs, *siblings):
+        if claims.decided(candidate):
+            continue
+        if not candidate.is_input and candidate.status.st_mtime_ns < newest[candidate.origin]:
+            continue  # rotated before the state saw this log: not ours to read
+        claims.claim(None, candidate)
+        copy = candidate.path not in truncated and any(
+            entry.offset > 0 and entry.matches(candidate.head()) for entry in claimed
+        )
+        if not copy:
+            plan.reads.append(Resume(candidate, candidate.origin, None))
+
+    for index in sorted(claims.free_entries):
+        if entries[index].origin not in input_paths:  # another run's file: not ours to forget
+            plan.kept.append(entries[index])
+    # rotated files first: their lines are older
+    plan.reads.sort(key=lambda resume: resume.candidate.is_input)
+    return plan
+
+
+def _candidate(source: Source) -> _Candidate:
+    assert source.path is not None
+    try:
+        status = os.stat(source.path)
+    except OSError as error:
+        raise LogstatError(f"{source.name}: cannot open: {error.strerror or error}") from error
+    path = os.path.abspath(source.path)
+    return _Candidate(source, path, status, path)
+
+
+def _continues(entry: Entry, candidate: _Candidate) -> bool:
+    """The same file as the entry's, grown (or unchanged) since."""
+    if candidate.compression() is None and candidate.status.st_size < entry.offset:
+        return False
+    return entry.matches(candidate.head())
+
+
+def _resume(candidate: _Candidate, entry: Entry) -> Resume:
+    return Resume(candidate, entry.origin, entry, entry.offset, entry.lines)
+
+
+def _moved(entry: Entry, candidate: _Candidate) -> Entry:
+    return Entry(**{**asdict(entry), "path": candidate.path})
+
+
+def _siblings(entries: list[Entry], inputs: dict[str, _Candidate]) -> list[_Candidate]:
+    """Rotated files beside each entry's origin: its name, a separator, then a digit
+    (access.log.1, access.log.2.gz, access.log-20240105), as logrotate names them."""
+    found: dict[str, _Candidate] = {}
+    for entry in entries:
+        directory, name = os.path.split(entry.origin)
+        rotated = re.compile(re.escape(name) + r"[.\-_][0-9][\w.\-]*")
+        shown = os.path.dirname(inputs[entry.origin].source.name)
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for other in names:
+            path = os.path.join(directory, other)
+            if not rotated.fullmatch(other) or path in inputs or path in found:
+                continue
+            try:
+                status = os.stat(path)
+            except OSError:
+                continue
+            if os.path.isfile(path):
+                source = Source(os.path.join(shown, other), Path(path))
+                found[path] = _Candidate(source, path, status, entry.origin)
+    return sorted(found.values(), key=lambda candidate: candidate.status.st_mtime_ns)
+
+
+class StateFile:
+    """A --state file, locked from `open` to `close`.
+
+    `plan` chooses what to read and how far to skip; `commit` records what was
+    read.  Use it as a context manager, or call `close` (the lock also ends
+    with the process).
+    """
+
+    def __init__(self, path: Path, entries: list[Entry], lock: _FileLock) -> None:
+        self.path = path
+        self.entries = entries
+        self._lock = lock
+        self._plan: _Plan | None = None
+
+    @classmethod
+    def open(cls, path: Path, lock_wait_s: float | None = None) -> StateFile:
+        lock = _acquire(path, LOCK_WAIT_S if lock_wait_s is None else lock_wait_s)
+        try:
+            return cls(path, _load(path), lock)
+        except BaseException:
+            lock.close()
+            raise
+
+    def plan(self, sources: list[Source], options: pipeline.Options) -> list[pipeline.FileRun]:
+        """The files to read, each with where to start; unchanged files are left out."""
+        if any(source.path is None for source in sources):
+            raise LogstatError("--state reads files, not stdin: name the log files", ExitCode.USAGE)
+        self._plan = _match(self.entries, sources)
+        reads = self._plan.reads
+        runs = pipeline.plan([resume.candidate.source for resume in reads], options)
+        for run, resume in zip(runs, reads, strict=True):
+            run.resume = resume
+        return runs
+
+    def commit(self, runs: list[pipeline.FileRun]) -> None:
+        """Write down what was read; call it after the outputs are safely written."""
+        if self._plan is None:
+            raise RuntimeError("commit before plan")
+        entries: list[Entry] = []
+        for run in runs:
+            resume = run.resume
+            if resume is None:
+                continue
+            if resume.end_offset is not None:
+                entries.append(resume.entry())
+            elif resume.previous is not None:  # not read to the end: try again next run
+                entries.append(resume.previous)
+        taken = {(entry.device, entry.inode) for entry in entries}
+        # a kept entry whose inode now belongs to a file read in this run is stale
+        entries += [e for e in self._plan.kept if (e.device, e.inode) not in taken]
+        entries.sort(key=lambda entry: (entry.origin, entry.path))
+        document = {"logstat_state": STATE_VERSION, "files": [asdict(e) for e in entries]}
+        with atomic_output(self.path) as handle:
+            handle.write((json.dumps(document, indent=1) + "\n").encode())
+        self.entries = entries
+        self._plan = None
+
+    def close(self) -> None:
+        self._lock.close()
+
+    def __enter__(self) -> StateFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _load(path: Path) -> list[Entry]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []  # the first run
+    except (OSError, UnicodeDecodeError) as error:
+        raise LogstatError(f"{path}: cannot read the state file: {error}") from error
+    try:
+        document = json.loads(text)
+        version = document.get("logstat_state")
+    except (ValueError, AttributeError):
+        version = None
+    if version is None:
+        raise LogstatError(f"{path}: not a logstat state file")
+    if version != STATE_VERSION:
+        raise LogstatError(
+            f"{path}: state file format {version} is not one this logstat reads "
+            f"({STATE_VERSION}); use another file or upgrade logstat"
+        )
+    try:
+        return [Entry.from_json(item) for item in document["files"]]
+    except (KeyError, TypeError) as error:
+        raise LogstatError(f"{path}: damaged state file ({error})") from error
+
+
+class _FileLock:
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor: int | None = descriptor
+
+    def close(self) -> None:
+        if self.descriptor is not None:
+            os.close(self.descriptor)  # closing drops the flock
+            self.descriptor = None
+
+
+def _acquire(path: Path, wait_s: float) -> _FileLock:
+    """An exclusive lock on PATH.lock; waits up to `wait_s` for another run to finish."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise LogstatError(f"{lock_path}: cannot lock: {error.strerror or error}") from error
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return _FileLock(descriptor)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(descriptor)
+                raise LogstatError(
+                    f"{path}: another logstat run is using this state file "
+                    f"(waited {wait_s:g} s); try again later"
+                ) from None
+            time.sleep(0.05)

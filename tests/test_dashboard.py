@@ -1,0 +1,456 @@
+"""`logstat dashboard`: one offline HTML file, checked in a real headless Chromium.
+
+Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe:
+JSON messages separated by NUL bytes on file descriptors 3 and 4), so the test
+needs no websocket client and opens no port.  Without Chromium these tests
+skip, except in CI (`CI` set), where they fail: install it with
+`apt-get install -y chromium`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import re
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy
+import polars as pl
+import pytest
+
+from logstat import schema
+from logstat.cli import main
+from logstat.dashboard import DashboardBuilder, json_for_html
+from logstat.dashboard.data import MAX_BUCKETS, STEPS
+from logstat.dashboard.page import SCRIPTS
+from tests.test_state import log_line
+
+# Injected code would set one of these; the page must never run it.
+ATTACKS = [
+    "/<script>window.pwned=1;document.title='pwned'</script>",
+    '/"><img src=x onerror="window.pwned=2;document.title=\'pwned\'">',
+    "/</script><script>window.pwned=3</script>",
+    "/\u2028\u2029<!--<script>window.pwned=4</script>",
+    "/<svg onload=window.pwned=5>",
+]
+
+
+def cli(*arguments: str) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(arguments))
+    code = exit_info.value.code
+    assert isinstance(code, int)
+    return code
+
+
+def write_sample(path: Path, count: int = 300) -> Path:
+    path.write_text("".join(log_line(number) for number in range(count)))
+    return path
+
+
+def write_attack_log(directory: Path) -> Path:
+    # the file name itself is shown in the page too
+    directory.mkdir()
+    path = directory / "<img src=x onerror=window.pwned=9>.log"
+    lines = []
+    for number, attack in enumerate(ATTACKS * 3):
+        moment = datetime(2024, 5, 1, 12, number, tzinfo=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        status = 404 if number % 2 else 500
+        lines.append(
+            f'198.51.100.{number} - - [{moment}] "GET {attack} HTTP/1.1" {status} 10 "-" '
+            '"Mozilla/5.0 <script>window.pwned=7</script>"\n'
+        )
+    path.write_text("".join(lines))
+    return path
+
+
+# --- the page, without a browser ----------------------------------------------
+
+
+def test_json_for_html_cannot_close_the_script_element() -> None:
+    data = {"path": "</script><script>alert(1)</script>&amp;\u2028\u2029<!--", "n": 1}
+    text = json_for_html(data)
+    assert not set("<>&\u2028\u2029") & set(text)
+    assert json.loads(text) == data
+
+
+def test_page_inlines_everything_and_allows_only_its_own_scripts(tmp_path: Path) -> None:
+    write_attack_log(tmp_path / "logs")
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(tmp_path / "logs"), "-o", str(output), "-q") == 0
+    page = output.read_text()
+    assert "pwned" in page  # the attacks are in the data ...
+    assert "<script>window.pwned" not in page  # ... but never as markup
+    assert "<img src=x" not in page and "<svg" not in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing from a network
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.DOTALL)
+    assert len(scripts) == len(SCRIPTS)
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    assert policy is not None
+    assert "default-src 'none'" in policy.group(1)
+    for script in scripts:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy.group(1)
+    assert "unsafe-inline" not in policy.group(1).split("script-src")[1].split(";")[0]
+
+
+def frame_of(lines: Sequence[tuple[datetime | None, int, str | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "source": ["nginx"] * len(lines),
+            "timestamp": [moment for moment, _, _ in lines],
+            "status": [status for _, status, _ in lines],
+            "path": [path for _, _, path in lines],
+            schema.LINE_KIND: [schema.RECORD] * len(lines),
+            schema.REJECT_REASON: [None] * len(lines),
+            "produced_by": ["unknown"] * len(lines),
+        },
+        schema_overrides={
+            "timestamp": schema.TIMESTAMP,
+            "status": pl.Int16,
+            schema.REJECT_REASON: pl.String,
+        },
+    ).with_columns(schema.status_class_expression(pl.col("status")).alias("status_class"))
+
+
+@pytest.mark.parametrize("span", [timedelta(minutes=5), timedelta(hours=30), timedelta(days=400)])
+def test_timeline_buckets_fit_any_span(span: timedelta) -> None:
+    start = datetime(2024, 2, 28, 23, 59, 30, tzinfo=UTC)
+    builder = DashboardBuilder()
+    builder.add(frame_of([(start, 200, "/a"), (start + span, 503, "/b"), (None, 404, "/c")]))
+    timeline = builder.build([])["timeline"]
+    step = timeline["step_seconds"]
+    assert step in STEPS or step % 86400 == 0
+    assert len(timeline["labels"]) <= MAX_BUCKETS + 1
+    smaller = [candidate for candidate in STEPS if candidate < step]
+    assert all(span.total_seconds() / candidate > MAX_BUCKETS - 1 for candidate in smaller)
+    assert sum(map(sum, timeline["series"].values())) == 2
+    assert timeline["series"]["2xx"][0] == 1 and timeline["series"]["5xx"][-1] == 1
+    assert timeline["untimed"] == 1
+
+
+def test_error_paths_rank_by_4xx_and_5xx() -> None:
+    moment = datetime(2024, 1, 1, tzinfo=UTC)
+    Row = tuple[datetime | None, int, str | None]
+    counts: list[tuple[Row, int]] = [
+        ((moment, 404, "/a"), 3),
+        ((moment, 500, "/b"), 4),
+        ((moment, 200, "/b"), 9),
+        ((moment, 502, "/a"), 2),
+        ((moment, 404, None), 1),
+    ]
+    rows = [row for row, count in counts for _ in range(count)]
+    builder = DashboardBuilder(top=2)
+    builder.add(frame_of(rows[:7]))
+    builder.add(frame_of(rows[7:]))
+    paths = builder.build([])["error_paths"]
+    assert [(row["path"], row["errors"]) for row in paths] == [("/a", 5), ("/b", 4)]
+    assert paths[0]["client_errors"] == 3 and paths[0]["server_errors"] == 2
+    assert (paths[0]["top_status"], paths[0]["top_status_count"]) == (404, 3)
+
+
+# --- in a real browser -----------------------------------------------------------
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: apt-get install -y chromium")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    return found
+
+
+# Runs Chromium with the two pipe ends as descriptors 3 and 4 (moved out of the way
+# first, in case they are 3 or 4 already).
+LAUNCH = """
+import fcntl, os, sys
+reading, writing = (fcntl.fcntl(int(fd), fcntl.F_DUPFD, 10) for fd in sys.argv[1:3])
+os.dup2(reading, 3)
+os.dup2(writing, 4)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
+class Browser:
+    """Headless Chromium over the DevTools protocol on a pipe."""
+
+    def __init__(self, executable: str, profile: Path) -> None:
+        to_browser, self._write = os.pipe()
+        self._read, from_browser = os.pipe()
+        flags = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--window-size=1280,1000",
+            "--hide-scrollbars",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
+        # the protocol pipe must be descriptors 3 (to the browser) and 4 (from it)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, str(to_browser), str(from_browser), executable, *flags],
+            pass_fds=(to_browser, from_browser),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(to_browser)
+        os.close(from_browser)
+        self._buffer = b""
+        self._next_id = 0
+        self.events: list[dict[str, Any]] = []
+        self.session: str | None = None
+
+    def send(self, method: str, params: dict[str, Any] | None = None, timeout: float = 30) -> Any:
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        if self.session and not method.startswith("Target."):
+            message["sessionId"] = self.session
+        os.write(self._write, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._receive(deadline)
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+            self.events.append(reply)
+
+    def wait_for(self, method: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events:
+                if event.get("method") == method:
+                    self.events.remove(event)
+                    return event
+            self.events.append(self._receive(deadline))
+
+    def _receive(self, deadline: float) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no answer from chromium")
+            ready, _, _ = select.select([self._read], [], [], remaining)
+            if ready:
+                block = os.read(self._read, 1 << 20)
+                if not block:
+                    raise RuntimeError("chromium closed the pipe")
+                self._buffer += block
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        decoded: dict[str, Any] = json.loads(message)
+        return decoded
+
+    def open(self, url: str) -> None:
+        targets = self.send("Target.getTargets")["targetInfos"]
+        page = next(target for target in targets if target["type"] == "page")
+        attached = self.send(
+            "Target.attachToTarget", {"targetId": page["targetId"], "flatten": True}
+        )
+        self.session = attached["sessionId"]
+        for domain in ("Runtime", "Log", "Page"):
+            self.send(f"{domain}.enable")
+        viewport = {"width": 1280, "height": 1000, "deviceScaleFactor": 1, "mobile": False}
+        self.send("Emulation.setDeviceMetricsOverride", viewport)
+        self.send("Page.navigate", {"url": url})
+        self.wait_for("Page.loadEventFired")
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        return result["result"].get("value")
+
+    def problems(self) -> list[str]:
+        """Console errors, uncaught exceptions and logged errors (CSP violations included)."""
+        found = []
+        for event in self.events:
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                found.append(json.dumps(params["exceptionDetails"])[:500])
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+                found.append(json.dumps(params.get("args"))[:500])
+            elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+                found.append(params["entry"].get("text", "")[:500])
+        return found
+
+    def screenshot(self) -> bytes:
+        data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
+        return base64.b64decode(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
+            self.send("Browser.close", timeout=5)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._read)
+        os.close(self._write)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    opened = Browser(chromium(), tmp_path / "profile")
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def png_pixels(data: bytes) -> numpy.ndarray:
+    """Decode an 8-bit RGB or RGBA PNG (what Chromium writes) into an array of RGB."""
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    position, idat = 8, b""
+    width = height = channels = 0
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        chunk = data[position + 4 : position + 8]
+        body = data[position + 8 : position + 8 + length]
+        if chunk == b"IHDR":
+            width, height, depth, color = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and color in (2, 6)
+            channels = 3 if color == 2 else 4
+        elif chunk == b"IDAT":
+            idat += body
+        position += 12 + length
+    stride = width * channels
+    rows = numpy.frombuffer(zlib.decompress(idat), dtype=numpy.uint8).reshape(height, stride + 1)
+    image = numpy.zeros((height, stride), dtype=numpy.uint8)
+    previous = numpy.zeros(stride, dtype=numpy.uint8)
+    for index in range(height):
+        kind, line = int(rows[index, 0]), rows[index, 1:]
+        if kind == 0:  # None
+            current = line.copy()
+        elif kind == 1:  # Sub: a running sum along the row, per channel
+            sums = numpy.cumsum(line.reshape(width, channels).astype(numpy.uint32), axis=0)
+            current = (sums & 0xFF).astype(numpy.uint8).reshape(stride)
+        elif kind == 2:  # Up
+            current = line + previous
+        else:  # Average, Paeth: each byte depends on the one to its left
+            unfiltered = _unfilter(kind, line.tolist(), previous.tolist(), channels)
+            current = numpy.array(unfiltered, dtype=numpy.uint8)
+        image[index] = current
+        previous = current.astype(numpy.uint8)
+    return image.reshape(height, width, channels)[:, :, :3]
+
+
+def _unfilter(kind: int, line: list[int], previous: list[int], channels: int) -> list[int]:
+    current = [0] * len(line)
+    for x, value in enumerate(line):
+        left = current[x - channels] if x >= channels else 0
+        up = previous[x]
+        if kind == 3:
+            predicted = (left + up) // 2
+        else:
+            corner = previous[x - channels] if x >= channels else 0
+            estimate = left + up - corner
+            to_left, to_up = abs(estimate - left), abs(estimate - up)
+            to_corner = abs(estimate - corner)
+            if to_left <= to_up and to_left <= to_corner:
+                predicted = left
+            elif to_up <= to_corner:
+                predicted = up
+            else:
+                predicted = corner
+        current[x] = (value + predicted) & 0xFF
+    return current
+
+
+def hex_color(text: str) -> tuple[int, int, int]:
+    return int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16)
+
+
+PAGE_STATE = """(() => ({
+  rendered: document.body.dataset.rendered || null,
+  title: document.title,
+  pwned: typeof window.pwned === "undefined" ? null : window.pwned,
+  charts: (window.logstatCharts || []).map((chart) => chart.data.datasets.length),
+  painted: [...document.querySelectorAll("canvas")].map((canvas) => {
+    const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let count = 0;
+    for (let index = 3; index < pixels.length; index += 4) if (pixels[index]) count++;
+    return count;
+  }),
+  images: document.images.length,
+  statusRows: document.querySelectorAll("#status-table tbody tr").length,
+  pathCells: [...document.querySelectorAll("#paths-table td.path")].map((cell) => cell.textContent),
+  fileCells: [...document.querySelectorAll("#files-table td.path")].map((cell) => cell.textContent),
+}))()"""
+
+
+def test_dashboard_renders_in_chromium(tmp_path: Path, browser: Browser) -> None:
+    log = write_sample(tmp_path / "access.log")
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(log), "-o", str(output), "-q") == 0
+    browser.open(output.as_uri())
+    state = browser.evaluate(PAGE_STATE)
+    assert browser.problems() == []
+    assert state["rendered"] == "true"
+    assert state["charts"] == [4, 1, 3]  # classes over time, codes, proxy/upstream/unknown
+    assert all(count > 1000 for count in state["painted"]), state["painted"]
+    assert state["statusRows"] == len({200, 304, 404, 499, 500, 502})
+    assert state["pathCells"][0].startswith("/item/")
+    shot = browser.screenshot()
+    (tmp_path / "dashboard.png").write_bytes(shot)  # to look at: pytest --basetemp=DIR
+    pixels = png_pixels(shot)
+    assert pixels.shape == (1000, 1280, 3)
+    colors = {tuple(color) for color in pixels.reshape(-1, 3)[::7].tolist()}
+    assert len(colors) > 50  # not a blank page
+    # the timeline's bars are on screen in their class colours
+    for name in ("#2e9e5b", "#e08a1e", "#d0392b"):
+        assert hex_color(name) in colors, name
+
+
+def test_nothing_from_the_log_runs_as_code(tmp_path: Path, browser: Browser) -> None:
+    log = write_attack_log(tmp_path / "logs")
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(log.parent), "-o", str(output), "-q") == 0
+    browser.open(output.as_uri())
+    time.sleep(0.3)  # an injected onerror would fire once the broken image fails
+    state = browser.evaluate(PAGE_STATE)
+    assert browser.problems() == []
+    assert state["rendered"] == "true"
+    assert state["pwned"] is None
+    assert state["title"] == "logstat dashboard"
+    assert state["images"] == 0
+    # the attacks are shown as text, exactly as logged
+    assert set(state["pathCells"]) == set(ATTACKS)
+    assert state["fileCells"] == [str(log)]
+
+
+def test_dashboard_of_a_dataset(tmp_path: Path, browser: Browser) -> None:
+    log = write_sample(tmp_path / "access.log", 120)
+    root = tmp_path / "dataset"
+    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(root), "-o", str(output), "-q") == 0
+    browser.open(output.as_uri())
+    state = browser.evaluate(PAGE_STATE)
+    assert browser.problems() == []
+    assert state["charts"] == [4, 1, 3]
+    data = json.loads(
+        re.search(  # type: ignore[union-attr]
+            r'<script type="application/json" id="logstat-data">(.*?)</script>',
+            output.read_text(),
+        ).group(1)
+    )
+    assert data["totals"]["records"] == 120 - 120 // 13
