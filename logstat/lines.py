@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import numpy
 import polars as pl
-import pyarrow
 
 CHUNK_BYTES = 32 << 20
+READ_BYTES = 1 << 20  # one read from the stream: what a damaged stream can lose
 UTF8_BOM = b"\xef\xbb\xbf"
+# pl.scan_lines takes bytes that start like gzip, zlib or zstd data for compressed input
+# (a line starting with "x^" is zlib to it): such chunks are split without it
+POLARS_DECOMPRESSES = (b"\x1f\x8b", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"(\xb5/\xfd")
 
 
 @dataclass
@@ -36,40 +38,70 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+def read_blocks(
+    stream: Readable, problems: ReadProblems, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[bytes]:
+    """Blocks of whole lines of about `chunk_bytes`; the last may lack its newline.
+
+    The stream is read `READ_BYTES` at a time, so a damaged compressed stream
+    loses at most that much of what it decompressed before the damage: what was
+    read up to there is still yielded, and the file ends early.
+    """
+    pending = b""
+    first = True
+    while True:
+        parts: list[bytes] = []
+        size = 0
+        ended = False
+        while size < chunk_bytes:
+            block = _read(stream, problems, min(READ_BYTES, chunk_bytes - size))
+            if first and block.startswith(UTF8_BOM):
+                block = block[len(UTF8_BOM) :]
+            first = False
+            if not block:
+                ended = True
+                break
+            parts.append(block)
+            size += len(block)
+        if ended:
+            rest = b"".join([pending, *parts])
+            if rest:
+                yield rest
+            return
+        # cut after the last line end: one copy of the whole lines
+        for index in range(len(parts) - 1, -1, -1):
+            cut = parts[index].rfind(b"\n") + 1
+            if cut:
+                last = memoryview(parts[index])
+                yield b"".join([pending, *parts[:index], last[:cut]])
+                pending = b"".join([last[cut:], *parts[index + 1 :]])
+                break
+        else:  # no line end yet: a very long line, keep reading
+            pending = b"".join([pending, *parts])
+
+
+def _read(stream: Readable, problems: ReadProblems, size: int) -> bytes:
+    """One read; a read error or damaged compressed data ends the file (b"")."""
+    try:
+        return stream.read(size)
+    except (EOFError, OSError, zlib.error, ValueError) as error:
+        # truncated or corrupt compressed data, or a read error: keep what was read
+        problems.messages.append(f"stopped reading early: {_describe(error)}")
+    except Exception as error:  # zstandard and isal raise errors of their own
+        if type(error).__name__ not in ("ZstdError", "IsalError"):
+            raise
+        problems.messages.append(f"stopped reading early: {_describe(error)}")
+    return b""
+
+
 def read_chunks(
     stream: Readable, problems: ReadProblems, chunk_bytes: int = CHUNK_BYTES
 ) -> Iterator[Chunk]:
-    """Yield chunks of whole lines; a damaged compressed stream ends the file early."""
-    pending = b""
+    """Blocks of whole lines with the number of each block's first line."""
     line_no = 1
-    first = True
-    while True:
-        try:
-            block = stream.read(chunk_bytes)
-        except (EOFError, OSError, zlib.error, ValueError) as error:
-            # truncated or corrupt compressed data, or a read error: keep what was read
-            problems.messages.append(f"stopped reading early: {_describe(error)}")
-            block = b""
-        except Exception as error:  # zstandard raises its own ZstdError
-            if type(error).__name__ != "ZstdError":
-                raise
-            problems.messages.append(f"stopped reading early: {_describe(error)}")
-            block = b""
-        if first and block.startswith(UTF8_BOM):
-            block = block[len(UTF8_BOM) :]
-        first = False
-        if not block:
-            if pending:
-                yield Chunk(pending, line_no)
-            return
-        data = pending + block
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:  # no line end yet: a very long line, keep reading
-            pending = data
-            continue
-        complete, pending = data[:cut], data[cut:]
-        yield Chunk(complete, line_no)
-        line_no += complete.count(b"\n")
+    for data in read_blocks(stream, problems, chunk_bytes):
+        yield Chunk(data, line_no)
+        line_no += data.count(b"\n")
 
 
 def _describe(error: BaseException) -> str:
@@ -80,11 +112,45 @@ def _describe(error: BaseException) -> str:
 
 
 def split_lines(chunk: Chunk) -> pl.DataFrame:
-    """Frame with `line_no` (UInt64) and `line` (String, no line terminator).
+    """Frame with `line_no` (UInt64), `line` (String, no line terminator), `invalid_utf8`.
 
+    Lines end at `\\n`; any `\\r` before it (or at the end of the data) is dropped.
     Lines that are not valid UTF-8 are decoded with backslash escapes (`\\xff`),
     so nothing readable is lost; `invalid_utf8` marks them.
     """
+    if chunk.data.startswith(POLARS_DECOMPRESSES):
+        return _split_repairing(chunk)  # scan_lines would decompress it, or fail
+    try:
+        # native splitting and UTF-8 checking; it drops one \r before each \n
+        text = pl.scan_lines(chunk.data).collect().to_series()
+    except pl.exceptions.ComputeError:  # some line is not UTF-8
+        return _split_repairing(chunk)
+    if b"\r\r\n" in chunk.data or chunk.data.endswith(b"\r"):
+        text = text.str.strip_chars_end("\r")
+    count = text.len()
+    return pl.DataFrame(
+        {
+            "line_no": _line_numbers(chunk.first_line_no, count),
+            "line": text.alias("line"),
+            "invalid_utf8": pl.repeat(False, count, dtype=pl.Boolean, eager=True),
+        }
+    )
+
+
+def line_ends(data: bytes, lines: pl.DataFrame) -> int:
+    """How many `\\n` `data` holds, from the frame it was split into."""
+    return lines.height - (1 if data and not data.endswith(b"\n") else 0)
+
+
+def _line_numbers(first: int, count: int) -> pl.Series:
+    return pl.int_range(first, first + count, dtype=pl.UInt64, eager=True)
+
+
+def _split_repairing(chunk: Chunk) -> pl.DataFrame:
+    """`split_lines` for data with some bytes that are not UTF-8."""
+    import numpy
+    import pyarrow
+
     data = chunk.data
     buffer = numpy.frombuffer(data, dtype=numpy.uint8)
     ends = numpy.flatnonzero(buffer == 10)
@@ -97,35 +163,29 @@ def split_lines(chunk: Chunk) -> pl.DataFrame:
         pyarrow.large_binary(), count, [None, pyarrow.py_buffer(offsets), pyarrow.py_buffer(data)]
     )
     raw = pl.Series("raw", array)
+    # Only lines holding bytes >= 0x80 can be at fault, so decode just those in
+    # Python and leave the rest to polars.
+    suspects = numpy.unique(
+        numpy.searchsorted(offsets, numpy.flatnonzero(buffer >= 0x80), "right") - 1
+    )
     invalid = numpy.zeros(count, dtype=bool)
-    try:
-        text = raw.cast(pl.String)
-    except pl.exceptions.ComputeError:
-        # Some line is not UTF-8.  Only lines holding bytes >= 0x80 can be at fault,
-        # so decode just those in Python and leave the rest to polars.
-        suspects = numpy.unique(
-            numpy.searchsorted(offsets, numpy.flatnonzero(buffer >= 0x80), "right") - 1
-        )
-        values = raw.to_list()
-        repaired: list[str | None] = [None] * count
-        for index in suspects.tolist():
-            value = values[index]
-            try:
-                repaired[index] = value.decode("utf-8")
-            except UnicodeDecodeError:
-                repaired[index] = value.decode("utf-8", "backslashreplace")
-                invalid[index] = True
-        clean = numpy.ones(count, dtype=bool)
-        clean[suspects] = False
-        text = pl.Series("raw", repaired, dtype=pl.String)
-        text = text.scatter(numpy.flatnonzero(clean), raw.filter(pl.Series(clean)).cast(pl.String))
-    frame = pl.DataFrame(
+    values = raw.gather(suspects).to_list()
+    repaired: list[str] = []
+    for index, value in zip(suspects.tolist(), values, strict=True):
+        try:
+            repaired.append(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            repaired.append(value.decode("utf-8", "backslashreplace"))
+            invalid[index] = True
+    clean = numpy.ones(count, dtype=bool)
+    clean[suspects] = False
+    text = pl.repeat(None, count, dtype=pl.String, eager=True)
+    text = text.scatter(suspects, pl.Series(repaired, dtype=pl.String))
+    text = text.scatter(numpy.flatnonzero(clean), raw.filter(pl.Series(clean)).cast(pl.String))
+    return pl.DataFrame(
         {
-            "line_no": pl.int_range(
-                chunk.first_line_no, chunk.first_line_no + count, dtype=pl.UInt64, eager=True
-            ),
+            "line_no": _line_numbers(chunk.first_line_no, count),
             "line": text.str.strip_chars_end("\r\n"),
             "invalid_utf8": pl.Series(invalid, dtype=pl.Boolean),
         }
     )
-    return frame

@@ -23,7 +23,11 @@ class RejectsWriter:
 
     def __enter__(self) -> RejectsWriter:
         self._handle = self._output.__enter__()
-        self._handle.write(b"file,line_no,reason,line\n")
+        try:
+            self._handle.write(b"file,line_no,reason,line\n")
+        except BaseException as error:  # __exit__ will not run: remove the file now
+            self._output.__exit__(type(error), error, error.__traceback__)
+            raise
         return self
 
     def write(self, frame: pl.DataFrame) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bz2
 import glob
-import gzip
 import io
 import lzma
 import os
@@ -117,12 +116,16 @@ class CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:  # lets --state skip the lines it already read
+        return self.raw.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.raw.seek(offset, whence)
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.raw.read(len(buffer))
-        size = len(data)
-        buffer[:size] = data
-        self.consumed += size
-        return size
+        size = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        self.consumed += size or 0
+        return size or 0
 
 
 @dataclass
@@ -136,10 +139,15 @@ class OpenedSource:
         self.counter.raw.close()
 
 
+def _open_file(path: Path) -> BinaryIO:
+    return open(path, "rb", buffering=0)  # closed by OpenedSource.close
+
+
 def open_source(source: Source) -> OpenedSource:
     """Open a source for reading decompressed bytes; errors become LogstatError."""
     try:
-        raw: BinaryIO = sys.stdin.buffer if source.path is None else open(source.path, "rb")  # noqa: SIM115
+        # unbuffered: the BufferedReader below is the only buffer
+        raw: BinaryIO = sys.stdin.buffer if source.path is None else _open_file(source.path)
     except OSError as error:
         raise LogstatError(f"{source.name}: cannot open: {error.strerror or error}") from error
     counter = CountingReader(raw)
@@ -151,7 +159,10 @@ def open_source(source: Source) -> OpenedSource:
     compression = detect_compression(head)
     stream: BinaryIO
     if compression == "gzip":
-        stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+        # ISA-L inflates about twice as fast as zlib, with the same gzip semantics
+        from isal import igzip
+
+        stream = igzip.IGzipFile(fileobj=buffered, mode="rb")  # type: ignore[no-untyped-call,assignment]
     elif compression == "bzip2":
         stream = bz2.BZ2File(buffered)  # type: ignore[assignment]
     elif compression == "xz":

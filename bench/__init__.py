@@ -1,0 +1,1 @@
+"""Benchmark harness for logstat: a log generator, peers, and the timing run."""

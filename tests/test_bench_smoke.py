@@ -1,0 +1,109 @@
+"""The benchmark harness on a tiny input: it runs, counts right, and fails loudly when not.
+
+The real benchmark (`python -m bench run`, see bench/README.md) takes minutes;
+this runs every scenario on a few thousand lines, once, leaving out peers that
+are not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bench import generate
+from bench.run import BenchmarkFailure, Case, logstat_counts, measure, run
+
+
+def test_the_generator_is_repeatable_and_its_truth_is_right(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.log", tmp_path / "b.log"
+    generate.generate(first, "nginx", 3000, seed=5)
+    generate.generate(second, "nginx", 3000, seed=5)
+    assert first.read_bytes() == second.read_bytes()
+    generate.generate(second, "nginx", 3000, seed=6)
+    assert first.read_bytes() != second.read_bytes()
+    # the status is the field after the quoted request (nginx escapes quotes as \x22)
+    statuses = Counter(
+        re.search(r'" (\d{3}) ', line).group(1)  # type: ignore[union-attr]
+        for line in first.read_text().splitlines()
+    )
+    truth = generate.read_truth(first)
+    assert truth["status_counts"] == {code: statuses[code] for code in sorted(statuses)}
+    assert truth["decompressed_bytes"] == first.stat().st_size
+    text = first.read_text()
+    assert "\\x22" in text  # escaped quotes
+    assert re.search(r"^[0-9a-f]*:[0-9a-f:]+ - - \[", text, re.MULTILINE)  # IPv6 clients
+    assert {"499", "444"} <= set(statuses)
+
+
+def test_every_format_writes_the_lines_it_counts(tmp_path: Path) -> None:
+    for name, log_format in generate.FORMATS.items():
+        path = tmp_path / f"{name}{log_format.suffix}.gz"
+        truth = generate.generate(path, name, 500, seed=2)
+        assert truth.lines == 500
+        assert sum(truth.statuses.values()) == 500
+
+
+def test_many_small_files_hold_every_line_once(tmp_path: Path) -> None:
+    directory = tmp_path / "many"
+    truth = generate.generate_many(directory, "alb", files=7, lines_per_file=30, seed=3)
+    files = sorted(directory.iterdir())
+    assert len(files) == 7 and all(file.name.endswith(".log.gz") for file in files)
+    assert truth.lines == 210
+    assert generate.read_truth(directory)["files"] == 7
+
+
+def test_a_miscount_stops_the_benchmark(tmp_path: Path) -> None:
+    log = tmp_path / "small.log"
+    generate.generate(log, "nginx", 200, seed=1)
+    case = Case(
+        "logstat summary",
+        "summary",
+        [sys.executable, "-m", "logstat", "summary", str(log), "--json", "--quiet"],
+        200,
+        log.stat().st_size,
+        logstat_counts,
+        must_match=True,
+        is_logstat=True,
+    )
+    truth = {int(code): count for code, count in generate.read_truth(log)["status_counts"].items()}  # type: ignore[union-attr]
+    assert measure(case, 1, tmp_path, truth).counts_match is True
+    wrong = dict(truth)
+    wrong[200] += 1
+    with pytest.raises(BenchmarkFailure, match="counted differently"):
+        measure(case, 1, tmp_path, wrong)
+
+
+def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    output, table = tmp_path / "results.json", tmp_path / "results.md"
+    report = run(
+        [
+            *("--lines", "2000", "--repeat", "1", "--skip-missing-peers"),
+            *("--many-files", "6", "--many-lines", "50", "--format-lines", "300"),
+            *("--work", str(tmp_path / "work"), "--output", str(output)),
+            *("--markdown", str(table)),
+        ]
+    )
+    names = [row.case.name for row in report.rows]
+    for expected in [
+        "logstat summary",
+        "logstat export parquet",
+        "logstat summary .gz",
+        "logstat summary .zst",
+        "logstat --help",
+        "logstat summary, 1,000 lines",
+        "logstat summary, nginx",
+    ]:
+        assert expected in names
+    assert any(name.startswith("logstat summary, 6 ") for name in names)
+    # every logstat summary counted exactly what the generator wrote
+    assert all(row.counts_match for row in report.rows if row.case.read_counts is logstat_counts)
+    saved = json.loads(output.read_text())
+    assert saved["lines"] == 2000 and saved["rows"] and saved["targets"]
+    summary = next(row for row in saved["rows"] if row["name"] == "logstat summary")
+    assert summary["lines_per_second"] > 0 and summary["peak_rss_bytes"] > 0
+    assert "| logstat summary |" in table.read_text()

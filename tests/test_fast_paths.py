@@ -1,0 +1,94 @@
+"""Speed never changes results: the one-pass regexes read lines as the exact ones do.
+
+`template.Layout.regex(fast=True)` and `FAST_REQUEST_LINE` (and nginx's single
+address) are tried before the exact regexes; a line they match must come out
+with exactly the columns the exact regexes alone would give it.  The lines are
+valid access lines with hostile edits: unescaped quotes, tabs, Unicode spaces
+and digits, commas, backslashes, brackets.
+"""
+
+from __future__ import annotations
+
+import os
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from logstat.formats import apache, nginx, template
+from logstat.formats.template import Layout, LayoutChain
+
+LINES = [
+    '203.0.113.9 - - [01/Mar/2026:01:00:00 +0100] "GET /search?q=\\x22kids\\x22&p=3 HTTP/1.1" '
+    '200 127 "https://shop.example.com/cart" "Mozilla/5.0 (X11; Linux x86_64)"',
+    '2001:db8::7a3f - alice [28/Feb/2026:19:00:00 -0500] "POST /api/v1/orders/42 HTTP/2.0" '
+    '499 0 "-" "curl/8.5.0"',
+    '10.0.0.2, 10.0.0.1 - - [01/Mar/2026:01:00:00 +0000] "GET / HTTP/1.0" 304 - "-" "-"',
+    '"10.5.1.2, 199.96.1.1" 10.2.1.185 - - [01/Mar/2026:01:00:00 +0000] "GET /a HTTP/1.1" '
+    '200 5 "-" "ua \\"quoted\\""',
+    'shop.example.com:443 198.51.100.7 - - [01/Mar/2026:01:00:00 +0100] "HEAD /x HTTP/1.1" '
+    '200 0 "-" "Go-http-client/2.0" 0.003',
+    '198.51.100.7 - - [01/Mar/2026:01:00:00 +0100] "-" 400 0 "-" "-"',
+    '198.51.100.7 - - [01/Mar/2026:01:00:00 +0100] "\\x16\\x03\\x01" 400 157 "-" "-"',
+]
+EDITS = ['"', "\t", "\u00a0", ",", "\\", "\u0663", "  ", " ", '\\"', "-", "]", "[", "\u2003", "?"]
+
+
+@st.composite
+def hostile_lines(draw: st.DrawFn) -> str:
+    line = draw(st.sampled_from(LINES))
+    for _ in range(draw(st.integers(0, 3))):
+        position = draw(st.integers(0, len(line)))
+        if draw(st.booleans()):
+            line = line[:position] + draw(st.sampled_from(EDITS)) + line[position:]
+        else:
+            line = line[:position] + line[position + 1 :]
+    return line
+
+
+def _chains() -> list[LayoutChain]:
+    chains = []
+    for log_format in (nginx.FORMAT, apache.FORMAT):
+        parsers = [log_format.make_parser(name) for name in log_format.layouts]
+        chains.append(LayoutChain(tuple(p for p in parsers if isinstance(p, Layout))))
+    return chains
+
+
+CHAINS = _chains()
+
+
+def _parse_all(lines: list[str]) -> list[pl.DataFrame]:
+    frame = pl.LazyFrame({"line": lines})
+    return [
+        chain.parse(frame, needed).collect()
+        for chain in CHAINS
+        for needed in (None, {"status", "timestamp", "client_ip"})
+    ]
+
+
+@given(st.lists(hostile_lines(), min_size=1, max_size=40))
+# every example compiles each layout's regexes twice: keep the default run short
+@settings(max_examples=int(os.environ.get("LOGSTAT_FUZZ_EXAMPLES", "20")), deadline=None)
+def test_fast_regexes_read_lines_as_the_exact_ones(lines: list[str]) -> None:
+    fast = _parse_all(lines)
+    with pytest.MonkeyPatch.context() as patch:
+        exact = Layout.regex
+        patch.setattr(
+            Layout,
+            "regex",
+            lambda self, capture=None, fast=False: exact(self, capture) + ("(?:)" if fast else ""),
+        )
+        patch.setattr(template, "FAST_REQUEST_LINE", template.REQUEST_LINE)
+        slow = _parse_all(lines)
+    for quick, careful in zip(fast, slow, strict=True):
+        assert_frame_equal(quick, careful)
+
+
+def test_the_fast_regex_is_really_used() -> None:
+    layout = nginx.FORMAT.make_parser("combined")
+    assert isinstance(layout, Layout)
+    fast = layout.regex(layout.capture({"status"}), fast=True)
+    assert fast != layout.regex(layout.capture({"status"}))
+    assert template.QUOTED not in fast and r"\s+" not in fast
