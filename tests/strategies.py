@@ -1,0 +1,758 @@
+"""Hypothesis strategies for requests, and renderers that write them as each server would.
+
+A `Request` is what happened (client, time with the server's UTC offset, request
+line, status, bytes, headers).  A `Renderer` turns it into the log line a given
+server writes, applying that server's own escaping, and says which column
+values logstat should read back from that line.  The property tests render
+requests, parse the lines through the public pipeline and compare field by
+field; the fuzz and invariant tests use the same material.
+
+Escaping, by server (what `expected` accounts for):
+
+* nginx escapes `"`, `\\`, control bytes and every byte >= 0x7f as `\\xHH`
+  (upper-case hex) in every logged variable (ngx_http_log_escape).  logstat
+  undoes `\\x22` and `\\x5C` inside quoted fields; other bytes stay escaped.
+* Apache escapes `"` as `\\"`, `\\` as `\\\\`, `\\b \\n \\r \\t \\v` by name and other
+  control or non-ASCII bytes as `\\xhh` (lower-case hex) in `%r`, `%U`, `%q` and
+  headers (ap_escape_logitem).  logstat undoes `\\"` and `\\\\`; the rest stays.
+
+A new format gets a renderer here; `test_every_format_has_a_renderer` fails
+until it does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from hypothesis import strategies as st
+
+# Pieces that have broken log parsers and terminals: quotes and backslashes (and
+# text that looks like an escape), spaces, percent signs, non-ASCII, control
+# characters, ANSI escapes, rich markup, spreadsheet formulas.
+HOSTILE_PIECES = (
+    '"',
+    "\\",
+    '\\"',
+    "\\\\",
+    "\\x22",
+    "\\x5c",
+    "\\x5C",
+    "\\n",
+    " ",
+    "  ",
+    '" "',
+    '"-"',
+    "%",
+    "%22",
+    "%00",
+    "%%",
+    "é",
+    "日本語",
+    "😀",
+    "\u202e",
+    "\u2028",
+    "\x00",
+    "\x07",
+    "\t",
+    "\n",
+    "\r",
+    "\x7f",
+    "\x85",
+    "\x1b[31m",
+    "\x1b[0m",
+    "\x1b]8;;http://evil.example/\x1b\\",
+    "[bold]",
+    "[/bold]",
+    "[/]",
+    "[link=http://evil.example]",
+    "]",
+    "[",
+    "=cmd|' /C calc'!A0",
+    '=HYPERLINK("http://evil.example")',
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    "-",
+    "?",
+    "#",
+)
+
+METHODS = ("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "PROPFIND", "CONNECT")
+PROTOCOLS = ("HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0")
+# statuses logstat must keep apart: nginx's own 444/499 and pseudo-code 000, edge 52x
+NOTABLE_STATUSES = (
+    0,
+    200,
+    204,
+    206,
+    301,
+    304,
+    400,
+    401,
+    403,
+    404,
+    444,
+    451,
+    499,
+    500,
+    502,
+    503,
+    504,
+    520,
+    522,
+)
+# every UTC offset in use, in quarter hours (Nepal +05:45, Chatham +12:45, Kiribati +14:00)
+OFFSETS = tuple(
+    timezone(timedelta(minutes=minutes)) for minutes in range(-12 * 60, 14 * 60 + 1, 15)
+)
+
+
+def hostile_text(max_pieces: int = 6) -> st.SearchStrategy[str]:
+    """Text made of hostile pieces and arbitrary unicode (no surrogates)."""
+    piece = st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(max_size=6))
+    return st.lists(piece, max_size=max_pieces).map("".join)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as it happened; renderers decide how a server writes it."""
+
+    client_ip: str
+    timestamp: datetime  # aware: the offset is the server's local one
+    method: str
+    path: str  # as the client sent it: starts with "/", holds no "?"
+    query: str | None  # after the "?"; None: no "?" at all
+    protocol: str | None  # None: an HTTP/0.9-style request line without one
+    status: int | None  # None: the server logged "-"
+    bytes_sent: int
+    referer: str | None  # None: no header
+    user_agent: str | None
+    host: str
+    upstream_statuses: tuple[int, ...] = ()  # proxies: one per upstream tried
+    request_time: float = 0.0  # seconds, millisecond precision
+
+    @property
+    def target(self) -> str:
+        return self.path if self.query is None else f"{self.path}?{self.query}"
+
+    @property
+    def request_line(self) -> str:
+        line = f"{self.method} {self.target}"
+        return line if self.protocol is None else f"{line} {self.protocol}"
+
+
+def client_ips() -> st.SearchStrategy[str]:
+    return st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str)
+
+
+def timestamps(
+    min_year: int = 1971, max_year: int = 2099, offsets: Iterable[timezone] = OFFSETS
+) -> st.SearchStrategy[datetime]:
+    """Whole seconds in a random UTC offset (access logs keep no fraction)."""
+    return st.datetimes(
+        min_value=datetime(min_year, 1, 1),
+        max_value=datetime(max_year, 12, 31),
+        timezones=st.sampled_from(tuple(offsets)),
+    ).map(lambda moment: moment.replace(microsecond=0))
+
+
+def methods() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(METHODS), st.from_regex(r"[A-Z][A-Z_-]{0,11}", fullmatch=True))
+
+
+def statuses() -> st.SearchStrategy[int]:
+    return st.one_of(st.sampled_from(NOTABLE_STATUSES), st.integers(100, 599), st.integers(0, 999))
+
+
+def hostnames() -> st.SearchStrategy[str]:
+    label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+    return st.lists(label, min_size=1, max_size=3).map(".".join)
+
+
+_TRAILING_PROTOCOL = re.compile(r" [A-Za-z]+/[0-9.]+$")
+
+
+def quoted_safe_text(max_pieces: int = 6) -> st.SearchStrategy[str]:
+    """Hostile but printable ASCII without `"` or `\\`: for logs whose escaping is undocumented."""
+    pieces = [
+        piece
+        for piece in HOSTILE_PIECES
+        if piece.isascii() and piece.isprintable() and not set(piece) & set('"\\')
+    ]
+    alphabet = st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters='"\\')
+    piece = st.one_of(st.sampled_from(pieces), st.text(alphabet, max_size=6))
+    return st.lists(piece, max_size=max_pieces).map("".join)
+
+
+@st.composite
+def requests(
+    draw: st.DrawFn,
+    text: st.SearchStrategy[str] | None = None,
+    protocols: st.SearchStrategy[str | None] | None = None,
+) -> Request:
+    """A request with hostile path, query, referer and user agent."""
+    text = hostile_text() if text is None else text
+    if protocols is None:
+        protocols = st.one_of(st.sampled_from(PROTOCOLS), st.none())
+    protocol = draw(protocols)
+    path = "/" + draw(text).replace("?", "")
+    if protocol is None and _TRAILING_PROTOCOL.search(path):
+        # "GET /a HTTP/1.0" is ambiguous when the client sent no protocol: skip it
+        path = path.rstrip("0123456789./") or "/"
+        if _TRAILING_PROTOCOL.search(path):
+            path = "/"
+    return Request(
+        client_ip=draw(client_ips()),
+        timestamp=draw(timestamps()),
+        method=draw(methods()),
+        path=path,
+        query=draw(st.one_of(st.none(), text.filter(bool))),
+        protocol=protocol,
+        status=draw(statuses()),
+        bytes_sent=draw(st.integers(0, 2**40)),
+        referer=draw(st.one_of(st.none(), text)),
+        user_agent=draw(st.one_of(st.none(), text)),
+        host=draw(hostnames()),
+        upstream_statuses=tuple(draw(st.lists(statuses(), max_size=3))),
+        request_time=draw(st.integers(0, 10**7)) / 1000,
+    )
+
+
+# --- what each server writes ------------------------------------------------------
+
+
+def nginx_escape(text: str) -> str:
+    """ngx_http_log_escape: `"`, `\\`, control bytes and bytes >= 0x7f as \\xHH."""
+    return "".join(
+        f"\\x{byte:02X}" if byte in (0x22, 0x5C) or byte < 0x20 or byte >= 0x7F else chr(byte)
+        for byte in text.encode("utf-8")
+    )
+
+
+def nginx_read(text: str) -> str:
+    """What logstat reads back from a quoted nginx field: `\\x22` and `\\x5C` undone."""
+    return re.sub(r"\\x(22|5C)", lambda match: chr(int(match.group(1), 16)), nginx_escape(text))
+
+
+_APACHE_NAMED = {0x08: "\\b", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x0B: "\\v"}
+
+
+def apache_escape(text: str) -> str:
+    """ap_escape_logitem: `\\"`, `\\\\`, named control escapes, other bytes as \\xhh."""
+    out = []
+    for byte in text.encode("utf-8"):
+        if byte in (0x22, 0x5C):
+            out.append("\\" + chr(byte))
+        elif byte in _APACHE_NAMED:
+            out.append(_APACHE_NAMED[byte])
+        elif byte < 0x20 or byte >= 0x7F:
+            out.append(f"\\x{byte:02x}")
+        else:
+            out.append(chr(byte))
+    return "".join(out)
+
+
+def apache_read(text: str) -> str:
+    """What logstat reads back from an Apache field: `\\"` and `\\\\` undone, the rest escaped."""
+    return re.sub(r'\\(["\\])', r"\1", apache_escape(text))
+
+
+def absent(text: str | None) -> str | None:
+    """Access logs write a missing value as `-` (or an empty quoted string): null."""
+    return None if text in (None, "", "-") else text
+
+
+# --- renderers ----------------------------------------------------------------------
+
+Expected = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """How one server (and layout) writes a Request, and what logstat should read back."""
+
+    format: str  # logstat format name
+    layout: str | None  # passed as --log-format; None: let detection pick the layout
+    render: Callable[[Request], str]
+    expected: Callable[[Request], Expected]
+    header: tuple[str, ...] = ()  # lines before the records (W3C directives)
+    # what this server can log; narrower than `requests()` where the format demands
+    strategy: st.SearchStrategy[Request] = field(default_factory=requests)
+
+    @property
+    def name(self) -> str:
+        return f"{self.format}-{self.layout or 'auto'}"
+
+    def document(self, batch: Iterable[Request]) -> str:
+        return "".join(line + "\n" for line in (*self.header, *map(self.render, batch)))
+
+
+def utc_second(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def clf_time(moment: datetime) -> str:
+    """[10/Oct/2000:13:55:36 -0700] without the brackets, in the server's offset."""
+    return moment.strftime("%d/%b/%Y:%H:%M:%S %z")
+
+
+def _request_fields(request: Request, read: Callable[[str], str]) -> Expected:
+    return {
+        "method": request.method,
+        "path": read(request.path),
+        "query": None if request.query is None else read(request.query),
+        "protocol": request.protocol,
+    }
+
+
+def _nginx_status(status: int | None) -> str:
+    return "-" if status is None else f"{status:03d}"
+
+
+def nginx_combined(request: Request) -> str:
+    return (
+        f"{request.client_ip} - - [{clf_time(request.timestamp)}] "
+        f'"{nginx_escape(request.request_line)}" {_nginx_status(request.status)} '
+        f'{request.bytes_sent} "{nginx_escape(request.referer or "-")}" '
+        f'"{nginx_escape(request.user_agent or "-")}"'
+    )
+
+
+def nginx_combined_expected(request: Request) -> Expected:
+    return {
+        "client_ip": request.client_ip,
+        "timestamp": utc_second(request.timestamp),
+        **_request_fields(request, nginx_read),
+        "status": request.status,
+        "bytes_sent": request.bytes_sent,
+        "referer": absent(nginx_read(request.referer or "-")),
+        "user_agent": absent(nginx_read(request.user_agent or "-")),
+    }
+
+
+def nginx_vhost(request: Request) -> str:
+    return f"{request.host} {nginx_combined(request)}"
+
+
+def nginx_vhost_expected(request: Request) -> Expected:
+    return {**nginx_combined_expected(request), "host": request.host}
+
+
+def nginx_upstreaminfo(request: Request) -> str:
+    upstream = ", ".join(f"{status:03d}" for status in request.upstream_statuses) or "-"
+    addresses = ", ".join("10.0.0.1:8080" for _ in request.upstream_statuses) or "-"
+    times = ", ".join("0.001" for _ in request.upstream_statuses) or "-"
+    return (
+        f"{nginx_combined(request)} 512 {request.request_time:.3f} [default-app-80] [] "
+        f"{addresses} {times} {times} {upstream} 5f3e0a6c1d2b4e8f"
+    )
+
+
+def nginx_upstreaminfo_expected(request: Request) -> Expected:
+    return {
+        **nginx_combined_expected(request),
+        "upstream_status": request.upstream_statuses[-1] if request.upstream_statuses else None,
+        "request_time_s": round(request.request_time, 3),
+    }
+
+
+def _apache_status(status: int | None) -> str:
+    return "-" if status is None else str(status)
+
+
+def apache_common(request: Request) -> str:
+    # %b writes "-" for no bytes
+    return (
+        f"{request.client_ip} - - [{clf_time(request.timestamp)}] "
+        f'"{apache_escape(request.request_line)}" {_apache_status(request.status)} '
+        f"{request.bytes_sent or '-'}"
+    )
+
+
+def apache_common_expected(request: Request) -> Expected:
+    return {
+        "client_ip": request.client_ip,
+        "timestamp": utc_second(request.timestamp),
+        **_request_fields(request, apache_read),
+        "status": request.status,
+        "bytes_sent": request.bytes_sent or None,
+    }
+
+
+def _apache_headers(request: Request) -> str:
+    return f'"{apache_escape(request.referer or "-")}" "{apache_escape(request.user_agent or "-")}"'
+
+
+def _apache_headers_expected(request: Request) -> Expected:
+    return {
+        "referer": absent(apache_read(request.referer or "-")),
+        "user_agent": absent(apache_read(request.user_agent or "-")),
+    }
+
+
+def apache_combined(request: Request) -> str:
+    return f"{apache_common(request)} {_apache_headers(request)}"
+
+
+def apache_combined_expected(request: Request) -> Expected:
+    return {**apache_common_expected(request), **_apache_headers_expected(request)}
+
+
+def apache_vhost_combined(request: Request) -> str:
+    # %v:%p ... %O: bytes including headers, written as a number even when 0
+    common = (
+        f"{request.client_ip} - - [{clf_time(request.timestamp)}] "
+        f'"{apache_escape(request.request_line)}" {_apache_status(request.status)} '
+        f"{request.bytes_sent}"
+    )
+    return f"{request.host}:443 {common} {_apache_headers(request)}"
+
+
+def apache_vhost_combined_expected(request: Request) -> Expected:
+    return {
+        **apache_combined_expected(request),
+        "bytes_sent": request.bytes_sent,
+        "host": request.host,
+    }
+
+
+def apache_requests() -> st.SearchStrategy[Request]:
+    """Apache sometimes logs `-` for the status (a request that never got one)."""
+    return st.tuples(requests(), st.booleans()).map(
+        lambda pair: replace(pair[0], status=None) if pair[1] else pair[0]
+    )
+
+
+def aws_requests() -> st.SearchStrategy[Request]:
+    """AWS logs the request line and user agent quoted; it documents no escaping for them."""
+    return requests(text=quoted_safe_text(), protocols=st.sampled_from(PROTOCOLS))
+
+
+def aws_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def aws_address(address: str, port: int, bracketed: bool) -> str:
+    """`1.2.3.4:80`; IPv6 as `[2001:db8::1]:80` or, as some logs have it, unbracketed."""
+    return f"[{address}]:{port}" if ":" in address and bracketed else f"{address}:{port}"
+
+
+def _aws_status(status: int | None) -> str:
+    return "-" if status is None else f"{status:03d}"
+
+
+def _aws_request(request: Request, scheme: str) -> str:
+    port = 443 if scheme == "https" else 80
+    return f"{request.method} {scheme}://{request.host}:{port}{request.target} {request.protocol}"
+
+
+def _upstream(request: Request) -> int | None:
+    return request.upstream_statuses[-1] if request.upstream_statuses else None
+
+
+TARGET_GROUP = "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2"
+
+
+def alb_entry(request: Request) -> str:
+    upstream = _upstream(request)
+    target = "10.0.0.1:80" if upstream is not None else "-"
+    https = request.bytes_sent % 2 == 0  # vary the listener without another draw
+    kind, scheme = ("https", "https") if https else ("http", "http")
+    tls = "ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2" if https else "- -"
+    return (
+        f"{kind} {aws_time(request.timestamp)} app/my-lb/50dc6c495c0c9188 "
+        f"{aws_address(request.client_ip, 2817, https)} {target} 0.000 0.001 0.000 "
+        f"{_aws_status(request.status)} {_aws_status(upstream)} 34 {request.bytes_sent} "
+        f'"{_aws_request(request, scheme)}" "{request.user_agent or "-"}" {tls} '
+        f'{TARGET_GROUP} "Root=1-58337262-36d228ad5d99923122bbe354" '
+        f'"{request.host if https else "-"}" "-" 0 {aws_time(request.timestamp)} "forward" "-" "-" '
+        f'"{target}" "{_aws_status(upstream)}" "-" "-"'
+    )
+
+
+def aws_expected(request: Request) -> Expected:
+    return {
+        "client_ip": request.client_ip,
+        "timestamp": utc_second(request.timestamp),
+        **_request_fields(request, str),
+        # the AWS parsers read a query of just `-` as "not logged"
+        "query": absent(request.query),
+        "host": request.host,
+        "status": request.status,
+        "upstream_status": _upstream(request),
+        "bytes_sent": request.bytes_sent,
+        "user_agent": absent(request.user_agent),
+    }
+
+
+def elb_entry(request: Request) -> str:
+    upstream = _upstream(request)
+    backend = "10.0.0.1:80" if upstream is not None else "-"
+    return (
+        f"{aws_time(request.timestamp)} my-loadbalancer "
+        f"{aws_address(request.client_ip, 2817, request.bytes_sent % 2 == 0)} {backend} "
+        f"0.000073 0.001048 0.000057 {_aws_status(request.status)} {_aws_status(upstream)} "
+        f'0 {request.bytes_sent} "{_aws_request(request, "http")}" '
+        f'"{request.user_agent or "-"}" - -'
+    )
+
+
+def _no_controls(text: str) -> bool:
+    return not any(ord(character) < 0x20 or 0x7F <= ord(character) < 0xA0 for character in text)
+
+
+def iis_text(spaces: bool) -> st.SearchStrategy[str]:
+    """IIS writes UTF-8 and never quotes: no control characters, no spaces unless `spaces`."""
+    pieces = [
+        piece
+        for piece in HOSTILE_PIECES
+        if _no_controls(piece) and (spaces or " " not in piece) and "+" not in piece
+    ]
+    excluded = ("Cc", "Cs", *(() if spaces else ("Zs", "Zl", "Zp")))
+    alphabet = st.characters(exclude_categories=excluded, exclude_characters="+")
+    piece = st.one_of(st.sampled_from(pieces), st.text(alphabet, max_size=6))
+    return st.lists(piece, max_size=6).map("".join)
+
+
+@st.composite
+def iis_requests(draw: st.DrawFn) -> Request:
+    """A request as IIS can log it: a 3-digit status, a user agent whose spaces become +."""
+    request = draw(requests(text=iis_text(spaces=False)))
+    return replace(
+        request,
+        status=draw(st.integers(100, 599)),
+        user_agent=draw(st.one_of(st.none(), iis_text(spaces=True))),
+    )
+
+
+IIS_FIELDS = (
+    "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
+    "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
+)
+IIS_HEADER = (
+    "#Software: Microsoft Internet Information Services 10.0",
+    "#Version: 1.0",
+    "#Date: 2024-01-01 00:00:00",
+    f"#Fields: {IIS_FIELDS}",
+)
+
+
+def iis_entry(request: Request) -> str:
+    moment = request.timestamp.astimezone(UTC)
+    return (
+        f"{moment:%Y-%m-%d %H:%M:%S} 10.0.0.5 {request.method} {request.path} "
+        f"{request.query or '-'} 443 - {request.client_ip} "
+        f"{(request.user_agent or '-').replace(' ', '+')} {request.referer or '-'} "
+        f"{request.status} 0 0 {int(request.request_time * 1000)}"
+    )
+
+
+def iis_expected(request: Request) -> Expected:
+    return {
+        "client_ip": request.client_ip,
+        "timestamp": utc_second(request.timestamp),
+        "method": request.method,
+        "path": request.path,
+        "query": absent(request.query),
+        "status": request.status,
+        "substatus": 0,
+        "win32_status": 0,
+        "user_agent": absent(request.user_agent),
+        "referer": absent(request.referer),
+    }
+
+
+def _uri_text() -> st.SearchStrategy[str]:
+    """A request URI holds no line break (HTTP forbids one); anything else may be in it."""
+    return hostile_text().map(lambda text: text.replace("\n", "").replace("\r", ""))
+
+
+@st.composite
+def cloudflare_requests(draw: st.DrawFn) -> Request:
+    """Logpush records of the years Cloudflare exists: unix nanoseconds then have 19 digits.
+
+    (logstat tells seconds, ms, µs and ns apart by the number of digits.)
+    """
+    request = draw(requests(text=_uri_text()))
+    return replace(
+        request,
+        timestamp=draw(timestamps(min_year=2002)),
+        user_agent=draw(st.one_of(st.none(), hostile_text())),
+        referer=draw(st.one_of(st.none(), hostile_text())),
+    )
+
+
+def cloudflare_entry(request: Request) -> str:
+    """One Logpush NDJSON record; the timestamp as RFC 3339 or unix nanoseconds."""
+    moment = request.timestamp.astimezone(UTC)
+    start: str | int = (
+        moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if request.bytes_sent % 2
+        else int(moment.timestamp()) * 1_000_000_000
+    )
+    record = {
+        "ClientIP": request.client_ip,
+        "ClientRequestHost": request.host,
+        "ClientRequestMethod": request.method,
+        "ClientRequestURI": request.target,
+        "ClientRequestProtocol": request.protocol or "HTTP/1.0",
+        "ClientRequestUserAgent": request.user_agent or "",
+        "ClientRequestReferer": request.referer or "",
+        "EdgeResponseStatus": request.status,
+        "OriginResponseStatus": _upstream(request) or 0,
+        "EdgeResponseBytes": request.bytes_sent,
+        "EdgeStartTimestamp": start,
+        "RayID": "7d3f1a2b3c4d5e6f",
+    }
+    return json.dumps(record, ensure_ascii=request.bytes_sent % 3 == 0)
+
+
+def cloudflare_expected(request: Request) -> Expected:
+    return {
+        "client_ip": request.client_ip,
+        "timestamp": utc_second(request.timestamp),
+        "host": request.host,
+        "method": request.method,
+        "path": request.path,
+        "query": request.query,
+        "protocol": request.protocol or "HTTP/1.0",
+        "status": request.status,
+        "upstream_status": _upstream(request) or None,
+        "bytes_sent": request.bytes_sent,
+        "user_agent": absent(request.user_agent),
+        "referer": absent(request.referer),
+    }
+
+
+RENDERERS: list[Renderer] = [
+    Renderer("nginx", "combined", nginx_combined, nginx_combined_expected),
+    Renderer("nginx", "vhost_combined", nginx_vhost, nginx_vhost_expected),
+    Renderer("nginx", "upstreaminfo", nginx_upstreaminfo, nginx_upstreaminfo_expected),
+    Renderer(
+        "apache", "combined", apache_combined, apache_combined_expected, strategy=apache_requests()
+    ),
+    Renderer("apache", "common", apache_common, apache_common_expected, strategy=apache_requests()),
+    Renderer(
+        "apache",
+        "vhost_combined",
+        apache_vhost_combined,
+        apache_vhost_combined_expected,
+        strategy=apache_requests(),
+    ),
+    Renderer("alb", None, alb_entry, aws_expected, strategy=aws_requests()),
+    Renderer("elb", None, elb_entry, aws_expected, strategy=aws_requests()),
+    Renderer("iis", None, iis_entry, iis_expected, header=IIS_HEADER, strategy=iis_requests()),
+    Renderer(
+        "cloudflare", "json", cloudflare_entry, cloudflare_expected, strategy=cloudflare_requests()
+    ),
+]
+
+
+def renderers_for(format_name: str) -> list[Renderer]:
+    return [renderer for renderer in RENDERERS if renderer.format == format_name]
+
+
+# --- reading lines back through the public pipeline -----------------------------------
+
+
+def parse_back(path: Path, format_name: str | None, layout: str | None = None) -> pl.DataFrame:
+    """Every line of `path` as logstat's pipeline parses it (all columns), in line order."""
+    from logstat import pipeline
+    from logstat.sources import expand
+
+    options = pipeline.Options(format=format_name, log_format=layout)
+    runs = pipeline.plan(expand([str(path)]), options)
+    frames = [frame for _, frame in pipeline.read(runs, options, None)]
+    if not frames:
+        return pl.DataFrame()
+    return pl.concat(frames, how="diagonal_relaxed").sort("line_no")
+
+
+# --- logs and runs for the robustness tests ---------------------------------------------
+
+
+def nginx_lines(count: int, seed: int = 0, status: int | None = None) -> bytes:
+    """`count` varied nginx combined lines (varied, so compression leaves real work)."""
+    chooser = random.Random(seed)
+    statuses = (200, 200, 200, 304, 404, 499, 502)
+    lines = []
+    for index in range(count):
+        moment = datetime(2024, 3, 1, tzinfo=timezone(timedelta(hours=1))) + timedelta(
+            seconds=index
+        )
+        lines.append(
+            f"192.0.2.{chooser.randrange(1, 255)} - - [{clf_time(moment)}] "
+            f'"GET /item/{chooser.randrange(10**9)}?page={chooser.randrange(100)} HTTP/1.1" '
+            f"{status or chooser.choice(statuses)} {chooser.randrange(10**6)} "
+            f'"https://example.com/{chooser.randrange(10**6)}" "Mozilla/5.0 (X11; Linux x86_64)"\n'
+        )
+    return "".join(lines).encode()
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The --json output."""
+        data: dict[str, Any] = json.loads(self.stdout)
+        return data
+
+
+def run_cli(*arguments: str | Path, stdin: bytes | None = None, timeout: float = 300) -> CliResult:
+    """`python -m logstat ...` in a child process; a traceback on stderr fails the test."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "logstat", *map(str, arguments)],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    result = CliResult(
+        completed.returncode,
+        completed.stdout.decode("utf-8", "replace"),
+        completed.stderr.decode("utf-8", "replace"),
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "panicked" not in result.stderr, result.stderr  # a Rust panic inside polars
+    return result
+
+
+def assert_one_line_error(result: CliResult, *fragments: str) -> None:
+    """A failure is one line on stderr, `logstat: error: ...`, naming what went wrong."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("logstat: error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def assert_counts_add_up(summary: dict[str, Any]) -> None:
+    """The invariant of every run: each line is a record, a rejected line or a comment."""
+    totals, files = summary["totals"], summary["files"]
+    for file in files:
+        kinds = file["records"] + file["rejected"] + file["comments"]
+        assert file["lines"] == kinds, file
+    assert totals["files"] == len(files)
+    for key in ("lines", "records", "rejected", "comments"):
+        assert totals[key] == sum(file[key] for file in files), key
+    assert totals["lines"] == totals["records"] + totals["rejected"] + totals["comments"]
+    assert sum(summary["rejects"].values()) == totals["rejected"], summary["rejects"]
+    counted = totals.get("selected", totals["records"])
+    assert sum(row["count"] for row in summary["classes"]) == counted
+    assert sum(row["count"] for row in summary["statuses"]) == counted
