@@ -19,7 +19,16 @@ import click
 import typer
 
 from logstat import __version__
-from logstat.commands_cron import StateOption, dashboard, ingest
+from logstat.cli_options import (
+    DebugOption,
+    FormatOption,
+    LogFormatOption,
+    Logs,
+    QuietOption,
+    StateOption,
+    VendorOption,
+)
+from logstat.commands_cron import dashboard, ingest
 from logstat.errors import ExitCode, LogstatError
 
 if TYPE_CHECKING:
@@ -38,31 +47,6 @@ app = typer.Typer(
 )
 
 COMMANDS = {"summary", "report", "export", "codes", "formats", "schema", "ingest", "dashboard"}
-
-Logs = Annotated[
-    list[str],
-    typer.Argument(help="Log files, globs, directories, or - for stdin (.gz .bz2 .xz .zst too)."),
-]
-FormatOption = Annotated[
-    str | None, typer.Option("--format", "-f", help="Skip detection: nginx, apache, ...")
-]
-LogFormatOption = Annotated[
-    str | None,
-    typer.Option(
-        "--log-format",
-        help="The server's format string (nginx $variables or Apache % directives), "
-        "or a layout name such as combined.",
-    ),
-]
-VendorOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--vendor",
-        help="An application whose status codes take precedence (repeatable), e.g. esri.",
-    ),
-]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
-DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
 
 def _version(value: bool) -> None:

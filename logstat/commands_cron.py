@@ -1,8 +1,6 @@
 """The commands for scheduled runs: `logstat ingest` and `logstat dashboard`.
 
-Registered on the app in cli.py.  The option types are the same as cli.py's;
-they are declared here so that this module does not import cli.py (which
-imports this one).
+Registered on the app in cli.py; the option types come from cli_options.py.
 """
 
 from __future__ import annotations
@@ -12,44 +10,17 @@ from typing import Annotated
 
 import typer
 
+from logstat.cli_options import (
+    DebugOption,
+    FormatOption,
+    LogFormatOption,
+    Logs,
+    LogsOrDataset,
+    QuietOption,
+    StateOption,
+    VendorOption,
+)
 from logstat.errors import ExitCode, LogstatError
-
-StateOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--state",
-        help="Remember what was read in this file and read only new lines next time "
-        "(follows rotation; see the README).",
-    ),
-]
-Logs = Annotated[
-    list[str],
-    typer.Argument(help="Log files, globs or directories (.gz .bz2 .xz .zst too)."),
-]
-LogsOrDataset = Annotated[
-    list[str],
-    typer.Argument(help="Log files, globs, directories, or a dataset written by `logstat ingest`."),
-]
-FormatOption = Annotated[
-    str | None, typer.Option("--format", "-f", help="Skip detection: nginx, apache, ...")
-]
-LogFormatOption = Annotated[
-    str | None,
-    typer.Option(
-        "--log-format",
-        help="The server's format string (nginx $variables or Apache % directives), "
-        "or a layout name such as combined.",
-    ),
-]
-VendorOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--vendor",
-        help="An application whose status codes take precedence (repeatable), e.g. esri.",
-    ),
-]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
-DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
 
 def ingest(
