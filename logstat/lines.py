@@ -81,9 +81,15 @@ def read_blocks(
 
 
 def _read(stream: Readable, problems: ReadProblems, size: int) -> bytes:
-    """One read; a read error or damaged compressed data ends the file (b"")."""
+    """One read; a read error or damaged compressed data ends the file (b"").
+
+    read1 where the stream has it: a decompressor's read() drops everything it
+    inflated in a call that meets damage, read1 returns one step at a time, so
+    a truncated .gz or .xz loses no line that could be read.
+    """
+    read = getattr(stream, "read1", stream.read)
     try:
-        return stream.read(size)
+        return bytes(read(size))
     except (EOFError, OSError, zlib.error, ValueError) as error:
         # truncated or corrupt compressed data, or a read error: keep what was read
         problems.messages.append(f"stopped reading early: {_describe(error)}")

@@ -287,6 +287,14 @@ class _prefixed:
             return data
         return self.stream.read(size)
 
+    def read1(self, size: int = -1) -> bytes:
+        """What lines._read prefers: a damaged stream then loses nothing already inflated."""
+        if self.head:
+            data, self.head = self.head, b""
+            return data
+        read = getattr(self.stream, "read1", self.stream.read)
+        return bytes(read(size))
+
 
 def parse_chunk(run: FileRun, chunk: Chunk, needed: set[str] | None) -> pl.DataFrame:
     return _parse(run, split_lines(chunk), needed)

@@ -176,7 +176,8 @@ def test_truncated_compressed_files_keep_what_was_read(tmp_path: Path, compressi
     lines = BIG_TEXT.count(b"\n")
     # a damaged stream may lose what the last read had decompressed, no more than a few MB
     assert lines // 3 < frame.height < lines
-    assert set(frame["line_kind"]) == {"record"}
+    # every whole line is a record; only the line the damage cut off may be rejected
+    assert set(frame["line_kind"].head(frame.height - 1)) == {"record"}
     assert frame["line_no"].to_list() == list(range(1, frame.height + 1))
     assert run.compression == compression
     assert any(problem.startswith("stopped reading early") for problem in run.problems)
