@@ -144,9 +144,9 @@ def test_damaged_compressed_file_is_reported(damage: str, tmp_path: Path) -> Non
 
 LOSES_LAST_READ = pytest.mark.xfail(
     strict=True,
-    reason="lines.read_blocks reads 1 MiB per call, and isal's IGzipFile (like GzipFile.read "
-    "and zstandard's reader) drops what it decompressed in the call that meets the damage: "
-    "up to 1 MiB of readable lines are lost (stdlib gzip read1 loses none)",
+    reason="isal's IGzipFile inflates ahead and drops what it inflated in the step that "
+    "meets the damage, even through read1: a truncated .gz or one with garbage appended "
+    "loses up to a few hundred KiB of readable lines (stdlib gzip.GzipFile.read1 loses none)",
 )
 
 
@@ -156,7 +156,7 @@ LOSES_LAST_READ = pytest.mark.xfail(
         pytest.param("gzip-truncated", marks=LOSES_LAST_READ),
         pytest.param("gzip-garbage-appended", marks=LOSES_LAST_READ),
         "zstd-truncated",
-        pytest.param("zstd-garbage-appended", marks=LOSES_LAST_READ),
+        "zstd-garbage-appended",
     ],
 )
 def test_damaged_compressed_file_loses_no_readable_line(damage: str, tmp_path: Path) -> None:
@@ -255,6 +255,37 @@ def test_mixed_line_ends(tmp_path: Path) -> None:
     assert "\r" not in export.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("start", [b"x^", b"x\x01", b"x\x9c", b"x\xda"])
+def test_first_line_that_starts_like_zlib_data(start: bytes, tmp_path: Path) -> None:
+    """A line is a line, even when its first bytes are what zlib streams begin with."""
+    path = tmp_path / "access.log"
+    path.write_bytes(start + b" not a request\n" + nginx_lines(5))
+    _, summary = summarise(path)
+    assert (summary["totals"]["records"], summary["totals"]["rejected"]) == (5, 1)
+
+
+@pytest.mark.parametrize("start", [b"\x1f\x8b\x08", b"(\xb5/\xfd", b"x^", b"x\xda"])
+def test_chunk_that_starts_like_compressed_data(start: bytes, tmp_path: Path) -> None:
+    """Further down a file, a line may begin like gzip or zstd data, at a chunk's start."""
+    head = nginx_lines(50)
+    path = tmp_path / "access.log"
+    path.write_bytes(head + start + b" junk\n" + nginx_lines(50, seed=1))
+    summary = summarise_in_process(path, chunk_bytes=len(head))
+    assert (summary["totals"]["records"], summary["totals"]["rejected"]) == (100, 1)
+
+
+def test_gzip_inside_gzip(tmp_path: Path) -> None:
+    """Decompressed once, as the magic bytes say; the inner stream is data, read as lines."""
+    inner = gzip.compress(nginx_lines(100))
+    path = tmp_path / "access.log.gz.gz"
+    path.write_bytes(gzip.compress(inner))
+    result = run_cli(path, "--json", "--format", "nginx")
+    assert result.code == 0, result.stderr
+    whole, partial = complete_lines(inner)
+    assert result.summary["totals"]["lines"] == whole + partial
+    assert result.summary["totals"]["records"] == 0
+
+
 def test_ten_megabyte_lines(tmp_path: Path) -> None:
     """A 10 MB request is parsed; 10 MB of garbage is one rejected line."""
     path = tmp_path / "access.log"
@@ -287,6 +318,18 @@ class _ChangesAfterFirstRead:
         return getattr(self._stream, name)
 
 
+def summarise_in_process(path: Path, chunk_bytes: int) -> dict[str, Any]:
+    """The summary of `path` read `chunk_bytes` at a time, through the library."""
+    options = pipeline.Options(chunk_bytes=chunk_bytes)
+    runs = pipeline.plan(expand([str(path)]), options)
+    builder = SummaryBuilder()
+    for _, frame in pipeline.read(runs, options):
+        builder.add(frame)
+    summary: dict[str, Any] = builder.build(runs).to_json()
+    assert_counts_add_up(summary)
+    return summary
+
+
 def _read_while_changing(
     path: Path, change: Callable[[], None], monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Any]:
@@ -303,14 +346,8 @@ def _read_while_changing(
         return opened
 
     monkeypatch.setattr(pipeline, "open_source", open_and_change)
-    options = pipeline.Options(chunk_bytes=256 << 10)
-    runs = pipeline.plan(expand([str(path)]), options)
-    builder = SummaryBuilder()
-    for _, frame in pipeline.read(runs, options):
-        builder.add(frame)
+    summary = summarise_in_process(path, chunk_bytes=256 << 10)
     assert opened_count == 2, "the read path no longer goes through pipeline.open_source"
-    summary: dict[str, Any] = builder.build(runs).to_json()
-    assert_counts_add_up(summary)
     return summary
 
 
@@ -439,7 +476,7 @@ HUNDRED_THOUSAND = 100_000
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # a faster machine may finish in time; that is no failure
     raises=subprocess.TimeoutExpired,
     reason="format detection runs per file (~10 ms each: plan -> formats.detect tries every "
     "layout of every format on each file's sample), so 100,000 tiny files take minutes",
@@ -453,7 +490,7 @@ def test_hundred_thousand_files() -> None:
         for index in range(HUNDRED_THOUSAND):
             extra = b"not a log line\n" if index % 1000 == 0 else b""
             (root / f"{index:06d}.log").write_bytes(LINE + extra)
-        result = run_cli(root, "--json", "--quiet", timeout=40)
+        result = run_cli(root, "--json", "--quiet", timeout=30)
     assert result.code == 0, result.stderr
     summary = result.summary
     assert_counts_add_up(summary)

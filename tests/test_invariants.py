@@ -12,6 +12,7 @@ import csv
 import functools
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +45,25 @@ MANIFEST = _manifest()
 CORPUS_FILES = [pytest.param(row["file"], int(row["lines"]), id=row["file"]) for row in MANIFEST]
 
 
+@dataclass(frozen=True)
+class CorpusRun:
+    summary: dict[str, Any]  # --json
+    text: str  # the plain text summary
+    rejects: pl.DataFrame  # --rejects
+
+
 @functools.cache
-def corpus_run(corpus: Path) -> tuple[dict[str, Any], str]:
-    """One JSON and one text summary of every corpus file (one process each, not one per file)."""
+def corpus_run(corpus: Path) -> CorpusRun:
+    """Summaries of every corpus file at once (one process each, not one per file)."""
     paths = [corpus / row["file"] for row in MANIFEST]
-    result = run_cli(*paths, "--json", "--quiet")
-    assert result.code == 0, result.stderr
+    with tempfile.TemporaryDirectory() as directory:
+        rejects = Path(directory) / "rejects.csv"
+        result = run_cli(*paths, "--json", "--quiet", "--rejects", rejects)
+        assert result.code == 0, result.stderr
+        rejected = pl.read_csv(rejects, infer_schema=False)
     text = run_cli(*paths, "--quiet")
     assert text.code == 0, text.stderr
-    return result.summary, text.stdout
+    return CorpusRun(result.summary, text.stdout, rejected)
 
 
 def _file_entry(summary: dict[str, Any], corpus: Path, name: str) -> dict[str, Any]:
@@ -70,14 +81,13 @@ def test_manifest_is_read() -> None:
 
 @pytest.mark.parametrize(("name", "manifest_lines"), CORPUS_FILES)
 def test_corpus_file_counts_add_up(corpus: Path, name: str, manifest_lines: int) -> None:
-    summary, _ = corpus_run(corpus)
-    file = _file_entry(summary, corpus, name)
+    file = _file_entry(corpus_run(corpus).summary, corpus, name)
     assert file["lines"] == manifest_lines, "lines read differ from MANIFEST.csv"
     assert file["lines"] == file["records"] + file["rejected"] + file["comments"], file
 
 
 def test_corpus_totals_add_up(corpus: Path) -> None:
-    summary, _ = corpus_run(corpus)
+    summary = corpus_run(corpus).summary
     assert_counts_add_up(summary)
     assert summary["totals"]["lines"] == sum(int(row["lines"]) for row in MANIFEST)
     # every format with a corpus directory reads records from some file there
@@ -87,9 +97,9 @@ def test_corpus_totals_add_up(corpus: Path) -> None:
 
 
 def test_corpus_text_summary_shows_the_same_counts(corpus: Path) -> None:
-    summary, text = corpus_run(corpus)
-    totals = summary["totals"]
-    first = text.splitlines()[0]
+    run = corpus_run(corpus)
+    totals = run.summary["totals"]
+    first = run.text.splitlines()[0]
     numbers = [int(number.replace(",", "")) for number in re.findall(r"\d[\d,]*", first)]
     expected = [totals["files"], totals["lines"], totals["records"], totals["rejected"]]
     if totals["comments"]:
@@ -98,7 +108,7 @@ def test_corpus_text_summary_shows_the_same_counts(corpus: Path) -> None:
 
 
 def test_corpus_export_has_one_row_per_record(corpus: Path, tmp_path: Path) -> None:
-    summary, _ = corpus_run(corpus)
+    summary = corpus_run(corpus).summary
     paths = [corpus / row["file"] for row in MANIFEST]
     output = tmp_path / "all.parquet"
     result = run_cli("export", *paths, "-o", output, "--quiet")
@@ -110,16 +120,14 @@ def test_corpus_export_has_one_row_per_record(corpus: Path, tmp_path: Path) -> N
         assert per_file.get(file["name"], 0) == file["records"], file["name"]
 
 
-def test_corpus_rejects_file_has_one_row_per_rejected_line(corpus: Path, tmp_path: Path) -> None:
-    summary, _ = corpus_run(corpus)
-    paths = [corpus / row["file"] for row in MANIFEST]
-    output = tmp_path / "rejects.csv"
-    result = run_cli(*paths, "--rejects", output, "--json", "--quiet")
-    assert result.code == 0, result.stderr
-    rejects = pl.read_csv(output, infer_schema=False)
-    assert rejects.height == summary["totals"]["rejected"]
-    reasons = dict(rejects.group_by("reason").len().iter_rows())
-    assert reasons == summary["rejects"]
+def test_corpus_rejects_file_has_one_row_per_rejected_line(corpus: Path) -> None:
+    run = corpus_run(corpus)
+    assert run.rejects.height == run.summary["totals"]["rejected"]
+    reasons = dict(run.rejects.group_by("reason").len().iter_rows())
+    assert reasons == run.summary["rejects"]
+    per_file = dict(run.rejects.group_by("file").len().iter_rows())
+    for file in run.summary["files"]:
+        assert per_file.get(file["name"], 0) == file["rejected"], file["name"]
 
 
 # --- the same invariant over generated mixes of good and bad lines ---------------------
