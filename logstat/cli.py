@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 
 from logstat import __version__
@@ -473,11 +472,26 @@ def _with_default_command(args: list[str]) -> list[str]:
     return ["summary", *args]
 
 
-# newer typer releases bundle their own copy of click: catch its errors as well as click's
-USAGE_ERRORS: tuple[type[Exception], ...] = (
-    click.ClickException,
-    getattr(typer, "TyperException", click.ClickException),
+def _click_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
+    """click's exception types, when click is installed.
+
+    typer >= 0.29 bundles its own copy of click and raises typer's exceptions
+    (click is then not installed at all); older releases raise click's.
+    """
+    try:
+        import click
+    except ImportError:
+        return (), (), ()
+    return (click.ClickException,), (click.exceptions.Exit,), (click.Abort,)
+
+
+_CLICK_USAGE, _CLICK_EXIT, _CLICK_ABORT = _click_exceptions()
+USAGE_ERRORS: tuple[type[BaseException], ...] = (
+    *_CLICK_USAGE,
+    *((typer.TyperException,) if hasattr(typer, "TyperException") else ()),
 )
+EXITS: tuple[type[BaseException], ...] = (typer.Exit, *_CLICK_EXIT)
+ABORTS: tuple[type[BaseException], ...] = (typer.Abort, KeyboardInterrupt, *_CLICK_ABORT)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -494,8 +508,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _error(error.message)
         code = error.exit_code
-    except (click.exceptions.Exit, typer.Exit) as done:
-        code = ExitCode(done.exit_code) if done.exit_code in set(ExitCode) else ExitCode.ERROR
+    except EXITS as done:
+        exit_code = getattr(done, "exit_code", 1)
+        code = ExitCode(exit_code) if exit_code in set(ExitCode) else ExitCode.ERROR
     except USAGE_ERRORS as error:
         show = getattr(error, "show", None)
         if show is not None:
@@ -503,7 +518,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             _error(str(error))
         code = ExitCode.USAGE
-    except (click.Abort, typer.Abort, KeyboardInterrupt):
+    except ABORTS:
         code = ExitCode.ERROR
     except BrokenPipeError:
         # `logstat ... | head`: the reader left; say nothing and do not flush again
