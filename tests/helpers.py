@@ -64,3 +64,15 @@ def run_cli(
         completed.stdout.decode("utf-8", "replace"),
         completed.stderr.decode("utf-8", "replace"),
     )
+
+
+def write_log(tmp_path: Path, lines: list[str], name: str) -> Path:
+    """A log file of `lines`, each ended by a newline."""
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """The parsed records of a frame, as dicts."""
+    return frame.filter(pl.col("line_kind") == "record").to_dicts()

@@ -13,20 +13,14 @@ from hypothesis import strategies as st
 
 from logstat.formats import apache
 from logstat.formats.template import Layout
-from tests.helpers import parse_file, plan_file
+from tests.helpers import parse_file, plan_file, records, write_log
 
 COMMON_LINE = '192.0.2.1 - frank [10/Mar/2024:13:55:36 -0700] "GET /a?b=1 HTTP/1.1" 200 2326'
 COMBINED_LINE = COMMON_LINE + ' "https://example.com/" "Mozilla/5.0"'
 
 
 def write(tmp_path: Path, lines: list[str], name: str = "apache2-access.log") -> Path:
-    path = tmp_path / name
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return path
-
-
-def records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return frame.filter(pl.col("line_kind") == "record").to_dicts()
+    return write_log(tmp_path, lines, name)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from logstat import formats
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats import nginx
 from logstat.formats.template import JsonLayout, Layout
-from tests.helpers import parse_file, plan_file
+from tests.helpers import parse_file, plan_file, records, write_log
 
 COMBINED_LINE = (
     '192.0.2.1 - - [10/Mar/2024:13:55:36 +0000] "GET /a?b=1 HTTP/1.1" 200 12 "-" "curl/8.5.0"'
@@ -24,13 +24,7 @@ COMBINED_LINE = (
 
 
 def write(tmp_path: Path, lines: list[str], name: str = "nginx-access.log") -> Path:
-    path = tmp_path / name
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return path
-
-
-def records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return frame.filter(pl.col("line_kind") == "record").to_dicts()
+    return write_log(tmp_path, lines, name)
 
 
 @pytest.mark.parametrize(
