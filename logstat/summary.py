@@ -30,6 +30,7 @@ from logstat.report.model import (
     FileSummary,
     FilterReport,
     Group,
+    LayerRow,
     StatusRow,
     Summary,
     Timeline,
@@ -40,7 +41,7 @@ from logstat.report.model import (
     UpstreamRow,
     status_text,
 )
-from logstat.status import tag
+from logstat.status import Registry, load_registry, tag
 
 # The columns the default summary reads; the pipeline parses nothing else.
 NEEDED = {"status", "substatus", "upstream_status", "upstream_status_list", "timestamp"}
@@ -58,6 +59,17 @@ MAX_BUCKETS = 100_000  # --every: a report nobody can read, and a lot of memory
 
 BUCKET = "bucket"
 
+# The status layers logged beside the HTTP status, explained in their own tables, with
+# which rows say something: IIS sc-win32-status (0 is "no error"), ALB error_reason and
+# desync classification_reason.  Counted apart from STATUS_KEYS and only in frames that
+# have the column, so nginx and Apache (which have none) pay nothing.
+LAYERS: dict[str, pl.Expr] = {
+    "win32_status": pl.col("win32_status").is_not_null() & (pl.col("win32_status") != 0),
+    "error_reason": pl.col("error_reason").is_not_null(),
+    "classification_reason": pl.col("classification_reason").is_not_null(),
+}
+LAYER_KEYS = ["source", "status"]  # + the layer's column: which status each value came with
+
 
 @dataclass(frozen=True)
 class ReportSettings:
@@ -74,7 +86,7 @@ class ReportSettings:
 
     def needed(self) -> set[str]:
         """The parsed columns this report reads (drives the pipeline's projection)."""
-        columns = set(NEEDED) | self.filters.columns()
+        columns = set(NEEDED) | set(LAYERS) | self.filters.columns()
         if self.top:
             columns |= set(self.top_fields)
         columns |= set(self.detail_keys()) - {"file"}
@@ -146,6 +158,7 @@ class SummaryBuilder:
         self._top_parts: dict[str, list[pl.DataFrame]] = {
             name: [] for name in (self.settings.top_fields if self.settings.top else ())
         }
+        self._layer_parts: dict[str, list[pl.DataFrame]] = {name: [] for name in LAYERS}
 
     def add(self, frame: pl.DataFrame) -> None:
         rejected = frame.filter(pl.col(schema.LINE_KIND) == schema.REJECTED)
@@ -172,9 +185,18 @@ class SummaryBuilder:
             parts.append(
                 records.group_by(["status", "status_class", name]).agg(pl.len().alias("count"))
             )
+        self._add_layers(records)
         self._chunks += 1
         if self._chunks % COMPACT_EVERY == 0:
             self._compact()
+
+    def _add_layers(self, records: pl.DataFrame) -> None:
+        for name, says_something in LAYERS.items():
+            if name in records.columns:
+                present = records.filter(says_something)
+                self._layer_parts[name].append(
+                    present.group_by([*LAYER_KEYS, name]).agg(pl.len().alias("count"))
+                )
 
     @staticmethod
     def _buckets(records: pl.DataFrame, every: Duration) -> pl.DataFrame:
@@ -193,6 +215,9 @@ class SummaryBuilder:
             self._bucket_parts = [self.bucket_counts()]
         for name in self._top_parts:
             self._top_parts[name] = [self.top_counts(name)]
+        for name, parts in self._layer_parts.items():
+            if parts:
+                self._layer_parts[name] = [self.layer_counts(name)]
 
     @property
     def held_rows(self) -> int:
@@ -202,6 +227,7 @@ class SummaryBuilder:
             *self._reject_parts,
             *self._bucket_parts,
             *(part for parts in self._top_parts.values() for part in parts),
+            *(part for parts in self._layer_parts.values() for part in parts),
         ]
         return sum(part.height for part in parts)
 
@@ -254,6 +280,19 @@ class SummaryBuilder:
             )
         return _merge(parts, ["status", "status_class", name])
 
+    def layer_counts(self, name: str) -> pl.DataFrame:
+        """Selected records with something in layer `name`, by (source, status, `name`)."""
+        parts = self._layer_parts[name]
+        if not parts:
+            return pl.DataFrame(
+                schema={
+                    **{key: schema.COLUMNS[key] for key in LAYER_KEYS},
+                    name: schema.COLUMNS.get(name, pl.String()),
+                    "count": pl.UInt32(),
+                }
+            )
+        return _merge(parts, [*LAYER_KEYS, name])
+
     def build(self, runs: list[FileRun], vendors: Iterable[str] = ()) -> Summary:
         settings = self.settings
         user_vendors = tuple(vendors)
@@ -294,6 +333,11 @@ class SummaryBuilder:
             # the server behind a proxy speaks plain HTTP (or the --vendor apps), not the
             # proxy's dialect: a target's 502 is not ALB's 502
             upstream_statuses=_upstream_rows(counts, {name: user_vendors for name in chains}),
+            layers=[
+                row
+                for name in LAYERS
+                for row in _layer_rows(self.layer_counts(name), name, load_registry(), total)
+            ],
             vendors=list(user_vendors),
             filters=_filter_report(settings.filters, self.excluded),
             timeline=(
@@ -335,7 +379,7 @@ def _file_summary(run: FileRun) -> FileSummary:
         name=run.source.name,
         source=choice.format.name if choice else None,
         layout=choice.detection.parser.description if choice else None,
-        detection=choice.summary if choice else None,
+        detection=choice.summary if choice else _undetected(run),
         compression=run.compression,
         lines=run.lines,
         records=run.records,
@@ -344,6 +388,15 @@ def _file_summary(run: FileRun) -> FileSummary:
         invalid_utf8=run.invalid_utf8,
         problems=list(run.problems),
     )
+
+
+def _undetected(run: FileRun) -> str | None:
+    """Why a file has no format, when there was nothing to recognise (None: unrecognised)."""
+    if not run.blank:
+        return None
+    if run.lines == 0:
+        return "empty file"
+    return "no format recognised: the first lines are all blank"
 
 
 def _filter_report(filters: Filters, excluded: int) -> FilterReport | None:
@@ -451,6 +504,47 @@ def _upstream_rows(counts: pl.DataFrame, chains: dict[str, tuple[str, ...]]) -> 
         )
         for row in ordered.iter_rows(named=True)
     ]
+
+
+def _layer_rows(counts: pl.DataFrame, name: str, registry: Registry, total: int) -> list[LayerRow]:
+    """One row per (source, value) of layer `name`, most requests first, with the
+    statuses it came with and its meaning (looked up once per distinct value)."""
+    grouped = (
+        counts.sort(["count", "status"], descending=[True, False], nulls_last=True)
+        .group_by(["source", name])
+        .agg(pl.col("status"), pl.col("count").alias("counts"), pl.col("count").sum())
+        .sort(["count", "source", name], descending=[True, False, False])
+    )
+    rows = []
+    for row in grouped.iter_rows(named=True):
+        label, meaning = _layer_meaning(registry, name, row[name])
+        rows.append(
+            LayerRow(
+                layer=name,
+                source=row["source"],
+                value=str(row[name]),
+                count=int(row["count"]),
+                share=_share(int(row["count"]), total),
+                name=label,
+                meaning=meaning,
+                statuses={
+                    status_text(status): int(count)
+                    for status, count in zip(row["status"], row["counts"], strict=True)
+                },
+            )
+        )
+    return rows
+
+
+def _layer_meaning(
+    registry: Registry, name: str, value: int | str
+) -> tuple[str | None, str | None]:
+    """(symbolic name, meaning) of one layer value; None where the tables do not know it."""
+    if name == "win32_status":
+        return registry.win32(int(value)) or (None, None)
+    if name == "error_reason":
+        return None, registry.alb_error_reason(str(value))
+    return None, registry.alb_classification_reason(str(value))
 
 
 def _breakdown(

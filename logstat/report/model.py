@@ -76,6 +76,20 @@ class UpstreamRow:
 
 
 @dataclass
+class LayerRow:
+    """One value of a status layer logged beside the HTTP status, with its meaning."""
+
+    layer: str  # the column: win32_status (IIS), error_reason, classification_reason (ALB)
+    source: str
+    value: str  # as logged; IIS win32 codes in decimal
+    count: int
+    share: float
+    name: str | None  # symbolic name (ERROR_NETNAME_DELETED); None where the value is one
+    meaning: str | None  # None: no meaning known
+    statuses: dict[str, int]  # status_text(code) -> requests, most first: what clients got
+
+
+@dataclass
 class Totals:
     files: int
     lines: int
@@ -193,6 +207,7 @@ class Summary:
     classes: list[ClassRow]
     statuses: list[StatusRow]
     upstream_statuses: list[UpstreamRow]
+    layers: list[LayerRow]  # IIS sc-win32-status, ALB error_reason ...: empty when none logged
     vendors: list[str]  # --vendor tables consulted first
     filters: FilterReport | None = None  # None: no filter given
     timeline: Timeline | None = None  # --every

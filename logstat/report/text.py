@@ -22,6 +22,7 @@ from logstat.report.model import (
     Drilldown,
     FilterReport,
     Group,
+    LayerRow,
     StatusRow,
     Summary,
     Timeline,
@@ -160,6 +161,7 @@ def sections(summary: Summary) -> list[Section]:
                 frozenset({2, 3}),
             )
         )
+    result.extend(_layer_sections(summary.layers))
     if summary.groups:
         for group in summary.groups.groups:
             result.extend(_group_sections(summary.groups.by, group))
@@ -217,6 +219,56 @@ def _status_section(title: str, statuses: list[StatusRow], several_sources: bool
         ],
         frozenset({1, 2, 3} if several_sources else {1, 2}),
     )
+
+
+# What each status layer is, for the titles of its table.
+LAYER_TITLES = {
+    "win32_status": "IIS sc-win32-status, the Windows error behind the response",
+    "error_reason": "ALB error_reason, why the load balancer could not serve the request",
+    "classification_reason": "ALB classification_reason, desync mitigation's verdict",
+}
+NO_MEANING = "no meaning known"
+
+
+def _layer_sections(layers: list[LayerRow]) -> list[Section]:
+    """One table per layer that has values, in the order the summary lists them."""
+    by_layer: dict[str, list[LayerRow]] = {}
+    for row in layers:
+        by_layer.setdefault(row.layer, []).append(row)
+    result = []
+    for layer, rows in by_layer.items():
+        several_sources = len({row.source for row in rows}) > 1
+        named = any(row.name for row in rows)  # only win32 codes have symbolic names
+        result.append(
+            Section(
+                f"Layer details: {LAYER_TITLES.get(layer, layer)}",
+                [
+                    *(["source"] if several_sources else []),
+                    "value",
+                    "requests",
+                    "share",
+                    "with status",
+                    *(["name"] if named else []),
+                    "meaning",
+                ],
+                [
+                    [
+                        *([row.source] if several_sources else []),
+                        safe(row.value),
+                        _count(row.count),
+                        _percent(row.share),
+                        ", ".join(
+                            f"{code}: {_count(count)}" for code, count in row.statuses.items()
+                        ),
+                        *([row.name or "-"] if named else []),
+                        row.meaning or NO_MEANING,
+                    ]
+                    for row in rows
+                ],
+                frozenset({2, 3} if several_sources else {1, 2}),
+            )
+        )
+    return result
 
 
 def group_label(by: str, key: str | None) -> str:
