@@ -376,7 +376,7 @@ def export(
     debug: DebugOption = False,
 ) -> None:
     """Write one row per request (canonical schema plus status meanings) to CSV or Parquet."""
-    from logstat import pipeline
+    from logstat import formats, pipeline
     from logstat.export import Writer, annotate, export_columns, kind_for
 
     if to is not None and to not in ("csv", "parquet"):
@@ -391,11 +391,8 @@ def export(
         for column in run.choice.detection.parser.columns()
     }
     columns = export_columns(extras)
-    chains = {
-        run.choice.format.name: (*options.vendors, *run.choice.format.vendors)
-        for run in runs
-        if run.choice is not None
-    }
+    # every format: a file's format may change when it is read (pipeline._confirm)
+    chains = formats.vendor_chains(options.vendors)
     with _progress(runs, quiet) as progress, Writer(output, kind, columns, raw_csv) as writer:
         for _, frame in pipeline.read(runs, options, None, progress):
             writer.write(annotate(frame, chains, columns))

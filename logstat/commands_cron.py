@@ -37,7 +37,7 @@ def ingest(
     debug: DebugOption = False,
 ) -> None:
     """Append the parsed requests to a Parquet dataset partitioned by date and source."""
-    from logstat import schema
+    from logstat import formats, schema
     from logstat.cli import _options, _progress
     from logstat.dataset import DatasetWriter
     from logstat.export import annotate, export_columns
@@ -49,11 +49,8 @@ def ingest(
         if inputs.is_dataset:
             raise LogstatError("ingest reads log files, not a dataset", ExitCode.USAGE)
         columns = export_columns(())
-        chains = {
-            run.choice.format.name: (*options.vendors, *run.choice.format.vendors)
-            for run in runs
-            if run.choice is not None
-        }
+        # every format: a file's format may change when it is read (pipeline._confirm)
+        chains = formats.vendor_chains(options.vendors)
         with _progress(runs, quiet) as progress, DatasetWriter(to) as writer:
             for _, frame in inputs.read(runs, options, None, progress):
                 # every canonical column, also those this format never fills

@@ -6,9 +6,12 @@ memory stays flat as they grow; each chunk is parsed lazily and collected once.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -21,8 +24,6 @@ from logstat.lines import (
     Chunk,
     Readable,
     ReadProblems,
-    line_ends,
-    read_blocks,
     read_chunks,
     split_lines,
 )
@@ -61,6 +62,9 @@ class FileRun:
     problems: list[str] = field(default_factory=list)
     blank: bool = False  # no non-empty line to detect a format from (an empty file)
     resume: Resume | None = None  # --state: read on from where the last run stopped
+    # the format was taken from an earlier file like this one without reading this
+    # one; its first chunk confirms it (or this file is detected on its own)
+    tentative: bool = False
     # stdin cannot be opened twice: detection's head and the open stream are kept
     _kept: tuple[OpenedSource, bytes] | None = None
 
@@ -70,17 +74,27 @@ class FileRun:
 
 
 def plan(sources: list[Source], options: Options) -> list[FileRun]:
-    """Open each source once and choose its format from its first lines."""
+    """Open each source once and choose its format from its first lines.
+
+    A file named like one already detected in the same directory (rotated logs,
+    S3 objects written by one load balancer) takes that file's format without
+    being opened here: thousands of small files cost no detection each.  `read`
+    checks the guess on the file's first chunk and detects it after all when
+    any line does not parse.
+    """
     runs = []
+    detected: dict[tuple[str, str], Choice] = {}
     for file_id, source in enumerate(sources):
+        kin = _kinship(source)
+        known = detected.get(kin) if kin is not None else None
+        if known is not None:
+            runs.append(FileRun(file_id, source, known, tentative=True))
+            continue
         opened = open_source(source)
         problems = ReadProblems()
         head, consumed = _read_head(opened, problems)
         sample = formats.sample_lines(split_lines(Chunk(head, 1))["line"])
-        if options.format or options.log_format:
-            choice: Choice | None = formats.explicit(options.format, options.log_format, sample)
-        else:
-            choice = formats.detect(sample, source.name)
+        choice = _choose(sample, source.name, options)
         run = FileRun(
             file_id,
             source,
@@ -89,12 +103,36 @@ def plan(sources: list[Source], options: Options) -> list[FileRun]:
             problems=problems.messages,
             blank=len(sample) == 0,
         )
+        if kin is not None and choice is not None and _stateless(choice):
+            detected[kin] = dataclasses.replace(choice, like=Path(source.name).name)
         if source.path is None:
             run._kept = (opened, consumed)
         else:
             opened.close()
         runs.append(run)
     return runs
+
+
+def _choose(sample: pl.Series, name: str, options: Options) -> Choice | None:
+    if options.format or options.log_format:
+        return formats.explicit(options.format, options.log_format, sample)
+    return formats.detect(sample, name)
+
+
+def _kinship(source: Source) -> tuple[str, str] | None:
+    """Files with the same key are taken to share a format: same directory, and the
+    same name once words with digits in them (dates, sequence numbers, addresses,
+    random ids) are set aside."""
+    if source.path is None:
+        return None
+    return str(source.path.parent), re.sub(r"[A-Za-z0-9]*[0-9][A-Za-z0-9]*", "#", source.path.name)
+
+
+def _stateless(choice: Choice) -> bool:
+    """Parsers that keep no state between chunks (frozen dataclasses) can be shared
+    by several files, and their lines parsed together."""
+    params = getattr(choice.detection.parser, "__dataclass_params__", None)
+    return params is not None and bool(params.frozen)
 
 
 def _read_head(opened: OpenedSource, problems: ReadProblems) -> tuple[bytes, bytes]:
@@ -153,82 +191,99 @@ def read(
 
     Small files read with the same parser are parsed together, so that ten
     thousand of them cost about what one big file does: such a frame holds the
-    lines of several files, in order (`file_id` and `file` tell them apart),
-    and comes with the last of them.
+    lines of several files (`file_id` and `file` tell them apart) and comes with
+    the last of them.  A file whose guessed format (`FileRun.tentative`) turns
+    out wrong is detected on its own and comes in a frame of its own, after.
     """
     wanted = columns_for(needed)
     batch = _Batch(options.chunk_bytes)
     for run in runs:
-        pieces = _lines_of(run, options.chunk_bytes)
-        first = next(pieces, None)
-        second = next(pieces, None) if first is not None else None
-        if first is not None and second is None and batch.can_take(run):
+        chunks = _chunks_of(run, options.chunk_bytes)
+        first = next(chunks, None)
+        second = next(chunks, None) if first is not None else None
+        if first is None and run.tentative:  # an empty file: nothing to confirm
+            run.tentative, run.blank = False, True
+        if first is not None and second is None and run.choice and _stateless(run.choice):
             if not batch.matches(run):
-                yield from batch.flush(wanted, progress)
+                yield from batch.flush(options, wanted, progress)
             batch.add(run, *first)
             if batch.full():
-                yield from batch.flush(wanted, progress)
+                yield from batch.flush(options, wanted, progress)
             continue
-        yield from batch.flush(wanted, progress)
+        yield from batch.flush(options, wanted, progress)
         held = [piece for piece in (first, second) if piece is not None]
-        for lines, consumed in itertools.chain(held, pieces):  # lazily: memory stays flat
+        for chunk, consumed in itertools.chain(held, chunks):  # lazily: memory stays flat
+            lines = split_lines(chunk)
             frame = _parse(run, lines, wanted)
+            if run.tentative:
+                frame = _confirm(run, lines, frame, options, wanted)
             _count(run, frame)
             if progress is not None:
                 progress(consumed)
             yield run, frame
-    yield from batch.flush(wanted, progress)
+    yield from batch.flush(options, wanted, progress)
 
 
-def _lines_of(run: FileRun, chunk_bytes: int) -> Iterator[tuple[pl.DataFrame, int]]:
+def _chunks_of(run: FileRun, chunk_bytes: int) -> Iterator[tuple[Chunk, int]]:
     """The file's lines, a chunk at a time, with the raw bytes read for each chunk."""
     if run._kept is not None:
         opened, head = run._kept
         run._kept = None
     else:
         opened, head = open_source(run.source), b""
+        if run.tentative:
+            run.compression = opened.compression
     problems = ReadProblems(run.problems)
     last_consumed = 0
     try:
-        frames = (
-            (split_lines(chunk) for chunk in run.resume.read_chunks(opened, problems, chunk_bytes))
+        chunks = (
+            run.resume.read_chunks(opened, problems, chunk_bytes)
             if run.resume is not None
-            else _numbered(read_blocks(_prefixed(head, opened), problems, chunk_bytes))
+            else read_chunks(_prefixed(head, opened), problems, chunk_bytes)
         )
-        for lines in frames:
+        for chunk in chunks:
             consumed = opened.counter.consumed - last_consumed
             last_consumed = opened.counter.consumed
-            yield lines, consumed
+            yield chunk, consumed
     finally:
         opened.close()
 
 
-def _numbered(blocks: Iterator[bytes]) -> Iterator[pl.DataFrame]:
-    """Split blocks of whole lines, numbering the lines from the frames (no second scan)."""
-    line_no = 1
-    for data in blocks:
-        lines = split_lines(Chunk(data, line_no))
-        line_no += line_ends(data, lines)
-        yield lines
+def _confirm(
+    run: FileRun,
+    lines: pl.DataFrame,
+    frame: pl.DataFrame,
+    options: Options,
+    needed: set[str] | None,
+) -> pl.DataFrame:
+    """The first chunk of a file whose format was guessed from a sibling's: keep the
+    parse when every line parsed, else detect the format from these lines."""
+    run.tentative = False
+    if not (frame.get_column(schema.LINE_KIND) == schema.REJECTED).any():
+        return frame
+    guess = run.choice
+    sample = formats.sample_lines(lines.get_column(schema.RAW_LINE))
+    run.choice = _choose(sample, run.source.name, options)
+    run.blank = len(sample) == 0
+    if run.choice is not None and guess is not None and _same_reading(run.choice, guess):
+        run.choice = guess  # detection agrees: the lines that failed are bad lines
+        return frame
+    return _parse(run, lines, needed)
+
+
+def _same_reading(one: Choice, other: Choice) -> bool:
+    return one.format is other.format and one.detection.parser == other.detection.parser
 
 
 class _Batch:
-    """Lines of whole small files waiting to be parsed together."""
+    """Whole small files waiting to be split and parsed together."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.runs: list[FileRun] = []
-        self.lines: list[pl.DataFrame] = []
+        self.chunks: list[Chunk] = []
         self.size = 0
         self.consumed = 0
-
-    @staticmethod
-    def can_take(run: FileRun) -> bool:
-        """Only parsers that keep no state between chunks (frozen dataclasses) share."""
-        if run.choice is None:
-            return False
-        params = getattr(run.choice.detection.parser, "__dataclass_params__", None)
-        return params is not None and bool(params.frozen)
 
     def matches(self, run: FileRun) -> bool:
         """Whether `run` is read as the files already waiting are."""
@@ -236,42 +291,80 @@ class _Batch:
             return True
         first, choice = self.runs[0].choice, run.choice
         assert first is not None and choice is not None
-        return first.format is choice.format and first.detection.parser == choice.detection.parser
+        return _same_reading(first, choice)
 
-    def add(self, run: FileRun, lines: pl.DataFrame, consumed: int) -> None:
+    def add(self, run: FileRun, chunk: Chunk, consumed: int) -> None:
         self.runs.append(run)
-        self.lines.append(lines)
-        self.size += int(lines.get_column(schema.RAW_LINE).str.len_bytes().sum() or 0)
+        self.chunks.append(chunk)
+        self.size += len(chunk.data)
         self.consumed += consumed
 
     def full(self) -> bool:
         return self.size >= self.limit
 
     def flush(
-        self, needed: set[str] | None, progress: Progress | None
+        self, options: Options, needed: set[str] | None, progress: Progress | None
     ) -> Iterator[tuple[FileRun, pl.DataFrame]]:
         if not self.runs:
             return
-        runs, parts = self.runs, self.lines
-        if len(runs) == 1:
-            frame = _parse(runs[0], parts[0], needed)
-        else:
-            heights = [part.height for part in parts]
-            identity = pl.DataFrame(
-                {
-                    schema.FILE_ID: [run.file_id for run in runs],
-                    "file": [run.source.name for run in runs],
-                    "rows": heights,
-                },
-                schema={schema.FILE_ID: pl.UInt32, "file": pl.String, "rows": pl.UInt32},
-            ).select(pl.col(schema.FILE_ID, "file").repeat_by("rows").explode())
-            lines = pl.concat([pl.concat(parts), identity], how="horizontal")
-            frame = _parse(runs[-1], lines, needed)
+        runs, chunks = self.runs, self.chunks
+        lines = _split_files(runs, chunks)
+        frame = _parse(runs[-1], lines, needed)
+        doubtful = _doubtful(runs, frame)
+        settled = []
+        if doubtful:
+            ids = pl.col(schema.FILE_ID)
+            for file_id, run in doubtful.items():
+                own = lines.filter(ids == file_id)
+                parsed = frame.filter(ids == file_id)
+                settled.append((run, _confirm(run, own, parsed, options, needed)))
+            frame = frame.filter(~ids.is_in(list(doubtful)))
+        for run in runs:
+            run.tentative = False
         _count_files(runs, frame)
+        for run, own_frame in settled:
+            _count(run, own_frame)
         if progress is not None:
             progress(self.consumed)
-        self.runs, self.lines, self.size, self.consumed = [], [], 0, 0
+        self.runs, self.chunks, self.size, self.consumed = [], [], 0, 0
         yield runs[-1], frame
+        yield from settled
+
+
+def _split_files(runs: list[FileRun], chunks: list[Chunk]) -> pl.DataFrame:
+    """The lines of several whole files, split in one go, numbered per file."""
+    import numpy
+
+    parts = [
+        chunk.data + b"\n" if chunk.data and not chunk.data.endswith(b"\n") else chunk.data
+        for chunk in chunks
+    ]
+    data = b"".join(parts)
+    lines = split_lines(Chunk(data, 1))
+    # each file's line count: the line ends before the end of each file's data
+    ends = numpy.flatnonzero(numpy.frombuffer(data, dtype=numpy.uint8) == ord("\n"))
+    bounds = numpy.cumsum([len(part) for part in parts])
+    heights = numpy.diff(numpy.searchsorted(ends, bounds), prepend=0)
+    firsts = numpy.array([chunk.first_line_no for chunk in chunks], dtype=numpy.int64)
+    offsets = numpy.repeat(firsts - (numpy.cumsum(heights) - heights), heights)
+    files = numpy.repeat(numpy.arange(len(runs)), heights)
+    return lines.with_columns(
+        pl.Series("line_no", numpy.arange(lines.height) + offsets, dtype=pl.UInt64),
+        pl.Series(schema.FILE_ID, [run.file_id for run in runs], dtype=pl.UInt32).gather(files),
+        pl.Series("file", [run.source.name for run in runs], dtype=pl.String).gather(files),
+    )
+
+
+def _doubtful(runs: list[FileRun], frame: pl.DataFrame) -> dict[int, FileRun]:
+    """Files of a batch whose format was guessed, and which have lines that did not parse."""
+    guessed = [run.file_id for run in runs if run.tentative]
+    if not guessed:
+        return {}
+    rejected = frame.filter(
+        (pl.col(schema.LINE_KIND) == schema.REJECTED) & pl.col(schema.FILE_ID).is_in(guessed)
+    ).get_column(schema.FILE_ID)
+    by_id = {run.file_id: run for run in runs}
+    return {file_id: by_id[file_id] for file_id in rejected.unique(maintain_order=True).to_list()}
 
 
 class _prefixed:
@@ -294,10 +387,6 @@ class _prefixed:
             return data
         read = getattr(self.stream, "read1", self.stream.read)
         return bytes(read(size))
-
-
-def parse_chunk(run: FileRun, chunk: Chunk, needed: set[str] | None) -> pl.DataFrame:
-    return _parse(run, split_lines(chunk), needed)
 
 
 def _parse(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> pl.DataFrame:

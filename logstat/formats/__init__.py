@@ -46,10 +46,13 @@ class Choice:
     format: Format
     detection: Detection
     alternatives: tuple[str, ...] = ()  # formats that matched as well
+    like: str | None = None  # a file detected before, whose format this is (pipeline.plan)
 
     @property
     def summary(self) -> str:
         text = f"{self.detection.parser.description}, {self.detection.confidence}"
+        if self.like is not None:
+            text = f"{self.detection.parser.description}, as detected in {self.like}"
         if self.alternatives:
             text += f" (same lines as {', '.join(self.alternatives)}: use --format to choose)"
         return text
@@ -63,6 +66,12 @@ def get(name: str) -> Format:
             f"unknown format {name!r}; known formats: {', '.join(BY_NAME)} (see `logstat formats`)",
             ExitCode.USAGE,
         ) from None
+
+
+def vendor_chains(user_vendors: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Per format, the status tables to consult, most specific first: the user's
+    --vendor tables, then the format's own, then IANA (added by the registry)."""
+    return {format.name: (*user_vendors, *format.vendors) for format in FORMATS}
 
 
 def sample_lines(lines: pl.Series) -> pl.Series:
@@ -127,4 +136,14 @@ def _syntax_of(log_format: str) -> str:
     )
 
 
-__all__ = ["BY_NAME", "FORMATS", "Choice", "Detection", "Format", "Parser", "detect", "get"]
+__all__ = [
+    "BY_NAME",
+    "FORMATS",
+    "Choice",
+    "Detection",
+    "Format",
+    "Parser",
+    "detect",
+    "get",
+    "vendor_chains",
+]
