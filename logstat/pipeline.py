@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from queue import Full, Queue
+from typing import TYPE_CHECKING, TypeVar
 
 import polars as pl
 
@@ -24,6 +26,7 @@ from logstat.lines import (
     Chunk,
     Readable,
     ReadProblems,
+    line_ends,
     read_chunks,
     split_lines,
 )
@@ -194,34 +197,130 @@ def read(
     lines of several files (`file_id` and `file` tell them apart) and comes with
     the last of them.  A file whose guessed format (`FileRun.tentative`) turns
     out wrong is detected on its own and comes in a frame of its own, after.
+
+    Files are read, decompressed and split into lines on a second thread while
+    this one parses: polars and the decompressors release the GIL, so both
+    cores work.
     """
     wanted = columns_for(needed)
-    batch = _Batch(options.chunk_bytes)
+    for piece in _in_background(_pieces(runs, options.chunk_bytes)):
+        yield from _parse_piece(piece, options, wanted)
+        if progress is not None:
+            progress(piece.consumed)
+
+
+@dataclass
+class _Piece:
+    """Split lines ready to parse: a chunk of one file, or several whole small files."""
+
+    runs: list[FileRun]
+    lines: pl.DataFrame
+    consumed: int  # raw bytes read for it
+    whole_files: bool
+
+
+def _pieces(runs: list[FileRun], chunk_bytes: int) -> Iterator[_Piece]:
+    """Every file's lines, split: big files chunk by chunk, small ones batched."""
+    batch = _Batch(chunk_bytes)
     for run in runs:
-        chunks = _chunks_of(run, options.chunk_bytes)
+        chunks = _chunks_of(run, chunk_bytes)
         first = next(chunks, None)
         second = next(chunks, None) if first is not None else None
         if first is None and run.tentative:  # an empty file: nothing to confirm
             run.tentative, run.blank = False, True
         if first is not None and second is None and run.choice and _stateless(run.choice):
             if not batch.matches(run):
-                yield from batch.flush(options, wanted, progress)
+                yield from batch.flush()
             batch.add(run, *first)
             if batch.full():
-                yield from batch.flush(options, wanted, progress)
+                yield from batch.flush()
             continue
-        yield from batch.flush(options, wanted, progress)
+        yield from batch.flush()
         held = [piece for piece in (first, second) if piece is not None]
+        line_no: int | None = None
         for chunk, consumed in itertools.chain(held, chunks):  # lazily: memory stays flat
+            if line_no is not None:  # numbered from the split: no second scan for \n
+                chunk = Chunk(chunk.data, line_no)
             lines = split_lines(chunk)
-            frame = _parse(run, lines, wanted)
-            if run.tentative:
-                frame = _confirm(run, lines, frame, options, wanted)
-            _count(run, frame)
-            if progress is not None:
-                progress(consumed)
-            yield run, frame
-    yield from batch.flush(options, wanted, progress)
+            line_no = chunk.first_line_no + line_ends(chunk.data, lines)
+            yield _Piece([run], lines, consumed, whole_files=False)
+    yield from batch.flush()
+
+
+def _parse_piece(
+    piece: _Piece, options: Options, needed: set[str] | None
+) -> Iterator[tuple[FileRun, pl.DataFrame]]:
+    runs, lines = piece.runs, piece.lines
+    if not piece.whole_files:
+        [run] = runs
+        frame = _parse(run, lines, needed)
+        if run.tentative:
+            frame = _confirm(run, lines, frame, options, needed)
+        _count(run, frame)
+        yield run, frame
+        return
+    frame = _parse(runs[-1], lines, needed)
+    doubtful = _doubtful(runs, frame)
+    settled = []
+    if doubtful:
+        ids = pl.col(schema.FILE_ID)
+        for file_id, run in doubtful.items():
+            own = lines.filter(ids == file_id)
+            parsed = frame.filter(ids == file_id)
+            settled.append((run, _confirm(run, own, parsed, options, needed)))
+        frame = frame.filter(~ids.is_in(list(doubtful)))
+    for run in runs:
+        run.tentative = False
+    _count_files(runs, frame)
+    for run, own_frame in settled:
+        _count(run, own_frame)
+    yield runs[-1], frame
+    yield from settled
+
+
+_Item = TypeVar("_Item")
+
+
+def _in_background(items: Iterator[_Item], depth: int = 2) -> Iterator[_Item]:
+    """`items`, produced on another thread up to `depth` ahead (memory stays bounded)."""
+    queue: Queue[tuple[bool, _Item | BaseException | None]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(entry: tuple[bool, _Item | BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((False, item)):
+                    return
+            offer((True, None))
+        except BaseException as error:  # handed to the reading thread, raised there
+            offer((True, error))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # the files' finally blocks run on this thread
+
+    thread = threading.Thread(target=produce, name="logstat-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            done, item = queue.get()
+            if done:
+                if isinstance(item, BaseException):
+                    raise item
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _chunks_of(run: FileRun, chunk_bytes: int) -> Iterator[tuple[Chunk, int]]:
@@ -302,38 +401,23 @@ class _Batch:
     def full(self) -> bool:
         return self.size >= self.limit
 
-    def flush(
-        self, options: Options, needed: set[str] | None, progress: Progress | None
-    ) -> Iterator[tuple[FileRun, pl.DataFrame]]:
+    def flush(self) -> Iterator[_Piece]:
         if not self.runs:
             return
-        runs, chunks = self.runs, self.chunks
-        lines = _split_files(runs, chunks)
-        frame = _parse(runs[-1], lines, needed)
-        doubtful = _doubtful(runs, frame)
-        settled = []
-        if doubtful:
-            ids = pl.col(schema.FILE_ID)
-            for file_id, run in doubtful.items():
-                own = lines.filter(ids == file_id)
-                parsed = frame.filter(ids == file_id)
-                settled.append((run, _confirm(run, own, parsed, options, needed)))
-            frame = frame.filter(~ids.is_in(list(doubtful)))
-        for run in runs:
-            run.tentative = False
-        _count_files(runs, frame)
-        for run, own_frame in settled:
-            _count(run, own_frame)
-        if progress is not None:
-            progress(self.consumed)
+        lines = _split_files(self.runs, self.chunks)
+        piece = _Piece(self.runs, lines, self.consumed, whole_files=True)
         self.runs, self.chunks, self.size, self.consumed = [], [], 0, 0
-        yield runs[-1], frame
-        yield from settled
+        yield piece
 
 
 def _split_files(runs: list[FileRun], chunks: list[Chunk]) -> pl.DataFrame:
     """The lines of several whole files, split in one go, numbered per file."""
-    import numpy
+    if len(runs) == 1:  # numbered by split_lines already
+        return split_lines(chunks[0]).with_columns(
+            pl.lit(runs[0].file_id, dtype=pl.UInt32).alias(schema.FILE_ID),
+            pl.lit(runs[0].source.name, dtype=pl.String).alias("file"),
+        )
+    import numpy  # imported here: a one-file run starts faster without it
 
     parts = [
         chunk.data + b"\n" if chunk.data and not chunk.data.endswith(b"\n") else chunk.data

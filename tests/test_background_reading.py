@@ -1,0 +1,62 @@
+"""Files are read on a second thread: errors reach the caller, and stopping early stops it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from logstat import pipeline
+from logstat.errors import LogstatError
+from logstat.sources import expand
+
+LINE = b'203.0.113.9 - - [22/Nov/2026:10:00:00 +0000] "GET /x HTTP/1.1" 200 12 "-" "curl/8.0"\n'
+
+
+def test_items_arrive_in_order() -> None:
+    assert list(pipeline._in_background(iter(range(100)))) == list(range(100))
+
+
+def test_an_error_while_reading_is_raised_to_the_caller() -> None:
+    def failing() -> Iterator[int]:
+        yield 1
+        raise LogstatError("disk on fire")
+
+    received = []
+    with pytest.raises(LogstatError, match="disk on fire"):
+        for item in pipeline._in_background(failing()):
+            received.append(item)
+    assert received == [1]
+
+
+def test_stopping_early_stops_the_reader_and_closes_its_files() -> None:
+    closed = threading.Event()
+
+    def endless() -> Iterator[int]:
+        try:
+            number = 0
+            while True:
+                number += 1
+                yield number
+        finally:
+            closed.set()
+
+    for item in pipeline._in_background(endless()):
+        if item == 5:
+            break
+    assert closed.wait(5)
+    assert not any(thread.name == "logstat-reader" for thread in threading.enumerate())
+
+
+def test_a_big_file_is_numbered_across_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    path.write_bytes(LINE * 5000)
+    options = pipeline.Options(chunk_bytes=64 << 10)
+    runs = pipeline.plan(expand([str(path)]), options)
+    frames = [frame for _, frame in pipeline.read(runs, options, {"status"})]
+    assert len(frames) > 5
+    numbers = [number for frame in frames for number in frame.get_column("line_no").to_list()]
+    assert numbers == list(range(1, 5001))
+    assert runs[0].records == 5000
