@@ -14,7 +14,7 @@ from typing import Protocol
 import polars as pl
 
 CHUNK_BYTES = 32 << 20
-READ_BYTES = 1 << 20  # one read from the stream: what a damaged stream can lose
+READ_BYTES = 1 << 20  # one read from the stream
 UTF8_BOM = b"\xef\xbb\xbf"
 # pl.scan_lines takes bytes that start like gzip, zlib or zstd data for compressed input
 # (a line starting with "x^" is zlib to it): such chunks are split without it
@@ -33,6 +33,18 @@ class ReadProblems:
 
     messages: list[str] = field(default_factory=list)
 
+    def add(self, message: str) -> None:
+        # a file is opened again after detection read its head: say each thing once
+        if message not in self.messages:
+            self.messages.append(message)
+
+
+class ReadNotice(OSError):
+    """Raised by a stream at its end to report something about it that cost no line.
+
+    An OSError, so code that stops at read errors stops at it too: at the end.
+    """
+
 
 class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
@@ -43,9 +55,9 @@ def read_blocks(
 ) -> Iterator[bytes]:
     """Blocks of whole lines of about `chunk_bytes`; the last may lack its newline.
 
-    The stream is read `READ_BYTES` at a time, so a damaged compressed stream
-    loses at most that much of what it decompressed before the damage: what was
-    read up to there is still yielded, and the file ends early.
+    The stream is read `READ_BYTES` at a time.  When it fails (damaged
+    compressed data, a read error), what was read up to there is still yielded,
+    the problem is added to `problems`, and the file ends early.
     """
     pending = b""
     first = True
@@ -83,20 +95,18 @@ def read_blocks(
 def _read(stream: Readable, problems: ReadProblems, size: int) -> bytes:
     """One read; a read error or damaged compressed data ends the file (b"").
 
-    read1 where the stream has it: a decompressor's read() drops everything it
-    inflated in a call that meets damage, read1 returns one step at a time, so
-    a truncated .gz or .xz loses no line that could be read.
+    read1 where the stream has it: one step of a decompressing stream, so the
+    reads stay about `size`.  The decompressing streams of `logstat.decompress`
+    return everything decompressed before damage before they report it.
     """
     read = getattr(stream, "read1", stream.read)
     try:
         return bytes(read(size))
+    except ReadNotice as notice:
+        problems.add(str(notice))
     except (EOFError, OSError, zlib.error, ValueError) as error:
         # truncated or corrupt compressed data, or a read error: keep what was read
-        problems.messages.append(f"stopped reading early: {_describe(error)}")
-    except Exception as error:  # zstandard and isal raise errors of their own
-        if type(error).__name__ not in ("ZstdError", "IsalError"):
-            raise
-        problems.messages.append(f"stopped reading early: {_describe(error)}")
+        problems.add(f"stopped reading early: {_describe(error)}")
     return b""
 
 
@@ -105,9 +115,11 @@ def read_chunks(
 ) -> Iterator[Chunk]:
     """Blocks of whole lines with the number of each block's first line."""
     line_no = 1
+    previous = b""
     for data in read_blocks(stream, problems, chunk_bytes):
+        line_no += previous.count(b"\n")  # only when a block follows: small files skip it
         yield Chunk(data, line_no)
-        line_no += data.count(b"\n")
+        previous = data
 
 
 def _describe(error: BaseException) -> str:

@@ -7,18 +7,19 @@ rotated `access.log.1` that is really gzip is still read.
 
 from __future__ import annotations
 
-import bz2
 import glob
 import io
-import lzma
 import os
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
+from logstat import decompress
 from logstat.errors import LogstatError
+from logstat.lines import ReadNotice
 
 STDIN = "-"
 
@@ -29,6 +30,13 @@ MAGIC = {
     b"\xfd7zXZ\x00": "xz",
     b"\x28\xb5\x2f\xfd": "zstd",
 }
+MAGIC_OF = {name: magic for magic, name in MAGIC.items()}
+# what open_source tries to decompress of a file that starts with magic bytes: real
+# compressed data gives its first byte well within it (a bzip2 block is < 1 MiB)
+START_BYTES = 1 << 20
+TEXT_SAMPLE_BYTES = 64 << 10  # what looks_like_text looks at
+# what text has next to none of: bytes that are not UTF-8, control characters but tab and line ends
+_NOT_TEXT = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -107,11 +115,27 @@ def detect_compression(head: bytes) -> str | None:
 
 
 class CountingReader(io.RawIOBase):
-    """Wraps a raw stream and counts the bytes taken from it (for progress)."""
+    """Wraps a raw stream and counts the bytes taken from it (for progress).
+
+    `look_ahead` reads the first bytes for open_source to sniff; they are read
+    again (and counted) as if they had not been read.
+    """
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
         self.consumed = 0
+        self._ahead = memoryview(b"")  # read by look_ahead, not yet taken
+
+    def look_ahead(self, size: int) -> bytes:
+        """The first `size` bytes (fewer at the end of the data), read again afterwards."""
+        data = bytes(self._ahead)
+        while len(data) < size:
+            block = self.raw.read(size - len(data))
+            if not block:
+                break
+            data += block
+        self._ahead = memoryview(data)
+        return data
 
     def readable(self) -> bool:
         return True
@@ -120,12 +144,23 @@ class CountingReader(io.RawIOBase):
         return self.raw.seekable()
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset -= len(self._ahead)
+        self._ahead = memoryview(b"")
         return self.raw.seek(offset, whence)
 
+    def tell(self) -> int:
+        return self.raw.tell() - len(self._ahead)
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        size = self.raw.readinto(buffer)  # type: ignore[attr-defined]
-        self.consumed += size or 0
-        return size or 0
+        if self._ahead:
+            size = min(len(buffer), len(self._ahead))
+            buffer[:size] = self._ahead[:size]
+            self._ahead = self._ahead[size:]
+        else:
+            size = self.raw.readinto(buffer) or 0  # type: ignore[attr-defined]
+        self.consumed += size
+        return size
 
 
 @dataclass
@@ -144,33 +179,75 @@ def _open_file(path: Path) -> BinaryIO:
 
 
 def open_source(source: Source) -> OpenedSource:
-    """Open a source for reading decompressed bytes; errors become LogstatError."""
+    """Open a source for reading decompressed bytes; errors become LogstatError.
+
+    A file that starts with compression magic bytes but fails to decompress
+    before its first byte, and reads as text, is read as plain text: a log line
+    may begin with those bytes.  The stream then reports that at its end.
+    """
     try:
         # unbuffered: the BufferedReader below is the only buffer
         raw: BinaryIO = sys.stdin.buffer if source.path is None else _open_file(source.path)
     except OSError as error:
         raise LogstatError(f"{source.name}: cannot open: {error.strerror or error}") from error
     counter = CountingReader(raw)
-    buffered = io.BufferedReader(counter, buffer_size=1 << 20)
     try:
-        head = buffered.peek(8)[:8]
+        compression = detect_compression(counter.look_ahead(8))
+        start = counter.look_ahead(START_BYTES) if compression else b""
     except OSError as error:
         raise LogstatError(f"{source.name}: cannot read: {error.strerror or error}") from error
-    compression = detect_compression(head)
-    stream: BinaryIO
-    if compression == "gzip":
-        # ISA-L inflates about twice as fast as zlib, with the same gzip semantics
-        from isal import igzip
+    buffered = io.BufferedReader(counter, buffer_size=1 << 20)
+    if compression is None:
+        return OpenedSource(buffered, counter, None)
+    codec = decompress.codec(compression)
+    failure = decompress.failure_at_start(start, codec)
+    if failure is not None and looks_like_text(start[len(MAGIC_OF[compression]) :]):
+        note = f"read as plain text: starts like {compression} but does not decompress ({failure})"
+        return OpenedSource(cast(BinaryIO, _NotedAtEnd(buffered, note)), counter, None)
+    stream = decompress.DecompressedStream(buffered, codec)
+    return OpenedSource(cast(BinaryIO, stream), counter, compression)
 
-        stream = igzip.IGzipFile(fileobj=buffered, mode="rb")  # type: ignore[no-untyped-call,assignment]
-    elif compression == "bzip2":
-        stream = bz2.BZ2File(buffered)  # type: ignore[assignment]
-    elif compression == "xz":
-        stream = lzma.LZMAFile(buffered)  # type: ignore[assignment]  # noqa: SIM115
-    elif compression == "zstd":
-        import zstandard
 
-        stream = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-    else:
-        stream = buffered
-    return OpenedSource(stream, counter, compression)
+def looks_like_text(data: bytes) -> bool:
+    """Whether `data` (a file's first bytes) is text rather than binary data.
+
+    Compressed data is close to random: about half its bytes are not UTF-8 and
+    one in eight is a control character.  A text log has few of either, even
+    one in Latin-1 with an accent in every line.
+    """
+    sample = data[:TEXT_SAMPLE_BYTES].decode("utf-8", "replace")
+    odd = len(_NOT_TEXT.findall(sample))
+    return odd <= len(sample) // 10
+
+
+class _NotedAtEnd(io.BufferedIOBase):
+    """A plain stream that raises `ReadNotice(note)` once, when read at its end."""
+
+    def __init__(self, stream: io.BufferedReader[CountingReader], note: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._note: str | None = note
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._stream.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._stream.read(size) or self._end(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._stream.read1(size) or self._end(size)
+
+    def _end(self, size: int | None) -> bytes:
+        if size == 0 or self._note is None:
+            return b""
+        note, self._note = self._note, None
+        raise ReadNotice(note)

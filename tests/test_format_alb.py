@@ -325,6 +325,23 @@ def test_processing_time_of_minus_one_voids_the_total(tmp_path: Path) -> None:
     assert frame["target_processing_time_s"].to_list() == [None, pytest.approx(0.001)]
 
 
+def test_query_is_what_follows_the_question_mark_as_in_other_formats(tmp_path: Path) -> None:
+    """`?-` is a query of "-" (a client sent it), not a field AWS left empty: nginx agrees."""
+    targets = ["/a?-", "/a?", "/a", "/a?x=1&y=-"]
+    expected = ["-", "", None, "x=1&y=-"]
+    albs = [
+        alb_line().replace("example.com:80/ ", f"example.com:80{target} ") for target in targets
+    ]
+    _, frame = parse(write_log(tmp_path, albs, "alb.log"))
+    assert frame["query"].to_list() == expected
+    nginx = [
+        f'192.0.2.20 - - [02/Mar/2024:09:00:00 +0000] "GET {target} HTTP/1.1" 200 5 "-" "curl"'
+        for target in targets
+    ]
+    _, frame = parse(write_log(tmp_path, nginx, "nginx.log"), format="nginx")
+    assert frame["query"].to_list() == expected
+
+
 def test_detection_reports_matched_over_sampled(tmp_path: Path) -> None:
     log = write_log(tmp_path, [alb_line(), "garbage", alb_line(), ""])
     run, _ = parse(log)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -73,6 +74,35 @@ def test_every_timestamp_encoding_is_the_same_instant() -> None:
     stamps = frame["timestamp"].dt.to_string("%Y-%m-%dT%H:%M:%S%.3f").to_list()
     whole, quarter = "2024-05-01T10:00:00.000", "2024-05-01T10:00:00.250"
     assert stamps == [whole, quarter, quarter, whole, whole, quarter, quarter, quarter, whole, None]
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        "1973-03-03T09:46:40.123456",  # the first instant every unit reads right
+        "1999-12-31T23:59:59.999999",  # nanoseconds below 1e18
+        "2001-09-09T01:46:40.000001",  # 1e9 seconds, 1e18 nanoseconds
+        "2024-05-01T10:00:00.250000",
+        "2100-01-01T00:00:00.000000",
+        "2262-04-11T23:47:16.854775",  # nanoseconds end with Int64
+    ],
+)
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_unix_times_are_read_in_any_unit(tmp_path: Path, instant: str, unit: str) -> None:
+    """The unit of a number is told by its size; each is right from 1973 on."""
+    moment = datetime.fromisoformat(instant).replace(tzinfo=UTC)
+    micros = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    value = {"s": micros // 10**6, "ms": micros // 10**3, "us": micros, "ns": micros * 10**3}
+    precision = {"s": 10**6, "ms": 10**3, "us": 1, "ns": 1}[unit]
+    records = [
+        {"EdgeStartTimestamp": value[unit], "EdgeResponseStatus": 200},
+        {"EdgeStartTimestamp": str(value[unit]), "EdgeResponseStatus": 200},
+    ]
+    path = tmp_path / "http_requests.ndjson"
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    _, frame = parse(path)
+    expected = datetime(1970, 1, 1) + timedelta(microseconds=micros // precision * precision)
+    assert frame["timestamp"].dt.replace_time_zone(None).to_list() == [expected, expected]
 
 
 def test_broken_lines_do_not_change_the_good_ones(tmp_path: Path) -> None:

@@ -424,6 +424,7 @@ def request_columns() -> dict[str, Column]:
     return {
         "method": Column(reads, lambda captured: captured.request_part("method")),
         "path": Column(reads, lambda captured: _path_and_query(captured)["path"]),
-        "query": Column(reads, lambda captured: missing(_path_and_query(captured)["query"])),
+        # what follows the `?` as sent, as for the other formats: `?-` is the query "-"
+        "query": Column(reads, lambda captured: _path_and_query(captured)["query"]),
         "protocol": Column(reads, lambda captured: captured.request_part("protocol")),
     }

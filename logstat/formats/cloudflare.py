@@ -120,11 +120,15 @@ def column_name(field: str) -> str:
 
 
 def to_timestamp(text: pl.Expr) -> pl.Expr:
-    """RFC 3339 text, or a unix time in seconds, milliseconds or nanoseconds.
+    """RFC 3339 text, or a unix time in seconds, milliseconds, microseconds or nanoseconds.
 
-    The unit of a number is told by its size: below 1e11 seconds (until the year
-    5138), below 1e14 milliseconds (from 1973), else nanoseconds (from 1970-01-02).
-    Logpush writes seconds or nanoseconds; microseconds are no Cloudflare encoding.
+    Logpush writes seconds (`unix`) or nanoseconds (`unixnano`); milliseconds and
+    microseconds come from other tools.  A number carries no unit, so it is told
+    by its size, in steps of 1000: below 1e11 seconds, below 1e14 milliseconds,
+    below 1e17 microseconds, else nanoseconds.  Each unit is then read right for
+    every instant from 1973-03-03 (1e11 ms, 1e14 us, 1e17 ns) to the year 5138
+    (1e11 s; nanoseconds end in 2262, where Int64 does).  Before 1973 the ranges
+    overlap (0 is 1970 in every unit), which no Cloudflare log reaches.
     """
     text = missing(text)
     number = text.cast(pl.Int64, strict=False)
@@ -133,6 +137,8 @@ def to_timestamp(text: pl.Expr) -> pl.Expr:
         .then(number * 1_000_000)
         .when(number < 10**14)
         .then(number * 1_000)
+        .when(number < 10**17)
+        .then(number)
         .otherwise(number // 1_000)
     )
     decimal_seconds = (text.cast(pl.Float64, strict=False) * 1_000_000).round(0).cast(pl.Int64)
