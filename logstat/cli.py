@@ -333,7 +333,7 @@ app.command("report", help=REPORT_HELP)(summary)
 
 def _print_summary(result: Summary, json_output: bool, markdown: bool) -> None:
     if json_output:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        sys.stdout.write(result.to_json_text() + "\n")
     elif markdown:
         from logstat.report.markdown import render_markdown
 

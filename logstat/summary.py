@@ -306,7 +306,8 @@ class SummaryBuilder:
         times = self.time_range()
         first = times["first"][0] if times.height else None
         last = times["last"][0] if times.height else None
-        files = [_file_summary(run) for run in runs]
+        described: dict[int, tuple[str, str]] = {}  # shared by the runs of one Choice
+        files = [_file_summary(run, described) for run in runs]
         classes = _class_rows(counts, total)
         sources = {run.format_name for run in runs if run.format_name is not None}
         by = settings.by or ("source" if len(sources) > 1 else None)
@@ -373,13 +374,24 @@ def _total(counts: pl.DataFrame) -> int:
     return int(counts["count"].sum()) if counts.height else 0
 
 
-def _file_summary(run: FileRun) -> FileSummary:
+def _file_summary(run: FileRun, described: dict[int, tuple[str, str]]) -> FileSummary:
+    """What the report says about one file.  `described` keeps each Choice's layout and
+    detection text: files that took a format from a sibling share its Choice, and a
+    parser's description is worked out afresh on every call (10,000s of files)."""
     choice = run.choice
+    layout: str | None = None
+    if choice is None:
+        detection = _undetected(run)
+    else:
+        known = described.get(id(choice))
+        if known is None:
+            known = described[id(choice)] = (choice.detection.parser.description, choice.summary)
+        layout, detection = known
     return FileSummary(
         name=run.source.name,
         source=choice.format.name if choice else None,
-        layout=choice.detection.parser.description if choice else None,
-        detection=choice.summary if choice else _undetected(run),
+        layout=layout,
+        detection=detection,
         compression=run.compression,
         lines=run.lines,
         records=run.records,

@@ -36,6 +36,7 @@ from logstat.cli import main
 from logstat.dashboard import DashboardBuilder, json_for_html
 from logstat.dashboard.data import MAX_BUCKETS, STEPS
 from logstat.dashboard.page import SCRIPTS
+from tests.reporting import REPORT_FIXTURES
 from tests.test_state import log_line
 
 # Injected code would set one of these; the page must never run it.
@@ -394,6 +395,13 @@ PAGE_STATE = """(() => ({
   statusRows: document.querySelectorAll("#status-table tbody tr").length,
   pathCells: [...document.querySelectorAll("#paths-table td.path")].map((cell) => cell.textContent),
   fileCells: [...document.querySelectorAll("#files-table td.path")].map((cell) => cell.textContent),
+  filesTitle: document.getElementById("files-title").textContent,
+  layersHidden: document.getElementById("layers-section").hidden,
+  layerRows: [...document.querySelectorAll("#layers-table tbody tr")].map(
+    (row) => [...row.cells].map((cell) => cell.textContent)),
+  groupsHidden: document.getElementById("file-groups-section").hidden,
+  groupRows: [...document.querySelectorAll("#file-groups-table tbody tr")].map(
+    (row) => [...row.cells].map((cell) => cell.textContent)),
 }))()"""
 
 
@@ -409,6 +417,8 @@ def test_dashboard_renders_in_chromium(tmp_path: Path, browser: Browser) -> None
     assert all(count > 1000 for count in state["painted"]), state["painted"]
     assert state["statusRows"] == len({200, 304, 404, 499, 500, 502})
     assert state["pathCells"][0].startswith("/item/")
+    assert state["layersHidden"] and state["layerRows"] == []  # nginx logs no layers
+    assert state["groupsHidden"] and state["filesTitle"] == "Files read"
     shot = browser.screenshot()
     (tmp_path / "dashboard.png").write_bytes(shot)  # to look at: pytest --basetemp=DIR
     pixels = png_pixels(shot)
@@ -435,6 +445,74 @@ def test_nothing_from_the_log_runs_as_code(tmp_path: Path, browser: Browser) -> 
     # the attacks are shown as text, exactly as logged
     assert set(state["pathCells"]) == set(ATTACKS)
     assert state["fileCells"] == [str(log)]
+
+
+def write_alb_directory(directory: Path, copies: int) -> Path:
+    """`copies` ALB logs with error_reason values, and one more whose error_reason is
+    an attack and which has a line that is no ALB entry: the one needing attention."""
+    directory.mkdir()
+    lines = (REPORT_FIXTURES / "alb_layers.log").read_text().splitlines(keepends=True)
+    for index in range(copies):
+        (directory / f"lb_20240304T{index:04d}Z_a.log").write_text("".join(lines))
+    attack = lines[2].replace('"LambdaInvalidResponse"', f'"{ALB_ATTACK}"')
+    flagged = directory / f"lb_20240304T{copies:04d}Z_a.log"
+    flagged.write_text(attack + "not an ALB entry\n")
+    return flagged
+
+
+ALB_ATTACK = "<img src=x onerror=window.pwned=11>"
+
+
+def test_layers_and_many_files_in_the_page_data(tmp_path: Path) -> None:
+    flagged = write_alb_directory(tmp_path / "lb", 21)
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(tmp_path / "lb"), "-o", str(output), "-q") == 0
+    data = page_data(output)
+    assert data["attention"] == 1 and [file["name"] for file in data["files"]] == [str(flagged)]
+    [group] = data["file_groups"]
+    assert (group["directory"], group["files"], group["rejected"]) == (str(tmp_path / "lb"), 22, 1)
+    reasons = {row["value"] for row in data["layers"] if row["layer"] == "error_reason"}
+    assert ALB_ATTACK in reasons and "LambdaInvalidResponse" in reasons
+    assert data["layer_labels"]["error_reason"][0] == "ALB error_reason"
+    # few files: each one, no groups
+    few = tmp_path / "few.html"
+    assert cli("dashboard", str(flagged), "-o", str(few), "-q") == 0
+    small = page_data(few)
+    assert small["file_groups"] == [] and small["attention"] is None
+    assert [file["name"] for file in small["files"]] == [str(flagged)]
+
+
+def page_data(page: Path) -> Any:
+    found = re.search(
+        r'<script type="application/json" id="logstat-data">(.*?)</script>', page.read_text()
+    )
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def test_layers_and_file_groups_render_as_text(tmp_path: Path, browser: Browser) -> None:
+    flagged = write_alb_directory(tmp_path / "lb", 21)
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(tmp_path / "lb"), "-o", str(output), "-q") == 0
+    browser.open(output.as_uri())
+    time.sleep(0.3)  # an injected onerror would fire once the broken image fails
+    state = browser.evaluate(PAGE_STATE)
+    assert browser.problems() == []
+    assert state["rendered"] == "true" and state["pwned"] is None and state["images"] == 0
+    assert not state["layersHidden"]
+    rows = {(row[0], row[2]): row for row in state["layerRows"]}
+    attack = rows[("ALB error_reason", ALB_ATTACK)]
+    assert attack[4] == "no meaning known" and attack[5] == "502: 1" and attack[6] == "1"
+    fixture = (REPORT_FIXTURES / "alb_layers.log").read_text()
+    lambda_errors = str(21 * fixture.count('"LambdaInvalidResponse"'))
+    assert rows[("ALB error_reason", "LambdaInvalidResponse")][6] == lambda_errors
+    assert not state["groupsHidden"]
+    lines = 21 * fixture.count("\n") + 2
+    assert state["groupRows"] == [
+        [str(tmp_path / "lb"), "AWS ALB access log", "-", "22", str(lines), str(lines - 1), "1"]
+    ]
+    assert state["filesTitle"] == "Files that need attention"
+    assert state["fileCells"] == [str(flagged)]
 
 
 def test_dashboard_of_a_dataset(tmp_path: Path, browser: Browser) -> None:

@@ -8,6 +8,7 @@ span) and the paths that drew the most 4xx and 5xx answers.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -17,6 +18,15 @@ import polars as pl
 
 from logstat import __version__, schema
 from logstat.pipeline import FileRun
+from logstat.report.files import (
+    ATTENTION_LIMIT,
+    group_files,
+    listed_one_by_one,
+    needing_attention,
+    shown_groups,
+)
+from logstat.report.model import FileSummary
+from logstat.report.text import LAYER_LABELS
 from logstat.summary import CLASS_ORDER, ReportSettings, SummaryBuilder
 
 MAX_BUCKETS = 240
@@ -82,7 +92,9 @@ class DashboardBuilder:
 
     def build(self, runs: list[FileRun], vendors: Iterable[str] = ()) -> dict[str, Any]:
         """The page's data: plain JSON values."""
-        summary = self.summary.build(runs, vendors).to_json()
+        result = self.summary.build(runs, vendors)
+        # the files are added below: a page lists at most a few dozen of them
+        summary = dataclasses.replace(result, files=[]).to_json()
         timeline = {**_timeline(self._minute_counts()), "untimed": self._untimed}
         return {
             "generated": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -90,15 +102,32 @@ class DashboardBuilder:
             "totals": summary["totals"],
             "first": summary["first"],
             "last": summary["last"],
-            "files": summary["files"],
+            **_files(result.files),
             "classes": summary["classes"],
             "statuses": summary["statuses"],
             "upstream_statuses": summary["upstream_statuses"],
+            "layers": summary["layers"],
+            "layer_labels": {layer: list(label) for layer, label in LAYER_LABELS.items()},
             "vendors": summary["vendors"],
             "timeline": timeline,
             "error_paths": _error_paths(self._path_counts(), self.top),
             "top": self.top,
         }
+
+
+def _files(files: list[FileSummary]) -> dict[str, Any]:
+    """Every file when there are few; otherwise groups by directory, format and
+    compression, and the files that need attention (`attention`: how many in all)."""
+    if listed_one_by_one(files):
+        return {"files": [file.to_json() for file in files], "file_groups": [], "attention": None}
+    flagged = needing_attention(files)
+    groups, others = shown_groups(group_files(files))
+    rows = groups + ([others] if others else [])
+    return {
+        "files": [file.to_json() for file in flagged[:ATTENTION_LIMIT]],
+        "file_groups": [dataclasses.asdict(group) for group in rows],
+        "attention": len(flagged),
+    }
 
 
 def _step(span_seconds: int) -> int:

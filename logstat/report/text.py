@@ -16,10 +16,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from logstat.report.files import (
+    ATTENTION_LIMIT,
+    NOT_RECOGNISED,
+    group_files,
+    listed_one_by_one,
+    needing_attention,
+    shown_groups,
+)
 from logstat.report.model import (
     AlertResult,
     ClassRow,
     Drilldown,
+    FileSummary,
     FilterReport,
     Group,
     LayerRow,
@@ -41,6 +50,9 @@ def safe(value: object) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+FILE_GROUPS_TITLE = "Files read, by directory, format and compression"
 
 
 @dataclass
@@ -82,15 +94,11 @@ def overview(summary: Summary) -> list[str]:
         f"{_count(totals.rejected)} rejected"
         + (f", {_count(totals.comments)} comment/header lines" if totals.comments else ""),
     ]
-    for file in summary.files:
-        described = file.detection or "format not recognised"
-        extra = f" ({file.compression})" if file.compression else ""
-        lines.append(f"  {safe(file.name)}{extra}: {safe(described)}")
-        if file.invalid_utf8:
-            lines.append(
-                f"    {_count(file.invalid_utf8)} lines were not UTF-8 (shown with \\x escapes)"
-            )
-        lines.extend(f"    warning: {safe(problem)}" for problem in file.problems)
+    if listed_one_by_one(summary.files):
+        for file in summary.files:
+            lines.extend(_file_lines(file, "  "))
+    else:
+        lines.extend(_attention_lines(summary.files))
     if summary.first:
         lines.append(f"Time range: {_moment(summary.first)} to {_moment(summary.last)}")
     if summary.vendors:
@@ -98,6 +106,80 @@ def overview(summary: Summary) -> list[str]:
     if summary.filters:
         lines.append(filter_line(summary.filters, summary.totals.records))
     return lines
+
+
+def _file_lines(file: FileSummary, indent: str, rejected: bool = False) -> list[str]:
+    """A file, how it was read, and what went wrong (with its rejected lines if asked)."""
+    extra = f" ({file.compression})" if file.compression else ""
+    lines = [f"{indent}{safe(file.name)}{extra}: {safe(file.detection or NOT_RECOGNISED)}"]
+    if rejected and file.rejected:
+        lines.append(
+            f"{indent}  {_count(file.rejected)} of {_count(file.lines)} "
+            f"line{'s' if file.lines != 1 else ''} rejected"
+        )
+    if file.invalid_utf8:
+        were = "lines were" if file.invalid_utf8 != 1 else "line was"
+        lines.append(
+            f"{indent}  {_count(file.invalid_utf8)} {were} not UTF-8 (shown with \\x escapes)"
+        )
+    lines.extend(f"{indent}  warning: {safe(problem)}" for problem in file.problems)
+    return lines
+
+
+def _attention_lines(files: list[FileSummary]) -> list[str]:
+    """Too many files for a line each: a pointer to the table of groups, and the files
+    that need a look, each with what is wrong."""
+    lines = [
+        f"  {_count(len(files))} files, grouped below by directory, format and compression; "
+        "--json lists each one"
+    ]
+    flagged = needing_attention(files)
+    if not flagged:
+        lines.append("  Every file was recognised, with no rejected lines and no warnings")
+        return lines
+    lines.append(
+        f"  {_count(len(flagged))} file{'s need' if len(flagged) != 1 else ' needs'} attention "
+        "(rejected lines, warnings, no format recognised, or empty)"
+        + (f"; the first {ATTENTION_LIMIT}:" if len(flagged) > ATTENTION_LIMIT else ":")
+    )
+    for file in flagged[:ATTENTION_LIMIT]:
+        lines.extend(_file_lines(file, "    ", rejected=True))
+    if len(flagged) > ATTENTION_LIMIT:
+        lines.append(f"    ... and {_count(len(flagged) - ATTENTION_LIMIT)} more (see --json)")
+    return lines
+
+
+def _file_group_section(files: list[FileSummary]) -> Section:
+    groups, others = shown_groups(group_files(files))
+    comments = any(group.comments for group in groups) or bool(others and others.comments)
+    rows = [
+        [
+            safe(group.directory),
+            safe(group.format),
+            group.compression or "-",
+            _count(group.files),
+            _count(group.lines),
+            _count(group.records),
+            _count(group.rejected),
+            *([_count(group.comments)] if comments else []),
+        ]
+        for group in [*groups, *([others] if others else [])]
+    ]
+    return Section(
+        FILE_GROUPS_TITLE,
+        [
+            "directory",
+            "format",
+            "compression",
+            "files",
+            "lines",
+            "parsed",
+            "rejected",
+            *(["comments"] if comments else []),
+        ],
+        rows,
+        frozenset(range(3, 8 if comments else 7)),
+    )
 
 
 def filter_descriptions(filters: FilterReport) -> list[str]:
@@ -130,6 +212,8 @@ def filter_line(filters: FilterReport, records: int) -> str:
 
 def sections(summary: Summary) -> list[Section]:
     result = []
+    if not listed_one_by_one(summary.files):
+        result.append(_file_group_section(summary.files))
     if summary.rejects:
         result.append(
             Section(
@@ -221,12 +305,13 @@ def _status_section(title: str, statuses: list[StatusRow], several_sources: bool
     )
 
 
-# What each status layer is, for the titles of its table.
-LAYER_TITLES = {
-    "win32_status": "IIS sc-win32-status, the Windows error behind the response",
-    "error_reason": "ALB error_reason, why the load balancer could not serve the request",
-    "classification_reason": "ALB classification_reason, desync mitigation's verdict",
+# What each status layer is called and what it says, for the titles of its table.
+LAYER_LABELS = {
+    "win32_status": ("IIS sc-win32-status", "the Windows error behind the response"),
+    "error_reason": ("ALB error_reason", "why the load balancer could not serve the request"),
+    "classification_reason": ("ALB classification_reason", "desync mitigation's verdict"),
 }
+LAYER_TITLES = {layer: f"{name}, {says}" for layer, (name, says) in LAYER_LABELS.items()}
 NO_MEANING = "no meaning known"
 
 

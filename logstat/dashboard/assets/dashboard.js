@@ -176,6 +176,25 @@
     ], data.upstream_statuses, "");
   }
 
+  if (data.layers.length > 0) {
+    // win32 codes, error_reason and classification_reason come from the log: text only
+    document.getElementById("layers-section").hidden = false;
+    const shown = [...new Set(data.layers.map((row) => row.layer))];
+    document.getElementById("layers-note").textContent = shown
+      .map((layer) => (data.layer_labels[layer] ? data.layer_labels[layer].join(": ") : layer) + ".")
+      .join(" ");
+    fillTable("layers-table", [
+      ["layer", (row) => (data.layer_labels[row.layer] ? data.layer_labels[row.layer][0] : row.layer)],
+      ["source", (row) => row.source],
+      ["value", (row) => row.value, "path"],
+      ["name", (row) => row.name],
+      ["meaning", (row) => (row.meaning === null ? "no meaning known" : row.meaning)],
+      ["with status", (row) => Object.entries(row.statuses).map(([code, count]) => code + ": " + numbers.format(count)).join(", ")],
+      ["requests", (row) => numbers.format(row.count), "number"],
+      ["share", (row) => percent(row.share), "number"],
+    ], data.layers, "");
+  }
+
   fillTable("paths-table", [
     ["path", (row) => (row.path === null ? "(no path)" : row.path), "path"],
     ["errors", (row) => numbers.format(row.errors), "number"],
@@ -184,6 +203,26 @@
     ["most frequent", (row) => statusText(row.top_status, null) + " (" + numbers.format(row.top_status_count) + ")"],
   ], data.error_paths, "no 4xx or 5xx answers");
 
+  if (data.file_groups.length > 0) {
+    // too many files for a row each: groups, then only the files that need attention
+    document.getElementById("file-groups-section").hidden = false;
+    fillTable("file-groups-table", [
+      ["directory", (row) => row.directory, "path"],
+      ["format", (row) => row.format],
+      ["compression", (row) => row.compression || "-"],
+      ["files", (row) => numbers.format(row.files), "number"],
+      ["lines", (row) => numbers.format(row.lines), "number"],
+      ["requests", (row) => numbers.format(row.records), "number"],
+      ["rejected", (row) => numbers.format(row.rejected), "number"],
+    ], data.file_groups, "");
+    document.getElementById("files-title").textContent = "Files that need attention";
+    const note = document.getElementById("files-note");
+    note.hidden = false;
+    note.textContent = "Files with rejected lines or warnings, or with no format recognised: " +
+      numbers.format(data.attention) + " of " + numbers.format(totals.files) +
+      (data.attention > data.files.length ? "; the first " + data.files.length + " are listed (logstat --json lists every file)." : ".");
+  }
+
   fillTable("files-table", [
     ["file", (row) => row.name, "path"],
     ["read as", (row) => row.detection || "not recognised"],
@@ -191,7 +230,7 @@
     ["requests", (row) => numbers.format(row.records), "number"],
     ["rejected", (row) => numbers.format(row.rejected), "number"],
     ["problems", (row) => row.problems.join("; ")],
-  ], data.files, "no files");
+  ], data.files, data.file_groups.length > 0 ? "none" : "no files");
 
   document.getElementById("footer").textContent =
     "Made by logstat " + data.version + " on " + data.generated + ". Meanings: logstat's status tables" +
