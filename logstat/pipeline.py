@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from queue import Full, Queue
 from typing import TYPE_CHECKING, TypeVar
 
@@ -23,6 +23,7 @@ from logstat.errors import ExitCode, LogstatError
 from logstat.formats import Choice
 from logstat.lines import (
     CHUNK_BYTES,
+    UTF8_BOM,
     Chunk,
     Readable,
     ReadProblems,
@@ -30,7 +31,7 @@ from logstat.lines import (
     read_chunks,
     split_lines,
 )
-from logstat.sources import OpenedSource, Source, open_source
+from logstat.sources import OpenedSource, Source, open_source, read_small_plain_file
 
 if TYPE_CHECKING:
     from logstat.state import Resume
@@ -107,7 +108,7 @@ def plan(sources: list[Source], options: Options) -> list[FileRun]:
             blank=len(sample) == 0,
         )
         if kin is not None and choice is not None and _stateless(choice):
-            detected[kin] = dataclasses.replace(choice, like=Path(source.name).name)
+            detected[kin] = dataclasses.replace(choice, like=os.path.basename(source.name))
         if source.path is None:
             run._kept = (opened, consumed)
         else:
@@ -128,7 +129,11 @@ def _kinship(source: Source) -> tuple[str, str] | None:
     random ids) are set aside."""
     if source.path is None:
         return None
-    return str(source.path.parent), re.sub(r"[A-Za-z0-9]*[0-9][A-Za-z0-9]*", "#", source.path.name)
+    directory, name = os.path.split(source.name)
+    return directory, _DIGIT_WORDS.sub("#", name)
+
+
+_DIGIT_WORDS = re.compile(r"[A-Za-z0-9]*[0-9][A-Za-z0-9]*")
 
 
 def _stateless(choice: Choice) -> bool:
@@ -264,11 +269,14 @@ def _parse_piece(
     settled = []
     if doubtful:
         ids = pl.col(schema.FILE_ID)
-        for file_id, run in doubtful.items():
-            own = lines.filter(ids == file_id)
-            parsed = frame.filter(ids == file_id)
-            settled.append((run, _confirm(run, own, parsed, options, needed)))
+        # their rows taken out in one go: a filter of the whole batch per file
+        # would cost time and, with polars' string views, a lot of memory
+        own_lines = _by_file(lines.filter(ids.is_in(list(doubtful))))
+        own_frames = _by_file(frame.filter(ids.is_in(list(doubtful))))
         frame = frame.filter(~ids.is_in(list(doubtful)))
+        for file_id, run in doubtful.items():
+            own = own_lines[file_id]
+            settled.append((run, _confirm(run, own, own_frames[file_id], options, needed)))
     for run in runs:
         run.tentative = False
     _count_files(runs, frame)
@@ -325,6 +333,12 @@ def _in_background(items: Iterator[_Item], depth: int = 2) -> Iterator[_Item]:
 
 def _chunks_of(run: FileRun, chunk_bytes: int) -> Iterator[tuple[Chunk, int]]:
     """The file's lines, a chunk at a time, with the raw bytes read for each chunk."""
+    if run.resume is None and run._kept is None and run.source.path is not None:
+        data = read_small_plain_file(run.source.path, chunk_bytes)
+        if data is not None:
+            if data:
+                yield Chunk(data.removeprefix(UTF8_BOM), 1), len(data)
+            return
     if run._kept is not None:
         opened, head = run._kept
         run._kept = None
@@ -437,6 +451,11 @@ def _split_files(runs: list[FileRun], chunks: list[Chunk]) -> pl.DataFrame:
         pl.Series(schema.FILE_ID, [run.file_id for run in runs], dtype=pl.UInt32).gather(files),
         pl.Series("file", [run.source.name for run in runs], dtype=pl.String).gather(files),
     )
+
+
+def _by_file(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    parts = frame.partition_by(schema.FILE_ID, as_dict=True, maintain_order=True)
+    return {int(key[0]): part for key, part in parts.items()}
 
 
 def _doubtful(runs: list[FileRun], frame: pl.DataFrame) -> dict[int, FileRun]:

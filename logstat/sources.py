@@ -58,14 +58,20 @@ class Source:
 
 
 def expand(arguments: list[str]) -> list[Source]:
-    """Expand paths, globs and directories into an ordered, de-duplicated list."""
-    sources: list[Source] = []
-    seen: set[Path] = set()
+    """Expand paths, globs and directories into an ordered, de-duplicated list.
 
-    def add(path: Path) -> None:
-        resolved = path.resolve()
-        if resolved not in seen:
-            seen.add(resolved)
+    A file named twice (or reached twice through links) is read once: files are
+    told apart by device and inode, which the directory walk gets without a
+    system call per file.
+    """
+    sources: list[Source] = []
+    seen: set[tuple[int, int]] = set()
+
+    def add(path: Path, identity: tuple[int, int] | None = None) -> None:
+        if identity is None:
+            identity = _identity(path.stat())
+        if identity not in seen:
+            seen.add(identity)
             sources.append(Source(str(path), path))
 
     for argument in arguments:
@@ -74,8 +80,8 @@ def expand(arguments: list[str]) -> list[Source]:
             continue
         path = Path(argument)
         if path.is_dir():
-            for file in _walk(path):
-                add(file)
+            for file, identity in _walk(path):
+                add(file, identity)
         elif path.exists():
             add(path)
         elif glob.has_magic(argument):
@@ -84,27 +90,54 @@ def expand(arguments: list[str]) -> list[Source]:
                 raise LogstatError(f"no files match {argument!r}")
             for match in matches:
                 match_path = Path(match)
-                for file in _walk(match_path) if match_path.is_dir() else [match_path]:
-                    add(file)
+                if match_path.is_dir():
+                    for file, identity in _walk(match_path):
+                        add(file, identity)
+                else:
+                    add(match_path)
         else:
             raise LogstatError(f"{argument}: no such file or directory")
     return sources
 
 
-def _walk(directory: Path) -> Iterator[Path]:
-    """Regular files below `directory`, sorted, skipping hidden files and symlink loops."""
+def _walk(directory: Path) -> Iterator[tuple[Path, tuple[int, int]]]:
+    """Regular files below `directory` with their (device, inode), sorted, skipping
+    hidden files and symlink loops."""
     visited: set[tuple[int, int]] = set()
-    for root, directories, files in os.walk(directory, followlinks=True):
-        stat = os.stat(root)
-        identity = (stat.st_dev, stat.st_ino)
-        if identity in visited:  # a symlink loop: stop descending
-            directories[:] = []
+    pending = [str(directory)]
+    while pending:
+        root = pending.pop()
+        try:
+            status = os.stat(root)
+            with os.scandir(root) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
+            continue  # unreadable or vanished: as os.walk, skip it
+        if (status.st_dev, status.st_ino) in visited:  # a symlink loop: stop descending
             continue
-        visited.add(identity)
-        directories[:] = sorted(d for d in directories if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith(".") and os.path.isfile(os.path.join(root, name)):
-                yield Path(root) / name
+        visited.add((status.st_dev, status.st_ino))
+        directories = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir():
+                    directories.append(entry.path)
+                elif entry.is_file():
+                    # a link's own inode is not its target's: ask the target
+                    identity = (
+                        _identity(os.stat(entry.path))
+                        if entry.is_symlink()
+                        else (status.st_dev, entry.inode())
+                    )
+                    yield Path(entry.path), identity
+            except OSError:
+                continue  # a dangling link, or gone since the listing
+        pending.extend(reversed(directories))  # depth first, in name order
+
+
+def _identity(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
 
 
 def detect_compression(head: bytes) -> str | None:
@@ -206,6 +239,23 @@ def open_source(source: Source) -> OpenedSource:
         return OpenedSource(cast(BinaryIO, _NotedAtEnd(buffered, note)), counter, None)
     stream = decompress.DecompressedStream(buffered, codec)
     return OpenedSource(cast(BinaryIO, stream), counter, compression)
+
+
+def read_small_plain_file(path: Path, limit: int) -> bytes | None:
+    """The whole content of an uncompressed file of at most `limit` bytes, read in
+    one call; None for anything else (compressed, bigger, unreadable), which
+    open_source then reads as usual.  Directories of many small logs skip the
+    stream layers that way."""
+    try:
+        with _open_file(path) as file:
+            if os.fstat(file.fileno()).st_size > limit:
+                return None
+            data = file.read()
+    except OSError:
+        return None  # open_source reports it
+    if data is None or detect_compression(data[:8]) is not None:
+        return None
+    return data
 
 
 def looks_like_text(data: bytes) -> bool:
