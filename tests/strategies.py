@@ -486,8 +486,6 @@ def aws_expected(request: Request) -> Expected:
         "client_ip": request.client_ip,
         "timestamp": utc_second(request.timestamp),
         **_request_fields(request, str),
-        # the AWS parsers read a query of just `-` as "not logged"
-        "query": absent(request.query),
         "host": request.host,
         "status": request.status,
         "upstream_status": _upstream(request),
