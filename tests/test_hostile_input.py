@@ -17,7 +17,6 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import subprocess
 import tempfile
 import zlib
 from collections.abc import Callable
