@@ -289,7 +289,7 @@ def _parse_piece(
 _Item = TypeVar("_Item")
 
 
-def _in_background(items: Iterator[_Item], depth: int = 2) -> Iterator[_Item]:
+def _in_background(items: Iterator[_Item], depth: int = 1) -> Iterator[_Item]:
     """`items`, produced on another thread up to `depth` ahead (memory stays bounded)."""
     queue: Queue[tuple[bool, _Item | BaseException | None]] = Queue(maxsize=depth)
     stop = threading.Event()
