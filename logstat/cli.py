@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from logstat import __version__
 from logstat.cli_options import (
     DebugOption,
     FormatOption,
@@ -52,6 +51,8 @@ COMMANDS = {"summary", "report", "export", "codes", "formats", "schema", "ingest
 
 def _version(value: bool) -> None:
     if value:
+        from logstat import __version__
+
         typer.echo(f"logstat {__version__}")
         raise typer.Exit()
 
