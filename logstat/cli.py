@@ -399,6 +399,19 @@ def export(
     with _progress(runs, quiet) as progress, Writer(output, kind, columns, raw_csv) as writer:
         for _, frame in pipeline.read(runs, options, None, progress):
             writer.write(annotate(frame, chains, columns))
+    for run in runs:
+        # a file detected on its own while read (pipeline._confirm) may have columns
+        # the export's fixed set lacks: say so rather than drop them silently
+        if run.choice is None:
+            continue
+        left_out = sorted(run.choice.detection.parser.columns() - columns.keys())
+        if left_out:
+            typer.echo(
+                f"logstat: {run.source.name}: read as {run.choice.format.name} (unlike the "
+                f"files named like it); its columns {', '.join(left_out)} are not in this "
+                "export: export it on its own to keep them",
+                err=True,
+            )
     rejected = sum(run.rejected for run in runs)
     if not quiet:
         message = f"wrote {writer.rows:,} rows to {output}"

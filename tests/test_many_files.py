@@ -17,7 +17,7 @@ import polars as pl
 from logstat import pipeline
 from logstat.lines import CHUNK_BYTES
 from logstat.sources import expand
-from tests.helpers import REPO
+from tests.helpers import REPO, run_cli
 
 NGINX = (
     '203.0.113.{n} - - [22/Nov/2026:10:00:{n:02d} +0000] "GET /page/{n} HTTP/1.1" '
@@ -139,3 +139,21 @@ def test_files_named_differently_are_detected_separately(tmp_path: Path) -> None
     other.write_bytes(nginx_lines(5))
     runs = pipeline.plan(expand([str(access), str(other)]), pipeline.Options())
     assert [run.tentative for run in runs] == [False, False]
+
+
+def test_export_says_which_columns_a_file_detected_late_could_not_keep(tmp_path: Path) -> None:
+    for index in range(3):
+        (tmp_path / f"part-{index:03d}.log").write_bytes(nginx_lines(10))
+    shutil.copyfile(ALB_FIXTURE, tmp_path / "part-003.log")
+    output = tmp_path / "out.csv"
+    code, _, err = run_cli("export", str(tmp_path / "part-*.log"), "-o", str(output), "--quiet")
+    assert code == 0, err
+    [warning] = [line for line in err.splitlines() if "part-003.log" in line]
+    assert "read as alb" in warning and "request_type" in warning
+    exported = pl.read_csv(output, infer_schema=False)
+    [alone], _ = read_all([ALB_FIXTURE])  # the same file read on its own
+    assert exported.filter(pl.col("source") == "alb").height == alone.records > 0
+    assert exported.filter(pl.col("source") == "nginx").height == 30
+    # an export of files of one kind warns of nothing
+    code, _, err = run_cli("export", str(tmp_path / "part-00[0-2].log"), "-o", str(output))
+    assert code == 0 and "not in this export" not in err
