@@ -588,14 +588,15 @@ def test_dates_far_in_the_past_and_future(tmp_path: Path) -> None:
 
 
 def test_odd_status_values(tmp_path: Path) -> None:
-    """`-` is no status (class none); 0, 000 and 9999 are kept (class other); `abc` rejected."""
-    values = [b"-", b"0", b"000", b"9999", b"abc", b"200"]
+    """`-` is no status (class none); 0, 000 and 9999 are kept (class other); `abc` and
+    99999 (five digits: no HTTP status) are rejected."""
+    values = [b"-", b"0", b"000", b"9999", b"abc", b"99999", b"200"]
     path = tmp_path / "access.log"
     path.write_bytes(b"".join(LINE.replace(b" 200 ", b" %s " % value) for value in values))
     _, summary = summarise(path)
     counts = {(row["status"], row["status_class"]): row["count"] for row in summary["statuses"]}
     assert counts == {(None, "none"): 1, (0, "other"): 2, (9999, "other"): 1, (200, "2xx"): 1}
-    assert summary["totals"]["rejected"] == 1
+    assert summary["totals"]["rejected"] == 2
     [reason] = summary["rejects"]
     assert "nginx" in reason  # says which format the line failed to match
 

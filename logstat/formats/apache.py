@@ -13,6 +13,7 @@ from logstat.formats.template import (
     DECIMAL,
     NUMBER,
     PATH_BEFORE_QUERY,
+    STATUS_NUMBER,
     TOKEN,
     Converter,
     Field,
@@ -38,9 +39,9 @@ DIRECTIVES: dict[str, tuple[str | None, Converter, tuple[str, ...]]] = {
     # %t writes its own brackets: [10/Oct/2000:13:55:36 -0700]
     "t": (rf"\[{CLF_TIME_TEXT}\]", to_timestamp("[" + CLF_TIME + "]"), ("timestamp",)),
     "r": (None, from_request_line, ("method", "path", "query", "protocol")),
-    ">s": (NUMBER, to_integer("status"), ("status",)),
+    ">s": (STATUS_NUMBER, to_integer("status"), ("status",)),
     # %s is the status before internal redirects; kept apart from the final %>s
-    "s": (NUMBER, to_integer("original_status", pl.Int16()), ("original_status",)),
+    "s": (STATUS_NUMBER, to_integer("original_status", pl.Int16()), ("original_status",)),
     "b": (NUMBER, to_integer("bytes_sent"), ("bytes_sent",)),
     "B": (NUMBER, to_integer("bytes_sent"), ("bytes_sent",)),
     "O": (NUMBER, to_integer("bytes_sent"), ("bytes_sent",)),

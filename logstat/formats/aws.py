@@ -35,7 +35,7 @@ from logstat.formats.template import QUOTED, REQUEST_LINE, missing, split_target
 # What a field's text may look like; ASCII classes keep the regex small and one-pass.
 TOKEN = r"[^ ]+"
 ISO_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z"
-STATUS = r"[0-9]+|-"  # ALB writes "000" when no response was sent
+STATUS = r"[0-9]{1,4}|-"  # ALB writes "000" when no response was sent; 5 digits: no status
 COUNT = r"-[0-9]*|[0-9]+"  # classic ELB writes -1 bytes for TCP connections
 DURATION = r"-(?:[0-9]+(?:\.[0-9]+)?)?|[0-9]+(?:\.[0-9]+)?"  # seconds; -1: not measured
 ESCAPED = r'(?:[^"\\]|\\.)*'  # inside "...": a quote only when backslash-escaped

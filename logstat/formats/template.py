@@ -35,6 +35,9 @@ QUOTED = r"(?:[^\\]|\\.)*?"  # inside "...": lazy, so unescaped quotes still par
 BRACKETED = r"[^\]]*"
 TOKEN = r"\S+"  # `-` stands for a missing value, so a field between spaces is never empty
 NUMBER = r"-|\d+"
+# A status has at most four digits (9999 is kept, class "other"); a longer number is
+# no HTTP status, and its line is rejected rather than counted with no status.
+STATUS_NUMBER = r"-|\d{1,4}"
 DECIMAL = r"-|-?\d+(?:\.\d+)?"
 # nginx writes one value per upstream tried: "502, 504" or "502 : 200" after an internal redirect
 VALUE_LIST = r"-|[-\w.:\[\]/]+(?:(?:, | : )[-\w.:\[\]/]+)*"

@@ -90,7 +90,8 @@ def overview(summary: Summary) -> list[str]:
     totals = summary.totals
     lines = [
         f"Read {_count(totals.files)} file{'s' if totals.files != 1 else ''}, "
-        f"{_count(totals.lines)} lines: {_count(totals.records)} parsed, "
+        f"{_count(totals.lines)} line{'s' if totals.lines != 1 else ''}: "
+        f"{_count(totals.records)} parsed, "
         f"{_count(totals.rejected)} rejected"
         + (f", {_count(totals.comments)} comment/header lines" if totals.comments else ""),
     ]
