@@ -13,7 +13,9 @@ from typing import Protocol
 
 import polars as pl
 
-CHUNK_BYTES = 32 << 20
+# Lines are read and parsed 16 MB at a time: 32 MB was no faster and held more memory
+# (export of 1 M nginx lines: 900 MB peak at 32 MB, 560 MB at 16 MB).
+CHUNK_BYTES = 16 << 20
 READ_BYTES = 1 << 20  # one read from the stream
 UTF8_BOM = b"\xef\xbb\xbf"
 # pl.scan_lines takes bytes that start like gzip, zlib or zstd data for compressed input
