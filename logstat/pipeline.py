@@ -28,6 +28,7 @@ from logstat.lines import (
     Readable,
     ReadProblems,
     line_ends,
+    read_blocks,
     read_chunks,
     split_lines,
 )
@@ -352,7 +353,11 @@ def _chunks_of(run: FileRun, chunk_bytes: int) -> Iterator[tuple[Chunk, int]]:
         chunks = (
             run.resume.read_chunks(opened, problems, chunk_bytes)
             if run.resume is not None
-            else read_chunks(_prefixed(head, opened), problems, chunk_bytes)
+            # numbered by `_pieces` from each chunk's split: no count of line ends here
+            else (
+                Chunk(data, 1)
+                for data in read_blocks(_prefixed(head, opened), problems, chunk_bytes)
+            )
         )
         for chunk in chunks:
             consumed = opened.counter.consumed - last_consumed
