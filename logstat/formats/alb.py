@@ -58,7 +58,7 @@ FIELDS = (
     Field("target_status_code", STATUS),
     Field("received_bytes", COUNT),
     Field("sent_bytes", COUNT),
-    Field("request", quoting="quoted"),
+    Field("request", quoting="quoted", shape=aws.REQUEST_SHAPE),
     Field("user_agent", quoting="quoted"),
     Field("ssl_cipher", aws.SSL_NAME),
     Field("ssl_protocol", aws.SSL_NAME),

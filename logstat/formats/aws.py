@@ -10,9 +10,11 @@ is ignored.  Only the fields the needed columns read become capturing groups.
 Speed: the layout compiles to a strict regex in which the next byte always
 decides the way on (ASCII classes, no lazy quantifiers, no ambiguous
 alternatives), which the regex engine runs as a one-pass DFA, several times
-faster than a general regex with captures.  Lines it does not match (a raw `"`
-inside a quoted field, odd text after an older layout) are tried once more with
-a tolerant regex; clean logs never pay for that second pass.
+faster than a general regex with captures.  Lines it does not match are tried
+with a "shaped" regex, one-pass too, in which the request line may hold raw
+`"` (clients send them in URLs and AWS logs them as sent), then with a
+tolerant regex (a raw `"` elsewhere, odd text after an older layout), several
+times slower again; clean logs never pay for those passes.
 
 https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html
 https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/access-log-collection.html
@@ -69,6 +71,12 @@ REQUEST_COLUMN = f"{TEMPORARY}request"
 BATCH = 14
 
 Quoting = Literal["bare", "quoted", "either"]
+# strict: quoted text holds a `"` only escaped; shaped: also raw in fields with a
+# `shape`; tolerant: anywhere, taking the shortest quoted text the line allows
+Mode = Literal["strict", "shaped", "tolerant"]
+# A request line whose target has no space: `"GET http://host:80/a?q="x" HTTP/1.1"` ends at
+# the first `"` after its protocol, wherever raw quotes are, as the tolerant regex ends it.
+REQUEST_SHAPE = r"[A-Za-z]+ [^ ]* [A-Za-z]+/[0-9.]+"
 
 
 @dataclass(frozen=True)
@@ -82,13 +90,17 @@ class Field:
     name: str  # a regex group name; AWS's `target:port_list` becomes target_port_list
     pattern: str = TOKEN
     quoting: Quoting = "bare"
+    # quoted text as it usually looks, raw quotes allowed, one-pass (the "shaped" mode)
+    shape: str | None = None
 
-    def regex(self, capture: bool, tolerant: bool = False) -> str:
+    def regex(self, capture: bool, mode: Mode = "strict") -> str:
         def group(suffix: str = "") -> str:
             return f"(?P<{self.name}{suffix}>" if capture else "(?:"
 
         # the tolerant form takes the shortest quoted text the rest of the line allows
-        inside = QUOTED if tolerant else ESCAPED
+        inside = QUOTED if mode == "tolerant" else ESCAPED
+        if mode == "shaped" and self.shape is not None:
+            inside = self.shape
         if self.quoting == "quoted":
             return f'"{group()}{inside})"'
         if self.quoting == "either":  # one group, quotes included: stripped by `text`
@@ -149,7 +161,7 @@ class FieldLayout:
     reasons: tuple[Reason, ...]  # tried in order on rejected lines
     fallback_reason: str
     _by_name: dict[str, Field] = field(init=False, repr=False)
-    _regexes: dict[tuple[frozenset[str], bool], str] = field(init=False, repr=False)
+    _regexes: dict[tuple[frozenset[str], Mode], str] = field(init=False, repr=False)
     _stages: dict[frozenset[str] | None, list[list[pl.Expr]]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -172,27 +184,27 @@ class FieldLayout:
     def columns(self) -> set[str]:
         return set(self.output)
 
-    def regex(self, capture: frozenset[str] = frozenset(), tolerant: bool = False) -> str:
+    def regex(self, capture: frozenset[str] = frozenset(), mode: Mode = "strict") -> str:
         """The whole-line regex; fields named in `capture` become groups."""
-        key = (capture, tolerant)
+        key = (capture, mode)
         if key not in self._regexes:
-            self._regexes[key] = self._compile(capture, tolerant)
+            self._regexes[key] = self._compile(capture, mode)
         return self._regexes[key]
 
-    def _compile(self, capture: frozenset[str], tolerant: bool) -> str:
-        parts = [item.regex(item.name in capture, tolerant) for item in self.fields]
+    def _compile(self, capture: frozenset[str], mode: Mode) -> str:
+        parts = [item.regex(item.name in capture, mode) for item in self.fields]
         optional = len(parts) - self.required
         # `matched` is an empty group that is null exactly when the line does not match
         head = "^(?P<matched>)" + " ".join(parts[: self.required])
         nested = "".join(f"(?: {part}" for part in parts[self.required :])
-        if tolerant:  # anything may follow any field
+        if mode == "tolerant":  # anything may follow any field
             return head + nested + ")?" * optional + r"(?:\s.*)?$"
         # text only after the last known field: fields AWS appends later
         return head + nested + "(?: .*)?" + ")?" * optional + "$"
 
     def count_matches(self, sample: pl.Series) -> int:
         strict = sample.str.contains(self.regex())
-        tolerant = sample.filter(~strict).str.contains(self.regex(tolerant=True))
+        tolerant = sample.filter(~strict).str.contains(self.regex(mode="tolerant"))
         return int(strict.sum()) + int(tolerant.sum())
 
     def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
@@ -221,21 +233,27 @@ class FieldLayout:
         line = pl.col(schema.RAW_LINE)
         # every batch's regex has the same shape, so they all match the same lines
         matched = pl.col(columns[0]).struct.field("matched").is_not_null()
-        # null lines skip the regex: the tolerant pass reads only the strict pass's rejects
+        # null lines skip the regex: each pass reads only the lines the passes before rejected
         retry = pl.when(matched).then(None).otherwise(line)
         stages = [
             [
                 line.str.extract_groups(self.regex(frozenset(batch))).alias(column)
                 for batch, column in zip(batches, columns, strict=True)
-            ],
-            [
-                pl.when(matched)
-                .then(pl.col(column))
-                .otherwise(retry.str.extract_groups(self.regex(frozenset(batch), tolerant=True)))
-                .alias(column)
-                for batch, column in zip(batches, columns, strict=True)
-            ],
+            ]
         ]
+        retries: list[Mode] = ["tolerant"]
+        if any(item.shape is not None for item in self.fields):
+            retries.insert(0, "shaped")
+        for mode in retries:
+            stages.append(
+                [
+                    pl.when(matched)
+                    .then(pl.col(column))
+                    .otherwise(retry.str.extract_groups(self.regex(frozenset(batch), mode)))
+                    .alias(column)
+                    for batch, column in zip(batches, columns, strict=True)
+                ]
+            )
         captured = Captured(self._by_name, batches)
         if "request" in capture:
             request = missing(captured.text("request")).str.extract_groups(REQUEST_LINE)

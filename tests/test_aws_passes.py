@@ -1,0 +1,84 @@
+"""Speed never changes results: ALB lines read by the "shaped" pass come out as the
+tolerant pass alone would read them.
+
+The shaped pass reads request lines holding raw `"` (as clients send them in URLs)
+with a one-pass regex instead of the slow tolerant one.  The lines below are valid
+entries with hostile edits, mostly quotes and spaces in and around the request.
+"""
+
+from __future__ import annotations
+
+import os
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from logstat.formats import alb, aws
+from logstat.formats.aws import FieldLayout
+
+ALB_LINE = (
+    "h2 2026-03-01T00:00:00.741017Z app/shop/50dc6c495c0c9188 7.216.188.161:54340 "
+    "10.0.3.17:8080 0.000 0.036 0.000 502 - 412 127 "
+    '"GET https://api.example.com:443/search?q="kids"&page=3 HTTP/1.1" "Mozilla/5.0 (X11)" '
+    "ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 "
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop/73e2d6bc24d8a067 "
+    '"Root=1-67c2a1b0-000000000000000000054340" "api.example.com" "-" 0 '
+    '2026-03-01T00:00:00.741017Z "forward" "-" "TargetConnectionErrorCode" "10.0.3.17:8080" '
+    '"-" "-" "-" TID_54340'
+)
+EDITS = ['"', " ", '" ', ' "', "\\", '\\"', "-", "\t"]
+
+
+@st.composite
+def hostile_lines(draw: st.DrawFn, line: str) -> str:
+    start = line.index('"')  # edits fall in the request and what follows it
+    for _ in range(draw(st.integers(0, 3))):
+        position = draw(st.integers(start, len(line)))
+        if draw(st.booleans()):
+            line = line[:position] + draw(st.sampled_from(EDITS)) + line[position:]
+        else:
+            line = line[:position] + line[position + 1 :]
+    return line
+
+
+def _parse(layout: FieldLayout, lines: list[str]) -> list[pl.DataFrame]:
+    frame = pl.LazyFrame({"line": lines})
+    return [
+        layout.parse(frame, needed).collect()
+        for needed in (None, {"status", "upstream_status", "timestamp", "error_reason"})
+    ]
+
+
+@given(data=st.data())
+@settings(max_examples=int(os.environ.get("LOGSTAT_FUZZ_EXAMPLES", "20")), deadline=None)
+def test_the_shaped_pass_reads_lines_as_the_tolerant_one(data: st.DataObject) -> None:
+    layout = alb.LAYOUT
+    lines = data.draw(st.lists(hostile_lines(ALB_LINE), min_size=1, max_size=30))
+    quick = _parse(layout, lines)
+    # a copy of the layout with no shaped pass: its stages are built afresh
+    plain = FieldLayout(
+        layout.source,
+        layout.title,
+        tuple(
+            aws.Field(item.name, item.pattern, item.quoting, shape=None) for item in layout.fields
+        ),
+        layout.required,
+        layout.output,
+        layout.reasons,
+        layout.fallback_reason,
+    )
+    for fast, careful in zip(quick, _parse(plain, lines), strict=True):
+        assert_frame_equal(fast, careful)
+
+
+def test_a_raw_quote_in_the_request_is_read_by_the_shaped_pass() -> None:
+    layout = alb.LAYOUT
+    assert not pl.Series([ALB_LINE]).str.contains(layout.regex()).item()
+    assert pl.Series([ALB_LINE]).str.contains(layout.regex(mode="shaped")).item()
+    parsed = layout.parse(pl.LazyFrame({"line": [ALB_LINE]}), None).collect()
+    assert parsed["path"].item() == "/search"
+    assert parsed["query"].item() == 'q="kids"&page=3'
+    assert parsed["user_agent"].item() == "Mozilla/5.0 (X11)"
+    assert parsed["error_reason"].item() == "TargetConnectionErrorCode"
