@@ -652,6 +652,20 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def compile_logstat() -> None:
+    """Byte-compile logstat as `pip install` does for an installed copy.
+
+    An editable install under PYTHONDONTWRITEBYTECODE (common in containers) would
+    otherwise compile every module from source at each start, which no installed
+    copy does (about 0.1-0.2 s here).
+    """
+    import compileall
+
+    import logstat
+
+    compileall.compile_dir(Path(logstat.__file__).parent, quiet=1)
+
+
 def run(argv: list[str]) -> Report:
     arguments = parse_arguments(argv)
     scenarios = [name for name in arguments.only or DEFAULT_SCENARIOS if name not in arguments.skip]
@@ -672,6 +686,7 @@ def run(argv: list[str]) -> Report:
         }
     )
     available = logstat_formats()
+    compile_logstat()
     try:
         cases: list[tuple[Case, Counts]] = []
         main_log = ensure_log(work, arguments.format, arguments.lines, arguments.seed)
