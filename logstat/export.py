@@ -12,6 +12,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -117,6 +118,10 @@ class Writer:
         self._output = atomic_output(path)
         self._handle: IO[bytes] | None = None
         self._parquet: Any = None
+        # Parquet row groups are encoded and compressed on a thread of their own while
+        # the next chunk is parsed (pyarrow releases the GIL); one at a time, in order
+        self._encoder: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
     def __enter__(self) -> Writer:
         self._handle = self._output.__enter__()
@@ -143,11 +148,22 @@ class Writer:
             self._parquet = pyarrow.parquet.ParquetWriter(
                 self._handle, table.schema, compression="zstd"
             )
-        self._parquet.write_table(table)
+            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="logstat-parquet")
+        assert self._encoder is not None
+        self._wait()  # memory stays bounded: one table in the works, and errors surface here
+        self._pending = self._encoder.submit(self._parquet.write_table, table)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def __exit__(self, *exc_info: object) -> None:
         try:
+            if self._encoder is not None:
+                self._encoder.shutdown(wait=True)  # the last table is written (or failed)
             if self.kind == "parquet" and self._handle is not None:
+                self._wait()
                 self._finish_parquet()
         except BaseException as error:
             if exc_info[0] is None:  # the footer failed (a full disk): discard the file
