@@ -1,5 +1,6 @@
 """Speed never changes results: ALB lines read by the "shaped" pass come out as the
-tolerant pass alone would read them.
+tolerant pass alone would read them (classic ELB, where the tolerant pass misreads
+such lines, has a test of its own).
 
 The shaped pass reads request lines holding raw `"` (as clients send them in URLs)
 with a one-pass regex instead of the slow tolerant one.  The lines below are valid
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from logstat.formats import alb, aws
+from logstat.formats import alb, aws, elb
 from logstat.formats.aws import FieldLayout
 
 ALB_LINE = (
@@ -82,3 +83,19 @@ def test_a_raw_quote_in_the_request_is_read_by_the_shaped_pass() -> None:
     assert parsed["query"].item() == 'q="kids"&page=3'
     assert parsed["user_agent"].item() == "Mozilla/5.0 (X11)"
     assert parsed["error_reason"].item() == "TargetConnectionErrorCode"
+
+
+def test_classic_elb_reads_a_raw_quote_in_the_request_whole() -> None:
+    # the tolerant regex alone ends this request at its first raw quote, since the
+    # user agent after it is optional in ELB's layout; the shaped pass reads it whole
+    line = (
+        "2015-05-13T23:39:43.945958Z my-loadbalancer 192.0.2.10:2817 10.0.0.1:80 "
+        '0.000073 0.001048 0.000057 200 200 0 29 "GET http://www.example.com:80/a"b" HTTP/1.1" '
+        '"curl/7.38.0" - -'
+    )
+    parsed = elb.LAYOUT.parse(pl.LazyFrame({"line": [line]}), None).collect()
+    assert parsed["line_kind"].item() == "record"
+    assert parsed["path"].item() == '/a"b"'
+    assert parsed["protocol"].item() == "HTTP/1.1"
+    assert parsed["user_agent"].item() == "curl/7.38.0"
+    assert parsed["status"].item() == 200

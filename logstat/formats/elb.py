@@ -50,7 +50,7 @@ FIELDS = (
     Field("backend_status_code", STATUS),
     Field("received_bytes", COUNT),
     Field("sent_bytes", COUNT),
-    Field("request", quoting="quoted"),
+    Field("request", quoting="quoted", shape=aws.REQUEST_SHAPE),
     # added later: older logs end after the request
     Field("user_agent", quoting="quoted"),
     Field("ssl_cipher", aws.SSL_NAME),
