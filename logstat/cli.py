@@ -28,6 +28,7 @@ from logstat.cli_options import (
 )
 from logstat.commands_cron import dashboard, ingest
 from logstat.errors import ExitCode, LogstatError
+from logstat.output_paths import refuse_overwriting_inputs
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -300,6 +301,9 @@ def summary(
     )
     if not settings.top and (top_by or top_fields):
         raise LogstatError("--top-by and --top-fields need --top N", ExitCode.USAGE)
+    refuse_overwriting_inputs(
+        logs, {"--rejects": rejects, "--prometheus": prometheus, "--state": state}
+    )
     inputs = Inputs(state)  # locks the --state file
     runs = inputs.plan(logs, options)  # logs, logs resumed with --state, or a dataset
     builder = SummaryBuilder(settings)
@@ -385,6 +389,7 @@ def export(
     if to is not None and to not in ("csv", "parquet"):
         raise LogstatError(f"--to must be csv or parquet, not {to!r}", ExitCode.USAGE)
     kind = kind_for(output, to)
+    refuse_overwriting_inputs(logs, {"--output": output})
     options = _options(format, log_format, vendor)
     runs = _plan(logs, options)
     extras = {

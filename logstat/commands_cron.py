@@ -21,6 +21,7 @@ from logstat.cli_options import (
     VendorOption,
 )
 from logstat.errors import ExitCode, LogstatError
+from logstat.output_paths import refuse_overwriting_inputs
 
 
 def ingest(
@@ -43,6 +44,7 @@ def ingest(
     from logstat.export import annotate, export_columns
     from logstat.inputs import Inputs
 
+    refuse_overwriting_inputs(logs, {"--state": state})
     options = _options(format, log_format, vendor)
     with Inputs(state) as inputs:
         runs = inputs.plan(logs, options)
@@ -86,6 +88,7 @@ def dashboard(
     from logstat.export import atomic_output
     from logstat.inputs import Inputs
 
+    refuse_overwriting_inputs(logs, {"--output": output})
     options = _options(format, log_format, vendor)
     builder = DashboardBuilder(top)
     with Inputs() as inputs:

@@ -1,0 +1,62 @@
+"""Refuse to write an output over an input (or over another output of the same run).
+
+`--rejects a.log`, `--prometheus a.log`, `export a.log -o a.log`: the output is
+renamed into place over the log, which is then gone.  Every command that writes
+a file calls `refuse_overwriting_inputs` before it opens anything.  Files are
+compared by device and inode, following symlinks, so another name for the same
+file (a link, `./a.log`, a glob) is caught too.  Only an output that already
+exists can be an input, so a run whose outputs are new does not list its inputs
+twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from logstat.errors import ExitCode, LogstatError
+
+Identity = tuple[int, int]
+
+
+def _identity(path: Path) -> Identity | None:
+    try:
+        status = os.stat(path)  # follows symlinks: a link to the log is the log
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def refuse_overwriting_inputs(logs: Iterable[str], outputs: Mapping[str, Path | None]) -> None:
+    """Raise a usage error when an output (option name -> path) is one of the inputs
+    (paths, globs and directories as given) or the same file as another output."""
+    existing: dict[Identity, str] = {}
+    for option, path in outputs.items():
+        if path is None or str(path) == "-":
+            continue
+        identity = _identity(path)
+        if identity is None:
+            continue
+        if identity in existing:
+            raise LogstatError(
+                f"{option} {path} and {existing[identity]} are the same file; "
+                "give each output its own file",
+                ExitCode.USAGE,
+            )
+        existing[identity] = f"{option} {path}"
+    if not existing:
+        return
+    from logstat.sources import expand
+
+    arguments = [log for log in logs if log != "-"]
+    for source in expand(arguments) if arguments else []:
+        if source.path is None:
+            continue
+        identity = _identity(source.path)
+        if identity in existing:
+            raise LogstatError(
+                f"{existing[identity]} is the input {source.name}: writing it would replace "
+                "the log; choose another output file",
+                ExitCode.USAGE,
+            )

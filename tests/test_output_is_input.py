@@ -1,0 +1,78 @@
+"""An output that is also an input is refused before anything is written (issue 12.3).
+
+Every command that writes a file shares one check (logstat/output_paths.py):
+device and inode, following symlinks, so a link, another spelling or a glob
+that reaches the log is caught as well.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.reporting import run_cli
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "nginx-access.log"
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    target = tmp_path / "a.log"
+    shutil.copy(SAMPLE, target)
+    return target
+
+
+def _outputs(log: Path) -> list[list[str]]:
+    return [
+        [str(log), "--rejects", str(log)],
+        [str(log), "--prometheus", str(log)],
+        ["summary", str(log), "--state", str(log)],
+        ["export", str(log), "-o", str(log), "--to", "csv"],
+        ["dashboard", str(log), "-o", str(log)],
+        ["ingest", str(log), "--to", str(log.parent / "ds"), "--state", str(log)],
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_output_that_is_the_input_is_refused(
+    capsys: pytest.CaptureFixture[str], log: Path, case: int
+) -> None:
+    before = log.read_bytes()
+    code, _, err = run_cli(capsys, *_outputs(log)[case])
+    assert code == 2
+    assert "would replace the log" in err and err.count("\n") == 1
+    assert log.read_bytes() == before
+    assert not (log.parent / "ds").exists()
+
+
+def test_a_link_or_a_glob_to_the_input_is_the_input(
+    capsys: pytest.CaptureFixture[str], log: Path
+) -> None:
+    link = log.parent / "link.prom"
+    os.symlink(log, link)
+    before = log.read_bytes()
+    code, _, err = run_cli(capsys, str(log.parent / "*.log"), "--prometheus", str(link))
+    assert code == 2 and "is the input" in err
+    code, _, err = run_cli(capsys, str(log.parent), "--rejects", f"{log.parent}/./a.log")
+    assert code == 2 and "is the input" in err
+    assert log.read_bytes() == before
+
+
+def test_two_outputs_on_one_file_are_refused(
+    capsys: pytest.CaptureFixture[str], log: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.txt"
+    out.write_text("x")
+    code, _, err = run_cli(capsys, str(log), "--rejects", str(out), "--prometheus", str(out))
+    assert code == 2 and "same file" in err
+    assert out.read_text() == "x"
+
+
+def test_other_outputs_are_written(capsys: pytest.CaptureFixture[str], log: Path) -> None:
+    prom = log.parent / "x.prom"
+    prom.write_text("old")
+    code, _, _ = run_cli(capsys, str(log), "--prometheus", str(prom))
+    assert code == 0 and "logstat_requests_total" in prom.read_text()
