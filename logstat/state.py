@@ -7,7 +7,9 @@ only, counted in decompressed bytes).  The next run with the same state file:
 - reads a file that grew from where the last run stopped;
 - follows rotation: a file renamed (`access.log` -> `access.log.1`) or
   compressed (`access.log.1` -> `access.log.2.gz`) is recognised by its inode
-  or by the fingerprint of its decompressed first bytes; its unread tail is
+  or by the fingerprint of its decompressed first bytes, and the fingerprint
+  wins: a file with a remembered inode but other first bytes is another file
+  (ext4 hands a deleted file's inode to the next file created); its unread tail is
   read once and the new `access.log` from its start.  Rotated files are looked
   for among the inputs and beside the input they were first read as, under
   logrotate's names: the input's name, `.`, `-` or `_`, then a digit
@@ -285,7 +287,11 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
     input_paths = {candidate.path: candidate for candidate in inputs}
     claims = _Claims(entries)
     plan = _Plan()
-    truncated: set[str] = set()  # same inode, other content: read from the start
+    # an entry and a file of the same inode but other content: the file was truncated in
+    # place, or is a new file that got a deleted file's inode (ext4 reuses them at once).
+    # The fingerprint decides: such a file is matched by content like any other, and is
+    # only read from its start when no entry knows its first bytes.
+    judged: set[tuple[int, str]] = set()
     # nothing read of them yet (empty, or one partial line) and changed since: their
     # first bytes may be in a copy (copytruncate) too short a fingerprint cannot find
     unread: list[Entry] = []
@@ -306,7 +312,7 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
                     if entry.offset == 0 and entry.origin in input_paths:
                         unread.append(entry)
                 else:
-                    truncated.add(candidate.path)
+                    judged.add((index, candidate.path))
                 break
 
     by_identity(inputs)
@@ -323,7 +329,7 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
     for index in remembered:
         entry = entries[index]
         for candidate in undecided:
-            if claims.decided(candidate) or candidate.path in truncated:
+            if claims.decided(candidate) or (index, candidate.path) in judged:
                 continue
             if not entry.matches(candidate.head()):
                 continue
@@ -349,9 +355,7 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
         if not candidate.is_input and candidate.status.st_mtime_ns < newest[candidate.origin]:
             continue  # rotated before the state saw this log: not ours to read
         claims.claim(None, candidate)
-        copy = candidate.path not in truncated and any(
-            entry.offset > 0 and entry.matches(candidate.head()) for entry in claimed
-        )
+        copy = any(entry.offset > 0 and entry.matches(candidate.head()) for entry in claimed)
         if not copy:
             plan.reads.append(Resume(candidate, candidate.origin, None))
 

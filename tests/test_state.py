@@ -367,7 +367,27 @@ OPERATIONS = st.one_of(
     st.tuples(st.just("rotate"), st.sampled_from(["none", "delayed", "now"])),
     st.tuples(st.just("copytruncate"), st.sampled_from(["none", "delayed", "now"])),
     st.tuples(st.just("late"), st.integers(1, 5)),  # the server writes on to access.log.1
+    st.tuples(st.just("reuse"), st.integers(0, 20)),  # a deleted file's inode is handed on
 )
+
+
+def reuse_inode(state_file: Path, directory: Path, choice: int) -> None:
+    """As ext4 does: a file now on disk has the inode of a deleted file the state knows.
+
+    Rewrites the state so that a remembered file whose inode no file has any more names
+    the inode of one of the files on disk (picked by `choice`)."""
+    if not state_file.exists():
+        return
+    document = json.loads(state_file.read_text())
+    on_disk = sorted(directory.iterdir())
+    inodes = {(path.stat().st_dev, path.stat().st_ino) for path in on_disk}
+    stale = [e for e in document["files"] if (e["device"], e["inode"]) not in inodes]
+    if not stale or not on_disk:
+        return
+    entry = stale[choice % len(stale)]
+    status = on_disk[choice % len(on_disk)].stat()
+    entry["device"], entry["inode"] = status.st_dev, status.st_ino
+    state_file.write_text(json.dumps(document))
 
 
 @settings(
@@ -388,6 +408,10 @@ def test_any_split_into_runs_counts_like_one_run(
     for operation, argument in operations:
         if operation == "run":
             counted.add(run([log.current], state_file))
+            continue
+        if operation == "reuse":
+            assert isinstance(argument, int)
+            reuse_inode(state_file, directory, argument)
             continue
         if log.partial:
             log.finish_partial()

@@ -1,0 +1,144 @@
+"""--state: which file is which when inodes are reused and files are compressed.
+
+ext4 gives a new file the inode of a file deleted a moment before, so an inode
+says nothing once the file it named is gone: the content fingerprint decides.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from logstat.cli import main
+from tests.helpers import REPO
+from tests.test_state import SimulatedLog, assert_same, run
+
+SAMPLE = REPO / "samples" / "nginx-access.log"
+
+
+def ingest(*arguments: str) -> int:
+    try:
+        main(["ingest", *arguments, "-q"])
+    except SystemExit as done:
+        return int(done.code or 0)
+    return 0
+
+
+def dataset_rows(root: Path) -> int:
+    return pl.scan_parquet(root, hive_partitioning=True).select(pl.len()).collect().item()
+
+
+def gzip_file(path: Path) -> Path:
+    """As gzip(1): the .gz beside the file (same modification time), then the file removed."""
+    packed = path.with_name(path.name + ".gz")
+    with path.open("rb") as source, gzip.open(packed, "wb") as target:
+        shutil.copyfileobj(source, target)
+    shutil.copystat(path, packed)
+    path.unlink()
+    return packed
+
+
+def reuse_inode(state_file: Path, stale_path: Path, new_file: Path) -> None:
+    """Make the state's entry for the deleted `stale_path` name the inode `new_file` has,
+    as ext4 does when it hands the deleted file's inode to the next file created."""
+    document = json.loads(state_file.read_text())
+    status = new_file.stat()
+    [entry] = [item for item in document["files"] if item["path"] == str(stale_path)]
+    entry["device"], entry["inode"] = status.st_dev, status.st_ino
+    state_file.write_text(json.dumps(document))
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> SimulatedLog:
+    directory = tmp_path / "logs"
+    directory.mkdir()
+    return SimulatedLog(directory)
+
+
+def test_issue_repro_a_gz_with_a_deleted_files_inode_is_not_read_again(tmp_path: Path) -> None:
+    lines = SAMPLE.read_bytes().splitlines(keepends=True)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "access.log.1").write_bytes(b"".join(lines[:300]))
+    (logs / "access.log.old").write_bytes(b"".join(lines[-300:]))
+    dataset, state_file = tmp_path / "ds", tmp_path / "st"
+    arguments = [str(logs / "access.log.*"), "--to", str(dataset), "--state", str(state_file)]
+    assert ingest(*arguments) == 0
+    assert dataset_rows(dataset) == 600
+    (logs / "access.log.old").unlink()
+    (logs / "access.log.1").rename(logs / "access.log.2")
+    packed = gzip_file(logs / "access.log.2")
+    # on tmpfs no inode is reused: make the state see what ext4 does
+    reuse_inode(state_file, logs / "access.log.old", packed)
+    assert ingest(*arguments) == 0
+    assert dataset_rows(dataset) == 600
+
+
+def test_a_file_with_a_stale_inode_and_known_content_resumes(
+    log: SimulatedLog, tmp_path: Path
+) -> None:
+    """The live log rotated with `compress`: the new .gz and the new access.log each take
+    the inode of a file the state knew, and neither is read from its start."""
+    state_file = tmp_path / "state.json"
+    counted = run([log.current], state_file)
+    log.append(40)
+    counted.add(run([log.current], state_file))
+    log.rotate(compress="now")  # access.log.1.gz; the inode of access.log is gone
+    log.append(7)
+    counted.add(run([log.current], state_file))
+    log.append(5)
+    log.rotate(compress="now")
+    log.append(3)
+    document = json.loads(state_file.read_text())
+    by_name = {Path(entry["path"]).name: entry for entry in document["files"]}
+    assert set(by_name) == {"access.log", "access.log.1.gz"}
+    # the inodes of the files the entries name are free again; ext4 hands them to the
+    # files created since: the new .gz gets the older .gz's entry's inode, the new log
+    # the one of the log the state read last
+    newest_gz, live = log.directory / "access.log.1.gz", log.current
+    stale = {"access.log.1.gz": newest_gz, "access.log": live}
+    for name, now in stale.items():
+        status = now.stat()
+        by_name[name]["device"], by_name[name]["inode"] = status.st_dev, status.st_ino
+    state_file.write_text(json.dumps(document))
+    counted.add(run([log.current], state_file))
+    assert_same(counted, run([log.everything], None))
+
+
+def test_compressed_copy_is_recognised_by_its_decompressed_head(
+    log: SimulatedLog, tmp_path: Path
+) -> None:
+    state_file = tmp_path / "state.json"
+    log.append(30)
+    counted = run([log.directory / "access.log*"], state_file)
+    log.rotate(compress="none")
+    log.append(4)
+    counted.add(run([log.directory / "access.log*"], state_file))
+    log.rotate(compress="delayed")  # access.log.2.gz: already read, now compressed
+    log.append(2)
+    counted.add(run([log.directory / "access.log*"], state_file))
+    assert_same(counted, run([log.everything], None))
+
+
+def test_live_ingest_with_compress_counts_each_line_once(
+    log: SimulatedLog, tmp_path: Path
+) -> None:
+    """`ingest access.log --state` every few minutes, logrotate with `compress`."""
+    dataset, state_file = tmp_path / "ds", tmp_path / "st"
+    arguments = [str(log.current), "--to", str(dataset), "--state", str(state_file)]
+    for day in range(6):
+        log.append(10 + day)
+        assert ingest(*arguments) == 0
+        log.append(3)
+        log.rotate(compress="now")
+        log.append(2)
+        assert ingest(*arguments) == 0
+    assert ingest(*arguments) == 0
+    stored = pl.scan_parquet(dataset, hive_partitioning=True).select("path").collect()
+    assert stored.height == run([log.everything], None).records
+    assert stored["path"].is_duplicated().sum() == 0
