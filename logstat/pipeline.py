@@ -70,7 +70,7 @@ class FileRun:
     # the format was taken from an earlier file like this one without reading this
     # one; its first chunk confirms it (or this file is detected on its own)
     tentative: bool = False
-    # stdin cannot be opened twice: detection's head and the open stream are kept
+    # stdin or a pipe cannot be read twice: detection's head and the open stream are kept
     _kept: tuple[OpenedSource, bytes] | None = None
 
     @property
@@ -110,7 +110,7 @@ def plan(sources: list[Source], options: Options) -> list[FileRun]:
         )
         if kin is not None and choice is not None and _stateless(choice):
             detected[kin] = dataclasses.replace(choice, like=os.path.basename(source.name))
-        if source.path is None:
+        if source.once:  # stdin or a pipe: read on from the head, never opened again
             run._kept = (opened, consumed)
         else:
             opened.close()
@@ -128,7 +128,7 @@ def _kinship(source: Source) -> tuple[str, str] | None:
     """Files with the same key are taken to share a format: same directory, and the
     same name once words with digits in them (dates, sequence numbers, addresses,
     random ids) are set aside."""
-    if source.path is None:
+    if source.once:
         return None
     directory, name = os.path.split(source.name)
     return directory, _DIGIT_WORDS.sub("#", name)
@@ -334,7 +334,7 @@ def _in_background(items: Iterator[_Item], depth: int = 1) -> Iterator[_Item]:
 
 def _chunks_of(run: FileRun, chunk_bytes: int) -> Iterator[tuple[Chunk, int]]:
     """The file's lines, a chunk at a time, with the raw bytes read for each chunk."""
-    if run.resume is None and run._kept is None and run.source.path is not None:
+    if run.resume is None and run._kept is None and run.source.path and run.source.regular:
         data = read_small_plain_file(run.source.path, chunk_bytes)
         if data is not None:
             if data:

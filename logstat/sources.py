@@ -11,6 +11,7 @@ import glob
 import io
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +46,14 @@ class Source:
 
     name: str  # as shown to the user
     path: Path | None  # None for stdin
+    # False for a pipe, FIFO or device named as a path (`<(cmd)`, /dev/stdin): like
+    # stdin it can be read only once, so detection's head is kept, not read again
+    regular: bool = True
+
+    @property
+    def once(self) -> bool:
+        """Whether the data can be read only once (stdin, a pipe, a FIFO, a device)."""
+        return self.path is None or not self.regular
 
     @property
     def size(self) -> int | None:
@@ -68,11 +77,13 @@ def expand(arguments: list[str]) -> list[Source]:
     seen: set[tuple[int, int]] = set()
 
     def add(path: Path, identity: tuple[int, int] | None = None) -> None:
+        regular = True  # what the directory walk yields
         if identity is None:
-            identity = _identity(path.stat())
+            status = path.stat()
+            identity, regular = _identity(status), stat.S_ISREG(status.st_mode)
         if identity not in seen:
             seen.add(identity)
-            sources.append(Source(str(path), path))
+            sources.append(Source(str(path), path, regular))
 
     for argument in arguments:
         if argument == STDIN:
@@ -248,8 +259,9 @@ def read_small_plain_file(path: Path, limit: int) -> bytes | None:
     stream layers that way."""
     try:
         with _open_file(path) as file:
-            if os.fstat(file.fileno()).st_size > limit:
-                return None
+            status = os.fstat(file.fileno())
+            if status.st_size > limit or not stat.S_ISREG(status.st_mode):
+                return None  # a pipe's size says nothing: it is streamed
             data = file.read()
     except OSError:
         return None  # open_source reports it

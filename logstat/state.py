@@ -443,8 +443,13 @@ class StateFile:
 
     def plan(self, sources: list[Source], options: pipeline.Options) -> list[pipeline.FileRun]:
         """The files to read, each with where to start; unchanged files are left out."""
-        if any(source.path is None for source in sources):
-            raise LogstatError("--state reads files, not stdin: name the log files", ExitCode.USAGE)
+        # what a pipe held is gone once read: there is no offset to come back to
+        for source in sources:
+            if source.once:
+                what = "stdin" if source.path is None else f"{source.name} (not a regular file)"
+                raise LogstatError(
+                    f"--state reads files, not {what}: name the log files", ExitCode.USAGE
+                )
         self._plan = _match(self.entries, sources)
         reads = self._plan.reads
         runs = pipeline.plan([resume.candidate.source for resume in reads], options)

@@ -125,9 +125,7 @@ def test_compressed_copy_is_recognised_by_its_decompressed_head(
     assert_same(counted, run([log.everything], None))
 
 
-def test_live_ingest_with_compress_counts_each_line_once(
-    log: SimulatedLog, tmp_path: Path
-) -> None:
+def test_live_ingest_with_compress_counts_each_line_once(log: SimulatedLog, tmp_path: Path) -> None:
     """`ingest access.log --state` every few minutes, logrotate with `compress`."""
     dataset, state_file = tmp_path / "ds", tmp_path / "st"
     arguments = [str(log.current), "--to", str(dataset), "--state", str(state_file)]
