@@ -20,7 +20,6 @@ from logstat.cli_options import (
     StateOption,
     VendorOption,
 )
-from logstat.errors import ExitCode, LogstatError
 from logstat.output_paths import refuse_overwriting_inputs
 
 
@@ -31,41 +30,47 @@ def ingest(
         typer.Option("--to", help="The dataset directory (created when missing)."),
     ],
     state: StateOption = None,
+    append: Annotated[
+        bool,
+        typer.Option(
+            "--append",
+            help="Add the lines even if the dataset already holds them (by default each "
+            "line of a file is added once, however often the file is ingested).",
+        ),
+    ] = False,
     format: FormatOption = None,
     log_format: LogFormatOption = None,
     vendor: VendorOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Append the parsed requests to a Parquet dataset partitioned by date and source."""
-    from logstat import formats, schema
+    """Add the parsed requests to a Parquet dataset partitioned by date and source.
+
+    Each line of a log file is added once: the dataset records what every file
+    contributed, and a run adds only what it does not hold yet.
+    """
     from logstat.cli import _options, _progress
-    from logstat.dataset import DatasetWriter
-    from logstat.export import annotate, export_columns
-    from logstat.inputs import Inputs
+    from logstat.ingest import Ingest
 
     refuse_overwriting_inputs(logs, {"--state": state})
     options = _options(format, log_format, vendor)
-    with Inputs(state) as inputs:
-        runs = inputs.plan(logs, options)
-        if inputs.is_dataset:
-            raise LogstatError("ingest reads log files, not a dataset", ExitCode.USAGE)
-        columns = export_columns(())
-        # every format: a file's format may change when it is read (pipeline._confirm)
-        chains = formats.vendor_chains(options.vendors)
-        with _progress(runs, quiet) as progress, DatasetWriter(to) as writer:
-            for _, frame in inputs.read(runs, options, None, progress):
-                # every canonical column, also those this format never fills
-                complete = schema.conform(frame.lazy()).collect()
-                writer.write(annotate(complete, chains, columns))
-        inputs.commit(runs)
+    with Ingest(to, state, append) as run:
+        runs = run.plan(logs, options)
+        with _progress(runs, quiet) as progress:
+            run.write(runs, options, progress)
     if not quiet:
-        rejected = sum(run.rejected for run in runs)
-        files = f"{len(writer.parts)} new file" + ("" if len(writer.parts) == 1 else "s")
-        message = f"added {writer.rows:,} rows to {to} ({files})"
+        rejected = sum(item.rejected for item in runs)
+        files = f"{len(run.parts)} new file" + ("" if len(run.parts) == 1 else "s")
+        message = f"added {run.rows:,} rows to {to} ({files})"
         if rejected:
             message += f" ({rejected:,} lines rejected; see `logstat summary --rejects FILE`)"
         typer.echo(message, err=True)
+        if run.appended_unrecognisable:
+            typer.echo(
+                "logstat: stdin and pipes cannot be recognised again: their lines are added "
+                "on every run",
+                err=True,
+            )
 
 
 def dashboard(

@@ -1,18 +1,20 @@
-"""A Parquet dataset of parsed requests: `logstat ingest` appends, reports read it back.
+"""A Parquet dataset of parsed requests: `logstat ingest` adds, reports read it back.
 
 Layout (hive partitioning, which DuckDB, Spark, pyarrow and polars read as is):
 
     DIR/date=2024-01-05/source=nginx/part-<uuid>.parquet
     DIR/date=__HIVE_DEFAULT_PARTITION__/source=nginx/...   (requests without a time)
+    DIR/_logstat/...                                        (what the dataset holds)
 
 `date` is the request's UTC day; `source` the format name.  Each part has the
 canonical columns and the status annotations (`export.export_columns`) except
 `source`, which lives in the path; every part has the same schema, so readers
 need no schema merging.  Each run adds new parts and never rewrites old ones.
 
-Parts are written in a staging directory beside DIR (`.DIR.logstat-staging-*`)
-and renamed into place once complete, so a reader never sees a partial file
-(polars reads every file below DIR, hidden or not, hence not inside it).
+Parts are written in a staging directory beside DIR (`.DIR.logstat-staging-*`),
+and a run's parts appear in DIR together, after its commit file: see
+dataset_commits.py.  Readers read the parts in DIR and those of committed runs
+still being moved in.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from typing import IO, Any
 import polars as pl
 
 from logstat import formats, schema
-from logstat.errors import ExitCode, LogstatError
+from logstat.dataset_commits import LEDGER, Ledger, committed_run, pending_parts
+from logstat.errors import LogstatError
 from logstat.export import export_columns
 from logstat.formats import Choice, Detection
 from logstat.pipeline import FileRun, columns_for
@@ -53,12 +56,15 @@ def part_columns() -> dict[str, pl.DataType]:
 
 
 def is_dataset(argument: str) -> bool:
-    """A directory with `date=` partitions, as `logstat ingest` writes."""
+    """A directory with `date=` partitions or commit files, as `logstat ingest` writes."""
     directory = Path(argument)
     if not directory.is_dir():
         return False
     with contextlib.suppress(OSError):
-        return any(child.name.startswith(f"{DATE}=") for child in directory.iterdir())
+        return any(
+            child.name.startswith(f"{DATE}=") or child.name == LEDGER
+            for child in directory.iterdir()
+        )
     return False
 
 
@@ -72,24 +78,29 @@ class _Part:
 
 
 class DatasetWriter:
-    """Appends rows (as `export.annotate` makes them) to a dataset, atomically per part.
+    """Adds rows (as `export.annotate` makes them) to a dataset, all at once or not at all.
 
-    Parts appear in DIR only when the `with` block ends without an error; after
-    an error nothing of this run is left in DIR.
+    The run's parts appear in DIR when the `with` block ends without an error and
+    `record` is not None (what the commit file says besides the parts: the input
+    ranges and where each file stands); after an error nothing of this run is in DIR.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, ledger: Ledger | None = None) -> None:
         self.root = root
         self.rows = 0
         self.parts: list[Path] = []  # the files added, once committed
+        self.record: dict[str, Any] | None = {}
         self._columns = part_columns()
+        self._ledger = ledger
+        self._own_ledger = ledger is None
         self._staging: Path | None = None
+        self._committed = False
         self._open: OrderedDict[tuple[str, str], _Part] = OrderedDict()
         self._closed: list[_Part] = []
 
     def __enter__(self) -> DatasetWriter:
-        if self.root.exists() and not self.root.is_dir():
-            raise LogstatError(f"{self.root}: not a directory", ExitCode.USAGE)
+        if self._ledger is None:
+            self._ledger = Ledger.open(self.root)
         return self
 
     def write(self, rows: pl.DataFrame) -> None:
@@ -122,22 +133,23 @@ class DatasetWriter:
         import pyarrow.parquet
 
         name = f"part-{uuid.uuid4().hex}.parquet"
-        directory = self.root / f"{DATE}={date}" / f"{SOURCE}={urllib.parse.quote(source, safe='')}"
-        staged = self._staging_directory() / name
+        relative = Path(f"{DATE}={date}", f"{SOURCE}={urllib.parse.quote(source, safe='')}", name)
+        staged = self._staging_directory() / relative
         empty = pl.DataFrame(schema=self._columns).to_arrow(compat_level=pl.CompatLevel.oldest())
         try:
+            staged.parent.mkdir(parents=True, exist_ok=True)
             handle = open(staged, "wb")  # noqa: SIM115  (closed in _finish)
             writer = pyarrow.parquet.ParquetWriter(handle, empty.schema, compression="zstd")
         except OSError as error:
             raise self._error(error) from error
-        part = _Part(staged, directory / name, handle, writer)
+        part = _Part(staged, self.root / relative, handle, writer)
         self._open[key] = part
         return part
 
     def _staging_directory(self) -> Path:
         if self._staging is None:
-            root = self.root.absolute()
-            staging = root.parent / f".{root.name}.logstat-staging-{uuid.uuid4().hex[:12]}"
+            assert self._ledger is not None
+            staging = self._ledger.staging()
             try:
                 staging.mkdir(parents=True)
             except OSError as error:
@@ -158,13 +170,17 @@ class DatasetWriter:
     def _commit(self) -> None:
         while self._open:
             self._finish(self._open.popitem(last=False)[1])
-        for part in self._closed:
-            try:
-                part.final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(part.staged, part.final)
-            except OSError as error:
-                raise self._error(error, part.final) from error
-            self.parts.append(part.final)
+        if self.record is None:  # nothing read, nothing to record
+            return
+        assert self._ledger is not None
+        parts = [
+            {"path": part.final.relative_to(self.root).as_posix(), "rows": part.rows}
+            for part in self._closed
+        ]
+        self._ledger.commit({"rows": self.rows, "parts": parts, **self.record})
+        self._committed = True
+        self._ledger.move_in()
+        self.parts = [part.final for part in self._closed]
         self._closed = []
 
     def _discard(self) -> None:
@@ -183,8 +199,16 @@ class DatasetWriter:
             else:
                 self._discard()
         finally:
-            if self._staging is not None:
+            # committed: moved in (or left for the next run to finish moving in);
+            # failed before the commit point: nothing of this run may stay
+            if (
+                self._staging is not None
+                and not self._committed
+                and not committed_run(self.root, self._staging)  # interrupted just after it
+            ):
                 shutil.rmtree(self._staging, ignore_errors=True)
+            if self._own_ledger and self._ledger is not None:
+                self._ledger.close()
 
     def _error(self, error: OSError, path: Path | None = None) -> LogstatError:
         where = path or self.root
@@ -219,6 +243,8 @@ class DatasetRun(FileRun):
     """One source (format) of one dataset: its part files."""
 
     parts: list[Path] = field(default_factory=list)
+    # parts of a committed run still in its staging directory: final path -> staged path
+    staged: dict[Path, Path] = field(default_factory=dict)
 
 
 def plan(roots: list[str]) -> list[DatasetRun]:
@@ -226,7 +252,10 @@ def plan(roots: list[str]) -> list[DatasetRun]:
     runs: list[DatasetRun] = []
     for root in roots:
         by_source: dict[str, list[Path]] = {}
-        for part in sorted(Path(root).glob(f"{DATE}=*/{SOURCE}=*/*.parquet")):
+        # a run that died while its parts were moved in: they count, from where they are
+        staged = pending_parts(Path(root))
+        found = set(Path(root).glob(f"{DATE}=*/{SOURCE}=*/*.parquet")) | set(staged)
+        for part in sorted(found):
             if part.name.startswith((".", "_")):
                 continue
             source = urllib.parse.unquote(part.parent.name.removeprefix(f"{SOURCE}="))
@@ -240,7 +269,10 @@ def plan(roots: list[str]) -> list[DatasetRun]:
                 )
             choice = StoredChoice(format, Detection(_StoredParser(), 0, 0))
             name = f"{root} ({SOURCE}={source})"
-            runs.append(DatasetRun(len(runs), Source(name, Path(root)), choice, parts=parts))
+            pending = {part: staged[part] for part in parts if part in staged}
+            runs.append(
+                DatasetRun(len(runs), Source(name, Path(root)), choice, parts=parts, staged=pending)
+            )
     return runs
 
 
@@ -259,7 +291,7 @@ def read(
     for run in runs:
         assert run.choice is not None
         source = pl.lit(run.choice.format.name).alias(SOURCE)
-        for group in _groups(run.parts):
+        for group in _groups(run.parts, run.staged):
             try:
                 frame = pl.scan_parquet(group, hive_partitioning=False).select(read_columns)
                 rows = (
@@ -281,12 +313,20 @@ def read(
             yield run, rows
 
 
-def _groups(parts: list[Path]) -> Iterator[list[str]]:
+def _groups(parts: list[Path], staged: dict[Path, Path]) -> Iterator[list[str]]:
     """Part files in groups of about READ_GROUP_BYTES, so memory stays flat."""
     group: list[str] = []
     size = 0
-    for part in parts:
-        part_size = part.stat().st_size
+    for final in parts:
+        part = final
+        try:
+            part_size = part.stat().st_size
+        except FileNotFoundError:
+            if final not in staged:
+                raise
+            # not moved in yet, or moved in since it was listed
+            part = staged[final] if staged[final].exists() else final
+            part_size = part.stat().st_size
         if group and size + part_size > READ_GROUP_BYTES:
             yield group
             group, size = [], 0

@@ -426,9 +426,11 @@ class StateFile:
     with the process).
     """
 
-    def __init__(self, path: Path, entries: list[Entry], lock: _FileLock) -> None:
+    def __init__(self, path: Path, entries: list[Entry], lock: _FileLock | None) -> None:
         self.path = path
         self.entries = entries
+        # other sections of the file, kept as they are: {"prometheus": {...}} (its counters)
+        self.sections: dict[str, Any] = {}
         self._lock = lock
         self._plan: _Plan | None = None
 
@@ -436,7 +438,9 @@ class StateFile:
     def open(cls, path: Path, lock_wait_s: float | None = None) -> StateFile:
         lock = _acquire(path, LOCK_WAIT_S if lock_wait_s is None else lock_wait_s)
         try:
-            return cls(path, _load(path), lock)
+            state = cls(path, _load(path), lock)
+            state.sections = _sections(path)
+            return state
         except BaseException:
             lock.close()
             raise
@@ -459,6 +463,10 @@ class StateFile:
 
     def commit(self, runs: list[pipeline.FileRun]) -> None:
         """Write down what was read; call it after the outputs are safely written."""
+        self.save(self.next_entries(runs))
+
+    def next_entries(self, runs: list[pipeline.FileRun]) -> list[Entry]:
+        """What the state says once `runs` are read (`commit` writes it down)."""
         if self._plan is None:
             raise RuntimeError("commit before plan")
         entries: list[Entry] = []
@@ -474,14 +482,22 @@ class StateFile:
         # a kept entry whose inode now belongs to a file read in this run is stale
         entries += [e for e in self._plan.kept if (e.device, e.inode) not in taken]
         entries.sort(key=lambda entry: (entry.origin, entry.path))
-        document = {"logstat_state": STATE_VERSION, "files": [asdict(e) for e in entries]}
+        return entries
+
+    def save(self, entries: list[Entry]) -> None:
+        document = {
+            "logstat_state": STATE_VERSION,
+            **self.sections,
+            "files": [asdict(e) for e in entries],
+        }
         with atomic_output(self.path) as handle:
             handle.write((json.dumps(document, indent=1) + "\n").encode())
         self.entries = entries
         self._plan = None
 
     def close(self) -> None:
-        self._lock.close()
+        if self._lock is not None:
+            self._lock.close()
 
     def __enter__(self) -> StateFile:
         return self
@@ -513,6 +529,17 @@ def _load(path: Path) -> list[Entry]:
         return [Entry.from_json(item) for item in document["files"]]
     except (KeyError, TypeError) as error:
         raise LogstatError(f"{path}: damaged state file ({error})") from error
+
+
+def _sections(path: Path) -> dict[str, Any]:
+    """The sections besides `files` that other parts of logstat keep in the state file."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return {key: value for key, value in document.items() if key not in ("logstat_state", "files")}
 
 
 class _FileLock:

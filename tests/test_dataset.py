@@ -11,7 +11,7 @@ import polars as pl
 import pyarrow.dataset
 import pytest
 
-from logstat import dataset, pipeline, schema
+from logstat import dataset, dataset_commits, pipeline, schema
 from logstat.cli import main
 from logstat.errors import LogstatError
 from logstat.export import export_columns
@@ -48,7 +48,7 @@ def test_ingest_writes_a_hive_dataset_that_polars_and_pyarrow_read(tmp_path: Pat
         relative = part.relative_to(root).parts
         assert relative[0].startswith("date=") and relative[1] == "source=nginx"
         assert relative[2].startswith("part-") and len(relative) == 3
-    frame = pl.scan_parquet(root, hive_partitioning=True).collect()
+    frame = pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).collect()
     records = 40 - 40 // 13 + 1  # every 13th line is garbage
     assert frame.height == records
     assert set(frame["source"]) == {"nginx"}
@@ -96,7 +96,7 @@ def test_runs_append_and_state_keeps_rows_from_repeating(tmp_path: Path) -> None
     (tmp_path / "access.log.1").unlink()
     write_log(log, 30, 5)
     assert cli(*arguments) == 0
-    stored = pl.scan_parquet(root, hive_partitioning=True).collect()
+    stored = pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).collect()
     paths = stored["path"].to_list()
     assert len(paths) == len(set(paths))  # no row twice
     expected = {f"/item/{number}" for number in range(35) if number % 13 != 12}
@@ -168,13 +168,14 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path: Path) -> None:
         writer.write(rows)
         raise RuntimeError("disk full, say")
     assert parts(root) == []
-    assert [p.name for p in tmp_path.iterdir()] == []  # no staging directory either
+    assert [p.name for p in tmp_path.iterdir()] == ["dataset"]  # no staging directory
+    assert dataset_commits.commit_files(root) == []  # and no commit
     with dataset.DatasetWriter(root) as writer:
         writer.write(rows)
     [part] = parts(root)
     assert part.parent.parent.name == f"date={dataset.NO_DATE}"
     assert [p.name for p in tmp_path.iterdir()] == ["dataset"]
-    read = pl.scan_parquet(root, hive_partitioning=True).collect()
+    read = pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).collect()
     assert read["date"].to_list() == [None]
 
 

@@ -1,0 +1,165 @@
+"""`logstat ingest`: add the requests of log files to a dataset, each line once.
+
+The dataset remembers what each file contributed (dataset_commits.py), in the
+`--state` file's entry format, and a run plans from that: a file read before is
+read on from where the dataset's last commit left it, however the run before
+ended and whatever `--state` says.  With `append=True` the dataset's record is
+not consulted and whole files are added again (or, with a state file, what the
+state file says is new).  stdin and pipes cannot be recognised again, so their
+lines are always appended.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from logstat import dataset, formats, pipeline, schema
+from logstat.dataset_commits import LEDGER, Ledger
+from logstat.errors import ExitCode, LogstatError
+from logstat.export import annotate, export_columns
+from logstat.pipeline import FileRun, Options, Progress
+from logstat.sources import Source, expand
+from logstat.state import Entry, StateFile
+
+
+def _recognisable(source: Source) -> bool:
+    """A regular file: it can be found again by its identity and its first bytes."""
+    if source.path is None:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(source.path).st_mode)
+    except OSError:
+        return True  # let the planner say what is wrong with it
+
+
+class Ingest:
+    """One ingest run: holds the dataset's lock (and the state file's) from enter to exit."""
+
+    def __init__(self, root: Path, state_path: Path | None = None, append: bool = False) -> None:
+        self.root = root
+        self.state_path = state_path
+        self.append = append
+        self.rows = 0
+        self.parts: list[Path] = []
+        self.appended_unrecognisable = False  # stdin or a pipe: appended, not tracked
+        self._ledger: Ledger | None = None
+        self._state: StateFile | None = None
+        self._planner: StateFile | None = None
+        self._recorded: list[dict[str, Any]] | None = None
+
+    def __enter__(self) -> Ingest:
+        self._ledger = Ledger.open(self.root)
+        try:
+            if self.state_path is not None:
+                self._state = StateFile.open(self.state_path)
+        except BaseException:
+            self._ledger.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._state is not None:
+            self._state.close()
+        if self._ledger is not None:
+            self._ledger.close()
+
+    def plan(self, logs: list[str], options: Options) -> list[FileRun]:
+        assert self._ledger is not None
+        if any(dataset.is_dataset(log) for log in logs):
+            raise LogstatError("ingest reads log files, not a dataset", ExitCode.USAGE)
+        sources = expand(logs)
+        unrecognisable = [source for source in sources if not _recognisable(source)]
+        if unrecognisable and len(unrecognisable) != len(sources) and not self.append:
+            raise LogstatError(
+                f"{unrecognisable[0].name} cannot be recognised again, so its lines are "
+                "appended on every run: ingest it on its own, or pass --append",
+                ExitCode.USAGE,
+            )
+        self._recorded = self._ledger.files()
+        if self.append or (unrecognisable and self._state is None):
+            self.appended_unrecognisable = bool(unrecognisable) and not self.append
+            self._planner = self._state  # --append: only what the state file says is new
+        else:
+            self._planner = self._state or StateFile(self.root / LEDGER, [], None)
+            if self._recorded is not None:  # the dataset's record wins over the state file
+                self._planner.entries = _entries(self._recorded, self.root)
+        if self._planner is None:
+            runs = pipeline.plan(sources, options)
+            pipeline.require_recognised(runs)
+            return runs
+        runs = self._planner.plan(sources, options)
+        # a log just rotated is empty: not yet a reason to stop a cron run
+        pipeline.require_recognised([run for run in runs if run.resume and run.resume.has_lines])
+        return runs
+
+    def write(self, runs: list[FileRun], options: Options, progress: Progress | None) -> None:
+        """Read the runs into the dataset and commit them (then save the state file)."""
+        assert self._ledger is not None
+        columns = export_columns(())
+        # every format: a file's format may change when it is read (pipeline._confirm)
+        chains = formats.vendor_chains(options.vendors)
+        with dataset.DatasetWriter(self.root, self._ledger) as writer:
+            for _, frame in pipeline.read(runs, options, None, progress):
+                # every canonical column, also those this format never fills
+                complete = schema.conform(frame.lazy()).collect()
+                writer.write(annotate(complete, chains, columns))
+            entries = self._planner.next_entries(runs) if self._planner is not None else None
+            tracked = entries is not None and not self.append
+            files = [asdict(entry) for entry in entries] if tracked and entries else []
+            record: dict[str, Any] = {"append": self.append, "ranges": _ranges(runs)}
+            if tracked:
+                record["files"] = files
+            elif self._recorded is not None:
+                record["files"] = self._recorded  # appended rows are not tracked
+            unchanged = not tracked or files == self._recorded
+            writer.record = None if writer.rows == 0 and unchanged else record
+        self.rows, self.parts = writer.rows, writer.parts
+        if self._state is not None and entries is not None:
+            self._state.save(entries)  # after the dataset: a failure here loses nothing
+
+
+def _entries(recorded: list[dict[str, Any]], root: Path) -> list[Entry]:
+    try:
+        return [Entry.from_json(item) for item in recorded]
+    except (TypeError, ValueError) as error:
+        raise LogstatError(f"{root}: damaged dataset commit ({error})") from error
+
+
+def _ranges(runs: list[FileRun]) -> list[dict[str, Any]]:
+    """What each file added: its identity and the decompressed bytes and lines read."""
+    ranges: list[dict[str, Any]] = []
+    for run in runs:
+        resume = run.resume
+        if resume is not None:
+            if resume.end_offset is None:
+                continue  # not read to its end: nothing of it counts
+            entry = resume.entry()
+            ranges.append(
+                {
+                    "path": entry.path,
+                    "device": entry.device,
+                    "inode": entry.inode,
+                    "fingerprint": entry.fingerprint,
+                    "fingerprint_bytes": entry.fingerprint_bytes,
+                    "compression": entry.compression,
+                    "start_offset": resume.offset,
+                    "end_offset": resume.end_offset,
+                    "start_line": resume.lines + 1,
+                    "end_line": resume.end_lines,
+                    "rows": run.records,
+                }
+            )
+            continue
+        item: dict[str, Any] = {"path": run.source.name, "lines": run.lines, "rows": run.records}
+        if run.source.path is not None:
+            try:
+                status = os.stat(run.source.path)
+                item |= {"device": status.st_dev, "inode": status.st_ino}
+            except OSError:
+                pass
+        ranges.append(item)
+    return ranges

@@ -1,0 +1,205 @@
+"""`logstat ingest` adds each line once, all of a run or nothing (issues 11 and 12.4, 12.11).
+
+The dataset records what every run added (DIR/_logstat/commits); a run plans
+from that record, so ingesting a file twice, a state file that was not saved, a
+state file that lies, or a run killed half-way through its commit all end with
+every line in the dataset exactly once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from logstat import dataset, dataset_commits, export, state
+from logstat.errors import LogstatError
+from tests.test_dataset import cli, write_log
+from tests.test_state import log_line
+
+
+def stored(root: Path) -> pl.DataFrame:
+    """The dataset as the README tells polars users to read it."""
+    return pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).collect()
+
+
+def expected_paths(numbers: range) -> list[str]:
+    return sorted(f"/item/{number}" for number in numbers if number % 13 != 12)
+
+
+def summary_records(root: Path, capsys: pytest.CaptureFixture[str]) -> int:
+    capsys.readouterr()
+    assert cli("summary", str(root), "--json") == 0
+    records: int = json.loads(capsys.readouterr().out)["totals"]["records"]
+    return records
+
+
+def test_ingest_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "access.log", 0, 30)
+    root = tmp_path / "ds"
+    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
+    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
+    assert sorted(stored(root)["path"]) == expected_paths(range(30))
+    with log.open("a") as handle:
+        handle.write("".join(log_line(number) for number in range(30, 40)))
+    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
+    assert sorted(stored(root)["path"]) == expected_paths(range(40))
+    # --append adds the lines again, on purpose
+    assert cli("ingest", str(log), "--to", str(root), "-q", "--append") == 0
+    assert stored(root).height == 2 * len(expected_paths(range(40)))
+
+
+def test_each_commit_records_the_input_ranges(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "access.log", 0, 26)
+    root = tmp_path / "ds"
+    cli("ingest", str(log), "--to", str(root), "-q")
+    with log.open("a") as handle:
+        handle.write("".join(log_line(number) for number in range(26, 39)))
+    cli("ingest", str(log), "--to", str(root), "-q")
+    first, second = (json.loads(path.read_text()) for path in dataset_commits.commit_files(root))
+    [range_one], [range_two] = first["ranges"], second["ranges"]
+    assert range_one["path"] == str(log.absolute()) and range_one["inode"] == log.stat().st_ino
+    assert (range_one["start_line"], range_one["end_line"]) == (1, 26)
+    assert (range_two["start_line"], range_two["end_line"]) == (27, 39)
+    assert range_two["start_offset"] == range_one["end_offset"]
+    assert range_two["end_offset"] == log.stat().st_size
+    assert range_one["rows"] + range_two["rows"] == stored(root).height
+    assert sum(part["rows"] for part in first["parts"]) == first["rows"] == range_one["rows"]
+    assert [entry["offset"] for entry in second["files"]] == [log.stat().st_size]
+
+
+def test_a_state_file_not_saved_after_the_commit_adds_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The state's filesystem is full: the dataset is committed, the state is not."""
+    log = write_log(tmp_path / "access.log", 0, 40)
+    root, state_path = tmp_path / "ds", tmp_path / "st"
+    arguments = ["ingest", str(log), "--to", str(root), "--state", str(state_path), "-q"]
+    assert cli(*arguments) == 0
+    with log.open("a") as handle:
+        handle.write("".join(log_line(number) for number in range(40, 60)))
+
+    def full(self: state.StateFile, entries: list[state.Entry]) -> None:
+        raise LogstatError(f"{self.path}: cannot write: No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(state.StateFile, "save", full)
+        assert cli(*arguments) == 1
+    assert "No space left" in capsys.readouterr().err
+    assert cli(*arguments) == 0
+    assert sorted(stored(root)["path"]) == expected_paths(range(60))
+
+
+def test_a_state_file_that_lies_does_not_count_twice(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "access.log", 0, 40)
+    root, state_path = tmp_path / "ds", tmp_path / "st"
+    arguments = ["ingest", str(log), "--to", str(root), "--state", str(state_path), "-q"]
+    assert cli(*arguments) == 0
+    state_path.unlink()  # lost, or restored from an old backup
+    assert cli(*arguments) == 0
+    assert sorted(stored(root)["path"]) == expected_paths(range(40))
+
+
+def test_a_run_killed_while_moving_its_parts_in_is_finished_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Committed, then killed with some parts moved in: readers see all of it, the next
+    run moves the rest in and adds nothing twice."""
+    log = tmp_path / "access.log"
+    # many days: many parts, so the kill lands between two renames
+    log.write_text("".join(log_line(number * 1300) for number in range(40)))
+    root = tmp_path / "ds"
+    moved: list[str] = []
+    real_replace = os.replace
+
+    def killed_after_two(source: object, target: object) -> None:
+        if "staging" in str(source) and str(target).endswith(".parquet"):
+            if len(moved) == 2:
+                raise KeyboardInterrupt  # as SIGKILL would, without a chance to clean up
+            moved.append(str(target))
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dataset_commits.os, "replace", killed_after_two)
+        with pytest.raises(KeyboardInterrupt):
+            from logstat.ingest import Ingest
+            from logstat.pipeline import Options
+
+            with Ingest(root) as run:
+                runs = run.plan([str(log)], Options())
+                run.write(runs, Options(), None)
+    [staging] = dataset_commits.staging_directories(root)
+    assert len(list(staging.rglob("*.parquet"))) > 0 and len(moved) == 2
+    records = len(expected_paths(range(0, 40 * 1300, 1300)))
+    # readers see the whole committed run already
+    assert summary_records(root, capsys) == records
+    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
+    assert dataset_commits.staging_directories(root) == []
+    assert stored(root).height == records
+
+
+def test_a_dead_runs_staging_is_removed_and_never_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = write_log(tmp_path / "access.log", 0, 30)
+    root = tmp_path / "ds"
+    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
+    # what a run killed before its commit leaves: 48 MB of staged parts, say
+    dead = root.parent / f".ds{dataset_commits.STAGING}0123456789ab"
+    part = dead / "date=2024-01-01" / "source=nginx" / "part-dead.parquet"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(next(root.glob(dataset_commits.PART_GLOB)).read_bytes())
+    assert summary_records(root, capsys) == len(expected_paths(range(30)))
+    write_log(tmp_path / "other.log", 100, 5)
+    assert cli("ingest", str(tmp_path / "other.log"), "--to", str(root), "-q") == 0
+    assert not dead.exists()
+
+
+def test_rotation_without_state_follows_the_dataset_record(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "access.log", 0, 20)
+    root = tmp_path / "ds"
+    arguments = ["ingest", str(log), "--to", str(root), "-q"]
+    assert cli(*arguments) == 0
+    with log.open("a") as handle:
+        handle.write("".join(log_line(number) for number in range(20, 30)))
+    rotated = tmp_path / "access.log.1.gz"
+    rotated.write_bytes(gzip.compress(log.read_bytes()))
+    log.unlink()
+    write_log(log, 30, 5)
+    assert cli(*arguments) == 0
+    assert cli(*arguments) == 0
+    assert sorted(stored(root)["path"]) == expected_paths(range(35))
+
+
+def test_stdin_is_appended_and_cannot_be_mixed_with_files(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "access.log", 0, 10)
+    root = tmp_path / "ds"
+    assert cli("ingest", str(log), "-", "--to", str(root), "-q") == 2
+    assert not list(root.glob(dataset_commits.PART_GLOB))
+
+
+def test_temporary_files_of_dead_runs_are_removed(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    dead = tmp_path / ".out.csv.abcd1234"  # what a SIGKILL during a write leaves
+    dead.write_text("half")
+    other = tmp_path / ".out.csv.notours-name"
+    other.write_text("kept")
+    with export.atomic_output(target) as handle:
+        handle.write(b"x")
+        # our own temporary file is locked: another writer leaves it alone
+        [ours] = [p for p in tmp_path.iterdir() if p.name.startswith(".out.csv.") and p != other]
+        export.remove_dead_temporary_files(target, tmp_path)
+        assert ours.exists()
+    assert not dead.exists() and other.exists() and target.read_text() == "x"
+
+
+def test_is_dataset_with_only_a_record(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    root = tmp_path / "ds"
+    assert cli("ingest", str(empty), "--to", str(root), "-q") == 0
+    assert dataset.is_dataset(str(root))
