@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, cast
 
 import typer
 
@@ -304,23 +305,23 @@ def summary(
     refuse_overwriting_inputs(
         logs, {"--rejects": rejects, "--prometheus": prometheus, "--state": state}
     )
-    inputs = Inputs(state)  # locks the --state file
-    runs = inputs.plan(logs, options)  # logs, logs resumed with --state, or a dataset
-    builder = SummaryBuilder(settings)
-    with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(RejectsWriter(rejects)) if rejects else None
-        progress = stack.enter_context(_progress(runs, quiet))
-        for _, frame in inputs.read(runs, options, settings.needed(), progress):
-            builder.add(frame)
-            if writer:
-                writer.write(frame)
-    result = builder.build(runs, options.vendors)
-    if prometheus is not None:
-        from logstat.report import prometheus as prometheus_view
+    with Inputs(state) as inputs:  # locks the --state file until the run ends
+        runs = inputs.plan(logs, options)  # logs, logs resumed with --state, or a dataset
+        builder = SummaryBuilder(settings)
+        with contextlib.ExitStack() as stack:
+            writer = stack.enter_context(RejectsWriter(rejects)) if rejects else None
+            progress = stack.enter_context(_progress(runs, quiet))
+            for _, frame in inputs.read(runs, options, settings.needed(), progress):
+                builder.add(frame)
+                if writer:
+                    writer.write(frame)
+        result = builder.build(runs, options.vendors)
+        if prometheus is not None:
+            from logstat.report import prometheus as prometheus_view
 
-        prometheus_view.write(result, prometheus)
-    _print_summary(result, json_output, markdown)
-    inputs.commit(runs)  # --state: remember what was read, once the outputs are out
+            prometheus_view.write(result, prometheus)
+        _print_summary(result, json_output, markdown)
+        inputs.commit(runs)  # --state: remember what was read, once the outputs are out
     tripped = [alert for alert in result.alerts or [] if alert.tripped]
     if tripped:
         from logstat.report.text import safe
@@ -353,6 +354,7 @@ def _print_summary(result: Summary, json_output: bool, markdown: bool) -> None:
         from logstat.report.text import render_plain
 
         sys.stdout.write(render_plain(result))
+    sys.stdout.flush()  # a failed write must stop the run before --state is committed
 
 
 @app.command()
@@ -512,43 +514,134 @@ EXITS: tuple[type[BaseException], ...] = (typer.Exit, *_CLICK_EXIT)
 ABORTS: tuple[type[BaseException], ...] = (typer.Abort, KeyboardInterrupt, *_CLICK_ABORT)
 
 
+class _Terminated:
+    """Which stopping signal arrived: SIGTERM is raised as KeyboardInterrupt, so every
+    `finally` and context manager (temporary files, staging, locks) runs as for Ctrl-C."""
+
+    signal: int | None = None
+
+
+def _on_signal(number: int, frame: object) -> None:
+    if _Terminated.signal is not None:
+        return  # already stopping: let the cleanup finish
+    _Terminated.signal = number
+    raise KeyboardInterrupt
+
+
+class _GuardedOutput:
+    """sys.stdout for a run: a write that fails (a full disk, /dev/full, EIO) becomes a
+    one-line error instead of an internal error; a reader that left (EPIPE) stays a
+    BrokenPipeError, which `main` turns into a quiet exit."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _output_error(error) from error
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _output_error(error) from error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _OutputError(LogstatError):
+    """Standard output failed: what is still buffered for it can never be written."""
+
+
+def _output_error(error: OSError) -> LogstatError:
+    return _OutputError(f"cannot write the output: {error.strerror or error}")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    _Terminated.signal = None
+    previous_handler = signal.signal(signal.SIGTERM, _on_signal)
+    stdout = sys.stdout
+    sys.stdout = cast(TextIO, _GuardedOutput(stdout))
+    try:
+        code = _run(args, debug)
+    finally:
+        sys.stdout = stdout
+        signal.signal(signal.SIGTERM, previous_handler)
+    sys.exit(int(code))
+
+
+def _run(args: list[str], debug: bool) -> ExitCode:
+    """The command's exit code; every error becomes one line on stderr here."""
     try:
         # without standalone mode, click returns the code of a `typer.Exit` instead of exiting
         returned = app(_with_default_command(args), prog_name="logstat", standalone_mode=False)
+        sys.stdout.flush()  # a full disk shows here for short outputs, not at exit
+        if returned == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
+            return _interrupted()
         code = ExitCode(returned) if returned in set(ExitCode) else ExitCode.OK
         if isinstance(returned, int) and returned not in set(ExitCode):
-            code = ExitCode.ERROR  # typer turns Ctrl-C into Exit(130), returned here: not OK
+            code = ExitCode.ERROR
+        return code
     except LogstatError as error:
         if debug:
             raise
         _error(error.message)
-        code = error.exit_code
+        if isinstance(error, _OutputError):
+            _quiet_stdout()  # the output failed: do not fail again when Python flushes it
+        return error.exit_code
     except EXITS as done:
         exit_code = getattr(done, "exit_code", 1)
-        code = ExitCode(exit_code) if exit_code in set(ExitCode) else ExitCode.ERROR
+        if exit_code == ExitCode.INTERRUPTED:
+            return _interrupted()
+        return ExitCode(exit_code) if exit_code in set(ExitCode) else ExitCode.ERROR
     except USAGE_ERRORS as error:
         show = getattr(error, "show", None)
         if show is not None:
             show()
         else:
             _error(str(error))
-        code = ExitCode.USAGE
-    except ABORTS:
-        code = ExitCode.ERROR
+        return ExitCode.USAGE
+    except ABORTS as error:
+        if isinstance(error, KeyboardInterrupt) or isinstance(error.__cause__, KeyboardInterrupt):
+            return _interrupted()
+        _error(f"aborted: {error.__cause__ or error}")  # click's Abort for an EOFError
+        return ExitCode.ERROR
     except BrokenPipeError:
         # `logstat ... | head`: the reader left; say nothing and do not flush again
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = ExitCode.OK
+        _quiet_stdout()
+        return ExitCode.OK
+    except OSError as error:  # the system refused something no other place explains
+        if debug:
+            raise
+        where = f"{error.filename}: " if error.filename else ""
+        _error(f"{where}{error.strerror or error}")
+        return ExitCode.ERROR
     except Exception as error:  # a bug: one line unless --debug
         if debug:
             raise
         first = str(error).splitlines()[0] if str(error) else ""
         _error(f"internal error: {type(error).__name__}: {first} (rerun with --debug for details)")
-        code = ExitCode.INTERNAL
-    sys.exit(int(code))
+        return ExitCode.INTERNAL
+
+
+def _interrupted() -> ExitCode:
+    sys.stderr.write("logstat: interrupted\n")
+    if _Terminated.signal == signal.SIGTERM:
+        return ExitCode.TERMINATED
+    return ExitCode.INTERRUPTED
+
+
+def _quiet_stdout() -> None:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _error(message: str) -> None:

@@ -11,7 +11,10 @@ class ExitCode(IntEnum):
     USAGE = 2  # the command line itself is wrong (typer/click also use 2)
     NO_FORMAT = 3  # no known log format matched the input
     ALERT = 4  # a --fail-if rule tripped
+    UNPARSED = 5  # no line parsed, or most records have no status: the wrong format?
     INTERNAL = 70  # a bug in logstat (EX_SOFTWARE)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM)
 
 
 class LogstatError(Exception):

@@ -44,6 +44,7 @@ that fails leaves the previous state, so its lines are read again next time.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -543,11 +544,18 @@ def _sections(path: Path) -> dict[str, Any]:
 
 
 class _FileLock:
-    def __init__(self, descriptor: int) -> None:
+    def __init__(self, descriptor: int, path: Path, state: Path) -> None:
         self.descriptor: int | None = descriptor
+        self.path = path
+        self.state = state
 
     def close(self) -> None:
         if self.descriptor is not None:
+            # a run that wrote no state (a first run that failed) leaves no lock file
+            # either; removed while held, so a waiter sees it went (see _acquire)
+            if not self.state.exists():
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
             os.close(self.descriptor)  # closing drops the flock
             self.descriptor = None
 
@@ -555,15 +563,16 @@ class _FileLock:
 def _acquire(path: Path, wait_s: float) -> _FileLock:
     """An exclusive lock on PATH.lock; waits up to `wait_s` for another run to finish."""
     lock_path = path.with_name(path.name + ".lock")
-    try:
-        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as error:
-        raise LogstatError(f"{lock_path}: cannot lock: {error.strerror or error}") from error
+    descriptor = _open_lock(lock_path)
     deadline = time.monotonic() + wait_s
     while True:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return _FileLock(descriptor)
+            if _same_file(descriptor, lock_path):
+                return _FileLock(descriptor, lock_path, path)
+            # the holder removed the lock file as it let go: lock the new one
+            os.close(descriptor)
+            descriptor = _open_lock(lock_path)
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 os.close(descriptor)
@@ -572,3 +581,19 @@ def _acquire(path: Path, wait_s: float) -> _FileLock:
                     f"(waited {wait_s:g} s); try again later"
                 ) from None
             time.sleep(0.05)
+
+
+def _open_lock(lock_path: Path) -> int:
+    try:
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise LogstatError(f"{lock_path}: cannot lock: {error.strerror or error}") from error
+
+
+def _same_file(descriptor: int, path: Path) -> bool:
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(descriptor)
+    return (held.st_dev, held.st_ino) == (found.st_dev, found.st_ino)

@@ -72,7 +72,14 @@ def _requests(count: int) -> str:
 
 
 def _percent(share: float) -> str:
-    return f"{share * 100:.1f}%"
+    """One decimal; a share that is not zero never shows as 0.0%, nor one short of all
+    as 100.0% (3 of 10,000 is <0.1%, 9,999 of 10,000 is >99.9%)."""
+    text = f"{share * 100:.1f}"
+    if text == "0.0" and share > 0:
+        return "<0.1%"
+    if text == "100.0" and share < 1:
+        return ">99.9%"
+    return text + "%"
 
 
 def _moment(moment: datetime | None) -> str:

@@ -19,7 +19,11 @@
   }
 
   function percent(share) {
-    return (share * 100).toFixed(1) + "%";
+    // as in the text views: a share that is not zero is never 0.0%, nor almost all 100.0%
+    const text = (share * 100).toFixed(1);
+    if (text === "0.0" && share > 0) return "<0.1%";
+    if (text === "100.0" && share < 1) return ">99.9%";
+    return text + "%";
   }
 
   function statusText(code, substatus) {
