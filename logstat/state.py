@@ -53,7 +53,7 @@ import re
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,7 @@ from logstat import pipeline
 from logstat.errors import ExitCode, LogstatError
 from logstat.export import atomic_output
 from logstat.lines import Chunk, ReadProblems, read_chunks
-from logstat.sources import OpenedSource, Source, open_source
+from logstat.sources import MAGIC_OF, OpenedSource, Source, open_source
 
 STATE_VERSION = 1
 # A file's identity: enough bytes that two logs never share them (each line has a
@@ -91,11 +91,31 @@ class Entry:
 
     @classmethod
     def from_json(cls, data: Any) -> Entry:
-        entry = cls(**data)
-        numbers = (entry.device, entry.inode, entry.size, entry.mtime_ns, entry.offset)
-        if not all(isinstance(number, int) for number in (*numbers, entry.lines)):
-            raise TypeError("a number is not an integer")
-        return entry
+        """An entry of the state file; ValueError says what is wrong with a damaged one."""
+        if not isinstance(data, dict):
+            raise ValueError("an entry is not an object")
+        names = [item.name for item in fields(cls)]
+        missing = [name for name in names if name not in data]
+        unknown = [name for name in data if name not in names]
+        if missing or unknown:
+            what = f"lacks {missing[0]!r}" if missing else f"has an unknown field {unknown[0]!r}"
+            raise ValueError(f"an entry {what}")
+        for name in _TEXT_FIELDS:
+            if not isinstance(data[name], str):
+                raise ValueError(f"{name!r} is not text")
+        for name, lowest in _NUMBER_FIELDS.items():
+            value = data[name]
+            # bool is an int to Python, not to JSON
+            if type(value) is not int or not lowest <= value <= _LARGEST:
+                shown = repr(value)[:40]
+                raise ValueError(f"{name!r} is {shown}, not a whole number from {lowest}")
+        if not _SHA256.fullmatch(data["fingerprint"]):
+            raise ValueError("'fingerprint' is not a SHA-256 in hex")
+        if data["fingerprint_bytes"] > FINGERPRINT_BYTES:
+            raise ValueError(f"'fingerprint_bytes' is more than {FINGERPRINT_BYTES}")
+        if data["compression"] is not None and data["compression"] not in MAGIC_OF:
+            raise ValueError(f"'compression' is {repr(data['compression'])[:40]}")
+        return cls(**data)
 
     def unchanged(self, status: os.stat_result) -> bool:
         """Same file, same size, same modification time: nothing new to read."""
@@ -111,6 +131,20 @@ class Entry:
         if len(head) < self.fingerprint_bytes:
             return False
         return _fingerprint(head[: self.fingerprint_bytes]) == self.fingerprint
+
+
+_TEXT_FIELDS = ("path", "origin", "fingerprint", "read_at")
+_NUMBER_FIELDS = {  # the smallest each may be (a file may be dated before 1970)
+    "device": 0,
+    "inode": 0,
+    "size": 0,
+    "mtime_ns": -(2**63),
+    "fingerprint_bytes": 0,
+    "offset": 0,
+    "lines": 0,
+}
+_LARGEST = 2**63 - 1  # what a file offset or a line number can be
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _fingerprint(data: bytes) -> str:
@@ -437,6 +471,9 @@ class StateFile:
 
     @classmethod
     def open(cls, path: Path, lock_wait_s: float | None = None) -> StateFile:
+        # a symlinked state is its target: the lock beside it and the new file renamed
+        # over it, not over the link (which would leave two states, each half right)
+        path = Path(os.path.realpath(path))
         lock = _acquire(path, LOCK_WAIT_S if lock_wait_s is None else lock_wait_s)
         try:
             state = cls(path, _load(path), lock)
@@ -508,28 +545,39 @@ class StateFile:
 
 
 def _load(path: Path) -> list[Entry]:
+    """The entries of a state file.  Anything wrong with it is a one-line error, and the
+    run stops before it could replace the file: a damaged state is kept for a person to
+    look at (or to remove, which makes the next run read every file from its start)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return []  # the first run
-    except (OSError, UnicodeDecodeError) as error:
-        raise LogstatError(f"{path}: cannot read the state file: {error}") from error
+    except OSError as error:
+        raise LogstatError(
+            f"{path}: cannot read the state file: {error.strerror or error}"
+        ) from error
     try:
-        document = json.loads(text)
-        version = document.get("logstat_state")
-    except (ValueError, AttributeError):
+        document = json.loads(data.decode("utf-8"))
+        version = document.get("logstat_state") if isinstance(document, dict) else None
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deep
         version = None
     if version is None:
         raise LogstatError(f"{path}: not a logstat state file")
-    if version != STATE_VERSION:
+    if type(version) is not int or version != STATE_VERSION:
         raise LogstatError(
-            f"{path}: state file format {version} is not one this logstat reads "
+            f"{path}: state file format {repr(version)[:20]} is not one this logstat reads "
             f"({STATE_VERSION}); use another file or upgrade logstat"
         )
-    try:
-        return [Entry.from_json(item) for item in document["files"]]
-    except (KeyError, TypeError) as error:
-        raise LogstatError(f"{path}: damaged state file ({error})") from error
+    items = document.get("files")
+    if not isinstance(items, list):
+        raise LogstatError(f"{path}: damaged state file ('files' is not a list)")
+    entries = []
+    for number, item in enumerate(items):
+        try:
+            entries.append(Entry.from_json(item))
+        except ValueError as error:
+            raise LogstatError(f"{path}: damaged state file (files[{number}]: {error})") from None
+    return entries
 
 
 def _sections(path: Path) -> dict[str, Any]:
