@@ -30,7 +30,12 @@ def ingest(*arguments: str) -> int:
 
 
 def dataset_rows(root: Path) -> int:
-    return pl.scan_parquet(root, hive_partitioning=True).select(pl.len()).collect().item()
+    return (
+        pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True)
+        .select(pl.len())
+        .collect()
+        .item()
+    )
 
 
 def gzip_file(path: Path) -> Path:
@@ -137,6 +142,10 @@ def test_live_ingest_with_compress_counts_each_line_once(log: SimulatedLog, tmp_
         log.append(2)
         assert ingest(*arguments) == 0
     assert ingest(*arguments) == 0
-    stored = pl.scan_parquet(dataset, hive_partitioning=True).select("path").collect()
+    stored = (
+        pl.scan_parquet(dataset / "**" / "*.parquet", hive_partitioning=True)
+        .select("path")
+        .collect()
+    )
     assert stored.height == run([log.everything], None).records
     assert stored["path"].is_duplicated().sum() == 0
