@@ -319,7 +319,8 @@ def summary(
         if prometheus is not None:
             from logstat.report import prometheus as prometheus_view
 
-            prometheus_view.write(result, prometheus)
+            # with --state: counters that add up across runs, kept in the state file
+            prometheus_view.write(result, prometheus, inputs.state_file)
         _print_summary(result, json_output, markdown)
         inputs.commit(runs)  # --state: remember what was read, once the outputs are out
     tripped = [alert for alert in result.alerts or [] if alert.tripped]

@@ -142,7 +142,7 @@ def test_a_failed_write_keeps_the_previous_file(
     target = tmp_path / "logstat.prom"
     target.write_text("previous\n")
 
-    def broken(summary: Summary) -> str:
+    def broken(summary: Summary, state: object = None) -> str:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(prometheus, "render", broken)
@@ -173,3 +173,107 @@ def test_cli_unwritable_target_is_one_line(
     log = write_log(tmp_path / "apache_access.log", records)
     code, _, err = run_cli(capsys, str(log), "--prometheus", str(tmp_path / "no" / "x.prom"))
     assert code == 1 and err.startswith("logstat: error:") and len(err.splitlines()) == 1
+
+
+def test_a_real_host_named_like_the_overflow_series_stays_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(prometheus, "MAX_HOSTS", 2)
+    base = summarise([], ReportSettings())
+    hosts = ["_other", "a", "b", "c"]
+    base.counts = [
+        CountRow("nginx", host, "2xx", 200, 10 - index) for index, host in enumerate(hosts)
+    ]
+    found = families(prometheus.render(base))
+    by_host = {labels["host"]: value for labels, value in found["logstat_requests"]}
+    # the real `Host: _other` is written `__other`; the overflow series is only b and c
+    assert by_host == {"__other": 10, "a": 9, "_other": 8 + 7}
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (family.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.type == "counter"
+        for sample in family.samples
+    }
+
+
+def test_with_state_the_counters_only_go_up_across_runs_and_rotation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prometheus reads a value below the last one as a counter reset: with --state the
+    file holds totals since the state began, checked with prometheus_client's parser."""
+    from datetime import timedelta
+
+    log, state, target = tmp_path / "access.log", tmp_path / "st", tmp_path / "x.prom"
+
+    def records(first: int, count: int) -> list[Record]:
+        return [
+            Record(
+                ("shop.example.com", "api.example.com")[number % 2],
+                "192.0.2.1",
+                START + timedelta(minutes=number),
+                "GET",
+                f"/p{number}",
+                (200, 200, 404, 503)[number % 4],
+                "x",
+            )
+            for number in range(first, first + count)
+        ]
+
+    batches = [records(0, 40), records(40, 3), records(43, 25), records(68, 1), []]
+    previous: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    written: list[Record] = []
+    for index, batch in enumerate(batches):
+        if index == 2:  # logrotate's create: the old file moves aside, a new one starts
+            log.rename(tmp_path / "access.log.1")
+            written = []
+        written += batch
+        write_log(log, written)
+        code, _, err = run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))
+        assert code == 0, err
+        text = target.read_text()
+        strictly_valid(text)
+        current = _samples(text)
+        for series, value in previous.items():
+            assert series in current, series  # a series once written stays
+            assert current[series] >= value, series  # and never goes down
+        previous = current
+    requests = {key: value for key, value in previous.items() if key[0] == "logstat_requests"}
+    assert sum(requests.values()) == 69, requests
+    shop_ok = sum(
+        value
+        for (_, labels), value in requests.items()
+        if dict(labels)["host"] == "shop.example.com:443" and dict(labels)["status"] == "200"
+    )
+    assert shop_ok == sum(1 for n in range(69) if n % 4 in (0, 1) and n % 2 == 0)
+    lines = {
+        dict(key[1])["result"]: value
+        for key, value in previous.items()
+        if key[0] == "logstat_lines"
+    }
+    assert lines["parsed"] == 69
+    # a new state file starts the counters again
+    state.unlink()
+    code, _, _ = run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))
+    assert code == 0
+    again = _samples(target.read_text())
+    assert sum(v for k, v in again.items() if k[0] == "logstat_requests") == len(written)
+
+
+def test_hosts_keep_their_series_across_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prometheus, "MAX_HOSTS", 2)
+    log, state, target = tmp_path / "access.log", tmp_path / "st", tmp_path / "x.prom"
+    first = [Record(host, "192.0.2.1", START, "GET", "/", 200, "x") for host in ("a", "b")]
+    write_log(log, first)
+    run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))
+    # c is now the busiest, but a and b had their series: c goes to the overflow
+    second = [Record("c", "192.0.2.1", START, "GET", "/", 200, "x")] * 5
+    write_log(log, first + second)
+    run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))
+    found = families(target.read_text())
+    by_host = {labels["host"]: value for labels, value in found["logstat_requests"]}
+    assert by_host == {"a:443": 1, "b:443": 1, "_other": 5}

@@ -2,12 +2,24 @@
 
 Text exposition format 0.0.4: a `# HELP` and `# TYPE` line per metric family,
 then one sample per label set; label values are escaped (backslash, double
-quote, newline).  The values count what this run read: when cron reads the
-same growing log again the counters grow, and when the log is rotated they
-start again, which Prometheus's `rate()` and `increase()` treat as a counter
-reset.  Host names come from the logs (the `Host` header, which anyone can
-set), so only the MAX_HOSTS busiest hosts get their own series and the rest
-are added up under host="_other": a scanner cannot flood Prometheus with series.
+quote, newline).
+
+With `--state`, the counters are real counters: each run adds what it read to
+the totals kept in the state file (its "prometheus" section), so they only go
+up, across runs and log rotations, and start again only with a new state file.
+A series once written is written by every later run.  Without `--state` the
+values count what this run read.
+
+Host names come from the logs (the `Host` header, which anyone can set), so
+only MAX_HOSTS hosts get their own series (the busiest; with `--state`, those
+that had one keep it) and the rest are added up under host="_other".  So that a
+real host cannot be taken for that series, a host name starting with `_` is
+written with one more `_` (`_other` -> `__other`).
+
+The writer is ours, not prometheus_client's: logstat needs no runtime
+dependency for it, and its atomic_output gives the file the mode node_exporter
+needs, fsyncs it and cleans up after a killed run; the tests read every file
+back with prometheus_client's parser.
 
 Metric names are part of logstat's interface: see the README before renaming.
 """
@@ -19,11 +31,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from logstat.export import atomic_output
 from logstat.report.model import CountRow, Summary, status_text
 
+if TYPE_CHECKING:
+    from logstat.state import StateFile
+
 MAX_HOSTS = 100
+# the families a run may leave out (no filters, no request with a time)
+HELP = {
+    "logstat_excluded_records_total": "Parsed requests left out by the filters "
+    "(--since, --status, --path ...).",
+    "logstat_first_request_timestamp_seconds": "Time of the earliest request read (Unix time).",
+    "logstat_last_request_timestamp_seconds": "Time of the latest request read (Unix time).",
+}
 OTHER_HOSTS = "_other"
 Labels = tuple[tuple[str, str], ...]
 
@@ -62,21 +85,36 @@ def _request_rows(summary: Summary) -> list[CountRow]:
     ]
 
 
-def _host_labels(rows: Iterable[CountRow]) -> dict[str | None, str]:
-    """Each host's label value: itself for the busiest MAX_HOSTS, OTHER_HOSTS beyond."""
+def host_label(host: str | None) -> str:
+    """A host's label value: names starting with `_` get one more, so none is OTHER_HOSTS."""
+    if host is None:
+        return ""
+    return "_" + host if host.startswith("_") else host
+
+
+def _host_labels(rows: Iterable[CountRow], kept: Iterable[str] = ()) -> dict[str | None, str]:
+    """Each host's label value: its own for MAX_HOSTS hosts (those in `kept`, which had
+    their own series before, then the busiest), OTHER_HOSTS for the rest."""
     busy: Counter[str | None] = Counter()
     for row in rows:
         busy[row.host] += row.count
-    ranked = sorted(busy, key=lambda host: (-busy[host], host or ""))
-    return {
-        host: ("" if host is None else host) if rank < MAX_HOSTS else OTHER_HOSTS
-        for rank, host in enumerate(ranked)
-    }
+    own = set(kept)
+    ranked = sorted(busy, key=lambda host: (host_label(host) not in own, -busy[host], host or ""))
+    slots = max(MAX_HOSTS, len(own))
+    labels: dict[str | None, str] = {}
+    for host in ranked:
+        label = host_label(host)
+        if label in own or len(own) < slots:
+            own.add(label)
+            labels[host] = label
+        else:
+            labels[host] = OTHER_HOSTS
+    return labels
 
 
-def families(summary: Summary) -> list[Family]:
+def families(summary: Summary, kept_hosts: Iterable[str] = ()) -> list[Family]:
     rows = _request_rows(summary)
-    hosts = _host_labels(rows)
+    hosts = _host_labels(rows, kept_hosts)
     requests: Counter[Labels] = Counter()
     for row in rows:
         labels = (
@@ -144,29 +182,34 @@ def families(summary: Summary) -> list[Family]:
             Family(
                 "logstat_excluded_records_total",
                 "counter",
-                "Parsed requests left out by the filters (--since, --status, --path ...).",
+                HELP["logstat_excluded_records_total"],
                 [((), summary.filters.excluded)],
             )
         )
-    for name, moment, text in (
-        ("logstat_first_request_timestamp_seconds", summary.first, "earliest"),
-        ("logstat_last_request_timestamp_seconds", summary.last, "latest"),
+    for name, moment in (
+        ("logstat_first_request_timestamp_seconds", summary.first),
+        ("logstat_last_request_timestamp_seconds", summary.last),
     ):
         if moment is not None:
-            result.append(
-                Family(
-                    name,
-                    "gauge",
-                    f"Time of the {text} request read (Unix time).",
-                    [((), _seconds(moment))],
-                )
-            )
+            result.append(Family(name, "gauge", HELP[name], [((), _seconds(moment))]))
     return result
 
 
-def render(summary: Summary) -> str:
+def render(summary: Summary, state: StateFile | None = None) -> str:
+    """The text file; with a state file, the totals since the state began (and the
+    state's "prometheus" section updated, to be saved with the state)."""
+    if state is None:
+        return render_families(families(summary))
+    section = _Totals.load(state.sections.get(SECTION))
+    found = families(summary, section.hosts)
+    section.add(found)
+    state.sections[SECTION] = section.dump()
+    return render_families(section.families(found))
+
+
+def render_families(found: list[Family]) -> str:
     out: list[str] = []
-    for family in families(summary):
+    for family in found:
         out.append(f"# HELP {family.name} {escape_help(family.help)}")
         out.append(f"# TYPE {family.name} {family.kind}")
         for labels, value in family.samples:
@@ -178,7 +221,106 @@ def render(summary: Summary) -> str:
     return "\n".join(out) + "\n"
 
 
-def write(summary: Summary, path: Path) -> None:
+def write(summary: Summary, path: Path, state: StateFile | None = None) -> None:
     """Write atomically, so the collector never reads half a file."""
     with atomic_output(path) as handle:
-        handle.write(render(summary).encode("utf-8"))
+        handle.write(render(summary, state).encode("utf-8"))
+
+
+# Totals kept in the state file ------------------------------------------------------
+
+SECTION = "prometheus"
+TOTALS_VERSION = 1
+Series = tuple[str, Labels]  # (metric name, labels)
+
+
+@dataclass
+class _Totals:
+    """The state file's "prometheus" section:
+
+    {"version": 1, "hosts": [host label values with their own series],
+     "counters": [[name, [[label, value], ...], total], ...],
+     "gauges": [[name, [], value], ...]}   (earliest first and latest last request)
+    """
+
+    hosts: list[str] = field(default_factory=list)
+    counters: dict[Series, float | int] = field(default_factory=dict)
+    gauges: dict[Series, float | int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, data: Any) -> _Totals:
+        """The section as saved; a missing, other-version or damaged one starts again."""
+        if not isinstance(data, dict) or data.get("version") != TOTALS_VERSION:
+            return cls()
+        try:
+            return cls(
+                [str(host) for host in data["hosts"]],
+                {_series(item): _value(item[2]) for item in data["counters"]},
+                {_series(item): _value(item[2]) for item in data["gauges"]},
+            )
+        except (KeyError, TypeError, ValueError, IndexError):
+            return cls()
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "version": TOTALS_VERSION,
+            "hosts": sorted(self.hosts),
+            "counters": [
+                [name, [list(pair) for pair in labels], value]
+                for (name, labels), value in sorted(self.counters.items())
+            ],
+            "gauges": [
+                [name, [list(pair) for pair in labels], value]
+                for (name, labels), value in sorted(self.gauges.items())
+            ],
+        }
+
+    def add(self, found: list[Family]) -> None:
+        for family in found:
+            for labels, value in family.samples:
+                key = (family.name, labels)
+                if family.kind == "counter":
+                    self.counters[key] = self.counters.get(key, 0) + value
+                elif key not in self.gauges:
+                    self.gauges[key] = value
+                elif family.name.startswith("logstat_first_"):
+                    self.gauges[key] = min(self.gauges[key], value)
+                else:
+                    self.gauges[key] = max(self.gauges[key], value)
+                if family.name == "logstat_requests_total":
+                    host = dict(labels).get("host")
+                    if host is not None and host != OTHER_HOSTS and host not in self.hosts:
+                        self.hosts.append(host)
+
+    def families(self, found: list[Family]) -> list[Family]:
+        """This run's families with the totals as values; series of earlier runs too."""
+        known = {family.name: family for family in found}
+        result: list[Family] = []
+        for family in found:
+            values = self.counters if family.kind == "counter" else self.gauges
+            samples = sorted(
+                (labels, value) for (name, labels), value in values.items() if name == family.name
+            )
+            result.append(Family(family.name, family.kind, family.help, samples))
+        # families this run has none of (no filters this time, no timestamps)
+        for name in sorted({name for name, _ in (*self.counters, *self.gauges)} - set(known)):
+            kind = "counter" if any(key[0] == name for key in self.counters) else "gauge"
+            values = self.counters if kind == "counter" else self.gauges
+            samples = sorted(
+                (labels, value) for (key, labels), value in values.items() if key == name
+            )
+            result.append(Family(name, kind, HELP.get(name, name), samples))
+        return result
+
+
+def _series(item: Any) -> Series:
+    name, pairs = item[0], item[1]
+    if not isinstance(name, str) or not isinstance(pairs, list):
+        raise TypeError("not a series")
+    return name, tuple((str(key), str(value)) for key, value in pairs)
+
+
+def _value(value: Any) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("not a number")
+    return value
