@@ -42,11 +42,13 @@ from logstat.report.model import (
     status_text,
 )
 from logstat.status import Registry, load_registry, tag
+from logstat.topk import DISTINCT, ERROR, TopCounts
 
 # The columns the default summary reads; the pipeline parses nothing else.
 NEEDED = {"status", "substatus", "upstream_status", "upstream_status_list", "timestamp"}
 STATUS_KEYS = ["source", "status", "substatus", "status_class", "upstream_status", "produced_by"]
 COMPACT_EVERY = 64  # merge partial counts after this many chunks
+TOP_KEYS = ["status", "status_class"]  # --top counts are kept (and bounded) per status
 CLASS_ORDER = ["1xx", "2xx", "3xx", "4xx", "5xx", "other", "none"]
 PRODUCERS = ("proxy", "upstream", "unknown")
 
@@ -155,8 +157,9 @@ class SummaryBuilder:
         self._reject_parts: list[pl.DataFrame] = []
         self._time_parts: list[pl.DataFrame] = []
         self._bucket_parts: list[pl.DataFrame] = []
-        self._top_parts: dict[str, list[pl.DataFrame]] = {
-            name: [] for name in (self.settings.top_fields if self.settings.top else ())
+        self._top: dict[str, TopCounts] = {
+            name: TopCounts(TOP_KEYS, name, {**schema.COLUMNS, "status_class": pl.String()})
+            for name in (self.settings.top_fields if self.settings.top else ())
         }
         self._layer_parts: dict[str, list[pl.DataFrame]] = {name: [] for name in LAYERS}
 
@@ -166,7 +169,7 @@ class SummaryBuilder:
             rejected.group_by(schema.REJECT_REASON).agg(pl.len().alias("count"))
         )
         records = frame.filter(pl.col(schema.LINE_KIND) == schema.RECORD)
-        wanted = [*self.keys, "timestamp", *self.settings.filters.columns(), *self._top_parts]
+        wanted = [*self.keys, "timestamp", *self.settings.filters.columns(), *self._top]
         records = _ensure(records, wanted)  # a format may not have every layer
         if self._predicate is not None:
             kept = records.filter(self._predicate)
@@ -181,10 +184,8 @@ class SummaryBuilder:
         )
         if self.settings.every is not None:
             self._bucket_parts.append(self._buckets(records, self.settings.every))
-        for name, parts in self._top_parts.items():
-            parts.append(
-                records.group_by(["status", "status_class", name]).agg(pl.len().alias("count"))
-            )
+        for name, counts in self._top.items():
+            counts.add(records.group_by([*TOP_KEYS, name]).agg(pl.len().alias("count")))
         self._add_layers(records)
         self._chunks += 1
         if self._chunks % COMPACT_EVERY == 0:
@@ -213,23 +214,26 @@ class SummaryBuilder:
         self._time_parts = [self.time_range()]
         if self._bucket_parts:
             self._bucket_parts = [self.bucket_counts()]
-        for name in self._top_parts:
-            self._top_parts[name] = [self.top_counts(name)]
+        for counts in self._top.values():
+            counts.compact()
         for name, parts in self._layer_parts.items():
             if parts:
                 self._layer_parts[name] = [self.layer_counts(name)]
 
     @property
     def held_rows(self) -> int:
-        """Rows held in partial counts: bounded by distinct keys x COMPACT_EVERY, not lines."""
-        parts = [
-            *self._status_parts,
-            *self._reject_parts,
-            *self._bucket_parts,
-            *(part for parts in self._top_parts.values() for part in parts),
-            *(part for parts in self._layer_parts.values() for part in parts),
-        ]
-        return sum(part.height for part in parts)
+        """Rows held in partial counts: bounded by distinct keys x COMPACT_EVERY, not lines
+        (the --top counts by topk.BUDGET, whatever the number of distinct values)."""
+        top = sum(counts.held_rows for counts in self._top.values())
+        return top + sum(
+            part.height
+            for part in [
+                *self._status_parts,
+                *self._reject_parts,
+                *self._bucket_parts,
+                *(part for parts in self._layer_parts.values() for part in parts),
+            ]
+        )
 
     def status_counts(self) -> pl.DataFrame:
         """Selected records by STATUS_KEYS (+ detail keys), with `count`."""
@@ -267,18 +271,13 @@ class SummaryBuilder:
         return _merge(self._bucket_parts, [BUCKET, "status_class", "status"])
 
     def top_counts(self, name: str) -> pl.DataFrame:
-        """Selected records by (status, status_class, `name`): every distinct value, exact."""
-        parts = self._top_parts[name]
-        if not parts:
-            return pl.DataFrame(
-                schema={
-                    "status": pl.Int16(),
-                    "status_class": pl.String(),
-                    name: schema.COLUMNS.get(name, pl.String()),
-                    "count": pl.UInt32(),
-                }
-            )
-        return _merge(parts, ["status", "status_class", name])
+        """Selected records by (status, status_class, `name`): exact while the distinct
+        values fit topk.BUDGET, else counts that may be low by `top_errors`."""
+        return self._top[name].counts()
+
+    def top_errors(self, name: str) -> pl.DataFrame:
+        """(status, status_class, error, distinct) where the `name` counts are approximate."""
+        return self._top[name].errors()
 
     def layer_counts(self, name: str) -> pl.DataFrame:
         """Selected records with something in layer `name`, by (source, status, `name`)."""
@@ -363,7 +362,13 @@ class SummaryBuilder:
             if size == 0 and by != "selection":
                 continue
             fields = [
-                _top_field(self.top_counts(name).filter(predicate), name, size, settings.top)
+                _top_field(
+                    self.top_counts(name).filter(predicate),
+                    self.top_errors(name).filter(predicate),
+                    name,
+                    size,
+                    settings.top,
+                )
                 for name in settings.top_fields
             ]
             groups.append(TopGroup(group=label, kind=kind, count=size, fields=fields))
@@ -663,19 +668,28 @@ def _top_groups(
     ]
 
 
-def _top_field(counts: pl.DataFrame, name: str, size: int, limit: int) -> TopField:
+def _top_field(
+    counts: pl.DataFrame, errors: pl.DataFrame, name: str, size: int, limit: int
+) -> TopField:
     by_value = counts.group_by(name).agg(pl.col("count").sum())
     present = by_value.filter(pl.col(name).is_not_null())
-    missing = size - _total(present)
     ranked = present.sort(["count", name], descending=[True, False]).head(limit)
     entries = [
         TopEntry(value=str(value), count=int(count), share=_share(int(count), size))
         for value, count in ranked.iter_rows()
     ]
+    # approximate counts: a value's count may be low by the sum of its statuses' errors
+    # (what the counters lost is in `others`; `missing` stays exact); distinct: at least
+    error = int(errors[ERROR].sum()) if errors.height else 0
+    missing = _total(by_value.filter(pl.col(name).is_null()))
+    distinct = present.height
+    if error:
+        distinct = max(distinct, int(errors[DISTINCT].max()))  # type: ignore[arg-type]
     return TopField(
         field=name,
-        distinct=present.height,
+        distinct=distinct,
         missing=missing,
         others=size - missing - sum(entry.count for entry in entries),
         entries=entries,
+        error=error or None,
     )

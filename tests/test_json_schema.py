@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from logstat import topk
 from logstat.report.model import JSON_SCHEMA_VERSION, SCHEMA_RESOURCE
 from tests.conftest import REPO
 from tests.reporting import REPORT_FIXTURES, run_cli
@@ -111,3 +112,18 @@ def test_the_schema_rejects_drift(capsys: pytest.CaptureFixture[str]) -> None:
 def test_schema_command_prints_the_shipped_file(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "schema")
     assert code == 0 and json.loads(out) == SCHEMA
+
+
+def test_approximate_top_validates(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With more distinct values than the counters kept, `error` appears and validates."""
+    monkeypatch.setattr(topk, "BUDGET", 2)
+    _, out, _ = run_cli(capsys, "report", VHOSTS, "--top", "3", "--json")
+    document = json.loads(out)
+    assert not sorted(VALIDATOR.iter_errors(document), key=str)
+    fields = [found for group in document["top"]["groups"] for found in group["fields"]]
+    assert any("error" in found for found in fields)
+    approximate = next(found for found in fields if "error" in found)
+    approximate["error"] = 0  # an exact field has no `error` at all
+    assert not VALIDATOR.is_valid(document)

@@ -28,6 +28,7 @@ from logstat.report.files import (
 from logstat.report.model import FileSummary
 from logstat.report.text import LAYER_LABELS
 from logstat.summary import CLASS_ORDER, ReportSettings, SummaryBuilder
+from logstat.topk import ERROR, TopCounts
 
 MAX_BUCKETS = 240
 # bucket sizes to choose from, in seconds: the smallest that gives few enough bars
@@ -35,6 +36,7 @@ STEPS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 864
 ERROR_CLASSES = ("4xx", "5xx")
 PATH_CHARS = 300  # longer paths are cut in the table
 COMPACT_EVERY = 64
+PATH_SCHEMA = {"path": pl.String(), "status_class": pl.String(), "status": pl.Int16()}
 
 
 class DashboardBuilder:
@@ -42,7 +44,8 @@ class DashboardBuilder:
         self.top = top
         self.summary = SummaryBuilder()
         self._minutes: list[pl.DataFrame] = []
-        self._paths: list[pl.DataFrame] = []
+        # bounded like the --top counts: exact until topk.BUDGET distinct (class, status, path)
+        self._paths = TopCounts(["status_class", "status"], "path", dict(PATH_SCHEMA))
         self._untimed = 0  # records without a time: in no bar
 
     def needed(self) -> set[str]:
@@ -61,12 +64,17 @@ class DashboardBuilder:
         minute = (pl.col("timestamp").dt.epoch("s") // 60).alias("minute")
         self._minutes.append(timed.group_by(minute, "status_class").agg(pl.len().alias("count")))
         errors = records.filter(pl.col("status_class").is_in(ERROR_CLASSES))
-        self._paths.append(
-            errors.group_by("path", "status_class", "status").agg(pl.len().alias("count"))
+        self._paths.add(
+            errors.group_by("status_class", "status", "path").agg(pl.len().alias("count"))
         )
         if len(self._minutes) >= COMPACT_EVERY:
             self._minutes = [self._minute_counts()]
-            self._paths = [self._path_counts()]
+            self._paths.compact()
+
+    @property
+    def held_rows(self) -> int:
+        """Rows held in partial counts (besides the summary's): minutes and error paths."""
+        return sum(part.height for part in self._minutes) + self._paths.held_rows
 
     def _minute_counts(self) -> pl.DataFrame:
         if not self._minutes:
@@ -75,20 +83,6 @@ class DashboardBuilder:
             )
         merged = pl.concat(self._minutes, how="vertical_relaxed")
         return merged.group_by("minute", "status_class").agg(pl.col("count").sum())
-
-    def _path_counts(self) -> pl.DataFrame:
-        keys = ["path", "status_class", "status"]
-        if not self._paths:
-            return pl.DataFrame(
-                schema={
-                    "path": pl.String(),
-                    "status_class": pl.String(),
-                    "status": pl.Int16(),
-                    "count": pl.UInt32(),
-                }
-            )
-        merged = pl.concat(self._paths, how="vertical_relaxed")
-        return merged.group_by(keys).agg(pl.col("count").sum())
 
     def build(self, runs: list[FileRun], vendors: Iterable[str] = ()) -> dict[str, Any]:
         """The page's data: plain JSON values."""
@@ -110,7 +104,9 @@ class DashboardBuilder:
             "layer_labels": {layer: list(label) for layer, label in LAYER_LABELS.items()},
             "vendors": summary["vendors"],
             "timeline": timeline,
-            "error_paths": _error_paths(self._path_counts(), self.top),
+            "error_paths": _error_paths(self._paths.counts(), self.top),
+            # None: exact; else each path's error count may be low by up to this
+            "error_paths_error": int(self._paths.errors()[ERROR].sum()) or None,
             "top": self.top,
         }
 

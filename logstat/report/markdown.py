@@ -44,6 +44,7 @@ def table(section: Section) -> list[str]:
         "| " + " | ".join(rule) + " |",
         *(row(cells) for cells in section.rows),
         "",
+        *([escape(section.note), ""] if section.note else []),
     ]
 
 

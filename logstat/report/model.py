@@ -23,6 +23,7 @@ from logstat.report.json_text import dumps_indented
 
 JSON_SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "report/schema/summary.schema.json"  # inside the logstat package
+OMIT_NONE = "omit_none"  # field metadata: left out of the JSON when None (a field that is rare)
 
 
 @dataclass
@@ -148,6 +149,11 @@ class Timeline:
     untimed: int  # selected records without a timestamp (in no bucket)
 
 
+def _omitted_when_none() -> Any:
+    """A field defaulting to None, left out of the JSON when None."""
+    return field(default=None, metadata={OMIT_NONE: True})
+
+
 @dataclass
 class TopEntry:
     value: str
@@ -162,6 +168,9 @@ class TopField:
     missing: int  # group records where the log has no value for the field
     others: int  # group records with a value outside the top entries
     entries: list[TopEntry]  # most frequent first; ties by value
+    # approximate counts (too many distinct values to count exactly): each count may be
+    # low by at most this, and distinct is a lower bound; None (left out of JSON): exact
+    error: int | None = _omitted_when_none()
 
 
 @dataclass
@@ -256,12 +265,14 @@ def status_text(code: int | None) -> str:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_OMITTED: dict[type, tuple[str, ...]] = {}
 
 
 def _field_names(kind: type) -> tuple[str, ...]:
     names = _FIELD_NAMES.get(kind)
     if names is None:
         names = _FIELD_NAMES[kind] = tuple(item.name for item in fields(kind))
+        _OMITTED[kind] = tuple(item.name for item in fields(kind) if item.metadata.get(OMIT_NONE))
     return names
 
 
@@ -276,7 +287,11 @@ def _plain(value: Any) -> Any:
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, datetime):
         return _iso(value)
-    return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    plain = {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    for name in _OMITTED[type(value)]:
+        if plain[name] is None:
+            del plain[name]
+    return plain
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -61,6 +61,7 @@ class Section:
     headers: list[str]
     rows: list[list[str]]
     right_aligned: frozenset[int] = frozenset()  # numeric column indexes
+    note: str | None = None  # a line under the table
 
 
 def _count(value: int) -> str:
@@ -479,21 +480,30 @@ def _top_sections(top: Drilldown) -> list[Section]:
             if found.others:
                 others = found.distinct - len(found.entries)
                 noun = "value" if others == 1 else "values"
-                rows.append(
-                    [f"({_count(others)} other {noun})", _count(found.others), share(found.others)]
-                )
+                text = f"{_count(others)} other {noun}" if not found.error else "other values"
+                rows.append([f"({text})", _count(found.others), share(found.others)])
             if found.missing:
                 rows.append(["(not logged)", _count(found.missing), share(found.missing)])
+            distinct = f"{'at least ' if found.error else ''}{_count(found.distinct)} distinct"
             result.append(
                 Section(
-                    f"Top {label} for {group.group} ({_requests(group.count)}, "
-                    f"{_count(found.distinct)} distinct)",
+                    f"Top {label} for {group.group} ({_requests(group.count)}, {distinct})",
                     [label, "requests", "share"],
                     rows,
                     frozenset({1, 2}),
+                    _approximate_note(found.error),
                 )
             )
     return result
+
+
+def _approximate_note(error: int | None) -> str | None:
+    if not error:
+        return None
+    return (
+        f"Approximate (too many distinct values to count each): a count may be low by up to "
+        f"{_count(error)}; a value not listed has at most that many more than the last one."
+    )
 
 
 def measured(result: AlertResult) -> str:
@@ -531,6 +541,8 @@ def render_plain(summary: Summary) -> str:
                 else:
                     parts.append(cell.ljust(widths[index]))
             out.append("  ".join(parts).rstrip())
+        if section.note:
+            out.append(section.note)
     return "\n".join(out) + "\n"
 
 
@@ -550,3 +562,5 @@ def render_rich(summary: Summary, console: Console) -> None:
         for cells in section.rows:
             table.add_row(*(Text(cell) for cell in cells))
         console.print(table)
+        if section.note:
+            console.print(Text(section.note))

@@ -206,6 +206,13 @@
     ["5xx", (row) => numbers.format(row.server_errors), "number"],
     ["most frequent", (row) => statusText(row.top_status, null) + " (" + numbers.format(row.top_status_count) + ")"],
   ], data.error_paths, "no 4xx or 5xx answers");
+  if (data.error_paths_error) {
+    // too many distinct paths to count each one (logstat keeps memory bounded)
+    const note = document.getElementById("paths-note");
+    note.hidden = false;
+    note.textContent = "Approximate: each count may be low by up to " +
+      numbers.format(data.error_paths_error) + "; a path not listed has at most that many more than the last one.";
+  }
 
   if (data.file_groups.length > 0) {
     // too many files for a row each: groups, then only the files that need attention

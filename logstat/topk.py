@@ -1,0 +1,149 @@
+"""Counts of one field's values for `--top`, in bounded memory whatever the cardinality.
+
+Exact while the distinct keys fit a budget of rows; past it, a mergeable
+Misra-Gries summary (Agarwal et al., "Mergeable summaries", PODS 2012) per
+partition (status and class: a rare 5xx keeps its own counters, however busy
+200 is).  A reduction keeps each partition's `keep` largest counters and lowers
+every counter of the partition by the next largest count `cut`; counters at or
+below it drop out, and the partition's `error` grows by `cut`.  So for every
+value, reported <= true <= reported + error, and a value not kept has a true
+count <= error.  Each reduction removes at least (keep + 1) * cut requests from
+the counters, hence error <= (requests - counted) / (keep + 1).  Requests
+without a value (null) are never reduced: `missing` stays exact.
+
+The state (counters and errors) is plain tables: two summaries combine by
+adding both (`merge`), and the bound holds for the sum.  Everything is done with
+polars group-bys over whole tables, never per line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+BUDGET = 100_000  # counter rows kept per field; a row costs ~100 bytes with a long path
+COUNT = "count"
+ERROR = "error"  # per partition: how much any count may be low
+DISTINCT = "distinct"  # per partition: distinct values seen at least (exact while no error)
+
+
+class TopCounts:
+    """Counts by (partition keys, value); `add` takes grouped counts of a chunk."""
+
+    def __init__(
+        self,
+        keys: Sequence[str],
+        value: str,
+        schema: dict[str, pl.DataType],
+        budget: int | None = None,
+    ) -> None:
+        self.keys = list(keys)
+        self.value = value
+        self.budget = budget if budget is not None else BUDGET  # read late: tests lower it
+        self._schema = schema  # every key column and the value column
+        self._kept: pl.DataFrame | None = None  # merged counters (at most `budget` rows)
+        self._pending: list[pl.DataFrame] = []
+        self._pending_rows = 0
+        self._errors = self._empty_errors()
+
+    @property
+    def held_rows(self) -> int:
+        """Rows held: at most 2 x budget plus the last chunk's rows."""
+        kept = self._kept.height if self._kept is not None else 0
+        return kept + self._pending_rows + self._errors.height
+
+    @property
+    def approximate(self) -> bool:
+        return bool(self._errors.height and self._errors[ERROR].max())
+
+    def add(self, counts: pl.DataFrame) -> None:
+        """Grouped counts (keys, value, count) of some records."""
+        self._pending.append(counts)
+        self._pending_rows += counts.height
+        if self._pending_rows > self.budget:
+            self.compact()
+
+    def compact(self) -> None:
+        """Merge what was added; reduce to the budget only when it does not fit."""
+        if not self._pending:
+            return
+        parts = [self._kept] if self._kept is not None else []
+        merged = _sum([*parts, *self._pending], [*self.keys, self.value])
+        self._pending, self._pending_rows = [], 0
+        if merged.height > self.budget:
+            # requests with no value are counted apart, exactly: `missing` stays exact
+            absent = pl.col(self.value).is_null()
+            merged = pl.concat([self._reduce(merged.filter(~absent)), merged.filter(absent)])
+        self._kept = merged
+
+    def merge(self, other: TopCounts) -> None:
+        """Add another summary of other records (same keys and value) to this one."""
+        other.compact()
+        if other._kept is not None:
+            self.add(other._kept)
+        combined = pl.concat([self._errors, other._errors], how="vertical_relaxed")
+        self._errors = combined.group_by(self.keys).agg(pl.col(ERROR).sum(), pl.col(DISTINCT).max())
+        self.compact()
+
+    def counts(self) -> pl.DataFrame:
+        """The counters: (keys, value, count); exact where the partition's error is 0."""
+        self.compact()
+        if self._kept is None:
+            return pl.DataFrame(schema={**self._column_schema(), COUNT: pl.UInt32()})
+        return self._kept
+
+    def errors(self) -> pl.DataFrame:
+        """(keys, error, distinct) of the partitions that were ever reduced."""
+        self.compact()
+        return self._errors
+
+    def _reduce(self, merged: pl.DataFrame) -> pl.DataFrame:
+        sizes = merged.group_by(self.keys).agg(pl.len().alias("rows"))
+        keep = water_level(sizes["rows"].to_list(), self.budget)
+        ranked = merged.with_columns(
+            pl.col(COUNT).rank("ordinal", descending=True).over(self.keys).alias("rank")
+        )
+        cuts = ranked.filter(pl.col("rank") == keep + 1).select(
+            *self.keys, pl.col(COUNT).cast(pl.UInt64).alias(ERROR)
+        )
+        reduced = (
+            ranked.join(cuts, on=self.keys, how="left", nulls_equal=True)
+            .with_columns(pl.col(ERROR).fill_null(0))
+            .filter(pl.col(COUNT) > pl.col(ERROR))
+            .select(
+                *self.keys,
+                self.value,
+                (pl.col(COUNT) - pl.col(ERROR)).cast(merged.schema[COUNT]).alias(COUNT),
+            )
+        )
+        # every row of a partition is a distinct value with requests: a lower bound
+        seen = sizes.join(cuts, on=self.keys, how="inner", nulls_equal=True).select(
+            *self.keys, ERROR, pl.col("rows").cast(pl.UInt64).alias(DISTINCT)
+        )
+        combined = pl.concat([self._errors, seen], how="vertical_relaxed")
+        self._errors = combined.group_by(self.keys).agg(pl.col(ERROR).sum(), pl.col(DISTINCT).max())
+        return reduced
+
+    def _column_schema(self) -> dict[str, pl.DataType]:
+        return {name: self._schema[name] for name in [*self.keys, self.value]}
+
+    def _empty_errors(self) -> pl.DataFrame:
+        keys = {name: self._schema[name] for name in self.keys}
+        return pl.DataFrame(schema={**keys, ERROR: pl.UInt64(), DISTINCT: pl.UInt64()})
+
+
+def water_level(sizes: Sequence[int], budget: int) -> int:
+    """The largest `keep` (at least 1) with sum(min(size, keep)) <= budget: partitions
+    with few values keep them all, the others share the rest equally."""
+    remaining, left = budget, len(sizes)
+    for size in sorted(sizes):
+        if size * left > remaining:
+            return max(1, remaining // left)
+        remaining -= size
+        left -= 1
+    return max(1, max(sizes, default=1))
+
+
+def _sum(parts: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
+    return pl.concat(parts, how="vertical_relaxed").group_by(keys).agg(pl.col(COUNT).sum())
