@@ -247,7 +247,12 @@ def reference_document(summary: Summary) -> dict[str, Any]:
             return [jsonable(item) for item in value]
         return value
 
-    return {"schema_version": JSON_SCHEMA_VERSION, **jsonable(dataclasses.asdict(summary))}
+    document = {"schema_version": JSON_SCHEMA_VERSION, **jsonable(dataclasses.asdict(summary))}
+    for group in (document["top"] or {}).get("groups", []):
+        for found in group["fields"]:
+            if found["error"] is None:  # added later, and only when approximate
+                del found["error"]
+    return document
 
 
 REPORTS = {
