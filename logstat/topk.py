@@ -1,6 +1,6 @@
 """Counts of one field's values for `--top`, in bounded memory whatever the cardinality.
 
-Exact while the distinct keys fit a budget of rows; past it, a mergeable
+Exact while the distinct keys fit a budget (rows and bytes); past it, a mergeable
 Misra-Gries summary (Agarwal et al., "Mergeable summaries", PODS 2012) per
 partition (status and class: a rare 5xx keeps its own counters, however busy
 200 is).  A reduction keeps each partition's `keep` largest counters and lowers
@@ -22,7 +22,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-BUDGET = 100_000  # counter rows kept per field; a row costs ~100 bytes with a long path
+BUDGET = 100_000  # counter rows kept per field (a row with a 60-byte path: ~100 bytes)
+BUDGET_BYTES = 16 << 20  # and their size: fewer rows when values are long (2 KB queries)
 COUNT = "count"
 ERROR = "error"  # per partition: how much any count may be low
 DISTINCT = "distinct"  # per partition: distinct values seen at least (exact while no error)
@@ -37,31 +38,40 @@ class TopCounts:
         value: str,
         schema: dict[str, pl.DataType],
         budget: int | None = None,
+        budget_bytes: int | None = None,
     ) -> None:
         self.keys = list(keys)
         self.value = value
-        self.budget = budget if budget is not None else BUDGET  # read late: tests lower it
+        # read late: tests lower them
+        self.budget = budget if budget is not None else BUDGET
+        self.budget_bytes = budget_bytes if budget_bytes is not None else BUDGET_BYTES
         self._schema = schema  # every key column and the value column
         self._kept: pl.DataFrame | None = None  # merged counters (at most `budget` rows)
         self._pending: list[pl.DataFrame] = []
         self._pending_rows = 0
+        self._pending_bytes = 0
         self._errors = self._empty_errors()
 
     @property
     def held_rows(self) -> int:
-        """Rows held: at most 2 x budget plus the last chunk's rows."""
+        """Rows held: at most 2 x budget plus the last chunk's rows (and a row per
+        partition: the requests without a value, and the errors)."""
         kept = self._kept.height if self._kept is not None else 0
         return kept + self._pending_rows + self._errors.height
 
     @property
-    def approximate(self) -> bool:
-        return bool(self._errors.height and self._errors[ERROR].max())
+    def held_bytes(self) -> int:
+        """Bytes held in counters: about 2 x budget_bytes plus the last chunk's (the
+        row limit is set from the rows' mean size)."""
+        kept = int(self._kept.estimated_size()) if self._kept is not None else 0
+        return kept + self._pending_bytes
 
     def add(self, counts: pl.DataFrame) -> None:
         """Grouped counts (keys, value, count) of some records."""
         self._pending.append(counts)
         self._pending_rows += counts.height
-        if self._pending_rows > self.budget:
+        self._pending_bytes += int(counts.estimated_size())
+        if self._pending_rows > self.budget or self._pending_bytes > self.budget_bytes:
             self.compact()
 
     def compact(self) -> None:
@@ -70,12 +80,21 @@ class TopCounts:
             return
         parts = [self._kept] if self._kept is not None else []
         merged = _sum([*parts, *self._pending], [*self.keys, self.value])
-        self._pending, self._pending_rows = [], 0
-        if merged.height > self.budget:
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
+        limit = self._row_limit(merged)
+        if merged.height > limit:
             # requests with no value are counted apart, exactly: `missing` stays exact
             absent = pl.col(self.value).is_null()
-            merged = pl.concat([self._reduce(merged.filter(~absent)), merged.filter(absent)])
+            reduced = self._reduce(merged.filter(~absent), limit)
+            merged = pl.concat([reduced, merged.filter(absent)])
         self._kept = merged
+
+    def _row_limit(self, merged: pl.DataFrame) -> int:
+        """The rows that fit both budgets, at the size of these rows."""
+        if merged.height == 0:
+            return self.budget
+        per_row = max(1, int(merged.estimated_size()) // merged.height)
+        return max(1, min(self.budget, self.budget_bytes // per_row))
 
     def merge(self, other: TopCounts) -> None:
         """Add another summary of other records (same keys and value) to this one."""
@@ -98,9 +117,9 @@ class TopCounts:
         self.compact()
         return self._errors
 
-    def _reduce(self, merged: pl.DataFrame) -> pl.DataFrame:
+    def _reduce(self, merged: pl.DataFrame, limit: int) -> pl.DataFrame:
         sizes = merged.group_by(self.keys).agg(pl.len().alias("rows"))
-        keep = water_level(sizes["rows"].to_list(), self.budget)
+        keep = water_level(sizes["rows"].to_list(), limit)
         ranked = merged.with_columns(
             pl.col(COUNT).rank("ordinal", descending=True).over(self.keys).alias("rank")
         )

@@ -99,6 +99,26 @@ def test_counts_stay_within_the_stated_error(
         }
 
 
+def test_long_values_are_bounded_by_bytes() -> None:
+    """2 KB values: the byte budget, not the row budget, limits what is held."""
+    counts = TopCounts(["status"], "path", SCHEMA, budget=10_000, budget_bytes=64 << 10)
+    truth: Counter[Pair] = Counter()
+    largest = 0
+    for start in range(0, 3000, 30):
+        pairs = [
+            (200, ("/hot" if n % 3 == 0 else f"/{n}").ljust(2048, "x"))
+            for n in range(start, start + 30)
+        ]
+        truth.update(pairs)
+        added = chunk_counts(pairs)
+        largest = max(largest, added.estimated_size())
+        counts.add(added)
+        assert counts.held_bytes <= 2 * (64 << 10) + largest
+    assert counts.held_rows < 100  # of 2,001 distinct values
+    check_bound(counts, truth)
+    assert counts.errors()[ERROR].sum() > 0
+
+
 def test_water_level_shares_the_budget() -> None:
     assert water_level([5, 100, 100], 105) == 50  # the small partition keeps all
     assert sum(min(size, water_level([5, 100, 100], 105)) for size in [5, 100, 100]) <= 105
