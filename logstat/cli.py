@@ -117,6 +117,21 @@ def _progress(runs: list[FileRun], quiet: bool) -> Iterator[Progress | None]:
         yield lambda consumed: bar.advance(task, consumed)
 
 
+def _partial(runs: list[FileRun]) -> bool:
+    """Warn of each file gone (rotated, deleted) before it was read; True when there was one.
+
+    Called after the outputs are written: the rest of the files were read and counted.
+    """
+    from logstat.pipeline import vanished
+    from logstat.report.text import safe
+    from logstat.sources import Vanished
+
+    gone = vanished(runs)
+    for run in gone:
+        sys.stderr.write(f"logstat: warning: {safe(run.source.name)}: {Vanished.REASON}\n")
+    return bool(gone)
+
+
 def _stdout_console() -> Console:
     from rich.console import Console
 
@@ -329,7 +344,11 @@ def summary(
 
         for alert in tripped:
             sys.stderr.write(f"logstat: fail-if: {safe(describe(alert))}\n")
-        raise typer.Exit(ExitCode.ALERT)
+    partial = _partial(runs)
+    if tripped:
+        raise typer.Exit(ExitCode.ALERT)  # takes precedence over a partial run
+    if partial:
+        raise typer.Exit(ExitCode.PARTIAL)
 
 
 REPORT_HELP = """Summary plus drill-down: the same options as summary, with --top 10 by default.
@@ -426,6 +445,8 @@ def export(
         if rejected:
             message += f" ({rejected:,} lines rejected; see `logstat summary --rejects FILE`)"
         typer.echo(message, err=True)
+    if _partial(runs):
+        raise typer.Exit(ExitCode.PARTIAL)
 
 
 @app.command()

@@ -20,6 +20,7 @@ from logstat.cli_options import (
     StateOption,
     VendorOption,
 )
+from logstat.errors import ExitCode
 from logstat.output_paths import refuse_overwriting_inputs
 
 
@@ -49,7 +50,7 @@ def ingest(
     Each line of a log file is added once: the dataset records what every file
     contributed, and a run adds only what it does not hold yet.
     """
-    from logstat.cli import _options, _progress
+    from logstat.cli import _options, _partial, _progress
     from logstat.ingest import Ingest
 
     refuse_overwriting_inputs(logs, {"--state": state})
@@ -71,6 +72,8 @@ def ingest(
                 "on every run",
                 err=True,
             )
+    if _partial(runs):
+        raise typer.Exit(ExitCode.PARTIAL)
 
 
 def dashboard(
@@ -88,7 +91,7 @@ def dashboard(
     debug: DebugOption = False,
 ) -> None:
     """Write an HTML dashboard (one file, works offline) of the logs or of a dataset."""
-    from logstat.cli import _options, _progress
+    from logstat.cli import _options, _partial, _progress
     from logstat.dashboard import DashboardBuilder, render_page
     from logstat.export import atomic_output
     from logstat.inputs import Inputs
@@ -106,3 +109,5 @@ def dashboard(
         handle.write(page.encode("utf-8"))
     if not quiet:
         typer.echo(f"wrote {output}", err=True)
+    if _partial(runs):
+        raise typer.Exit(ExitCode.PARTIAL)

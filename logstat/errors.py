@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     NO_FORMAT = 3  # no known log format matched the input
     ALERT = 4  # a --fail-if rule tripped
     UNPARSED = 5  # no line parsed, or most records have no status: the wrong format?
+    PARTIAL = 6  # a file was gone (rotated, deleted) before it was read; the rest was read
     INTERNAL = 70  # a bug in logstat (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
     TERMINATED = 143  # SIGTERM (128 + SIGTERM)

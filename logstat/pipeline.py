@@ -32,7 +32,13 @@ from logstat.lines import (
     read_chunks,
     split_lines,
 )
-from logstat.sources import OpenedSource, Source, open_source, read_small_plain_file
+from logstat.sources import (
+    OpenedSource,
+    Source,
+    Vanished,
+    open_source,
+    read_small_plain_file,
+)
 
 if TYPE_CHECKING:
     from logstat.state import Resume
@@ -66,6 +72,7 @@ class FileRun:
     invalid_utf8: int = 0
     problems: list[str] = field(default_factory=list)
     blank: bool = False  # no non-empty line to detect a format from (an empty file)
+    vanished: bool = False  # listed, then gone (rotated or deleted) before it was read
     resume: Resume | None = None  # --state: read on from where the last run stopped
     # the format was taken from an earlier file like this one without reading this
     # one; its first chunk confirms it (or this file is detected on its own)
@@ -95,7 +102,11 @@ def plan(sources: list[Source], options: Options) -> list[FileRun]:
         if known is not None:
             runs.append(FileRun(file_id, source, known, tentative=True))
             continue
-        opened = open_source(source)
+        try:
+            opened = open_source(source)
+        except Vanished:
+            runs.append(FileRun(file_id, source, None, problems=[Vanished.REASON], vanished=True))
+            continue
         problems = ReadProblems()
         head, consumed = _read_head(opened, problems)
         sample = formats.sample_lines(split_lines(Chunk(head, 1))["line"])
@@ -165,9 +176,14 @@ class _Recorder:
         return data
 
 
+def vanished(runs: list[FileRun]) -> list[FileRun]:
+    """The files that were gone before they could be read: the run's counts are partial."""
+    return [run for run in runs if run.vanished]
+
+
 def require_recognised(runs: list[FileRun]) -> None:
     """Stop when no input file could be recognised at all (empty files are no failure)."""
-    readable = [run for run in runs if not run.blank]
+    readable = [run for run in runs if not run.blank and not run.vanished]
     if readable and all(run.choice is None for run in readable):
         tried = ", ".join(formats.BY_NAME)
         names = ", ".join(run.source.name for run in readable[:3])
@@ -233,7 +249,7 @@ def _pieces(runs: list[FileRun], chunk_bytes: int) -> Iterator[_Piece]:
         first = next(chunks, None)
         second = next(chunks, None) if first is not None else None
         if first is None and run.tentative:  # an empty file: nothing to confirm
-            run.tentative, run.blank = False, True
+            run.tentative, run.blank = False, not run.vanished
         if first is not None and second is None and run.choice and _stateless(run.choice):
             if not batch.matches(run):
                 yield from batch.flush()
@@ -340,11 +356,18 @@ def _chunks_of(run: FileRun, chunk_bytes: int) -> Iterator[tuple[Chunk, int]]:
             if data:
                 yield Chunk(data.removeprefix(UTF8_BOM), 1), len(data)
             return
+    if run.vanished:
+        return
     if run._kept is not None:
         opened, head = run._kept
         run._kept = None
     else:
-        opened, head = open_source(run.source), b""
+        try:
+            opened, head = open_source(run.source), b""
+        except Vanished:  # rotated or deleted since it was listed: the run goes on
+            run.vanished = True
+            ReadProblems(run.problems).add(Vanished.REASON)
+            return
         if run.tentative:
             run.compression = opened.compression
     problems = ReadProblems(run.problems)

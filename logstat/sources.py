@@ -72,14 +72,26 @@ def expand(arguments: list[str]) -> list[Source]:
     A file named twice (or reached twice through links) is read once: files are
     told apart by device and inode, which the directory walk gets without a
     system call per file.
+
+    An argument that names no file at all (a glob matching nothing, an empty
+    directory) is an error, as a missing file is: a cron job pointed at the wrong
+    place must not look like a quiet night.  A file listed that is gone before it
+    is looked at (rotated or deleted) is kept: opening it reports it as vanished.
     """
     sources: list[Source] = []
     seen: set[tuple[int, int]] = set()
+    found = 0
 
     def add(path: Path, identity: tuple[int, int] | None = None) -> None:
+        nonlocal found
+        found += 1
         regular = True  # what the directory walk yields
         if identity is None:
-            status = path.stat()
+            try:
+                status = path.stat()
+            except FileNotFoundError:  # gone since it was listed
+                sources.append(Source(str(path), path))
+                return
             identity, regular = _identity(status), stat.S_ISREG(status.st_mode)
         if identity not in seen:
             seen.add(identity)
@@ -90,22 +102,24 @@ def expand(arguments: list[str]) -> list[Source]:
             sources.append(Source("<stdin>", None))
             continue
         path = Path(argument)
+        found = 0
         if path.is_dir():
             for file, identity in _walk(path):
                 add(file, identity)
+            if not found:
+                raise LogstatError(f"{argument}: no files in this directory (hidden files skipped)")
         elif path.exists():
             add(path)
         elif glob.has_magic(argument):
-            matches = sorted(glob.glob(argument, recursive=True))
-            if not matches:
-                raise LogstatError(f"no files match {argument!r}")
-            for match in matches:
+            for match in sorted(glob.glob(argument, recursive=True)):
                 match_path = Path(match)
                 if match_path.is_dir():
                     for file, identity in _walk(match_path):
                         add(file, identity)
                 else:
                     add(match_path)
+            if not found:
+                raise LogstatError(f"no files match {argument!r}")
         else:
             raise LogstatError(f"{argument}: no such file or directory")
     return sources
@@ -218,6 +232,15 @@ class OpenedSource:
         self.counter.raw.close()
 
 
+class Vanished(LogstatError):
+    """A file listed for this run was gone when it was opened: rotated or deleted."""
+
+    REASON = "gone before it could be read (rotated or deleted)"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name}: {self.REASON}")
+
+
 def _open_file(path: Path) -> BinaryIO:
     return open(path, "rb", buffering=0)  # closed by OpenedSource.close
 
@@ -232,6 +255,8 @@ def open_source(source: Source) -> OpenedSource:
     try:
         # unbuffered: the BufferedReader below is the only buffer
         raw: BinaryIO = sys.stdin.buffer if source.path is None else _open_file(source.path)
+    except FileNotFoundError as error:
+        raise Vanished(source.name) from error
     except OSError as error:
         raise LogstatError(f"{source.name}: cannot open: {error.strerror or error}") from error
     counter = CountingReader(raw)

@@ -62,7 +62,7 @@ from logstat import pipeline
 from logstat.errors import ExitCode, LogstatError
 from logstat.export import atomic_output
 from logstat.lines import Chunk, ReadProblems, read_chunks
-from logstat.sources import MAGIC_OF, OpenedSource, Source, open_source
+from logstat.sources import MAGIC_OF, OpenedSource, Source, Vanished, open_source
 
 STATE_VERSION = 1
 # A file's identity: enough bytes that two logs never share them (each line has a
@@ -179,6 +179,7 @@ class _Candidate:
     status: os.stat_result
     origin: str  # the input path (of this run or an earlier one) it belongs to
     _head: tuple[bytes, str | None] | None = None
+    gone: bool = False  # deleted or rotated away between its listing and its opening
 
     @property
     def is_input(self) -> bool:
@@ -193,7 +194,12 @@ class _Candidate:
     def _load(self) -> tuple[bytes, str | None]:
         """The first FINGERPRINT_BYTES decompressed bytes (fewer when the file is shorter)."""
         if self._head is None:
-            opened = open_source(self.source)
+            try:
+                opened = open_source(self.source)
+            except Vanished:
+                self.gone = True
+                self._head = (b"", None)
+                return self._head
             data = b""
             try:
                 while len(data) < FINGERPRINT_BYTES:
@@ -297,6 +303,7 @@ class Resume:
 class _Plan:
     reads: list[Resume] = field(default_factory=list)
     kept: list[Entry] = field(default_factory=list)  # entries that stay as they are
+    gone: list[Source] = field(default_factory=list)  # inputs deleted since they were listed
 
 
 class _Claims:
@@ -318,10 +325,16 @@ class _Claims:
 
 def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
     """Pair this run's files with what the state remembers; see the module's docstring."""
-    inputs = [_candidate(source) for source in sources]
+    plan = _Plan()
+    inputs = []
+    for source in sources:
+        candidate = _candidate(source)
+        if candidate is None:
+            plan.gone.append(source)  # its entries stay: its origin is no input of this run
+        else:
+            inputs.append(candidate)
     input_paths = {candidate.path: candidate for candidate in inputs}
     claims = _Claims(entries)
-    plan = _Plan()
     # an entry and a file of the same inode but other content: the file was truncated in
     # place, or is a new file that got a deleted file's inode (ext4 reuses them at once).
     # The fingerprint decides: such a file is matched by content like any other, and is
@@ -394,18 +407,25 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
         if not copy:
             plan.reads.append(Resume(candidate, candidate.origin, None))
 
+    # a file that went away while this run looked at it may be where an entry's lines
+    # are now: its log's entries stay for the next run
+    gone = {candidate.origin for candidate in (*inputs, *siblings) if candidate.gone}
     for index in sorted(claims.free_entries):
-        if entries[index].origin not in input_paths:  # another run's file: not ours to forget
+        origin = entries[index].origin
+        if origin not in input_paths or origin in gone:  # not ours to forget (yet)
             plan.kept.append(entries[index])
     # rotated files first: their lines are older
     plan.reads.sort(key=lambda resume: resume.candidate.is_input)
     return plan
 
 
-def _candidate(source: Source) -> _Candidate:
+def _candidate(source: Source) -> _Candidate | None:
+    """The input as a candidate; None when it is gone since it was listed."""
     assert source.path is not None
     try:
         status = os.stat(source.path)
+    except FileNotFoundError:
+        return None
     except OSError as error:
         raise LogstatError(f"{source.name}: cannot open: {error.strerror or error}") from error
     path = os.path.abspath(source.path)
@@ -497,6 +517,9 @@ class StateFile:
         runs = pipeline.plan([resume.candidate.source for resume in reads], options)
         for run, resume in zip(runs, reads, strict=True):
             run.resume = resume
+        for source in self._plan.gone:
+            problems = [Vanished.REASON]
+            runs.append(pipeline.FileRun(len(runs), source, None, problems=problems, vanished=True))
         return runs
 
     def commit(self, runs: list[pipeline.FileRun]) -> None:
