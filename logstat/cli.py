@@ -21,11 +21,19 @@ import typer
 from logstat.cli_options import (
     DebugOption,
     FormatOption,
+    HostOption,
     LogFormatOption,
     Logs,
+    MethodOption,
+    PathOption,
     QuietOption,
+    SinceOption,
+    SourceOption,
     StateOption,
+    StatusOption,
+    UntilOption,
     VendorOption,
+    parse_filter_options,
 )
 from logstat.commands_cron import dashboard, ingest
 from logstat.errors import ExitCode, LogstatError
@@ -138,7 +146,6 @@ def _stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
-FILTERS = "Filters (applied to records before counting)"
 REPORT = "Report"
 OUTPUTS = "Outputs"
 
@@ -150,59 +157,13 @@ def summary(
     format: FormatOption = None,
     log_format: LogFormatOption = None,
     vendor: VendorOption = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            help="Keep records at or after this time: ISO (2024-05-01, 2024-05-01T10:00, UTC "
-            "unless an offset is given) or a duration before now (30m, 2h, 7d).",
-            rich_help_panel=FILTERS,
-        ),
-    ] = None,
-    until: Annotated[
-        str | None,
-        typer.Option(
-            "--until",
-            help="Keep records before this time (same forms as --since).",
-            rich_help_panel=FILTERS,
-        ),
-    ] = None,
-    status: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--status",
-            help="Keep these statuses: codes, classes, ranges, e.g. 5xx,499,400-403.",
-            rich_help_panel=FILTERS,
-        ),
-    ] = None,
-    path: Annotated[
-        str | None,
-        typer.Option(
-            "--path",
-            help="Keep paths matching this regular expression (searched anywhere).",
-            rich_help_panel=FILTERS,
-        ),
-    ] = None,
-    host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--host", help="Keep these virtual hosts (comma-separated).", rich_help_panel=FILTERS
-        ),
-    ] = None,
-    method: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--method", help="Keep these methods, e.g. POST,PUT.", rich_help_panel=FILTERS
-        ),
-    ] = None,
-    source: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--source",
-            help="Keep records from these formats, e.g. nginx.",
-            rich_help_panel=FILTERS,
-        ),
-    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    status: StatusOption = None,
+    path: PathOption = None,
+    host: HostOption = None,
+    method: MethodOption = None,
+    source: SourceOption = None,
     every: Annotated[
         str | None,
         typer.Option(
@@ -286,7 +247,7 @@ def summary(
 ) -> None:
     """Summarise status codes by class and by code, with each code's meaning for its source."""
     from logstat.alerts import describe, parse_rules
-    from logstat.filters import parse_duration, parse_filters
+    from logstat.filters import parse_duration
     from logstat.formats import BY_NAME
     from logstat.inputs import Inputs
     from logstat.rejects import RejectsWriter
@@ -297,16 +258,7 @@ def summary(
     options = _options(format, log_format, vendor)
     command = context.info_name
     settings = ReportSettings(
-        filters=parse_filters(
-            since=since,
-            until=until,
-            statuses=status or (),
-            path=path,
-            hosts=host or (),
-            methods=method or (),
-            sources=source or (),
-            known_sources=BY_NAME,
-        ),
+        filters=parse_filter_options(since, until, status, path, host, method, source),
         every=parse_duration(every, "--every") if every else None,
         top=(10 if command == "report" else 0) if top is None else top,
         top_fields=parse_top_fields(top_fields or ()),
@@ -390,7 +342,15 @@ def schema() -> None:
 @app.command()
 def export(
     logs: Logs,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .csv or .parquet.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file: .csv or .parquet; - for stdout (CSV, or Parquet with --to "
+            "parquet when stdout is not a terminal).",
+        ),
+    ],
     to: Annotated[
         str | None, typer.Option("--to", help="csv or parquet, when the suffix does not say.")
     ] = None,
@@ -398,6 +358,13 @@ def export(
         bool,
         typer.Option("--raw-csv", help="Keep cells starting with = + - @ as they are in CSV."),
     ] = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    status: StatusOption = None,
+    path: PathOption = None,
+    host: HostOption = None,
+    method: MethodOption = None,
+    source: SourceOption = None,
     format: FormatOption = None,
     log_format: LogFormatOption = None,
     vendor: VendorOption = None,
@@ -406,11 +373,17 @@ def export(
 ) -> None:
     """Write one row per request (canonical schema plus status meanings) to CSV or Parquet."""
     from logstat import formats, pipeline
-    from logstat.export import Writer, annotate, export_columns, kind_for
+    from logstat.export import STDOUT, Writer, annotate, export_columns, kind_for
 
     if to is not None and to not in ("csv", "parquet"):
         raise LogstatError(f"--to must be csv or parquet, not {to!r}", ExitCode.USAGE)
     kind = kind_for(output, to)
+    if str(output) == STDOUT and kind == "parquet" and sys.stdout.isatty():
+        raise LogstatError(
+            "Parquet is binary: redirect stdout to a file or a pipe, or use -o FILE.parquet",
+            ExitCode.USAGE,
+        )
+    filters = parse_filter_options(since, until, status, path, host, method, source)
     refuse_overwriting_inputs(logs, {"--output": output})
     options = _options(format, log_format, vendor)
     runs = _plan(logs, options)
@@ -425,7 +398,7 @@ def export(
     chains = formats.vendor_chains(options.vendors)
     with _progress(runs, quiet) as progress, Writer(output, kind, columns, raw_csv) as writer:
         for _, frame in pipeline.read(runs, options, None, progress):
-            writer.write(annotate(frame, chains, columns))
+            writer.write(filters.apply(annotate(frame, chains, columns)))
     for run in runs:
         # a file detected on its own while read (pipeline._confirm) may have columns
         # the export's fixed set lacks: say so rather than drop them silently
@@ -441,7 +414,8 @@ def export(
             )
     rejected = sum(run.rejected for run in runs)
     if not quiet:
-        message = f"wrote {writer.rows:,} rows to {output}"
+        where = "stdout" if str(output) == STDOUT else str(output)
+        message = f"wrote {writer.rows:,} rows to {where}"
         if rejected:
             message += f" ({rejected:,} lines rejected; see `logstat summary --rejects FILE`)"
         typer.echo(message, err=True)

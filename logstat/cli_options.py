@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from logstat.filters import Filters
 
 Logs = Annotated[
     list[str],
@@ -44,3 +47,82 @@ LogsOrDataset = Annotated[
     list[str],
     typer.Argument(help="Log files, globs, directories, or a dataset written by `logstat ingest`."),
 ]
+
+# The record filters, declared once: summary and report, export and dashboard take them
+FILTERS = "Filters (applied to records before counting)"
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="Keep records at or after this time: ISO (2024-05-01, 2024-05-01T10:00, UTC "
+        "unless an offset is given) or a duration before now (30m, 2h, 7d).",
+        rich_help_panel=FILTERS,
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        help="Keep records before this time (same forms as --since).",
+        rich_help_panel=FILTERS,
+    ),
+]
+StatusOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status",
+        help="Keep these statuses: codes, classes, ranges, e.g. 5xx,499,400-403.",
+        rich_help_panel=FILTERS,
+    ),
+]
+PathOption = Annotated[
+    str | None,
+    typer.Option(
+        "--path",
+        help="Keep paths matching this regular expression (searched anywhere).",
+        rich_help_panel=FILTERS,
+    ),
+]
+HostOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--host", help="Keep these virtual hosts (comma-separated).", rich_help_panel=FILTERS
+    ),
+]
+MethodOption = Annotated[
+    list[str] | None,
+    typer.Option("--method", help="Keep these methods, e.g. POST,PUT.", rich_help_panel=FILTERS),
+]
+SourceOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--source",
+        help="Keep records from these formats, e.g. nginx.",
+        rich_help_panel=FILTERS,
+    ),
+]
+
+
+def parse_filter_options(
+    since: str | None,
+    until: str | None,
+    status: list[str] | None,
+    path: str | None,
+    host: list[str] | None,
+    method: list[str] | None,
+    source: list[str] | None,
+) -> Filters:
+    """The filter options above -> Filters (a usage error names a bad value)."""
+    from logstat.filters import parse_filters
+    from logstat.formats import BY_NAME
+
+    return parse_filters(
+        since=since,
+        until=until,
+        statuses=status or (),
+        path=path,
+        hosts=host or (),
+        methods=method or (),
+        sources=source or (),
+        known_sources=BY_NAME,
+    )

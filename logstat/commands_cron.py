@@ -13,12 +13,20 @@ import typer
 from logstat.cli_options import (
     DebugOption,
     FormatOption,
+    HostOption,
     LogFormatOption,
     Logs,
     LogsOrDataset,
+    MethodOption,
+    PathOption,
     QuietOption,
+    SinceOption,
+    SourceOption,
     StateOption,
+    StatusOption,
+    UntilOption,
     VendorOption,
+    parse_filter_options,
 )
 from logstat.errors import ExitCode
 from logstat.output_paths import refuse_overwriting_inputs
@@ -84,6 +92,13 @@ def dashboard(
     top: Annotated[
         int, typer.Option("--top", min=1, help="How many error paths and status codes to show.")
     ] = 20,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    status: StatusOption = None,
+    path: PathOption = None,
+    host: HostOption = None,
+    method: MethodOption = None,
+    source: SourceOption = None,
     format: FormatOption = None,
     log_format: LogFormatOption = None,
     vendor: VendorOption = None,
@@ -97,8 +112,9 @@ def dashboard(
     from logstat.inputs import Inputs
 
     refuse_overwriting_inputs(logs, {"--output": output})
+    filters = parse_filter_options(since, until, status, path, host, method, source)
     options = _options(format, log_format, vendor)
-    builder = DashboardBuilder(top)
+    builder = DashboardBuilder(top, filters)
     with Inputs() as inputs:
         runs = inputs.plan(logs, options)
         with _progress(runs, quiet) as progress:

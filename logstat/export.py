@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,9 +30,14 @@ SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+STDOUT = "-"  # `-o -`: write to standard output
+
+
 def kind_for(path: Path, explicit: str | None) -> str:
     if explicit:
         return explicit
+    if str(path) == STDOUT:
+        return "csv"
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise LogstatError(
@@ -114,6 +120,14 @@ def atomic_output(path: Path, mode: str = "wb") -> Iterator[IO[bytes]]:
         raise
 
 
+@contextlib.contextmanager
+def standard_output() -> Iterator[IO[bytes]]:
+    """stdout as an output: written as it comes (a reader may stop early, see cli.main)."""
+    stream = sys.stdout.buffer
+    yield stream
+    stream.flush()
+
+
 def export_columns(extras: Iterable[str]) -> dict[str, pl.DataType]:
     """Canonical columns, annotations, then the format-specific extras (as strings)."""
     columns: dict[str, pl.DataType] = {**schema.COLUMNS, **schema.ANNOTATIONS}
@@ -160,7 +174,7 @@ class Writer:
         self.columns = columns
         self.raw = raw
         self.rows = 0
-        self._output = atomic_output(path)
+        self._output = standard_output() if str(path) == STDOUT else atomic_output(path)
         self._handle: IO[bytes] | None = None
         self._parquet: Any = None
         # Parquet row groups are encoded and compressed on a thread of their own while

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from logstat import __version__, schema
+from logstat.filters import Filters
 from logstat.pipeline import FileRun
 from logstat.report.files import (
     ATTENTION_LIMIT,
@@ -40,25 +41,28 @@ PATH_SCHEMA = {"path": pl.String(), "status_class": pl.String(), "status": pl.In
 
 
 class DashboardBuilder:
-    def __init__(self, top: int = 20) -> None:
+    def __init__(self, top: int = 20, filters: Filters | None = None) -> None:
         self.top = top
-        self.summary = SummaryBuilder()
+        # the filters (--status, --since ...) apply to every chart and table, as in summary
+        self.filters = filters or Filters()
+        self.summary = SummaryBuilder(ReportSettings(filters=self.filters))
         self._minutes: list[pl.DataFrame] = []
         # bounded like the --top counts: exact until topk.BUDGET distinct (class, status, path)
         self._paths = TopCounts(["status_class", "status"], "path", dict(PATH_SCHEMA))
         self._untimed = 0  # records without a time: in no bar
 
     def needed(self) -> set[str]:
-        return ReportSettings().needed() | {"timestamp", "path"}
+        return ReportSettings(filters=self.filters).needed() | {"timestamp", "path"}
 
     def add(self, frame: pl.DataFrame) -> None:
         self.summary.add(frame)
         records = frame.filter(pl.col(schema.LINE_KIND) == schema.RECORD)
-        for column in ("timestamp", "path", "status"):  # a format may lack one
-            if column not in records.columns:
+        for column in ("timestamp", "path", "status", *self.filters.columns()):
+            if column not in records.columns:  # a format may lack one
                 records = records.with_columns(
                     pl.lit(None, dtype=schema.COLUMNS[column]).alias(column)
                 )
+        records = self.filters.apply(records)
         timed = records.filter(pl.col("timestamp").is_not_null())
         self._untimed += records.height - timed.height
         minute = (pl.col("timestamp").dt.epoch("s") // 60).alias("minute")
