@@ -58,11 +58,16 @@ def _temporary_file(path: Path, directory: Path) -> tuple[int, str]:
     loss), and the next write of `path` removes it."""
     while True:
         descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
             same = os.stat(temporary).st_ino == os.fstat(descriptor).st_ino
         except FileNotFoundError:
             same = False  # another run took it for a dead one's before it was locked
+        except BaseException:  # SIGTERM, Ctrl-C: leave nothing behind
+            os.close(descriptor)
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
         if same:
             return descriptor, temporary
         os.close(descriptor)
