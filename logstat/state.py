@@ -21,7 +21,9 @@ only, counted in decompressed bytes).  The next run with the same state file:
 - notices truncation (copytruncate: smaller than what was read, or other first
   bytes) and reads the file again from its start;
 - leaves a partial last line (no newline yet) for the next run, except at the
-  end of a compressed file, which is finished;
+  end of a compressed file, which is finished, and at the end of a rotated file
+  (no longer under the name it was read as) that has not changed since the last
+  run: its writer has moved on to the new log;
 - opens nothing whose device, inode, size and modification time are unchanged.
 
 The state file is JSON (`logstat_state` is its format version):
@@ -232,6 +234,7 @@ class Resume:
     end_offset: int | None = None
     end_lines: int = 0
     compression: str | None = None
+    finish: bool = False  # the last line counts even without its newline (_abandoned_tail)
 
     def read_chunks(
         self, opened: OpenedSource, problems: ReadProblems, chunk_bytes: int
@@ -263,8 +266,9 @@ class Resume:
             if data:
                 lines += data.count(b"\n")
                 yield Chunk(data, chunk.first_line_no + self.lines)
-        finished = opened.compression is not None and len(problems.messages) == errors
-        if held and finished:  # a compressed file is complete: its last line is too
+        complete = opened.compression is not None or self.finish
+        finished = complete and len(problems.messages) == errors
+        if held and finished:  # a compressed or abandoned file is complete: its last line too
             yield Chunk(held, self.lines + lines + 1)
             lines += 1
             held = b""
@@ -351,7 +355,10 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
                 entry = entries[index]
                 if (entry.device, entry.inode) != (status.st_dev, status.st_ino):
                     continue
-                if entry.unchanged(status):
+                if entry.unchanged(status) and _abandoned_tail(entry, candidate):
+                    claims.claim(index, candidate)
+                    plan.reads.append(_resume(candidate, entry, finish=True))
+                elif entry.unchanged(status):
                     claims.claim(index, candidate)
                     plan.kept.append(_moved(entry, candidate))
                 elif _continues(entry, candidate):
@@ -439,8 +446,16 @@ def _continues(entry: Entry, candidate: _Candidate) -> bool:
     return entry.matches(candidate.head())
 
 
-def _resume(candidate: _Candidate, entry: Entry) -> Resume:
-    return Resume(candidate, entry.origin, entry, entry.offset, entry.lines)
+def _resume(candidate: _Candidate, entry: Entry, finish: bool = False) -> Resume:
+    return Resume(candidate, entry.origin, entry, entry.offset, entry.lines, finish=finish)
+
+
+def _abandoned_tail(entry: Entry, candidate: _Candidate) -> bool:
+    """A rotated file that ends in a line without its newline, and has not changed since
+    the last run: its writer moved on to the new log, so that line is finished as it is
+    (as at the end of a compressed file).  The live log's last line keeps waiting."""
+    rotated = candidate.path != entry.origin
+    return rotated and entry.compression is None and entry.offset < entry.size
 
 
 def _moved(entry: Entry, candidate: _Candidate) -> Entry:

@@ -16,7 +16,7 @@ import pytest
 
 from logstat.cli import main
 from tests.helpers import REPO
-from tests.test_state import SimulatedLog, assert_same, run
+from tests.test_state import SimulatedLog, Totals, assert_same, log_line, run
 
 SAMPLE = REPO / "samples" / "nginx-access.log"
 
@@ -149,3 +149,43 @@ def test_live_ingest_with_compress_counts_each_line_once(log: SimulatedLog, tmp_
     )
     assert stored.height == run([log.everything], None).records
     assert stored["path"].is_duplicated().sum() == 0
+
+
+def write_unterminated(path: Path, first: int, count: int) -> None:
+    """`count` lines, the last without its newline (a writer that stopped mid-line)."""
+    text = "".join(log_line(number) for number in range(first, first + count))
+    with path.open("a") as handle:
+        handle.write(text.removesuffix("\n"))
+
+
+@pytest.mark.parametrize("compress", ["none", "delayed"])
+@pytest.mark.parametrize("inputs", ["live", "rotated glob"])
+def test_an_unterminated_last_line_of_a_rotated_file_counts_once(
+    compress: str, inputs: str, tmp_path: Path
+) -> None:
+    """Without --state that line counts; with it, it counts once the file is rotated and
+    left alone for a run (its writer moved on), not never."""
+    directory = tmp_path / "logs"
+    directory.mkdir()
+    log = SimulatedLog(directory)
+    state_file = tmp_path / "state.json"
+    live = inputs == "live"
+    logs = [log.current] if live else [directory / "access.log.*"]
+    log.append(3)
+    write_unterminated(log.current, 3, 2)  # /item/4 has no newline
+    log.written = 5
+    counted = run(logs, state_file) if live else Totals()
+    for _ in range(4):
+        log.rotate(compress=compress)
+        log.append(2)
+        counted.add(run(logs, state_file))
+    # every line once, as one run without --state over the same files counts them
+    full = Totals()
+    for path in sorted(directory.glob("access.log*")):
+        if live or path.name != "access.log":
+            full.add(run([path], None))
+    if not live:  # the live log is no input: its last lines are not counted yet
+        counted.add(run([log.current], None))
+        full.add(run([log.current], None))
+    assert counted.requests["/item/4"] == 1
+    assert_same(counted, full)
