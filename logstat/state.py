@@ -308,6 +308,9 @@ class _Plan:
     reads: list[Resume] = field(default_factory=list)
     kept: list[Entry] = field(default_factory=list)  # entries that stay as they are
     gone: list[Source] = field(default_factory=list)  # inputs deleted since they were listed
+    # input path -> what may not have been read: the file last seen under its name was
+    # found nowhere (rotated where logstat does not look, or deleted)
+    lost: dict[str, str] = field(default_factory=dict)
 
 
 class _Claims:
@@ -421,6 +424,13 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
         origin = entries[index].origin
         if origin not in input_paths or origin in gone:  # not ours to forget (yet)
             plan.kept.append(entries[index])
+        elif entries[index].path == origin:
+            plan.lost[origin] = (
+                f"the file read before under this name (to line {entries[index].lines:,}) "
+                "was not found: lines written to it after the last run were not read "
+                "(rotated files are looked for beside the log, or its symlink's target, "
+                "as NAME.1, NAME-DATE ..., and among the inputs)"
+            )
     # rotated files first: their lines are older
     plan.reads.sort(key=lambda resume: resume.candidate.is_input)
     return plan
@@ -466,25 +476,31 @@ def _siblings(entries: list[Entry], inputs: dict[str, _Candidate]) -> list[_Cand
     """Rotated files beside each entry's origin: its name, a separator, then a digit
     (access.log.1, access.log.2.gz, access.log-20240105), as logrotate names them."""
     found: dict[str, _Candidate] = {}
+    known = {(c.status.st_dev, c.status.st_ino) for c in inputs.values()}
     for entry in entries:
-        directory, name = os.path.split(entry.origin)
-        rotated = re.compile(re.escape(name) + r"[.\-_][0-9][\w.\-]*")
-        shown = os.path.dirname(inputs[entry.origin].source.name)
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        for other in names:
-            path = os.path.join(directory, other)
-            if not rotated.fullmatch(other) or path in inputs or path in found:
-                continue
+        # an input that is a symlink (log/access.log -> ../real/access.log) is rotated
+        # where its target is: look beside the link and beside the target
+        places = {os.path.split(entry.origin): os.path.dirname(inputs[entry.origin].source.name)}
+        target = os.path.realpath(entry.origin)
+        places.setdefault(os.path.split(target), os.path.dirname(target))
+        for (directory, name), shown in places.items():
+            rotated = re.compile(re.escape(name) + r"[.\-_][0-9][\w.\-]*")
             try:
-                status = os.stat(path)
+                names = sorted(os.listdir(directory))
             except OSError:
                 continue
-            if os.path.isfile(path):
-                source = Source(os.path.join(shown, other), Path(path))
-                found[path] = _Candidate(source, path, status, entry.origin)
+            for other in names:
+                path = os.path.join(directory, other)
+                if not rotated.fullmatch(other) or path in inputs or path in found:
+                    continue
+                try:
+                    status = os.stat(path)
+                except OSError:
+                    continue
+                if os.path.isfile(path) and (status.st_dev, status.st_ino) not in known:
+                    known.add((status.st_dev, status.st_ino))
+                    source = Source(os.path.join(shown, other), Path(path))
+                    found[path] = _Candidate(source, path, status, entry.origin)
     return sorted(found.values(), key=lambda candidate: candidate.status.st_mtime_ns)
 
 
@@ -532,6 +548,8 @@ class StateFile:
         runs = pipeline.plan([resume.candidate.source for resume in reads], options)
         for run, resume in zip(runs, reads, strict=True):
             run.resume = resume
+            if resume.candidate.path in self._plan.lost:
+                run.problems.append(self._plan.lost[resume.candidate.path])
         for source in self._plan.gone:
             problems = [Vanished.REASON]
             runs.append(pipeline.FileRun(len(runs), source, None, problems=problems, vanished=True))

@@ -15,6 +15,8 @@ import polars as pl
 import pytest
 
 from logstat.cli import main
+from logstat.inputs import Inputs
+from logstat.pipeline import Options
 from tests.helpers import REPO
 from tests.test_state import SimulatedLog, Totals, assert_same, log_line, run
 
@@ -189,3 +191,49 @@ def test_an_unterminated_last_line_of_a_rotated_file_counts_once(
         full.add(run([log.current], None))
     assert counted.requests["/item/4"] == 1
     assert_same(counted, full)
+
+
+@pytest.mark.parametrize("compress", ["none", "delayed", "now"])
+def test_a_symlinked_log_is_followed_to_where_it_is_rotated(compress: str, tmp_path: Path) -> None:
+    """log/access.log -> ../real/access.log, and logrotate works in real/."""
+    real = tmp_path / "real"
+    real.mkdir()
+    log = SimulatedLog(real)
+    links = tmp_path / "log"
+    links.mkdir()
+    (links / "access.log").symlink_to(Path("..") / "real" / "access.log")
+    state_file = tmp_path / "state.json"
+    counted = Totals()
+    for day in range(4):
+        log.append(5 + day)
+        counted.add(run([links / "access.log"], state_file))
+        log.append(3)  # written after the run, before the rotation: the tail at risk
+        log.rotate(compress=compress)
+        log.append(1)
+    counted.add(run([links / "access.log"], state_file))
+    assert_same(counted, run([log.everything], None))
+
+
+def test_what_rotation_took_out_of_reach_is_named(tmp_path: Path) -> None:
+    """Rotated into a directory logstat does not look in (logrotate's olddir): the lines
+    written after the last run are lost, and the run says so."""
+    directory = tmp_path / "logs"
+    directory.mkdir()
+    log = SimulatedLog(directory)
+    state_file = tmp_path / "state.json"
+    log.append(5)
+    run([log.current], state_file)
+    log.append(3)
+    old = tmp_path / "old"
+    old.mkdir()
+    log.current.rename(old / "access.log.1")
+    log.current.touch()
+    log.append(2)
+    options = Options(format="nginx")
+    with Inputs(state_file) as inputs:
+        [planned] = inputs.plan([str(log.current)], options)
+        for _ in inputs.read([planned], options):
+            pass
+    assert planned.lines == 2
+    [problem] = planned.problems
+    assert "the file read before under this name (to line 5) was not found" in problem
