@@ -23,6 +23,7 @@ import polars as pl
 
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
+from logstat.formats import FORMATS
 from logstat.status import tag
 
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -148,7 +149,9 @@ def annotate(
     records = frame.lazy().filter(pl.col(schema.LINE_KIND) == schema.RECORD)
     # only IIS logs a sub-status; tag() needs to be told when the column is absent
     substatus = "substatus" if "substatus" in frame.columns else None
-    tagged = tag(records, chains, substatus=substatus)
+    # a status the upstream produced is read without the proxy's own tables
+    own = {format.name: format.vendors for format in FORMATS}
+    tagged = tag(records, chains, substatus=substatus, produced_by="produced_by", own_vendors=own)
     present = tagged.collect_schema()
     return tagged.select(
         pl.col(name).cast(dtype, strict=False)

@@ -300,6 +300,8 @@ class SummaryBuilder:
             for run in runs
             if run.choice is not None
         }
+        # the tables of the layer that wrote each log: its own statuses only (tag)
+        own = {run.choice.format.name: run.choice.format.vendors for run in runs if run.choice}
         counts = self.status_counts()
         total = _total(counts)
         times = self.time_range()
@@ -329,7 +331,7 @@ class SummaryBuilder:
             first=first,
             last=last,
             classes=classes,
-            statuses=_status_rows(_status_table(counts, chains), total),
+            statuses=_status_rows(_status_table(counts, chains, own), total),
             # the server behind a proxy speaks plain HTTP (or the --vendor apps), not the
             # proxy's dialect: a target's 502 is not ALB's 502
             upstream_statuses=_upstream_rows(counts, {name: user_vendors for name in chains}),
@@ -348,7 +350,7 @@ class SummaryBuilder:
                 else None
             ),
             top=self._drilldown(counts, total) if settings.top else None,
-            groups=_breakdown(counts, chains, by, total) if by else None,
+            groups=_breakdown(counts, chains, own, by, total) if by else None,
             counts=_count_rows(counts) if settings.counts else None,
             alerts=evaluate(settings.rules, counts, files) if settings.rules else None,
         )
@@ -465,15 +467,20 @@ def _class_rows(counts: pl.DataFrame, total: int) -> list[ClassRow]:
 
 
 def _status_table(
-    counts: pl.DataFrame, chains: dict[str, tuple[str, ...]], extra: Sequence[str] = ()
+    counts: pl.DataFrame,
+    chains: dict[str, tuple[str, ...]],
+    own: dict[str, tuple[str, ...]],
+    extra: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """Counts by (extra keys, source, status, substatus), tagged once, most frequent first."""
-    keys = [*extra, "source", "status", "substatus", "status_class"]
+    """Counts by (extra keys, source, status, substatus, produced_by), tagged once, most
+    frequent first.  The producer is a key because it decides the meaning: ALB's own 502
+    and a target's 502 that ALB passed on are two rows with two meanings."""
+    keys = [*extra, "source", "status", "substatus", "status_class", "produced_by"]
     grouped = counts.group_by(keys).agg(pl.col("count").sum(), *_producer_columns())
-    tagged = tag(grouped.lazy(), chains).collect()
+    tagged = tag(grouped.lazy(), chains, produced_by="produced_by", own_vendors=own).collect()
     return tagged.sort(
-        ["count", "source", "status", "substatus"],
-        descending=[True, False, False, False],
+        ["count", "source", "status", "substatus", "produced_by"],
+        descending=[True, False, False, False, False],
         nulls_last=True,
     )
 
@@ -491,6 +498,7 @@ def _status_rows(table: pl.DataFrame, total: int) -> list[StatusRow]:
             meaning=row["status_meaning"],
             vendor=row["status_vendor"],
             registered=bool(row["status_registered"]),
+            produced_by=row["produced_by"],
             proxy=int(row["proxy"]),
             upstream=int(row["upstream"]),
             unknown=int(row["unknown"]),
@@ -565,7 +573,11 @@ def _layer_meaning(
 
 
 def _breakdown(
-    counts: pl.DataFrame, chains: dict[str, tuple[str, ...]], by: str, total: int
+    counts: pl.DataFrame,
+    chains: dict[str, tuple[str, ...]],
+    own: dict[str, tuple[str, ...]],
+    by: str,
+    total: int,
 ) -> Breakdown:
     """Class and status tables per value of `by`, busiest first."""
     sizes = (
@@ -574,7 +586,7 @@ def _breakdown(
         .sort(["count", by], descending=[True, False], nulls_last=True)
     )
     extra = [] if by == "source" else [by]
-    table = _status_table(counts, chains, extra)
+    table = _status_table(counts, chains, own, extra)
     groups = []
     for key, size in sizes.iter_rows():
         member = pl.col(by).is_null() if key is None else pl.col(by) == key

@@ -371,11 +371,21 @@ def test_cli_summary_explains_alb_statuses(capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     summary = json.loads(out)
     assert summary["files"][0]["source"] == "alb"
-    statuses = {row["status"]: row for row in summary["statuses"]}
-    assert statuses[460]["vendor"] == "alb"
-    assert statuses[460]["proxy"] == 1
-    assert statuses[502]["count"] == 4
-    assert (statuses[502]["proxy"], statuses[502]["upstream"]) == (3, 1)
+    statuses = {(row["status"], row["produced_by"]): row for row in summary["statuses"]}
+    assert statuses[460, "proxy"]["vendor"] == "alb"
+    assert statuses[460, "proxy"]["proxy"] == 1
+    # one row per producer, each with its own meaning: ALB's own 502 (target `-`, or a
+    # target 200 replaced) against the target's 502 that ALB passed on
+    assert (statuses[502, "proxy"]["count"], statuses[502, "upstream"]["count"]) == (3, 1)
+    assert statuses[502, "proxy"]["vendor"] == "alb"
+    assert "load balancer" in statuses[502, "proxy"]["meaning"]
+    assert statuses[502, "upstream"]["vendor"] == "iana"
+    assert statuses[502, "upstream"]["name"] == "Bad Gateway"
+    # a 500 the target sent is not "ALB-side failure"
+    assert (statuses[500, "upstream"]["vendor"], statuses[500, "upstream"]["count"]) == ("iana", 1)
+    assert {row["produced_by"] for row in summary["statuses"] if row["vendor"] == "alb"} == {
+        "proxy"
+    }
     upstream = {row["upstream_status"]: row["count"] for row in summary["upstream_statuses"]}
     assert upstream == {200: 2, 502: 1, 500: 1, 404: 1}
 

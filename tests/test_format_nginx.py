@@ -347,6 +347,16 @@ def test_cloudflare_corpus_files_are_not_nginx(corpus: Path) -> None:
         ("503", "-", "proxy"),  # no upstream contacted: limit_req, return, ...
         ("499", "200", "proxy"),
         ("500", "404", "proxy"),  # error_page replaced the upstream's answer
+        # one entry per attempt; the last one is what the client got
+        ("200", "502, 200", "upstream"),  # a dead server, then a live one
+        ("502", "502, 502", "proxy"),  # every server tried was dead
+        ("200", "502 : 200", "upstream"),  # ` : ` joins groups after an internal redirect
+        ("404", "200 : 404", "upstream"),
+        ("499", "-", "proxy"),  # the client hung up before any upstream answered
+        ("499", "200, -", "proxy"),  # ... before the last attempt answered
+        ("502", "200, -", "proxy"),
+        ("499", "499", "upstream"),  # an application's own 499 (ArcGIS), passed on
+        ("503", "503", "upstream"),
     ],
 )
 def test_produced_by_with_upstream_status(
@@ -361,9 +371,39 @@ def test_produced_by_with_upstream_status(
 
 
 def test_produced_by_without_upstream_status(tmp_path: Path) -> None:
-    lines = [COMBINED_LINE.replace(" 200 ", f" {status} ") for status in ("200", "499", "444")]
+    """Only codes no server sends are nginx's for sure; an app behind nginx may send 499."""
+    statuses = ("200", "499", "444", "000", "502")
+    lines = [COMBINED_LINE.replace(" 200 ", f" {status} ") for status in statuses]
     frame = parse_file(write(tmp_path, lines))
-    assert frame["produced_by"].to_list() == ["unknown", "proxy", "proxy"]
+    assert frame["produced_by"].to_list() == ["unknown", "unknown", "proxy", "proxy", "unknown"]
+
+
+@pytest.mark.parametrize(
+    ("status", "upstream", "variable", "evidence", "producer"),
+    [
+        # $upstream_header_time: "-" when no response header arrived from that attempt
+        ("502", "502", "$upstream_header_time", "-", "proxy"),
+        ("502", "502", "$upstream_header_time", "0.004", "upstream"),
+        ("504", "502, 504", "$upstream_header_time", "-, -", "proxy"),
+        ("502", "502, 502", "$upstream_header_time", "-, 0.010", "upstream"),
+        ("502", "502 : 502", "$upstream_header_time", "0.010 : -", "proxy"),
+        # bytes from the upstream: none on a refused connection, some on any answer
+        ("502", "502", "$upstream_bytes_received", "0", "proxy"),
+        ("502", "502", "$upstream_bytes_received", "187", "upstream"),
+        ("504", "504", "$upstream_response_length", "0", "proxy"),
+        ("504", "504", "$upstream_response_length", "167", "upstream"),
+        ("200", "200", "$upstream_response_length", "0", "upstream"),
+    ],
+)
+def test_produced_by_reads_whether_the_last_attempt_answered(
+    tmp_path: Path, status: str, upstream: str, variable: str, evidence: str, producer: str
+) -> None:
+    line = f'192.0.2.1 "GET / HTTP/1.1" {status} {upstream} [{evidence}]'
+    frame = parse_file(
+        write(tmp_path, [line]),
+        log_format=f'$remote_addr "$request" $status $upstream_status [{variable}]',
+    )
+    assert frame["produced_by"].to_list() == [producer]
 
 
 # --- properties -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logstat.status import Meaning, load_registry, status_class, tag
+from logstat.status import Meaning, load_registry, producer_chain, status_class, tag
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 STATUS_FILES = resources.files("logstat.status")
@@ -308,3 +308,107 @@ def test_tag_streaming_keeps_order_and_count() -> None:
     assert result.height == count
     assert result["line_no"].to_list() == list(range(count))
     assert result["status_meaning"].null_count() == 0
+
+
+# --- meanings by who produced the status ------------------------------------------------
+
+# Per source, the tables of the layer that wrote the log (Format.vendors)
+OWN: dict[str, list[str]] = {
+    "nginx": ["nginx"],
+    "apache": ["apache"],
+    "iis": IIS_CHAIN,
+    "alb": ["alb"],
+    "cloudflare": ["cloudflare"],
+    "arcgis": ["iis", "iis_arr", "iis_ancm"],  # IIS in front of an ArcGIS app (--vendor esri)
+}
+
+
+def test_producer_chain_drops_the_proxys_tables_for_upstream_statuses() -> None:
+    chain = ["esri", "nginx"]
+    assert producer_chain(chain, ["nginx"], "upstream") == ("esri",)
+    assert producer_chain(chain, ["nginx"], "proxy") == ("nginx", "esri")
+    assert producer_chain(chain, ["nginx"], "unknown") == ("esri", "nginx")
+    assert producer_chain(chain, ["nginx"], None) == ("esri", "nginx")
+
+
+@pytest.mark.parametrize(
+    ("code", "source", "producer", "vendor"),
+    [
+        (502, "alb", "proxy", "alb"),  # target `-`: the ALB got no usable response
+        (502, "alb", "upstream", "iana"),  # the target's own 502, passed on
+        (400, "alb", "upstream", "iana"),  # not "ALB rejected the request"
+        (500, "alb", "upstream", "iana"),  # not "ALB-side failure"
+        (502, "elb", "proxy", "elb"),
+        (502, "elb", "upstream", "iana"),
+        (522, "cloudflare", "proxy", "cloudflare"),  # produced at the edge
+        (403, "cloudflare", "upstream", "iana"),  # the origin's 403, not a WAF block
+        (502, "cloudflare", "unknown", "cloudflare"),  # branded or not: Cloudflare's row says
+        (499, "nginx", "proxy", "nginx"),
+        (502, "nginx", "proxy", "nginx"),
+        (502, "nginx", "upstream", "iana"),
+        (400, "nginx", "upstream", "iana"),
+    ],
+)
+def test_meaning_follows_the_producer(code: int, source: str, producer: str, vendor: str) -> None:
+    chains = {"alb": ["alb"], "elb": ["elb"], "cloudflare": ["cloudflare"], "nginx": ["nginx"]}
+    frame = pl.LazyFrame(
+        {"source": [source], "status": [code], "produced_by": [producer]},
+        schema={"source": pl.String, "status": pl.Int16, "produced_by": pl.String},
+    )
+    tagged = tag(frame, chains, substatus=None, produced_by="produced_by", own_vendors=chains)
+    found = tagged.collect().row(0, named=True)
+    assert found["status_vendor"] == vendor
+    meaning = load_registry().lookup(code, None, [vendor] if vendor != "iana" else [])
+    assert found["status_meaning"] == meaning.meaning
+    assert meaning.source_url.startswith("https://")
+
+
+def test_an_apps_vendor_table_reads_what_the_upstream_sent() -> None:
+    """--vendor esri: an upstream 499 is ArcGIS's; nginx's own 499 stays nginx's."""
+    frame = pl.LazyFrame(
+        {
+            "source": ["nginx"] * 3,
+            "status": [499] * 3,
+            "produced_by": ["upstream", "proxy", "unknown"],
+        }
+    )
+    chains = {"nginx": ["esri", "nginx"]}
+    tagged = tag(
+        frame, chains, substatus=None, produced_by="produced_by", own_vendors={"nginx": ["nginx"]}
+    )
+    assert tagged.collect()["status_vendor"].to_list() == ["esri", "nginx", "esri"]
+
+
+producers = st.one_of(st.sampled_from(["proxy", "upstream", "unknown"]), st.none())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(sources, codes, substatuses, producers), max_size=40))
+def test_tag_by_producer_agrees_with_lookup(
+    rows: list[tuple[str | None, int | None, int | None, str | None]],
+) -> None:
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "source": pl.String,
+            "status": pl.Int16,
+            "substatus": pl.Int32,
+            "produced_by": pl.String,
+        },
+        orient="row",
+    )
+    result = tag(frame.lazy(), CHAINS, produced_by="produced_by", own_vendors=OWN).collect()
+    assert result.select(frame.columns).equals(frame)
+    registry = load_registry()
+    for row in result.iter_rows(named=True):
+        if row["status"] is None:
+            assert row["status_vendor"] is None
+            continue
+        source = row["source"] or ""
+        chain = producer_chain(CHAINS.get(source, []), OWN.get(source, []), row["produced_by"])
+        meaning = registry.lookup(row["status"], row["substatus"], chain)
+        assert (row["status_name"], row["status_meaning"], row["status_vendor"]) == (
+            meaning.name,
+            meaning.meaning,
+            meaning.vendor,
+        )

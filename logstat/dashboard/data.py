@@ -28,6 +28,7 @@ from logstat.report.files import (
 )
 from logstat.report.model import FileSummary
 from logstat.report.text import LAYER_LABELS
+from logstat.status.producers import LAYER_NAMES
 from logstat.summary import CLASS_ORDER, ReportSettings, SummaryBuilder
 from logstat.topk import ERROR, TopCounts
 
@@ -102,7 +103,8 @@ class DashboardBuilder:
             "last": summary["last"],
             **_files(result.files),
             "classes": summary["classes"],
-            "statuses": summary["statuses"],
+            "statuses": summary["statuses"],  # one row per (source, status, producer)
+            "producer_labels": {source: list(names) for source, names in LAYER_NAMES.items()},
             "upstream_statuses": summary["upstream_statuses"],
             "layers": summary["layers"],
             "layer_labels": {layer: list(label) for layer, label in LAYER_LABELS.items()},

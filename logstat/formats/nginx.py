@@ -167,28 +167,64 @@ def _field(name: str) -> Field:
     return Field(f"${name}", convert, pattern, columns, adjacent, common)
 
 
-def produced_by(columns: set[str]) -> pl.Expr:
-    """Who produced the status, from nginx's point of view.
+# Logged per upstream attempt beside $upstream_status; they tell whether the last attempt
+# got an answer at all: "-" header time (no header arrived), 0 bytes received or read.
+ANSWER_EVIDENCE = ("upstream_header_time", "upstream_bytes_received", "upstream_response_length")
 
-    499/444 and the pseudo-codes 000/009 are nginx's own.  With `$upstream_status`
-    logged: no upstream contacted (`-`) means nginx answered itself; an upstream
-    502/504 is what nginx records when it could not connect or timed out, so it
-    is nginx's too; a status equal to the upstream's was passed through; a
-    different one was replaced by nginx (error_page, proxy_intercept_errors).
+
+def _last_attempt(column: str) -> pl.Expr:
+    """The value of the last attempt in a per-attempt list (`0.001, - : 0.004` -> `0.004`)."""
+    return pl.col(column).str.extract(r"(\S+)\s*$", 1)
+
+
+def _last_attempt_answered(columns: set[str]) -> pl.Expr:
+    """True where a logged variable shows that the last upstream attempt got an answer
+    (a header time, bytes received or a body); False otherwise, or where none is logged."""
+    answered: list[pl.Expr] = []
+    if "upstream_header_time" in columns:
+        answered.append(_last_attempt("upstream_header_time").str.contains(r"^\d"))
+    for column in ("upstream_bytes_received", "upstream_response_length"):
+        if column in columns:
+            answered.append(_last_attempt(column).cast(pl.Int64, strict=False) > 0)
+    if not answered:
+        return pl.lit(False)
+    return pl.any_horizontal(expression.fill_null(False) for expression in answered)
+
+
+def produced_by(columns: set[str]) -> pl.Expr:
+    """Who produced the status, with nginx's semantics of `$upstream_status`.
+
+    `$upstream_status` logs one entry per upstream attempt (`502, 200`), groups after an
+    internal redirect to another upstream group are joined by ` : `, and `-` is an attempt
+    that got no response.  The last entry of the last group is the attempt whose answer
+    the client got (`upstream_status`, null for `-`).
+    - 000, 009 and 444 are nginx's own (no server sends them);
+    - no upstream contacted (`-`), or the last attempt got no response: nginx answered
+      itself (499 when the client hung up, 500 ...);
+    - a status other than the last attempt's: nginx replaced it (error_page,
+      proxy_intercept_errors);
+    - 502 or 504 equal to the last attempt's: nginx writes these for its own connect
+      errors, bad headers and timeouts, so nginx's own, unless a logged variable shows
+      that the attempt got an answer ($upstream_header_time, $upstream_bytes_received,
+      $upstream_response_length): then the upstream sent them;
+    - any other status equal to the last attempt's was passed through: upstream.
+    Without `$upstream_status` only nginx's own codes are known; 499 is then unknown too,
+    since an application behind nginx may send it (ArcGIS "token required").
+    https://nginx.org/en/docs/http/ngx_http_upstream_module.html#var_upstream_status
     """
     status = pl.col("status")
-    upstream = pl.col("upstream_status")
-    nginx_own = status.is_in([0, 9, 444, 499])
+    nginx_own = status.is_in([0, 9, 444])
     if "upstream_status" not in columns:
         return pl.when(nginx_own).then(pl.lit("proxy")).otherwise(pl.lit("unknown"))
+    last = pl.col("upstream_status")
     return (
-        pl.when(nginx_own | upstream.is_null())
+        pl.when(status.is_null())
+        .then(pl.lit("unknown"))
+        .when(nginx_own | last.is_null() | (status != last))
         .then(pl.lit("proxy"))
-        .when(upstream.is_in([502, 504]) & (status == upstream))
+        .when(status.is_in([502, 504]) & ~_last_attempt_answered(columns))
         .then(pl.lit("proxy"))
-        .when(status == upstream)
-        .then(pl.lit("upstream"))
-        .otherwise(pl.lit("proxy"))
+        .otherwise(pl.lit("upstream"))
     )
 
 

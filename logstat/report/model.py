@@ -79,7 +79,11 @@ class StatusRow:
     meaning: str | None
     vendor: str | None  # whose table the meaning came from ("class": nobody registers it)
     registered: bool
-    proxy: int
+    # who produced the status: proxy (the server, edge or load balancer that wrote the log),
+    # upstream (the server behind it, passed through) or unknown; None for no status.  One
+    # row per producer, since the meaning depends on it (see logstat.status.producer_chain)
+    produced_by: str | None
+    proxy: int  # of `count`, by producer: one of the three equals `count`
     upstream: int
     unknown: int
 

@@ -36,6 +36,7 @@ from logstat.report.model import (
     Summary,
     Timeline,
 )
+from logstat.status import UNKNOWN, producer_label
 
 # C0/C1 controls, tab and newline too (a log field must not start a line of the report),
 # and the Unicode line separators and bidi overrides that would reorder what follows
@@ -287,11 +288,17 @@ def _class_section(title: str, classes: list[ClassRow]) -> Section:
 
 
 def _status_section(title: str, statuses: list[StatusRow], several_sources: bool) -> Section:
+    # "by": who produced the status, in the source's words (ALB or target, edge or origin
+    # ...), one row per producer since the meaning depends on it; left out when the logs
+    # cannot tell for any row (Apache)
+    by = any(row.produced_by not in (None, UNKNOWN) for row in statuses)
+    first = 1 if several_sources else 0
     return Section(
         title,
         [
             *(["source"] if several_sources else []),
             "status",
+            *(["by"] if by else []),
             "requests",
             "share",
             "name",
@@ -302,6 +309,7 @@ def _status_section(title: str, statuses: list[StatusRow], several_sources: bool
             [
                 *([row.source] if several_sources else []),
                 _status(row.status, row.substatus),
+                *([producer_label(row.source, row.produced_by)] if by else []),
                 _count(row.count),
                 _percent(row.share),
                 row.name or "-",
@@ -310,7 +318,7 @@ def _status_section(title: str, statuses: list[StatusRow], several_sources: bool
             ]
             for row in statuses
         ],
-        frozenset({1, 2, 3} if several_sources else {1, 2}),
+        frozenset({first + by + 1, first + by + 2}),
     )
 
 

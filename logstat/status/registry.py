@@ -20,6 +20,11 @@ IANA = "iana"
 CLASS_VENDOR = "class"
 UNREGISTERED = "Unregistered"
 
+# Who produced a status (the `produced_by` column): the proxy, edge or load balancer that
+# wrote the log; the server behind it, whose answer was passed through; or nobody can tell.
+PROXY, UPSTREAM, UNKNOWN = "proxy", "upstream", "unknown"
+PRODUCERS = (PROXY, UPSTREAM, UNKNOWN)
+
 # How the class fallback describes each class; also used by the vectorised `tag`.
 CLASS_PHRASES: dict[str, str] = {
     "1xx": "an informational reply",
@@ -73,6 +78,29 @@ def class_fallback(code: int) -> Meaning:
         source_url="",
         registered=False,
     )
+
+
+def producer_chain(
+    chain: Sequence[str], own: Sequence[str], produced_by: str | None
+) -> tuple[str, ...]:
+    """The vendor chain for a status produced by `produced_by`, most specific first.
+
+    `chain` is the log's whole chain (the user's --vendor apps, then the log source's own
+    vendor family); `own` is that family: the tables of the layer that wrote the log.  A
+    vendor's own meaning belongs to statuses its layer produced: ALB 502 with no target
+    status is ALB's "no usable response from the target", but a 502 the target answered
+    and ALB passed on is the target's plain 502.  So:
+    - upstream: the chain without the proxy's own tables (the --vendor apps, then IANA);
+    - proxy: the proxy's own tables first, then the rest (an ALB 460 is ALB's even with
+      --vendor esri);
+    - unknown (or None): the chain as given, the user's apps first.
+    """
+    others = tuple(vendor for vendor in chain if vendor not in own)
+    if produced_by == UPSTREAM:
+        return others
+    if produced_by == PROXY:
+        return (*own, *others)
+    return tuple(chain)
 
 
 def _optional_int(text: str) -> int | None:
@@ -182,6 +210,7 @@ def load_registry() -> Registry:
 _SOURCE_KEY = "_logstat_tag_source"
 _STATUS_KEY = "_logstat_tag_status"
 _SUBSTATUS_KEY = "_logstat_tag_substatus"
+_PRODUCER_KEY = "_logstat_tag_producer"
 _OTHER_SOURCES = "_logstat_tag_other_sources"  # stands for every source not in the mapping
 _FIELDS = ("name", "meaning", "vendor")
 
@@ -192,37 +221,54 @@ def _tier_column(tier: str, field: str) -> str:
 
 
 def _resolved_tables(
-    registry: Registry, vendors_by_source: Mapping[str, Sequence[str]]
+    registry: Registry,
+    vendors_by_source: Mapping[str, Sequence[str]],
+    own_vendors: Mapping[str, Sequence[str]],
+    producers: Sequence[str],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Pre-resolve every registered code for every source's chain, as (exact, plain).
 
-    `plain` is keyed by (source, code); `exact` by (source, code, substatus) for every
-    sub-status some vendor in that source's chain registers.  A row whose sub-status is
-    not in `exact` resolves exactly like its plain code, so two left joins reproduce
-    `Registry.lookup`.
+    `plain` is keyed by (source, producer, code); `exact` by (source, producer, code,
+    substatus) for every sub-status some vendor in that source's chain registers.  The
+    producer is one of `producers`, and the chain for it comes from `producer_chain`.  A row whose
+    sub-status is not in `exact` resolves exactly like its plain code, so two left joins
+    reproduce `Registry.lookup`.
     """
     chains: dict[str, Sequence[str]] = {**vendors_by_source, _OTHER_SOURCES: ()}
     exact: list[dict[str, object]] = []
     plain: list[dict[str, object]] = []
     registered = registry.meanings()
-    for source, chain in chains.items():
-        vendors = {*chain, IANA}
-        keys = {(row.code, row.substatus) for row in registered if row.vendor in vendors}
-        for code, substatus in keys:
-            meaning = registry.lookup(code, substatus, chain)
-            row: dict[str, object] = {_SOURCE_KEY: source, _STATUS_KEY: code}
-            if substatus is None:
-                plain.append(
-                    row
-                    | {_tier_column("plain", field): getattr(meaning, field) for field in _FIELDS}
-                )
-            else:
-                exact.append(
-                    row
-                    | {_SUBSTATUS_KEY: substatus}
-                    | {_tier_column("exact", field): getattr(meaning, field) for field in _FIELDS}
-                )
-    keys_schema = {_SOURCE_KEY: pl.String, _STATUS_KEY: pl.Int64}
+    for source, whole in chains.items():
+        own = own_vendors.get(source, ())
+        for producer in producers:
+            chain = producer_chain(whole, own, producer)
+            vendors = {*chain, IANA}
+            keys = {(row.code, row.substatus) for row in registered if row.vendor in vendors}
+            for code, substatus in keys:
+                meaning = registry.lookup(code, substatus, chain)
+                row: dict[str, object] = {
+                    _SOURCE_KEY: source,
+                    _PRODUCER_KEY: producer,
+                    _STATUS_KEY: code,
+                }
+                if substatus is None:
+                    plain.append(
+                        row
+                        | {
+                            _tier_column("plain", field): getattr(meaning, field)
+                            for field in _FIELDS
+                        }
+                    )
+                else:
+                    exact.append(
+                        row
+                        | {_SUBSTATUS_KEY: substatus}
+                        | {
+                            _tier_column("exact", field): getattr(meaning, field)
+                            for field in _FIELDS
+                        }
+                    )
+    keys_schema = {_SOURCE_KEY: pl.String, _PRODUCER_KEY: pl.String, _STATUS_KEY: pl.Int64}
     exact_schema = keys_schema | {_SUBSTATUS_KEY: pl.Int64}
     exact_schema |= {_tier_column("exact", field): pl.String for field in _FIELDS}
     plain_schema = keys_schema | {_tier_column("plain", field): pl.String for field in _FIELDS}
@@ -255,6 +301,8 @@ def tag(
     substatus: str | None = "substatus",
     source: str = "source",
     prefix: str = "status",
+    produced_by: str | None = None,
+    own_vendors: Mapping[str, Sequence[str]] | None = None,
 ) -> pl.LazyFrame:
     """Add {prefix}_name, {prefix}_meaning, {prefix}_vendor (String) and {prefix}_registered
     (Boolean) for every row, resolving each row's (source, status, substatus) with
@@ -266,8 +314,18 @@ def tag(
     Rows with a null status get nulls.  Row order and row count are unchanged.  Pass
     substatus=None when there is no sub-status column (e.g. tagging `upstream_status`
     with prefix="upstream").
+
+    With `produced_by` (a column of proxy / upstream / unknown) and `own_vendors` (per
+    source, the vendor family of the layer that wrote the log), a row's chain is
+    `producer_chain(chain, own, its producer)`: a status the upstream produced is not read
+    in the proxy's dialect.  A null producer reads like "unknown".
     """
-    exact_table, plain_table = _resolved_tables(load_registry(), vendors_by_source)
+    exact_table, plain_table = _resolved_tables(
+        load_registry(),
+        vendors_by_source,
+        own_vendors or {},
+        PRODUCERS if produced_by else (UNKNOWN,),
+    )
     source_text = pl.col(source).cast(pl.String)
     keyed = frame.with_columns(
         pl.when(source_text.is_in(list(vendors_by_source)))
@@ -275,14 +333,21 @@ def tag(
         .otherwise(pl.lit(_OTHER_SOURCES))
         .alias(_SOURCE_KEY),
         pl.col(status).cast(pl.Int64).alias(_STATUS_KEY),
+        (
+            pl.col(produced_by).cast(pl.String).fill_null(UNKNOWN)
+            if produced_by
+            else pl.lit(UNKNOWN)
+        ).alias(_PRODUCER_KEY),
     )
-    joined = _left_join(keyed, plain_table, [_SOURCE_KEY, _STATUS_KEY])
+    joined = _left_join(keyed, plain_table, [_SOURCE_KEY, _PRODUCER_KEY, _STATUS_KEY])
     temporary = list(plain_table.columns)
     # Exact (sub-status) answers are coalesced before plain ones, as in Registry.lookup.
     tiers = ["plain"]
     if substatus is not None:
         joined = joined.with_columns(pl.col(substatus).cast(pl.Int64).alias(_SUBSTATUS_KEY))
-        joined = _left_join(joined, exact_table, [_SOURCE_KEY, _STATUS_KEY, _SUBSTATUS_KEY])
+        joined = _left_join(
+            joined, exact_table, [_SOURCE_KEY, _PRODUCER_KEY, _STATUS_KEY, _SUBSTATUS_KEY]
+        )
         temporary += [column for column in exact_table.columns if column not in temporary]
         tiers.insert(0, "exact")
 

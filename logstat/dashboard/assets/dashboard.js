@@ -32,6 +32,15 @@
     return substatus === null || substatus === undefined ? text : text + "." + substatus;
   }
 
+  // who produced a status, in the source's words (ALB / target, edge / origin ...)
+  function producerText(row) {
+    const names = (data.producer_labels || {})[row.source];
+    if (!row.produced_by) return "-";
+    if (names && row.produced_by === "proxy") return names[0];
+    if (names && row.produced_by === "upstream") return names[1];
+    return row.produced_by;
+  }
+
   // columns: [heading, value(row), kind] where kind is "number", "path" or undefined
   function fillTable(id, columns, rows, emptyText) {
     const table = document.getElementById(id);
@@ -128,7 +137,9 @@
   charts.push(new Chart(document.getElementById("status-chart"), {
     type: "bar",
     data: {
-      labels: topStatuses.map((row) => statusText(row.status, row.substatus) + (row.name ? " " + row.name : "")),
+      // one bar per (status, producer): ALB's own 502 and a target's 502 mean different things
+      labels: topStatuses.map((row) => statusText(row.status, row.substatus) + (row.name ? " " + row.name : "")
+        + (row.produced_by && row.produced_by !== "unknown" ? " (" + producerText(row) + ")" : "")),
       datasets: [{
         label: "requests",
         data: topStatuses.map((row) => row.count),
@@ -158,13 +169,12 @@
   fillTable("status-table", [
     ["status", (row) => swatch(CLASS_COLORS[row.status_class] || "#999", statusText(row.status, row.substatus))],
     ["source", (row) => row.source],
+    ["by", (row) => producerText(row)],
     ["name", (row) => row.name],
     ["meaning", (row) => row.meaning],
     ["table", (row) => row.vendor],
     ["requests", (row) => numbers.format(row.count), "number"],
     ["share", (row) => percent(row.share), "number"],
-    ["proxy", (row) => numbers.format(row.proxy), "number"],
-    ["upstream", (row) => numbers.format(row.upstream), "number"],
   ], data.statuses, "no requests");
 
   if (data.upstream_statuses.length > 0) {

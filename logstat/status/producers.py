@@ -1,0 +1,35 @@
+"""What each log source calls the two layers that can produce a status.
+
+`produced_by` says proxy / upstream / unknown whatever the source; a reader wants the
+source's own words: an ALB passes on its *target's* status, Cloudflare its *origin's*,
+nginx its *upstream's*.  Sources not listed here (and unknown producers) are named by
+the plain value.
+"""
+
+from __future__ import annotations
+
+from logstat.status.registry import PROXY, UPSTREAM
+
+# source -> (who "proxy" is, who "upstream" is)
+LAYER_NAMES: dict[str, tuple[str, str]] = {
+    "alb": ("ALB", "target"),
+    "elb": ("ELB", "backend"),
+    "cloudflare": ("edge", "origin"),
+    "nginx": ("nginx", "upstream"),
+    "iis": ("IIS/ARR", "backend"),
+    "apache": ("Apache", "backend"),
+}
+
+
+def producer_label(source: str | None, produced_by: str | None) -> str:
+    """`target`, `ALB`, `origin`, `nginx`, ... or the plain value; "-" for no producer."""
+    if produced_by is None:
+        return "-"
+    names = LAYER_NAMES.get(source or "")
+    if names is None:
+        return produced_by
+    if produced_by == PROXY:
+        return names[0]
+    if produced_by == UPSTREAM:
+        return names[1]
+    return produced_by
