@@ -33,7 +33,7 @@ from typing import IO, Any
 import polars as pl
 
 from logstat import formats, schema
-from logstat.dataset_commits import LEDGER, Ledger, committed_run, pending_parts
+from logstat.dataset_commits import LEDGER, Ledger, commit_files, committed_run, pending_parts
 from logstat.errors import LogstatError
 from logstat.export import export_columns
 from logstat.formats import Choice, Detection
@@ -46,6 +46,7 @@ NO_DATE = "__HIVE_DEFAULT_PARTITION__"  # Hive's and Spark's name for a null par
 MAX_OPEN_PARTS = 64  # partitions written at once; more (a long backfill) close the oldest
 MAX_PART_ROWS = 2_000_000  # a bigger part is split, so reading one back stays small
 READ_GROUP_BYTES = 16 << 20  # small parts are read together up to this size on disk
+MOVE_IN_RETRIES = 5
 
 
 def part_columns() -> dict[str, pl.DataType]:
@@ -252,9 +253,7 @@ def plan(roots: list[str]) -> list[DatasetRun]:
     runs: list[DatasetRun] = []
     for root in roots:
         by_source: dict[str, list[Path]] = {}
-        # a run that died while its parts were moved in: they count, from where they are
-        staged = pending_parts(Path(root))
-        found = set(Path(root).glob(f"{DATE}=*/{SOURCE}=*/*.parquet")) | set(staged)
+        staged, found = _listing(Path(root))
         for part in sorted(found):
             if part.name.startswith((".", "_")):
                 continue
@@ -276,6 +275,18 @@ def plan(roots: list[str]) -> list[DatasetRun]:
     return runs
 
 
+def _listing(root: Path) -> tuple[dict[Path, Path], set[Path]]:
+    """The committed parts: those in DIR and those of committed runs still being moved in
+    (a run killed then, or one moving them right now), with where each of those is.
+    Listed again when a run commits meanwhile, so a reader never sees part of a run."""
+    while True:
+        before = commit_files(root)
+        staged = pending_parts(root)
+        found = set(root.glob(f"{DATE}=*/{SOURCE}=*/*.parquet")) | set(staged)
+        if commit_files(root) == before:
+            return staged, found
+
+
 def read(
     runs: list[DatasetRun], needed: set[str] | None = None
 ) -> Iterator[tuple[FileRun, pl.DataFrame]]:
@@ -290,47 +301,63 @@ def read(
     read_columns = [name for name in (*keep, "produced_by") if name in stored]
     for run in runs:
         assert run.choice is not None
-        source = pl.lit(run.choice.format.name).alias(SOURCE)
         for group in _groups(run.parts, run.staged):
-            try:
-                frame = pl.scan_parquet(group, hive_partitioning=False).select(read_columns)
-                rows = (
-                    schema.conform(frame.with_columns(source), keep)
-                    .with_columns(
-                        pl.lit(schema.RECORD).alias(schema.LINE_KIND),
-                        pl.lit(None, dtype=pl.String).alias(schema.REJECT_REASON),
-                        pl.lit(None, dtype=pl.String).alias(schema.RAW_LINE),
-                        pl.lit(False).alias("invalid_utf8"),
-                        pl.lit(run.file_id, dtype=pl.UInt32).alias(schema.FILE_ID),
-                    )
-                    .collect()
-                )
-            except (OSError, pl.exceptions.PolarsError) as error:
-                names = ", ".join(group[:2])
-                raise LogstatError(f"{names}: cannot read the dataset: {error}") from error
+            rows = _read_group(group, run, read_columns, keep)
             run.lines += rows.height
             run.records += rows.height
             yield run, rows
 
 
-def _groups(parts: list[Path], staged: dict[Path, Path]) -> Iterator[list[str]]:
+def _read_group(
+    group: list[Path], run: DatasetRun, read_columns: list[str], keep: list[str]
+) -> pl.DataFrame:
+    source = pl.lit(run.choice.format.name if run.choice else None).alias(SOURCE)
+    for attempt in range(MOVE_IN_RETRIES + 1):
+        # a part of a committed run may be moved in between two looks: look again
+        files = [str(_where(final, run.staged)) for final in group]
+        try:
+            frame = pl.scan_parquet(files, hive_partitioning=False).select(read_columns)
+            return (
+                schema.conform(frame.with_columns(source), keep)
+                .with_columns(
+                    pl.lit(schema.RECORD).alias(schema.LINE_KIND),
+                    pl.lit(None, dtype=pl.String).alias(schema.REJECT_REASON),
+                    pl.lit(None, dtype=pl.String).alias(schema.RAW_LINE),
+                    pl.lit(False).alias("invalid_utf8"),
+                    pl.lit(run.file_id, dtype=pl.UInt32).alias(schema.FILE_ID),
+                )
+                .collect()
+            )
+        except (OSError, pl.exceptions.PolarsError) as error:
+            if attempt < MOVE_IN_RETRIES and any(final in run.staged for final in group):
+                continue
+            names = ", ".join(files[:2])
+            raise LogstatError(f"{names}: cannot read the dataset: {error}") from error
+    raise AssertionError("unreachable")
+
+
+def _where(final: Path, staged: dict[Path, Path]) -> Path:
+    """Where a part is now: in DIR, or still in its committed run's staging directory."""
+    if final in staged and not final.exists() and staged[final].exists():
+        return staged[final]
+    return final
+
+
+def _groups(parts: list[Path], staged: dict[Path, Path]) -> Iterator[list[Path]]:
     """Part files in groups of about READ_GROUP_BYTES, so memory stays flat."""
-    group: list[str] = []
+    group: list[Path] = []
     size = 0
     for final in parts:
-        part = final
         try:
-            part_size = part.stat().st_size
+            part_size = _where(final, staged).stat().st_size
         except FileNotFoundError:
             if final not in staged:
                 raise
-            # not moved in yet, or moved in since it was listed
-            part = staged[final] if staged[final].exists() else final
-            part_size = part.stat().st_size
+            part_size = _where(final, staged).stat().st_size  # moved in meanwhile
         if group and size + part_size > READ_GROUP_BYTES:
             yield group
             group, size = [], 0
-        group.append(str(part))
+        group.append(final)
         size += part_size
     if group:
         yield group

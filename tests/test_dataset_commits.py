@@ -203,3 +203,54 @@ def test_is_dataset_with_only_a_record(tmp_path: Path) -> None:
     root = tmp_path / "ds"
     assert cli("ingest", str(empty), "--to", str(root), "-q") == 0
     assert dataset.is_dataset(str(root))
+
+
+def test_readers_see_whole_runs_while_parts_are_moved_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's parts are moved in one by one (slowly here); a reader meanwhile counts
+    either all of that run or none of it."""
+    import threading
+
+    from logstat.ingest import Ingest
+    from logstat.pipeline import Options
+
+    root = tmp_path / "ds"
+    sizes: list[int] = []
+    logs = []
+    for index in range(3):
+        log = tmp_path / f"access{index}.log"
+        # one line a day: one part per line, so moving in takes a while
+        log.write_text("".join(log_line(index * 10_000 + number * 1300) for number in range(12)))
+        logs.append(log)
+        sizes.append(len(expected_paths(range(index * 10_000, index * 10_000 + 12 * 1300, 1300))))
+    real_replace = os.replace
+
+    def slow_replace(source: object, target: object) -> None:
+        real_replace(source, target)  # type: ignore[arg-type]
+        if str(target).endswith(".parquet"):
+            time.sleep(0.02)
+
+    import time
+
+    monkeypatch.setattr(dataset_commits.os, "replace", slow_replace)
+
+    def writer() -> None:
+        for log in logs:
+            with Ingest(root) as run:
+                runs = run.plan([str(log)], Options())
+                run.write(runs, Options(), None)
+
+    thread = threading.Thread(target=writer)
+    allowed = {sum(sizes[:count]) for count in range(len(sizes) + 1)}
+    seen: set[int] = set()
+    thread.start()
+    while thread.is_alive() or not seen:
+        if not root.exists():
+            continue
+        runs = dataset.plan([str(root)]) if dataset.is_dataset(str(root)) else []
+        rows = sum(frame.height for _, frame in dataset.read(runs))
+        assert rows in allowed, (rows, allowed)
+        seen.add(rows)
+    thread.join()
+    assert max(seen) == sum(sizes) or stored(root).height == sum(sizes)
