@@ -532,3 +532,15 @@ def test_dashboard_of_a_dataset(tmp_path: Path, browser: Browser) -> None:
         ).group(1)
     )
     assert data["totals"]["records"] == 120 - 120 // 13
+
+
+def test_a_filtered_dashboard_says_what_it_shows(tmp_path: Path, browser: Browser) -> None:
+    log = write_sample(tmp_path / "access.log")
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(log), "-o", str(output), "-q", "--status", "5xx,499") == 0
+    browser.open(output.as_uri())
+    state = browser.evaluate(PAGE_STATE)
+    subtitle = browser.evaluate('document.getElementById("subtitle").textContent')
+    assert browser.problems() == [] and state["rendered"] == "true"
+    assert state["statusRows"] == len({499, 500, 502})
+    assert "kept by --status 5xx,499" in subtitle, subtitle

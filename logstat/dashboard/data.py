@@ -99,6 +99,7 @@ class DashboardBuilder:
             "generated": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "version": __version__,
             "totals": summary["totals"],
+            "filters": summary.get("filters"),  # what --status, --since ... kept (None: all)
             "first": summary["first"],
             "last": summary["last"],
             **_files(result.files),

@@ -83,9 +83,20 @@
   // header and totals
   const totals = data.totals;
   const range = data.first ? data.first + " to " + data.last + " (UTC)" : "no request times";
-  document.getElementById("subtitle").textContent =
+  let subtitle =
     numbers.format(totals.records) + " requests from " + numbers.format(totals.files) +
     (totals.files === 1 ? " file, " : " files, ") + range;
+  if (data.filters) {
+    // a filtered page says so: its charts count only what the filters kept
+    const given = [];
+    for (const [name, value] of Object.entries(data.filters)) {
+      if (name === "excluded" || value === null) continue;
+      if (Array.isArray(value) && value.length === 0) continue;
+      given.push("--" + name + " " + (Array.isArray(value) ? value.join(",") : value));
+    }
+    subtitle += "; shown: the " + numbers.format(totals.selected) + " kept by " + given.join(" ");
+  }
+  document.getElementById("subtitle").textContent = subtitle;
   const cards = document.getElementById("totals");
   const shares = Object.fromEntries(data.classes.map((row) => [row.status_class, row]));
   const cardValues = [
