@@ -425,7 +425,21 @@ def export(
 
 @app.command()
 def codes(
-    code: Annotated[list[int], typer.Argument(help="Status codes to explain, e.g. 499 502.")],
+    code: Annotated[
+        list[str],
+        typer.Argument(
+            help="Status codes (499 502 000), IIS status.substatus (500.19) or classes (5xx)."
+        ),
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="Read the codes as a summary of this log source does (alb, nginx ...): as "
+            "its own status and as one passed on from the server behind it.",
+        ),
+    ] = None,
+    vendors: VendorOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show what a status code means for each vendor that defines it, with sources."""
@@ -434,26 +448,37 @@ def codes(
     from rich.table import Table
     from rich.text import Text
 
-    from logstat.status import class_fallback, load_registry
+    from logstat import format_catalog
+    from logstat.status import load_registry
+    from logstat.status.explain import describe_by, explain, status_text
 
-    registry = load_registry()
-    found: list[dict[str, Any]] = []
-    for number in code:
-        meanings = registry.by_code(number) or [class_fallback(number)]
-        found.extend(asdict(meaning) for meaning in meanings)
+    chosen = _options(None, None, vendors).vendors
+    known = {entry["name"]: tuple(entry["vendors"]) for entry in format_catalog.read()}
+    if source is not None and source.lower() not in known:
+        raise LogstatError(f"--source {source!r}: choose one of {', '.join(known)}", ExitCode.USAGE)
+    name = source.lower() if source is not None else None
+    readings = explain(
+        code, load_registry(), (name, known[name]) if name is not None else None, chosen
+    )
     if json_output:
+        found = [
+            {"query": reading.term, **asdict(reading.meaning), "produced_by": reading.produced_by}
+            for reading in readings
+        ]
         sys.stdout.write(json.dumps(found, indent=2) + "\n")
         return
-    headers = ["code", "vendor", "name", "meaning", "source"]
+    headers = ["code", *(["by"] if name else []), "vendor", "name", "meaning", "source"]
     rows = [
         [
-            f"{row['code']}" + (f".{row['substatus']}" if row["substatus"] is not None else ""),
-            row["vendor"],
-            row["name"],
-            row["meaning"],
-            row["source_url"] or "-",
+            status_text(reading.meaning.code)
+            + (f".{reading.meaning.substatus}" if reading.meaning.substatus is not None else ""),
+            *([describe_by(reading, name)] if name else []),
+            reading.meaning.vendor,
+            reading.meaning.name,
+            reading.meaning.meaning,
+            reading.meaning.source_url or "-",
         ]
-        for row in found
+        for reading in readings
     ]
     if not sys.stdout.isatty():
         for row in rows:

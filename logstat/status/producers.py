@@ -33,3 +33,9 @@ def producer_label(source: str | None, produced_by: str | None) -> str:
     if produced_by == UPSTREAM:
         return names[1]
     return produced_by
+
+
+# Sources whose log holds the status of the server behind them too (ALB target, ELB
+# backend, Cloudflare origin, nginx $upstream_status): there a status is either the
+# source's own or one it passed on, and the two read differently.
+PASSES_ON = frozenset({"alb", "elb", "cloudflare", "nginx"})
