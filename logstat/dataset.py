@@ -287,6 +287,13 @@ def _listing(root: Path) -> tuple[dict[Path, Path], set[Path]]:
             return staged, found
 
 
+def committed_files(root: str | Path) -> list[str]:
+    """The part files of every committed run, where each is now: a consistent snapshot for
+    other readers, e.g. `pl.scan_parquet(committed_files(DIR), hive_partitioning=True)`."""
+    staged, found = _listing(Path(root))
+    return [str(_where(part, staged)) for part in sorted(found)]
+
+
 def read(
     runs: list[DatasetRun], needed: set[str] | None = None
 ) -> Iterator[tuple[FileRun, pl.DataFrame]]:

@@ -254,3 +254,35 @@ def test_readers_see_whole_runs_while_parts_are_moved_in(
         seen.add(rows)
     thread.join()
     assert max(seen) == sum(sizes) or stored(root).height == sum(sizes)
+
+
+def test_committed_files_is_a_snapshot_for_other_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Part of a run moved in, the rest still staged: the list has all of it, and polars
+    reads the partitions from the staged paths too."""
+    log = tmp_path / "access.log"
+    log.write_text("".join(log_line(number * 1300) for number in range(20)))
+    root = tmp_path / "ds"
+    real_replace = os.replace
+    moved: list[str] = []
+
+    def killed_after_one(source: object, target: object) -> None:
+        if "staging" in str(source) and str(target).endswith(".parquet"):
+            if moved:
+                raise KeyboardInterrupt
+            moved.append(str(target))
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    from logstat.ingest import Ingest
+    from logstat.pipeline import Options
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dataset_commits.os, "replace", killed_after_one)
+        with pytest.raises(KeyboardInterrupt), Ingest(root) as run:
+            run.write(run.plan([str(log)], Options()), Options(), None)
+    files = dataset.committed_files(root)
+    assert any("staging" in name for name in files)
+    frame = pl.scan_parquet(files, hive_partitioning=True).collect()
+    assert sorted(frame["path"]) == expected_paths(range(0, 20 * 1300, 1300))
+    assert frame.select((pl.col("date") == pl.col("timestamp").dt.date()).all()).item()
