@@ -29,7 +29,7 @@ from logstat.cli_options import (
     parse_filter_options,
 )
 from logstat.errors import ExitCode
-from logstat.output_paths import refuse_overwriting_inputs
+from logstat.output_paths import refuse_dataset_among_inputs, refuse_overwriting_inputs
 
 
 def ingest(
@@ -62,6 +62,7 @@ def ingest(
     from logstat.ingest import Ingest
 
     refuse_overwriting_inputs(logs, {"--state": state})
+    refuse_dataset_among_inputs(logs, to)
     options = _options(format, log_format, vendor)
     with Ingest(to, state, append) as run:
         runs = run.plan(logs, options)

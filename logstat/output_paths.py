@@ -60,3 +60,19 @@ def refuse_overwriting_inputs(logs: Iterable[str], outputs: Mapping[str, Path | 
                 "the log; choose another output file",
                 ExitCode.USAGE,
             )
+
+
+def refuse_dataset_among_inputs(logs: Iterable[str], root: Path) -> None:
+    """`ingest /var/log/nginx --to /var/log/nginx/ds`: the next run would read the
+    dataset's own files as logs.  Refuse a dataset inside an input directory."""
+    target = root.resolve()
+    for log in logs:
+        if log == "-" or not os.path.isdir(log):
+            continue
+        directory = Path(log).resolve()
+        if target == directory or directory in target.parents:
+            raise LogstatError(
+                f"--to {root} is inside the input directory {log}: later runs would read the "
+                "dataset as logs; put the dataset elsewhere",
+                ExitCode.USAGE,
+            )

@@ -76,3 +76,13 @@ def test_other_outputs_are_written(capsys: pytest.CaptureFixture[str], log: Path
     prom.write_text("old")
     code, _, _ = run_cli(capsys, str(log), "--prometheus", str(prom))
     assert code == 0 and "logstat_requests_total" in prom.read_text()
+
+
+def test_a_dataset_inside_an_input_directory_is_refused(
+    capsys: pytest.CaptureFixture[str], log: Path
+) -> None:
+    code, _, err = run_cli(capsys, "ingest", str(log.parent), "--to", str(log.parent / "ds"))
+    assert code == 2 and "inside the input directory" in err
+    assert not (log.parent / "ds").exists()
+    code, _, _ = run_cli(capsys, "ingest", str(log), "--to", str(log.parent / "ds"), "-q")
+    assert code == 0  # a file beside the dataset is fine
