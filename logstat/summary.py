@@ -42,7 +42,7 @@ from logstat.report.model import (
     status_text,
 )
 from logstat.status import Registry, load_registry, tag
-from logstat.topk import DISTINCT, ERROR, TopCounts
+from logstat.topk import ERROR, TopCounts, distinct_estimate
 
 # The columns the default summary reads; the pipeline parses nothing else.
 NEEDED = {"status", "substatus", "upstream_status", "upstream_status_list", "timestamp"}
@@ -276,7 +276,7 @@ class SummaryBuilder:
         return self._top[name].counts()
 
     def top_errors(self, name: str) -> pl.DataFrame:
-        """(status, status_class, error, distinct) where the `name` counts are approximate."""
+        """(status, status_class, error) where the `name` counts are approximate."""
         return self._top[name].errors()
 
     def layer_counts(self, name: str) -> pl.DataFrame:
@@ -364,13 +364,7 @@ class SummaryBuilder:
             if size == 0 and by != "selection":
                 continue
             fields = [
-                _top_field(
-                    self.top_counts(name).filter(predicate),
-                    self.top_errors(name).filter(predicate),
-                    name,
-                    size,
-                    settings.top,
-                )
+                _top_field(self._top[name], predicate, size, settings.top)
                 for name in settings.top_fields
             ]
             groups.append(TopGroup(group=label, kind=kind, count=size, fields=fields))
@@ -680,9 +674,8 @@ def _top_groups(
     ]
 
 
-def _top_field(
-    counts: pl.DataFrame, errors: pl.DataFrame, name: str, size: int, limit: int
-) -> TopField:
+def _top_field(top: TopCounts, predicate: pl.Expr, size: int, limit: int) -> TopField:
+    name, counts, errors = top.value, top.counts().filter(predicate), top.errors().filter(predicate)
     by_value = counts.group_by(name).agg(pl.col("count").sum())
     present = by_value.filter(pl.col(name).is_not_null())
     ranked = present.sort(["count", name], descending=[True, False]).head(limit)
@@ -691,12 +684,12 @@ def _top_field(
         for value, count in ranked.iter_rows()
     ]
     # approximate counts: a value's count may be low by the sum of its statuses' errors
-    # (what the counters lost is in `others`; `missing` stays exact); distinct: at least
+    # (what the counters lost is in `others`; `missing` stays exact); distinct: estimated
     error = int(errors[ERROR].sum()) if errors.height else 0
     missing = _total(by_value.filter(pl.col(name).is_null()))
     distinct = present.height
     if error:
-        distinct = max(distinct, int(errors[DISTINCT].max()))  # type: ignore[arg-type]
+        distinct = distinct_estimate(top.hashes().filter(predicate))
     return TopField(
         field=name,
         distinct=distinct,

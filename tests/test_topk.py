@@ -19,7 +19,7 @@ from logstat.filters import parse_filters
 from logstat.report.model import TopField
 from logstat.sources import expand
 from logstat.summary import ReportSettings, SummaryBuilder
-from logstat.topk import COUNT, DISTINCT, ERROR, TopCounts, water_level
+from logstat.topk import COUNT, ERROR, TopCounts, distinct_estimate, water_level
 from tests.reporting import START, Record, run_cli, summarise, write_log
 from tests.test_dashboard import frame_of
 from tests.test_report_top import reference_groups
@@ -50,14 +50,19 @@ def check_bound(counts: TopCounts, truth: Counter[Pair]) -> None:
         assert reported <= true <= reported + error, (key, reported, true, error)
         if true > error:
             assert key in kept
+    for status in {status for status, _ in truth}:
+        # fewer values than the hash sample: the distinct count is exact, else estimated
+        hashes = counts.hashes().filter(pl.col("status") == status)
+        distinct = len({key for key in truth if key[0] == status})
+        if distinct < topk.SAMPLE:
+            assert distinct_estimate(hashes) == distinct
+        else:
+            assert abs(distinct_estimate(hashes) - distinct) < distinct * 0.1
     for status, error in errors.items():
         total = sum(count for key, count in truth.items() if key[0] == status)
         counted = sum(count for key, count in kept.items() if key[0] == status)
         # the Misra-Gries bound: each reduction dropped at least (keep + 1) x its cut
         assert error <= (total - counted) / 2  # keep >= 1
-        distinct = {key for key in truth if key[0] == status}
-        (seen,) = counts.errors().filter(pl.col("status") == status)[DISTINCT]
-        assert seen <= len(distinct)
 
 
 pairs_strategy = st.lists(
@@ -87,8 +92,11 @@ def test_counts_stay_within_the_stated_error(
         for start in range(0, len(part), chunk):
             builder.add(chunk_counts(part[start : start + chunk]))
             # held: the kept counters (<= budget, or one per status), what was added
-            # since (<= budget + a chunk) and an error row per status
-            assert builder.held_rows <= 2 * budget + chunk + 2 * 3
+            # since (<= budget + a chunk), an error row per status, and the hashes of
+            # the values (kept: at most SAMPLE per status; added since: one per key)
+            seen = len(set(part[: start + chunk]))
+            hashes = min(seen, 3 * topk.SAMPLE) + budget + chunk
+            assert builder.held_rows <= 2 * budget + chunk + 2 * 3 + hashes
         check_bound(builder, Counter(part))
     first.merge(second)
     check_bound(first, truth)
@@ -114,9 +122,24 @@ def test_long_values_are_bounded_by_bytes() -> None:
         largest = max(largest, added.estimated_size())
         counts.add(added)
         assert counts.held_bytes <= 2 * (64 << 10) + largest
-    assert counts.held_rows < 100  # of 2,001 distinct values
+    assert counts.counts().height < 100  # of 2,001 distinct values
     check_bound(counts, truth)
     assert counts.errors()[ERROR].sum() > 0
+
+
+def test_distinct_values_are_estimated_within_a_few_percent() -> None:
+    """Past SAMPLE values, the k-minimum-values estimate, also over merged summaries."""
+    first, second = sketch(100), sketch(100)
+    for start in range(0, 60_000, 5_000):
+        pairs = [(200 if n % 3 else 404, f"/{n % 50_000}") for n in range(start, start + 5_000)]
+        (first if start % 2 else second).add(chunk_counts(pairs))
+    first.merge(second)
+    assert first.held_rows < 2 * 100 + 2 * 1024 + 10
+    both = distinct_estimate(first.hashes())
+    assert abs(both - 50_000) < 50_000 * 0.1  # 3 standard errors
+    only_404 = distinct_estimate(first.hashes().filter(pl.col("status") == 404))
+    true_404 = len({n % 50_000 for n in range(60_000) if n % 3 == 0})
+    assert abs(only_404 - true_404) < true_404 * 0.1
 
 
 def test_water_level_shares_the_budget() -> None:
@@ -149,6 +172,7 @@ def test_held_rows_stay_under_the_budget_whatever_the_cardinality(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(topk, "BUDGET", 40)
+    monkeypatch.setattr(topk, "SAMPLE", 16)  # hashes kept per status for distinct
     records = distinct_records(3000, hot=7)
     log = write_log(tmp_path / "access.log", records)
     chosen = ReportSettings(top=3, top_fields=("path", "client_ip"))
@@ -161,9 +185,10 @@ def test_held_rows_stay_under_the_budget_whatever_the_cardinality(
         held.append(builder.held_rows)
         largest_chunk = max(largest_chunk, frame.height)
     assert len(held) > 50  # many chunks
-    # per field: kept (<= 40) + added since (<= 40 + a chunk) + 2 error rows; the status
-    # and reject parts: a few rows per chunk, merged every COMPACT_EVERY chunks
-    assert max(held) <= 2 * (2 * 40 + largest_chunk + 2) + 64 * 4
+    # per field: kept (<= 40) + added since (<= 40 + a chunk) + 2 error rows + hashes
+    # (16 per status, and as many as keys added since); the status and reject parts:
+    # a few rows per chunk, merged every COMPACT_EVERY chunks
+    assert max(held) <= 2 * (2 * (2 * 40 + largest_chunk) + 2 + 2 * 16) + 64 * 4
     assert max(held) < len(records) / 3  # the distinct values are 6,000
     result = builder.build(runs)
     assert result.top is not None
@@ -174,7 +199,7 @@ def test_held_rows_stay_under_the_budget_whatever_the_cardinality(
     hot = sum(1 for record in records if record.path == "/hot" and record.status == 200)
     assert path.entries[0].value == "/hot"  # the only value that repeats
     assert hot - path.error <= path.entries[0].count <= hot
-    assert path.distinct <= group.count - hot + 1 and path.missing == 0
+    assert path.missing == 0
     assert path.others == group.count - path.entries[0].count - sum(
         entry.count for entry in path.entries[1:]
     )
@@ -194,7 +219,8 @@ def check_approximate(found: TopField, members: list[Record], size: int, limit: 
     for value, true in values.items():
         if value not in listed:
             assert true <= floor + error, (value, true, floor, error)
-    assert found.distinct <= len(values) and found.missing == 0
+    # fewer values than the hash sample (1,024): the distinct count stays exact
+    assert found.distinct == len(values) and found.missing == 0
     assert found.others == size - sum(entry.count for entry in found.entries)
 
 
@@ -253,7 +279,7 @@ def test_text_json_and_markdown_state_the_error(
     log = write_log(tmp_path / "access.log", distinct_records(400, hot=5))
     code, out, _ = run_cli(capsys, "report", str(log), "--top", "2", "--top-fields", "path")
     assert code == 0
-    assert "at least" in out and "Approximate" in out and "may be low by up to" in out
+    assert "about" in out and "Approximate" in out and "may be low by up to" in out
     code, out, _ = run_cli(capsys, "report", str(log), "--top", "2", "--json")
     document = json.loads(out)
     fields = [found for group in document["top"]["groups"] for found in group["fields"]]
@@ -276,6 +302,7 @@ def test_small_inputs_stay_exact(tmp_path: Path) -> None:
 
 def test_dashboard_error_paths_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(topk, "BUDGET", 30)
+    monkeypatch.setattr(topk, "SAMPLE", 16)
     builder = DashboardBuilder(top=3)
     truth: Counter[str] = Counter()
     for start in range(0, 2000, 100):
@@ -287,7 +314,9 @@ def test_dashboard_error_paths_are_bounded(monkeypatch: pytest.MonkeyPatch) -> N
                 [(START, 404 if n % 2 else 502, p) for n, p in zip(numbers, paths, strict=True)]
             )
         )
-        assert builder.held_rows <= 1 + 2 * 30 + 100 + 2
+        # minutes + kept (<= 30) and added since (<= 30 + a chunk), 2 error rows, and
+        # hashes (16 per status, and one per key added since)
+        assert builder.held_rows <= 1 + 2 * (2 * 30 + 100) + 2 + 2 * 16
     data = builder.build([])
     error = data["error_paths_error"]
     assert error is not None and error >= 1

@@ -173,7 +173,7 @@ class TopField:
     others: int  # group records with a value outside the top entries
     entries: list[TopEntry]  # most frequent first; ties by value
     # approximate counts (too many distinct values to count exactly): each count may be
-    # low by at most this, and distinct is a lower bound; None (left out of JSON): exact
+    # low by at most this, and distinct is an estimate; None (left out of JSON): exact
     error: int | None = _omitted_when_none()
 
 

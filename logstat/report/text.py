@@ -488,11 +488,17 @@ def _top_sections(top: Drilldown) -> list[Section]:
             if found.others:
                 others = found.distinct - len(found.entries)
                 noun = "value" if others == 1 else "values"
-                text = f"{_count(others)} other {noun}" if not found.error else "other values"
-                rows.append([f"({text})", _count(found.others), share(found.others)])
+                about = "about " if found.error else ""  # distinct is estimated
+                rows.append(
+                    [
+                        f"({about}{_count(others)} other {noun})",
+                        _count(found.others),
+                        share(found.others),
+                    ]
+                )
             if found.missing:
                 rows.append(["(not logged)", _count(found.missing), share(found.missing)])
-            distinct = f"{'at least ' if found.error else ''}{_count(found.distinct)} distinct"
+            distinct = f"{'about ' if found.error else ''}{_count(found.distinct)} distinct"
             result.append(
                 Section(
                     f"Top {label} for {group.group} ({_requests(group.count)}, {distinct})",
