@@ -59,16 +59,16 @@ class TopCounts:
         self._pending_bytes = 0
         self._errors = self._empty_errors()
         key_schema = {name: self._schema[name] for name in self.keys}
+        # hashes of the values a reduction may have dropped (taken just before each one)
         self._hashes = pl.DataFrame(schema={**key_schema, HASH: pl.UInt64()})
-        self._pending_hashes: list[pl.DataFrame] = []
 
     @property
     def held_rows(self) -> int:
         """Rows held: at most 2 x budget plus the last chunk's rows (and a row per
-        partition: the requests without a value, and the errors)."""
+        partition: the requests without a value, the errors; and once approximate, at
+        most SAMPLE hashes per partition)."""
         kept = self._kept.height if self._kept is not None else 0
-        hashes = self._hashes.height + sum(part.height for part in self._pending_hashes)
-        return kept + self._pending_rows + self._errors.height + hashes
+        return kept + self._pending_rows + self._errors.height + self._hashes.height
 
     @property
     def held_bytes(self) -> int:
@@ -80,13 +80,6 @@ class TopCounts:
     def add(self, counts: pl.DataFrame) -> None:
         """Grouped counts (keys, value, count) of some records."""
         self._pending.append(counts)
-        self._pending_hashes.append(
-            self._smallest(
-                counts.filter(pl.col(self.value).is_not_null()).select(
-                    *self.keys, pl.col(self.value).hash(SEED).alias(HASH)
-                )
-            )
-        )
         self._pending_rows += counts.height
         self._pending_bytes += int(counts.estimated_size())
         if self._pending_rows > self.budget or self._pending_bytes > self.budget_bytes:
@@ -94,11 +87,6 @@ class TopCounts:
 
     def compact(self) -> None:
         """Merge what was added; reduce to the budget only when it does not fit."""
-        if self._pending_hashes:
-            self._hashes = self._smallest(
-                pl.concat([self._hashes, *self._pending_hashes], how="vertical_relaxed")
-            )
-            self._pending_hashes = []
         if not self._pending:
             return
         parts = [self._kept] if self._kept is not None else []
@@ -108,6 +96,7 @@ class TopCounts:
         if merged.height > limit:
             # requests with no value are counted apart, exactly: `missing` stays exact
             absent = pl.col(self.value).is_null()
+            self._hashes = self._sample(self._hashes, merged)
             reduced = self._reduce(merged.filter(~absent), limit)
             merged = pl.concat([reduced, merged.filter(absent)])
         self._kept = merged
@@ -124,7 +113,7 @@ class TopCounts:
         other.compact()
         if other._kept is not None:
             self.add(other._kept)
-        self._pending_hashes.append(other._hashes)
+        self._hashes = self._smallest(pl.concat([self._hashes, other._hashes]))
         self._add_errors(other._errors)
         self.compact()
 
@@ -142,8 +131,13 @@ class TopCounts:
 
     def hashes(self) -> pl.DataFrame:
         """(keys, hash): per partition, the SAMPLE smallest hashes of its values."""
-        self.compact()
-        return self._hashes
+        return self._sample(self._hashes, self.counts())
+
+    def _sample(self, hashes: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
+        """`hashes` and those of the values in `counts`, the SAMPLE smallest per partition."""
+        present = counts.filter(pl.col(self.value).is_not_null())
+        added = present.select(*self.keys, pl.col(self.value).hash(SEED).alias(HASH))
+        return self._smallest(pl.concat([hashes, added], how="vertical_relaxed"))
 
     def _smallest(self, hashes: pl.DataFrame) -> pl.DataFrame:
         unique = hashes.unique()

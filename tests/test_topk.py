@@ -93,9 +93,8 @@ def test_counts_stay_within_the_stated_error(
             builder.add(chunk_counts(part[start : start + chunk]))
             # held: the kept counters (<= budget, or one per status), what was added
             # since (<= budget + a chunk), an error row per status, and the hashes of
-            # the values (kept: at most SAMPLE per status; added since: one per key)
-            seen = len(set(part[: start + chunk]))
-            hashes = min(seen, 3 * topk.SAMPLE) + budget + chunk
+            # the values (at most SAMPLE per status, taken when reducing)
+            hashes = min(len(set(part[: start + chunk])), 3 * topk.SAMPLE)
             assert builder.held_rows <= 2 * budget + chunk + 2 * 3 + hashes
         check_bound(builder, Counter(part))
     first.merge(second)
@@ -134,7 +133,7 @@ def test_distinct_values_are_estimated_within_a_few_percent() -> None:
         pairs = [(200 if n % 3 else 404, f"/{n % 50_000}") for n in range(start, start + 5_000)]
         (first if start % 2 else second).add(chunk_counts(pairs))
     first.merge(second)
-    assert first.held_rows < 2 * 100 + 2 * 1024 + 10
+    assert first.held_rows <= 100 + 2 * 1024 + 2 + 2
     both = distinct_estimate(first.hashes())
     assert abs(both - 50_000) < 50_000 * 0.1  # 3 standard errors
     only_404 = distinct_estimate(first.hashes().filter(pl.col("status") == 404))
@@ -186,9 +185,9 @@ def test_held_rows_stay_under_the_budget_whatever_the_cardinality(
         largest_chunk = max(largest_chunk, frame.height)
     assert len(held) > 50  # many chunks
     # per field: kept (<= 40) + added since (<= 40 + a chunk) + 2 error rows + hashes
-    # (16 per status, and as many as keys added since); the status and reject parts:
-    # a few rows per chunk, merged every COMPACT_EVERY chunks
-    assert max(held) <= 2 * (2 * (2 * 40 + largest_chunk) + 2 + 2 * 16) + 64 * 4
+    # (16 per status); the status and reject parts: a few rows per chunk, merged every
+    # COMPACT_EVERY chunks
+    assert max(held) <= 2 * (2 * 40 + largest_chunk + 2 + 2 * 16) + 64 * 4
     assert max(held) < len(records) / 3  # the distinct values are 6,000
     result = builder.build(runs)
     assert result.top is not None
@@ -315,8 +314,8 @@ def test_dashboard_error_paths_are_bounded(monkeypatch: pytest.MonkeyPatch) -> N
             )
         )
         # minutes + kept (<= 30) and added since (<= 30 + a chunk), 2 error rows, and
-        # hashes (16 per status, and one per key added since)
-        assert builder.held_rows <= 1 + 2 * (2 * 30 + 100) + 2 + 2 * 16
+        # hashes (16 per status)
+        assert builder.held_rows <= 1 + 2 * 30 + 100 + 2 + 2 * 16
     data = builder.build([])
     error = data["error_paths_error"]
     assert error is not None and error >= 1
