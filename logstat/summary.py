@@ -689,7 +689,9 @@ def _top_field(top: TopCounts, predicate: pl.Expr, size: int, limit: int) -> Top
     missing = _total(by_value.filter(pl.col(name).is_null()))
     distinct = present.height
     if error:
-        distinct = distinct_estimate(top.hashes().filter(predicate))
+        # no fewer than the values counted, no more than the requests with a value
+        estimate = distinct_estimate(top.hashes().filter(predicate))
+        distinct = min(max(estimate, present.height), size - missing)
     return TopField(
         field=name,
         distinct=distinct,
