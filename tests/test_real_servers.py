@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,8 @@ INVALID_UTF8_LINES = {"nginx-json.log": 1}
 NGINX_UPSTREAM = next(log for log in nginx.LOGS if log.file_name == "nginx-upstream.log")
 APACHE_COMBINED = next(log for log in apache.LOGS if log.layout == "apache combined")
 APACHE_CUSTOM = next(log for log in apache.LOGS if log.layout == "apache custom")
-NEUTRAL_NAME = "access.log"  # says nothing about the server that wrote it
+NEUTRAL_NAME = "access.log"
+REPO = Path(__file__).resolve().parents[1]  # says nothing about the server that wrote it
 
 
 @dataclass
@@ -60,10 +62,14 @@ class Outputs:
 
 
 def logstat(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The public CLI, run in the log directory so that file names are as given."""
+    """The public CLI, run in the log directory so that file names are as given.
+
+    PYTHONPATH names this checkout: run elsewhere, `-m logstat` would find whatever
+    logstat is installed, not the code under test."""
     return subprocess.run(
         [sys.executable, "-m", "logstat", *args],
         cwd=directory,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,
         timeout=CLI_SECONDS,
@@ -240,18 +246,65 @@ def test_upstream_statuses_are_counted(
 def test_nginx_upstream_log_tells_proxy_from_upstream(
     nginx_run: Run, nginx_outputs: Outputs
 ) -> None:
-    """One row per request: status, $upstream_status and who produced it, as exported."""
+    """One row per request: status, $upstream_status (the last attempt, and every attempt)
+    and who produced it, as exported."""
     rows = nginx_outputs.export(NGINX_UPSTREAM)
     exported = Counter(
-        (int(row["status"]), row["upstream_status"], row["produced_by"]) for row in rows
+        (
+            int(row["status"]),
+            row["upstream_status"],
+            row["upstream_status_list"],
+            row["produced_by"],
+        )
+        for row in rows
     )
     expected = Counter(
-        (probe.logged, str(probe.upstream_status or ""), probe.produced_by)
+        (
+            probe.logged,
+            str(probe.upstream_status or ""),
+            probe.upstream_list or str(probe.upstream_status or ""),
+            probe.produced_by,
+        )
         for probe in nginx_run.probes
         if probe.logged is not None
     )
     assert exported == expected, log_text(nginx_run, NGINX_UPSTREAM)
     assert_timed_out_requests_took_a_second(nginx_run, rows)
+
+
+def test_nginx_upstream_meanings_follow_the_producer(
+    nginx_run: Run, nginx_outputs: Outputs
+) -> None:
+    """Real nginx in front of a dead server, a live one and a slow one: its own 502/504/499
+    read as nginx's, a 502 the upstream sent (alone or after a dead server) as plain HTTP's."""
+    data = nginx_outputs.summary(NGINX_UPSTREAM.file_name)
+    context = log_text(nginx_run, NGINX_UPSTREAM)
+    rows = {(row["status"], row["produced_by"]): row for row in data["statuses"]}
+    truth = Counter(
+        (probe.logged, probe.produced_by) for probe in nginx_run.probes if probe.logged is not None
+    )
+    assert {key: row["count"] for key, row in rows.items()} == dict(truth), context
+    # a dead server alone, or as the only one of a group: nginx's own 502
+    assert rows[502, "proxy"]["count"] == 2
+    assert (rows[502, "proxy"]["vendor"], rows[502, "proxy"]["name"]) == (
+        "nginx",
+        "NGX_HTTP_BAD_GATEWAY",
+    )
+    # the upstream's own 502, alone or after nginx moved on from the dead server
+    assert rows[502, "upstream"]["count"] == 2
+    assert (rows[502, "upstream"]["vendor"], rows[502, "upstream"]["name"]) == (
+        "iana",
+        "Bad Gateway",
+    )
+    assert rows[504, "proxy"]["vendor"] == "nginx"  # proxy_read_timeout
+    assert rows[499, "proxy"]["vendor"] == "nginx"  # the client hung up first
+    for (_, producer), row in rows.items():
+        assert producer == "proxy" or row["vendor"] != "nginx", row
+    # the JSON log has $upstream_status but nothing that tells an answered attempt: its
+    # 502s are unknown, never the wrong producer
+    logged = nginx_outputs.summary("nginx-json.log")
+    json_rows = {(row["status"], row["produced_by"]): row["count"] for row in logged["statuses"]}
+    assert json_rows[502, "unknown"] == 4, json_rows
 
 
 def test_apache_custom_log_durations_and_original_status(

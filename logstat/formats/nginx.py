@@ -167,8 +167,10 @@ def _field(name: str) -> Field:
     return Field(f"${name}", convert, pattern, columns, adjacent, common)
 
 
-# Logged per upstream attempt beside $upstream_status; they tell whether the last attempt
-# got an answer at all: "-" header time (no header arrived), 0 bytes received or read.
+# Logged per upstream attempt beside $upstream_status, they tell whether the last attempt
+# got a valid answer: a header time, or body bytes, mean nginx read the upstream's header;
+# a `-` header time, or no byte received at all, mean it did not.  (Bytes received alone
+# prove nothing: an invalid header is received too, and nginx then sends its own 502.)
 ANSWER_EVIDENCE = ("upstream_header_time", "upstream_bytes_received", "upstream_response_length")
 
 
@@ -177,18 +179,26 @@ def _last_attempt(column: str) -> pl.Expr:
     return pl.col(column).str.extract(r"(\S+)\s*$", 1)
 
 
-def _last_attempt_answered(columns: set[str]) -> pl.Expr:
-    """True where a logged variable shows that the last upstream attempt got an answer
-    (a header time, bytes received or a body); False otherwise, or where none is logged."""
-    answered: list[pl.Expr] = []
+def _last_attempt_evidence(columns: set[str]) -> tuple[pl.Expr, pl.Expr]:
+    """(answered, unanswered): where the logged variables show that the last upstream
+    attempt did, or did not, get a valid response header.  Both False where nothing says.
+    A lone `-` header time is read as null like every `-`, which a JSON log without the
+    key gives too, so only a `-` in a list of attempts counts."""
+    answered: list[pl.Expr] = [pl.lit(False)]
+    unanswered: list[pl.Expr] = [pl.lit(False)]
     if "upstream_header_time" in columns:
-        answered.append(_last_attempt("upstream_header_time").str.contains(r"^\d"))
-    for column in ("upstream_bytes_received", "upstream_response_length"):
-        if column in columns:
-            answered.append(_last_attempt(column).cast(pl.Int64, strict=False) > 0)
-    if not answered:
-        return pl.lit(False)
-    return pl.any_horizontal(expression.fill_null(False) for expression in answered)
+        header_time = _last_attempt("upstream_header_time")
+        answered.append(header_time.str.contains(r"^\d"))
+        unanswered.append(header_time == "-")
+    if "upstream_response_length" in columns:
+        answered.append(_last_attempt("upstream_response_length").cast(pl.Int64, strict=False) > 0)
+    if "upstream_bytes_received" in columns:
+        received = _last_attempt("upstream_bytes_received").cast(pl.Int64, strict=False)
+        unanswered.append(received == 0)
+    return (
+        pl.any_horizontal(item.fill_null(False) for item in answered),
+        pl.any_horizontal(item.fill_null(False) for item in unanswered),
+    )
 
 
 def produced_by(columns: set[str]) -> pl.Expr:
@@ -203,10 +213,11 @@ def produced_by(columns: set[str]) -> pl.Expr:
       itself (499 when the client hung up, 500 ...);
     - a status other than the last attempt's: nginx replaced it (error_page,
       proxy_intercept_errors);
-    - 502 or 504 equal to the last attempt's: nginx writes these for its own connect
-      errors, bad headers and timeouts, so nginx's own, unless a logged variable shows
-      that the attempt got an answer ($upstream_header_time, $upstream_bytes_received,
-      $upstream_response_length): then the upstream sent them;
+    - 502 or 504 equal to the last attempt's: nginx records these for its own connect
+      errors, invalid headers and timeouts, and an upstream may send them too.
+      $upstream_header_time and $upstream_response_length tell an answered attempt
+      (upstream), a `-` header time or $upstream_bytes_received 0 an unanswered one
+      (proxy); with none of them logged, unknown;
     - any other status equal to the last attempt's was passed through: upstream.
     Without `$upstream_status` only nginx's own codes are known; 499 is then unknown too,
     since an application behind nginx may send it (ArcGIS "token required").
@@ -217,14 +228,18 @@ def produced_by(columns: set[str]) -> pl.Expr:
     if "upstream_status" not in columns:
         return pl.when(nginx_own).then(pl.lit("proxy")).otherwise(pl.lit("unknown"))
     last = pl.col("upstream_status")
+    answered, unanswered = _last_attempt_evidence(columns)
+    gateway_error = status.is_in([502, 504])
     return (
         pl.when(status.is_null())
         .then(pl.lit("unknown"))
         .when(nginx_own | last.is_null() | (status != last))
         .then(pl.lit("proxy"))
-        .when(status.is_in([502, 504]) & ~_last_attempt_answered(columns))
+        .when(~gateway_error | answered)
+        .then(pl.lit("upstream"))
+        .when(unanswered)
         .then(pl.lit("proxy"))
-        .otherwise(pl.lit("upstream"))
+        .otherwise(pl.lit("unknown"))
     )
 
 

@@ -29,7 +29,8 @@ class Probe:
     logged: int | None  # None: the server writes no access-log line
     answered: int | None
     hang_up_after: float | None = None  # close our side after this many seconds (nginx 499)
-    upstream_status: int | None = None  # nginx $upstream_status, for the upstream log
+    upstream_status: int | None = None  # nginx $upstream_status: the last attempt's
+    upstream_list: str | None = None  # every attempt as nginx logs it ("502, 200"), if several
     produced_by: str = "proxy"  # who really produced the status: proxy (the server) / upstream
     waits_for_timeout: bool = False  # the logged duration spans one of the server's 1 s timeouts
 

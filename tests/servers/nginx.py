@@ -14,9 +14,11 @@ COMBINED_FIELDS = (
     '$remote_addr - $remote_user [$time_local] "$request" '
     '$status $body_bytes_sent "$http_referer" "$http_user_agent"'
 )
+# with the variables that tell whether the last upstream attempt got an answer
 UPSTREAM_FORMAT = (
     '$remote_addr [$time_local] "$request" $status '
-    "$upstream_status $upstream_response_time $request_time $host"
+    "$upstream_status $upstream_response_time $request_time $host "
+    "[$upstream_header_time] [$upstream_bytes_received]"
 )
 JSON_FORMAT = (
     '{"time":"$time_iso8601","client":"$remote_addr","request":"$request",'
@@ -66,6 +68,15 @@ http {{
     client_max_body_size 1k;
     large_client_header_buffers 2 1k;
     keepalive_timeout 0;
+    # a dead server first, a live one behind it: every request tries the dead one
+    # (max_fails=0: never marked down) and nginx moves on (proxy_next_upstream)
+    upstream failover {{
+        server {loopback}:{dead_port} max_fails=0;
+        server {loopback}:{upstream_port} backup;
+    }}
+    upstream dead_only {{
+        server {loopback}:{dead_port} max_fails=0;
+    }}
     server {{
         listen {loopback}:{port};
         server_name localhost;
@@ -78,6 +89,17 @@ http {{
         }}
         location /dead/ {{
             proxy_pass http://{loopback}:{dead_port};
+            proxy_connect_timeout 1s;
+        }}
+        location /failover/ {{
+            proxy_pass http://failover;
+            proxy_next_upstream error timeout http_502;
+            proxy_connect_timeout 1s;
+            proxy_read_timeout 1s;
+        }}
+        location /dead-group/ {{
+            proxy_pass http://dead_only;
+            proxy_next_upstream error timeout http_502;
             proxy_connect_timeout 1s;
         }}
     }}
@@ -170,6 +192,40 @@ def probes() -> list[Probe]:
             hang_up_after=0.3,
         ),
         Probe("dead upstream", request("GET", "/dead/x"), 502, 502, upstream_status=502),
+        # upstream groups: one attempt per server tried, the last one is what the client got
+        Probe(
+            "dead server, then a live one",
+            request("GET", "/failover/ok"),
+            200,
+            200,
+            upstream_status=200,
+            upstream_list="502, 200",
+            produced_by="upstream",
+        ),
+        Probe(
+            "dead server, then the live one's own 502",
+            request("GET", "/failover/status/502"),
+            502,
+            502,
+            upstream_status=502,
+            upstream_list="502, 502",
+            produced_by="upstream",
+        ),
+        Probe(
+            "group of a dead server only",
+            request("GET", "/dead-group/x"),
+            502,
+            502,
+            upstream_status=502,
+        ),
+        Probe(
+            "upstream's own 502",
+            request("GET", "/app/status/502"),
+            502,
+            502,
+            upstream_status=502,
+            produced_by="upstream",
+        ),
         Probe(
             "upstream too slow",
             request("GET", "/app/slow"),

@@ -1,12 +1,14 @@
 """A tiny HTTP server on loopback that the proxies under test forward to.
 
 A path with `/slow` sleeps longer than the proxies' read timeout before answering, so
-that a proxy gives up (504) or a client hangs up first (nginx 499); anything
+that a proxy gives up (504) or a client hangs up first (nginx 499); a path with
+`/status/NNN` answers NNN (the upstream's own 502, which a proxy passes on); anything
 else answers 200 at once.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,9 +26,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if "/slow" in self.path:
             time.sleep(SLOW_SECONDS)
+        asked = re.search(r"/status/(\d{3})", self.path)
+        status = int(asked.group(1)) if asked else 200
         body = b"from upstream\n"
         try:
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Connection", "close")
