@@ -278,3 +278,19 @@ def test_hosts_keep_their_series_across_runs(
     found = families(target.read_text())
     by_host = {labels["host"]: value for labels, value in found["logstat_requests"]}
     assert by_host == {"a:443": 1, "b:443": 1, "_other": 5}
+
+
+def test_status_producers_split_the_statuses(fixture_summary: Summary) -> None:
+    """nginx's own 502 and an upstream's 502 are two series, adding up to the 502s."""
+    found = families(prometheus.render(fixture_summary))
+    produced = found["logstat_status_produced"]
+    assert sum(value for _, value in produced) == fixture_summary.totals.selected
+    nginx_502 = {
+        labels["produced_by"]: value
+        for labels, value in produced
+        if (labels["source"], labels["status"]) == ("nginx", "502")
+    }
+    assert nginx_502 == {"proxy": 9, "upstream": 1}
+    assert {labels["produced_by"] for labels, _ in produced if labels["source"] == "apache"} == {
+        "unknown"
+    }

@@ -85,6 +85,20 @@ def _request_rows(summary: Summary) -> list[CountRow]:
     ]
 
 
+def _produced_samples(summary: Summary) -> list[tuple[Labels, float | int]]:
+    """Requests by (source, class, status, produced_by): the status rows, sub-statuses added."""
+    produced: Counter[Labels] = Counter()
+    for row in summary.statuses:
+        labels = (
+            ("source", row.source or ""),
+            ("class", row.status_class),
+            ("status", "" if row.status is None else status_text(row.status)),
+            ("produced_by", row.produced_by or "unknown"),
+        )
+        produced[labels] += row.count
+    return [(labels, count) for labels, count in sorted(produced.items())]
+
+
 def host_label(host: str | None) -> str:
     """A host's label value: names starting with `_` get one more, so none is OTHER_HOSTS."""
     if host is None:
@@ -162,6 +176,15 @@ def families(summary: Summary, kept_hosts: Iterable[str] = ()) -> list[Family]:
                     ("unknown", row.unknown),
                 )
             ],
+        ),
+        Family(
+            "logstat_status_produced_total",
+            "counter",
+            "Requests by log source, status code and who produced the status: the proxy, "
+            "edge or load balancer that wrote the log (proxy), the server behind it whose "
+            "status was passed on (upstream), or unknown.  The meaning differs: ALB's own "
+            "502 is not a target's 502.",
+            _produced_samples(summary),
         ),
         Family(
             "logstat_upstream_responses_total",
