@@ -17,6 +17,10 @@ import polars as pl
 # (export of 1 M nginx lines: 900 MB peak at 32 MB, 560 MB at 16 MB).
 CHUNK_BYTES = 16 << 20
 READ_BYTES = 1 << 20  # one read from the stream
+# A line longer than this is cut to this length plus one byte, and rejected as too long
+# (pipeline.OVER_LONG): memory stays bounded whatever a file holds (3 GB of zeros with
+# no line end compress to 14 MB).  A 10 MB request line is still read whole.
+MAX_LINE_BYTES = 16 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
 # pl.scan_lines takes bytes that start like gzip, zlib or zstd data for compressed input
 # (a line starting with "x^" is zlib to it): such chunks are split without it
@@ -53,32 +57,46 @@ class Readable(Protocol):
 
 
 def read_blocks(
-    stream: Readable, problems: ReadProblems, chunk_bytes: int = CHUNK_BYTES
+    stream: Readable,
+    problems: ReadProblems,
+    chunk_bytes: int = CHUNK_BYTES,
+    first_bytes: int | None = None,
 ) -> Iterator[bytes]:
-    """Blocks of whole lines of about `chunk_bytes`; the last may lack its newline.
+    """Blocks of whole lines of about `chunk_bytes` (the first of about `first_bytes`,
+    when given: detection's head); the last may lack its newline.
 
     The stream is read `READ_BYTES` at a time.  When it fails (damaged
     compressed data, a read error), what was read up to there is still yielded,
     the problem is added to `problems`, and the file ends early.
     """
-    pending = b""
+    # the start of a line not ended yet, as read: joined once, when the line ends (joining
+    # it at every read made a long line cost its length squared)
+    pending: list[bytes] = []
+    pending_size = 0
+    cutting = False  # in a line longer than MAX_LINE_BYTES: the rest of it is dropped
     first = True
+    wanted = chunk_bytes if first_bytes is None else first_bytes
     while True:
         parts: list[bytes] = []
         size = 0
         ended = False
-        while size < chunk_bytes:
-            block = _read(stream, problems, min(READ_BYTES, chunk_bytes - size))
+        while size < wanted:
+            block = _read(stream, problems, min(READ_BYTES, wanted - size))
             if first and block.startswith(UTF8_BOM):
                 block = block[len(UTF8_BOM) :]
             first = False
             if not block:
                 ended = True
                 break
+            if cutting:
+                end = block.find(b"\n")
+                if end < 0:
+                    continue  # more of the over-long line: read on, keep nothing
+                block, cutting = block[end:], False  # its line end ends the cut line
             parts.append(block)
             size += len(block)
         if ended:
-            rest = b"".join([pending, *parts])
+            rest = b"".join([*pending, *parts])
             if rest:
                 yield rest
             return
@@ -87,11 +105,18 @@ def read_blocks(
             cut = parts[index].rfind(b"\n") + 1
             if cut:
                 last = memoryview(parts[index])
-                yield b"".join([pending, *parts[:index], last[:cut]])
-                pending = b"".join([last[cut:], *parts[index + 1 :]])
+                yield b"".join([*pending, *parts[:index], last[:cut]])
+                wanted = chunk_bytes
+                pending = [bytes(last[cut:]), *parts[index + 1 :]]
+                pending_size = sum(len(part) for part in pending)
                 break
         else:  # no line end yet: a very long line, keep reading
-            pending = b"".join([pending, *parts])
+            pending.extend(parts)
+            pending_size += size
+        if pending_size > MAX_LINE_BYTES:  # keep its start: enough to see what it was
+            pending = [b"".join(pending)[: MAX_LINE_BYTES + 1]]
+            pending_size = len(pending[0])
+            cutting = True
 
 
 def _read(stream: Readable, problems: ReadProblems, size: int) -> bytes:

@@ -23,13 +23,13 @@ from logstat.errors import ExitCode, LogstatError
 from logstat.formats import Choice
 from logstat.lines import (
     CHUNK_BYTES,
+    MAX_LINE_BYTES,
     UTF8_BOM,
     Chunk,
     Readable,
     ReadProblems,
     line_ends,
     read_blocks,
-    read_chunks,
     split_lines,
 )
 from logstat.sources import (
@@ -44,7 +44,11 @@ if TYPE_CHECKING:
     from logstat.state import Resume
 
 HEAD_BYTES = 64 << 10  # what detection reads of each file
+# the most read of a file to find HEAD_BYTES of whole lines: past a first line longer than
+# MAX_LINE_BYTES, but not through gigabytes without a line end
+HEAD_READ_LIMIT = 256 << 20
 UNRECOGNISED = "format not recognised"
+OVER_LONG = f"line longer than {MAX_LINE_BYTES >> 20} MiB (only its start was read)"
 
 Progress = Callable[[int], None]  # called with raw bytes consumed since the last call
 
@@ -77,8 +81,9 @@ class FileRun:
     # the format was taken from an earlier file like this one without reading this
     # one; its first chunk confirms it (or this file is detected on its own)
     tentative: bool = False
-    # stdin or a pipe cannot be read twice: detection's head and the open stream are kept
-    _kept: tuple[OpenedSource, bytes] | None = None
+    # stdin or a pipe cannot be read twice: the open stream, detection's head (its first
+    # block of lines) and the blocks that follow it are kept
+    _kept: tuple[OpenedSource, bytes, Iterator[bytes]] | None = None
 
     @property
     def format_name(self) -> str | None:
@@ -108,8 +113,11 @@ def plan(sources: list[Source], options: Options) -> list[FileRun]:
             runs.append(FileRun(file_id, source, None, problems=[Vanished.REASON], vanished=True))
             continue
         problems = ReadProblems()
-        head, consumed = _read_head(opened, problems)
-        sample = formats.sample_lines(split_lines(Chunk(head, 1))["line"])
+        blocks = _head_blocks(opened.stream, problems, options.chunk_bytes, source.once)
+        head = next(blocks, b"")
+        lines = split_lines(Chunk(head, 1))["line"]
+        # a line the reader cut is rejected anyway: no format is tried on its 16 MiB
+        sample = formats.sample_lines(lines.filter(lines.str.len_bytes() <= MAX_LINE_BYTES))
         choice = _choose(sample, source.name, options)
         run = FileRun(
             file_id,
@@ -122,7 +130,7 @@ def plan(sources: list[Source], options: Options) -> list[FileRun]:
         if kin is not None and choice is not None and _stateless(choice):
             detected[kin] = dataclasses.replace(choice, like=os.path.basename(source.name))
         if source.once:  # stdin or a pipe: read on from the head, never opened again
-            run._kept = (opened, consumed)
+            run._kept = (opened, head, blocks)
         else:
             opened.close()
         runs.append(run)
@@ -155,24 +163,32 @@ def _stateless(choice: Choice) -> bool:
     return params is not None and bool(params.frozen)
 
 
-def _read_head(opened: OpenedSource, problems: ReadProblems) -> tuple[bytes, bytes]:
-    """The first whole lines of a file (at least HEAD_BYTES unless the file is shorter),
-    and every byte taken from the stream to find them (stdin is read on from there)."""
-    recorder = _Recorder(opened.stream)
-    first = next(read_chunks(recorder, problems, HEAD_BYTES), None)
-    return (first.data if first else b""), recorder.taken
+def _head_blocks(
+    stream: Readable, problems: ReadProblems, chunk_bytes: int, once: bool
+) -> Iterator[bytes]:
+    """The file's blocks of lines, the first (detection's head) of at least HEAD_BYTES of
+    whole lines unless the file is shorter.  A line longer than MAX_LINE_BYTES is cut
+    (read_blocks), so a long first line costs its length once, not squared.
+
+    A file that is opened again to be read has at most HEAD_READ_LIMIT read for its head:
+    a file of one endless line (3 GB of zeros in a 14 MB .gz) is not read to its end
+    twice.  stdin and pipes are read on from here, so they are read whole anyway."""
+    capped = stream if once else _Capped(stream, HEAD_READ_LIMIT)
+    return read_blocks(capped, problems, chunk_bytes, first_bytes=HEAD_BYTES)
 
 
-class _Recorder:
-    """A stream that remembers what was read from it."""
+class _Capped:
+    """A stream that ends after `limit` bytes."""
 
-    def __init__(self, stream: Readable) -> None:
+    def __init__(self, stream: Readable, limit: int) -> None:
         self.stream = stream
-        self.taken = b""
+        self.left = limit
 
     def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
-        self.taken += data
+        if self.left <= 0:
+            return b""
+        data = self.stream.read(self.left if size < 0 else min(size, self.left))
+        self.left -= len(data)
         return data
 
 
@@ -360,12 +376,14 @@ def _chunks_of(run: FileRun, chunk_bytes: int) -> Iterator[tuple[Chunk, int]]:
             return
     if run.vanished:
         return
+    kept: Iterator[bytes] | None = None
     if run._kept is not None:
-        opened, head = run._kept
+        opened, head, rest = run._kept
+        kept = itertools.chain([head] if head else [], rest)
         run._kept = None
     else:
         try:
-            opened, head = open_source(run.source), b""
+            opened = open_source(run.source)
         except Vanished:  # rotated or deleted since it was listed: the run goes on
             run.vanished = True
             ReadProblems(run.problems).add(Vanished.REASON)
@@ -381,7 +399,9 @@ def _chunks_of(run: FileRun, chunk_bytes: int) -> Iterator[tuple[Chunk, int]]:
             # numbered by `_pieces` from each chunk's split: no count of line ends here
             else (
                 Chunk(data, 1)
-                for data in read_blocks(_prefixed(head, opened), problems, chunk_bytes)
+                for data in (
+                    kept if kept is not None else read_blocks(opened.stream, problems, chunk_bytes)
+                )
             )
         )
         for chunk in chunks:
@@ -500,30 +520,35 @@ def _doubtful(runs: list[FileRun], frame: pl.DataFrame) -> dict[int, FileRun]:
     return {file_id: by_id[file_id] for file_id in rejected.unique(maintain_order=True).to_list()}
 
 
-class _prefixed:
-    """A stream that first returns `head`, then the rest of `opened`."""
-
-    def __init__(self, head: bytes, opened: OpenedSource) -> None:
-        self.head = head
-        self.stream = opened.stream
-
-    def read(self, size: int = -1) -> bytes:
-        if self.head:
-            data, self.head = self.head, b""
-            return data
-        return self.stream.read(size)
-
-    def read1(self, size: int = -1) -> bytes:
-        """What lines._read prefers: a damaged stream then loses nothing already inflated."""
-        if self.head:
-            data, self.head = self.head, b""
-            return data
-        read = getattr(self.stream, "read1", self.stream.read)
-        return bytes(read(size))
-
-
 def _parse(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> pl.DataFrame:
-    """Parse lines of `run` (or of a batch of files whose `file_id`/`file` are columns)."""
+    """Parse lines of `run` (or of a batch of files whose `file_id`/`file` are columns).
+
+    Lines the reader cut (longer than MAX_LINE_BYTES) are rejected, saying why, and no
+    parser spends time on their 16 MiB: they are parsed as empty lines, then restored."""
+    if split.height == 0:
+        return _parse_lines(run, split, needed)
+    text = split.get_column(schema.RAW_LINE)
+    lengths = text.str.len_bytes()
+    longest = lengths.max()
+    if not isinstance(longest, int) or longest <= MAX_LINE_BYTES:
+        return _parse_lines(run, split, needed)
+    cut = lengths > MAX_LINE_BYTES
+    emptied = split.with_columns(pl.when(cut).then(pl.lit("")).otherwise(text).alias(text.name))
+    frame = _parse_lines(run, emptied, needed)
+
+    def unless_cut(column: str, value: object) -> pl.Expr:
+        return pl.when(cut).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)
+
+    return frame.with_columns(
+        text,
+        unless_cut(schema.LINE_KIND, schema.REJECTED),
+        unless_cut(schema.REJECT_REASON, OVER_LONG),
+        unless_cut("status_class", None),
+        unless_cut("produced_by", None),
+    )
+
+
+def _parse_lines(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> pl.DataFrame:
     lines = split.lazy()
     identity = []
     if schema.FILE_ID not in split.columns:

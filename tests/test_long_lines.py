@@ -1,0 +1,106 @@
+"""A very long line costs its length once, is cut at MAX_LINE_BYTES and rejected with
+its reason; detection reads a bounded amount of a file however its lines run."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from logstat import pipeline
+from logstat.lines import MAX_LINE_BYTES, ReadProblems, read_blocks
+from logstat.sources import Source, open_source
+from tests.helpers import run_cli
+from tests.test_state import log_line
+
+OVER_LONG = "line longer than 16 MiB (only its start was read)"
+
+
+def lines(first: int, count: int) -> bytes:
+    return "".join(log_line(number) for number in range(first, first + count)).encode()
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_long_first_line_is_one_reject_with_its_reason(compressed: bool, tmp_path: Path) -> None:
+    data = b"x" * (24 << 20) + b"\n" + lines(0, 300)
+    path = tmp_path / ("access.log.gz" if compressed else "access.log")
+    path.write_bytes(gzip.compress(data, compresslevel=1) if compressed else data)
+    code, out, errors = run_cli("summary", str(path), "--json")  # detected, no --format
+    assert code == 0, errors
+    summary = json.loads(out)
+    assert summary["totals"]["lines"] == 301
+    assert summary["totals"]["records"] == sum(1 for n in range(300) if n % 13 != 12)
+    assert summary["rejects"][OVER_LONG] == 1
+
+
+def test_the_cut_line_keeps_its_start_and_the_lines_around_it_count(tmp_path: Path) -> None:
+    long = b"GET /" + b"a" * (20 << 20)
+    data = lines(0, 3) + long + b"\n" + lines(3, 3) + long  # the last one unterminated
+    path = tmp_path / "access.log"
+    path.write_bytes(data)
+    rejects = tmp_path / "rejects.csv"
+    code, out, errors = run_cli(
+        "summary", str(path), "--json", "--format", "nginx", "--rejects", str(rejects)
+    )
+    assert code == 0, errors
+    summary = json.loads(out)
+    assert summary["totals"]["lines"] == 8
+    assert summary["rejects"][OVER_LONG] == 2
+    assert summary["totals"]["records"] == 6
+
+
+def cpu_seconds(line_bytes: int) -> float:
+    """CPU time to read a file made of one line of `line_bytes` as detection does."""
+    data = b"y" * line_bytes + b"\n" + lines(0, 10)
+    best = float("inf")
+    for _ in range(3):
+        stream = io.BytesIO(data)
+        start = time.process_time()
+        blocks = list(read_blocks(stream, ReadProblems(), pipeline.HEAD_BYTES))
+        best = min(best, time.process_time() - start)
+        assert blocks[0].index(b"\n") == min(line_bytes, MAX_LINE_BYTES + 1)
+    return best
+
+
+def test_a_long_line_costs_its_length_not_its_length_squared() -> None:
+    """Read in 64 KiB steps (detection's), an 8 MB and a 32 MB line: joined at every step,
+    the second cost about 16 times the first; read once, about 3 times.  CPU time, the
+    best of three, with a bound far from both."""
+    small, big = cpu_seconds(8 << 20), cpu_seconds(32 << 20)
+    assert big < 8 * max(small, 0.002), (small, big)
+
+
+def test_detection_reads_a_bounded_part_of_a_file_with_no_line_end(tmp_path: Path) -> None:
+    """600 MB of zeros in a .gz: detection stops at HEAD_READ_LIMIT."""
+    path = tmp_path / "zeros.gz"
+    block = bytes(1 << 20)
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        for _ in range(600):
+            handle.write(block)
+    opened = open_source(Source(str(path), path))
+    counted = Counted(opened.stream)
+    try:
+        blocks = pipeline._head_blocks(counted, ReadProblems(), 16 << 20, once=False)
+        head = next(blocks)
+        assert len(head) == MAX_LINE_BYTES + 1  # the start of the one line, cut
+        assert counted.count == pipeline.HEAD_READ_LIMIT
+    finally:
+        opened.close()
+
+
+class Counted:
+    """An OpenedSource's place in _head_blocks: counts the decompressed bytes read."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.count += len(data)
+        return data
