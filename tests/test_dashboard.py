@@ -544,3 +544,21 @@ def test_a_filtered_dashboard_says_what_it_shows(tmp_path: Path, browser: Browse
     assert browser.problems() == [] and state["rendered"] == "true"
     assert state["statusRows"] == len({499, 500, 502})
     assert "kept by --status 5xx,499" in subtitle, subtitle
+
+
+STATUS_ROWS = """(() => [...document.querySelectorAll("#status-table tbody tr")].map(
+  (row) => [...row.cells].map((cell) => cell.textContent)))()"""
+
+
+def test_dashboard_shows_a_status_row_per_producer(tmp_path: Path, browser: Browser) -> None:
+    """ALB's own 502 and a target's 502 are two rows, named in ALB's words, each with its
+    own meaning."""
+    log = Path(__file__).resolve().parent.parent / "fixtures" / "alb" / "produced_by.log"
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(log), "-o", str(output), "-q") == 0
+    browser.open(output.as_uri())
+    rows = browser.evaluate(STATUS_ROWS)
+    assert browser.problems() == []
+    # columns: status, source, by, name, meaning, table, requests, share
+    bad_gateway = sorted((row[2], row[5]) for row in rows if row[0].endswith("502"))
+    assert bad_gateway == [("ALB", "alb"), ("target", "iana")], rows
