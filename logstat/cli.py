@@ -22,6 +22,7 @@ from logstat.cli_options import (
     DebugOption,
     FormatOption,
     HostOption,
+    JsonKeysOption,
     LogFormatOption,
     Logs,
     MethodOption,
@@ -80,7 +81,12 @@ def _root(
     """
 
 
-def _options(format: str | None, log_format: str | None, vendors: list[str] | None) -> Options:
+def _options(
+    format: str | None,
+    log_format: str | None,
+    vendors: list[str] | None,
+    json_keys: str | None = None,
+) -> Options:
     from logstat.pipeline import Options
     from logstat.status import load_registry
 
@@ -91,7 +97,7 @@ def _options(format: str | None, log_format: str | None, vendors: list[str] | No
             raise LogstatError(
                 f"unknown vendor {vendor!r}; known: {', '.join(sorted(known))}", ExitCode.USAGE
             )
-    return Options(format=format, log_format=log_format, vendors=chosen)
+    return Options(format=format, log_format=log_format, vendors=chosen, json_keys=json_keys)
 
 
 def _plan(logs: list[str], options: Options) -> list[FileRun]:
@@ -156,6 +162,7 @@ def summary(
     logs: Logs,
     format: FormatOption = None,
     log_format: LogFormatOption = None,
+    json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
@@ -255,7 +262,7 @@ def summary(
 
     if json_output and markdown:
         raise LogstatError("choose one of --json and --markdown", ExitCode.USAGE)
-    options = _options(format, log_format, vendor)
+    options = _options(format, log_format, vendor, json_keys)
     command = context.info_name
     settings = ReportSettings(
         filters=parse_filter_options(since, until, status, path, host, method, source),
@@ -367,6 +374,7 @@ def export(
     source: SourceOption = None,
     format: FormatOption = None,
     log_format: LogFormatOption = None,
+    json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -385,7 +393,7 @@ def export(
         )
     filters = parse_filter_options(since, until, status, path, host, method, source)
     refuse_overwriting_inputs(logs, {"--output": output})
-    options = _options(format, log_format, vendor)
+    options = _options(format, log_format, vendor, json_keys)
     runs = _plan(logs, options)
     extras = {
         column

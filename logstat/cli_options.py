@@ -25,6 +25,14 @@ LogFormatOption = Annotated[
         "or a layout name such as combined.",
     ),
 ]
+JsonKeysOption = Annotated[
+    str | None,
+    typer.Option(
+        "--json-keys",
+        help="JSON access logs: which key holds what, e.g. status=code,time=ts "
+        "(usual spellings are found without it).",
+    ),
+]
 VendorOption = Annotated[
     list[str] | None,
     typer.Option(

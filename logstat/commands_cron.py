@@ -14,6 +14,7 @@ from logstat.cli_options import (
     DebugOption,
     FormatOption,
     HostOption,
+    JsonKeysOption,
     LogFormatOption,
     Logs,
     LogsOrDataset,
@@ -49,6 +50,7 @@ def ingest(
     ] = False,
     format: FormatOption = None,
     log_format: LogFormatOption = None,
+    json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -63,7 +65,7 @@ def ingest(
 
     refuse_overwriting_inputs(logs, {"--state": state})
     refuse_dataset_among_inputs(logs, to)
-    options = _options(format, log_format, vendor)
+    options = _options(format, log_format, vendor, json_keys)
     with Ingest(to, state, append) as run:
         runs = run.plan(logs, options)
         with _progress(runs, quiet) as progress:
@@ -102,6 +104,7 @@ def dashboard(
     source: SourceOption = None,
     format: FormatOption = None,
     log_format: LogFormatOption = None,
+    json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -114,7 +117,7 @@ def dashboard(
 
     refuse_overwriting_inputs(logs, {"--output": output})
     filters = parse_filter_options(since, until, status, path, host, method, source)
-    options = _options(format, log_format, vendor)
+    options = _options(format, log_format, vendor, json_keys)
     builder = DashboardBuilder(top, filters)
     with Inputs() as inputs:
         runs = inputs.plan(logs, options)

@@ -57,6 +57,7 @@ Progress = Callable[[int], None]  # called with raw bytes consumed since the las
 class Options:
     format: str | None = None  # --format
     log_format: str | None = None  # --log-format
+    json_keys: str | None = None  # --json-keys: ROLE=KEY,... for JSON access logs
     vendors: tuple[str, ...] = ()  # --vendor, most specific first
     chunk_bytes: int = CHUNK_BYTES
 
@@ -73,8 +74,11 @@ class FileRun:
     records: int = 0
     rejected: int = 0
     comments: int = 0
+    blanks: int = 0  # empty or white-space-only lines
     invalid_utf8: int = 0
     problems: list[str] = field(default_factory=list)
+    # records with fields after their layout's last one: how many fields -> lines
+    trailing: dict[int, int] = field(default_factory=dict)
     blank: bool = False  # no non-empty line to detect a format from (an empty file)
     vanished: bool = False  # listed, then gone (rotated or deleted) before it was read
     resume: Resume | None = None  # --state: read on from where the last run stopped
@@ -88,6 +92,22 @@ class FileRun:
     @property
     def format_name(self) -> str | None:
         return self.choice.format.name if self.choice else None
+
+    def notes(self) -> list[str]:
+        """What the summary says about reading this file: problems, and records with
+        fields the layout does not explain (read, but some fields may be lost)."""
+        if not self.trailing:
+            return list(self.problems)
+        lines = sum(self.trailing.values())
+        fewest, most = min(self.trailing), max(self.trailing)
+        fields = str(most) if fewest == most else f"{fewest} to {most}"
+        hint = getattr(self.choice.detection.parser, "trailing_hint", None) if self.choice else None
+        return [
+            *self.problems,
+            f"{lines:,} line{'s have' if lines != 1 else ' has'} {fields} "
+            f"field{'s' if most != 1 else ''} after the layout: "
+            + (hint or "pass --log-format with the server's format string to read them"),
+        ]
 
 
 def plan(sources: list[Source], options: Options) -> list[FileRun]:
@@ -138,6 +158,8 @@ def plan(sources: list[Source], options: Options) -> list[FileRun]:
 
 
 def _choose(sample: pl.Series, name: str, options: Options) -> Choice | None:
+    if options.json_keys:
+        return formats.by_json_keys(options.format, options.log_format, options.json_keys, sample)
     if options.format or options.log_format:
         return formats.explicit(options.format, options.log_format, sample)
     return formats.detect(sample, name)
@@ -206,7 +228,8 @@ def require_recognised(runs: list[FileRun]) -> None:
         names += " ..." if len(readable) > 3 else ""
         raise LogstatError(
             f"{names}: no known log format matched (tried {tried}); "
-            "pass --format NAME, or --log-format with the server's format string",
+            "pass --format NAME, --log-format with the server's format string, "
+            "or --json-keys status=KEY for JSON lines",
             ExitCode.NO_FORMAT,
         )
 
@@ -564,11 +587,13 @@ def _parse_lines(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> 
             pl.lit(UNRECOGNISED).alias(schema.REJECT_REASON),
         )
         columns = ["source", "file", "line_no", "status", "status_class"]
-        unparsed = schema.conform(frame, columns)
+        unparsed = schema.conform(_blank_lines(frame), columns)
         return unparsed.with_columns(pl.lit(None, dtype=pl.String).alias("produced_by")).collect()
     parser = run.choice.detection.parser
-    parsed = parser.parse(lines, needed).with_columns(
-        *identity, pl.lit(run.choice.format.name).alias("source")
+    parsed = _blank_lines(
+        parser.parse(lines, needed).with_columns(
+            *identity, pl.lit(run.choice.format.name).alias("source")
+        )
     )
     present = parsed.collect_schema()
     keep = [name for name in schema.COLUMNS if name in present]
@@ -586,6 +611,22 @@ def _parse_lines(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> 
     ).collect()
 
 
+def _blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Empty and white-space-only lines are blank, whatever the parser made of them:
+    no request, but nothing wrong either (no reject, no file needing attention)."""
+    blank = pl.col(schema.RAW_LINE).str.strip_chars() == ""
+    return frame.with_columns(
+        pl.when(blank)
+        .then(pl.lit(schema.BLANK))
+        .otherwise(pl.col(schema.LINE_KIND))
+        .alias(schema.LINE_KIND),
+        pl.when(blank)
+        .then(None)
+        .otherwise(pl.col(schema.REJECT_REASON))
+        .alias(schema.REJECT_REASON),
+    )
+
+
 def _count_files(runs: list[FileRun], frame: pl.DataFrame) -> None:
     """_count for a frame holding several files."""
     if len(runs) == 1:
@@ -598,6 +639,7 @@ def _count_files(runs: list[FileRun], frame: pl.DataFrame) -> None:
         (kinds == schema.RECORD).sum().alias("records"),
         (kinds == schema.REJECTED).sum().alias("rejected"),
         (kinds == schema.COMMENT).sum().alias("comments"),
+        (kinds == schema.BLANK).sum().alias("blanks"),
         pl.col("invalid_utf8").sum().alias("invalid_utf8"),
     )
     for row in counts.iter_rows(named=True):
@@ -606,7 +648,13 @@ def _count_files(runs: list[FileRun], frame: pl.DataFrame) -> None:
         run.records += row["records"]
         run.rejected += row["rejected"]
         run.comments += row["comments"]
+        run.blanks += row["blanks"]
         run.invalid_utf8 += row["invalid_utf8"]
+    if schema.TRAILING_FIELDS in frame.columns:
+        trailing = pl.col(schema.TRAILING_FIELDS)
+        found = frame.filter(trailing.is_not_null()).group_by(schema.FILE_ID, trailing).len()
+        for file_id, fields, lines in found.iter_rows():
+            _add_trailing(by_id[file_id], fields, lines)
 
 
 def _count(run: FileRun, frame: pl.DataFrame) -> None:
@@ -615,4 +663,14 @@ def _count(run: FileRun, frame: pl.DataFrame) -> None:
     run.records += int((kinds == schema.RECORD).sum())
     run.rejected += int((kinds == schema.REJECTED).sum())
     run.comments += int((kinds == schema.COMMENT).sum())
+    run.blanks += int((kinds == schema.BLANK).sum())
     run.invalid_utf8 += int(frame.get_column("invalid_utf8").sum())
+    if schema.TRAILING_FIELDS in frame.columns:
+        trailing = frame.get_column(schema.TRAILING_FIELDS)
+        if trailing.null_count() < len(trailing):
+            for fields, lines in trailing.drop_nulls().value_counts().iter_rows():
+                _add_trailing(run, fields, lines)
+
+
+def _add_trailing(run: FileRun, fields: int, lines: int) -> None:
+    run.trailing[fields] = run.trailing.get(fields, 0) + lines

@@ -50,13 +50,16 @@ ANNOTATIONS: dict[str, pl.DataType] = {
 }
 
 # Bookkeeping columns a parser adds next to the canonical ones.
-LINE_KIND = "line_kind"  # record / comment / rejected
+LINE_KIND = "line_kind"  # record / comment / blank / rejected
 REJECT_REASON = "reject_reason"
 RAW_LINE = "line"
+# fields a line holds after its layout's last one (null: none): read, but counted
+TRAILING_FIELDS = "trailing_fields"
 FILE_ID = "file_id"
 
 RECORD = "record"
 COMMENT = "comment"
+BLANK = "blank"  # empty or white space only: neither a record nor a reject
 REJECTED = "rejected"
 
 

@@ -319,6 +319,7 @@ class SummaryBuilder:
                 records=sum(run.records for run in runs),
                 rejected=sum(run.rejected for run in runs),
                 comments=sum(run.comments for run in runs),
+                blank=sum(run.blanks for run in runs),
                 selected=total,
             ),
             files=files,
@@ -398,8 +399,9 @@ def _file_summary(run: FileRun, described: dict[int, tuple[str, str]]) -> FileSu
         records=run.records,
         rejected=run.rejected,
         comments=run.comments,
+        blank=run.blanks,
         invalid_utf8=run.invalid_utf8,
-        problems=list(run.problems),
+        problems=run.notes(),
     )
 
 

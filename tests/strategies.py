@@ -741,15 +741,16 @@ def assert_one_line_error(result: CliResult, *fragments: str) -> None:
 
 
 def assert_counts_add_up(summary: dict[str, Any]) -> None:
-    """The invariant of every run: each line is a record, a rejected line or a comment."""
+    """The invariant of every run: each line is a record, a rejected line, a comment or blank."""
     totals, files = summary["totals"], summary["files"]
     for file in files:
-        kinds = file["records"] + file["rejected"] + file["comments"]
+        kinds = file["records"] + file["rejected"] + file["comments"] + file["blank"]
         assert file["lines"] == kinds, file
     assert totals["files"] == len(files)
-    for key in ("lines", "records", "rejected", "comments"):
+    for key in ("lines", "records", "rejected", "comments", "blank"):
         assert totals[key] == sum(file[key] for file in files), key
-    assert totals["lines"] == totals["records"] + totals["rejected"] + totals["comments"]
+    kinds = totals["records"] + totals["rejected"] + totals["comments"] + totals["blank"]
+    assert totals["lines"] == kinds
     assert sum(summary["rejects"].values()) == totals["rejected"], summary["rejects"]
     counted = totals.get("selected", totals["records"])
     assert sum(row["count"] for row in summary["classes"]) == counted

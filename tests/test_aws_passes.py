@@ -63,7 +63,8 @@ def test_the_shaped_pass_reads_lines_as_the_tolerant_one(data: st.DataObject) ->
         layout.source,
         layout.title,
         tuple(
-            aws.Field(item.name, item.pattern, item.quoting, shape=None) for item in layout.fields
+            aws.Field(item.name, item.pattern, item.quoting, None, item.raw_quotes)
+            for item in layout.fields
         ),
         layout.required,
         layout.output,

@@ -121,7 +121,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 def test_fixture_matches_golden(log: Path) -> None:
     run, frame = parse(log)
     assert run.format_name == "alb"
-    assert run.lines == frame.height == run.records + run.rejected
+    assert run.lines == frame.height == run.records + run.rejected + run.blanks
     check_golden(log, frame, ALB_COLUMNS)
 
 
@@ -170,7 +170,14 @@ def test_summary_needs_parse_only_what_it_reads() -> None:
         .collect()
         .drop("line")
     )
-    assert set(frame.columns) == {"status", "upstream_status", "line_kind", "reject_reason"}
+    # the bookkeeping columns besides: kind, reason, fields after the last known one
+    assert set(frame.columns) == {
+        "status",
+        "upstream_status",
+        "line_kind",
+        "reject_reason",
+        "trailing_fields",
+    }
     assert frame["line_kind"].to_list() == ["record"] * frame.height
 
 

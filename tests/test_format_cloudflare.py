@@ -65,7 +65,7 @@ def write_records(directory: Path, records: list[dict[str, object]]) -> Path:
 def test_fixture_matches_golden(log: Path) -> None:
     run, frame = parse(log)
     assert run.format_name == "cloudflare"
-    assert run.lines == frame.height == run.records + run.rejected + run.comments
+    assert run.lines == frame.height == run.records + run.rejected + run.comments + run.blanks
     check_golden(log, frame, CLOUDFLARE_COLUMNS)
 
 
@@ -221,7 +221,7 @@ def test_lines_add_up_in_any_chunking(
             [part for _, part in pipeline.read(runs, options)], how="diagonal_relaxed"
         )
     run = runs[0]
-    assert run.lines == len(lines) == run.records + run.rejected + run.comments
+    assert run.lines == len(lines) == run.records + run.rejected + run.comments + run.blanks
     assert run.comments == 1 + sum(kind == "header" for kind, _ in kinds)
     assert run.rejected == sum(kind == "garbage" for kind, _ in kinds)
     records = frame.filter(pl.col("line_kind") == "record")
@@ -275,7 +275,7 @@ def test_produced_by(tmp_path: Path, record: dict[str, object], expected: str) -
 def test_corpus_file_is_cloudflare_and_matches_expected_statuses(corpus: Path, log: Path) -> None:
     run, frame = parse(log)
     assert run.format_name == "cloudflare"
-    assert run.lines == run.records + run.rejected + run.comments
+    assert run.lines == run.records + run.rejected + run.comments + run.blanks
     expected_path = log.with_name(log.name + GOLDEN_SUFFIX)
     if not expected_path.exists():
         return

@@ -52,7 +52,7 @@ ELB_COLUMNS = [
 def test_fixture_matches_golden(log: Path) -> None:
     run, frame = parse(log)
     assert run.format_name == "elb"
-    assert run.lines == frame.height == run.records + run.rejected
+    assert run.lines == frame.height == run.records + run.rejected + run.blanks
     check_golden(log, frame, ELB_COLUMNS)
 
 

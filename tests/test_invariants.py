@@ -83,7 +83,8 @@ def test_manifest_is_read() -> None:
 def test_corpus_file_counts_add_up(corpus: Path, name: str, manifest_lines: int) -> None:
     file = _file_entry(corpus_run(corpus).summary, corpus, name)
     assert file["lines"] == manifest_lines, "lines read differ from MANIFEST.csv"
-    assert file["lines"] == file["records"] + file["rejected"] + file["comments"], file
+    kinds = file["records"] + file["rejected"] + file["comments"] + file["blank"]
+    assert file["lines"] == kinds, file
 
 
 def test_corpus_totals_add_up(corpus: Path) -> None:
@@ -104,6 +105,8 @@ def test_corpus_text_summary_shows_the_same_counts(corpus: Path) -> None:
     expected = [totals["files"], totals["lines"], totals["records"], totals["rejected"]]
     if totals["comments"]:
         expected.append(totals["comments"])
+    if totals["blank"]:
+        expected.append(totals["blank"])
     assert numbers[: len(expected)] == expected, first
 
 

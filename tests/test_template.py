@@ -303,8 +303,8 @@ def test_detection_prefers_the_richest_layout_and_keeps_the_others_as_fallbacks(
         pl.Series([combined_line] * 3 + [common_line]),
     )
     assert found is not None
-    parser, matched = found
-    assert matched == 4
+    parser, matched, covered = found
+    assert matched == covered == 4  # each line read whole by one layout or the other
     assert isinstance(parser, LayoutChain)
     # combined reads 3 lines, common the 4th: combined is what the file is
     assert parser.description == "apache combined"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.formats import alb, apache, cloudflare, elb, iis, nginx
+from logstat.formats import alb, apache, cloudflare, elb, iis, json_keys, nginx
 from logstat.formats.base import Detection, Format, Parser
 
 FORMATS: list[Format] = [
@@ -80,13 +80,18 @@ def sample_lines(lines: pl.Series) -> pl.Series:
 
 
 def detect(sample: pl.Series, path: str) -> Choice | None:
-    """The format that matches most sample lines; None when none matches any."""
+    """The format that matches most sample lines (of those, that reads most lines whole,
+    with no fields left over); None when none matches any."""
     found = [(format, format.detect(sample)) for format in FORMATS]
     matches = [(format, detection) for format, detection in found if detection is not None]
     if not matches:
         return None
-    most = max(detection.matched for _, detection in matches)
-    tied = [(format, detection) for format, detection in matches if detection.matched == most]
+    most = max((detection.matched, detection.whole) for _, detection in matches)
+    tied = [
+        (format, detection)
+        for format, detection in matches
+        if (detection.matched, detection.whole) == most
+    ]
     lowered = path.lower()
     hinted = [
         pair for pair in tied if any(word in lowered for word in PATH_HINTS.get(pair[0].name, ()))
@@ -121,6 +126,30 @@ def explicit(format_name: str | None, log_format: str | None, sample: pl.Series)
         else 0
     )
     return Choice(format, Detection(parser, matched, len(sample)))
+
+
+def by_json_keys(
+    format_name: str | None, log_format: str | None, mapping_text: str, sample: pl.Series
+) -> Choice | None:
+    """--json-keys: JSON access lines whose keys the user names (ROLE=KEY,...), the
+    usual spellings found for the rest; None for a file with no JSON object to read."""
+    mapping = json_keys.parse_mapping(mapping_text)
+    if log_format is not None or format_name not in (None, "nginx"):
+        raise LogstatError(
+            "--json-keys reads JSON access lines (as nginx escape=json writes them); "
+            "it does not go with --log-format or another --format",
+            ExitCode.USAGE,
+        )
+    format = get("nginx")
+    layout = json_keys.layout_from_sample(format.name, sample, mapping)
+    if layout is None:
+        if not json_keys.sample_keys(sample)[0]:
+            return None
+        raise LogstatError(
+            "--json-keys: no status key found in the first lines; name it, e.g. status=code",
+            ExitCode.USAGE,
+        )
+    return Choice(format, Detection(layout, layout.count_matches(sample), len(sample)))
 
 
 def _syntax_of(log_format: str) -> str:

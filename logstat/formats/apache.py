@@ -159,12 +159,16 @@ LAYOUTS = {
     "vhost_combined": '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"',
     # from the httpd docs: common behind the virtual host's name
     "vhost_common": '%v %h %l %u %t "%r" %>s %b',
+    # combined behind the virtual host's name, without the port
+    "vhost_name_combined": "%v " + COMBINED,
 }
 
 FORMAT = template_format(
     name="apache",
     title="Apache httpd access log (LogFormat with % directives)",
     vendors=("apache",),
-    syntax=TemplateSyntax(tokenize=tokenize, marker="%", layouts=LAYOUTS),
+    syntax=TemplateSyntax(
+        tokenize=tokenize, marker="%", layouts=LAYOUTS, status_directives="%>s or %s"
+    ),
     produced_by=lambda columns: pl.lit("unknown"),
 )

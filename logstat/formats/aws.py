@@ -13,8 +13,11 @@ alternatives), which the regex engine runs as a one-pass DFA, several times
 faster than a general regex with captures.  Lines it does not match are tried
 with a "shaped" regex, one-pass too, in which the request line may hold raw
 `"` (clients send them in URLs and AWS logs them as sent), then with a
-tolerant regex (a raw `"` elsewhere, odd text after an older layout), several
-times slower again; clean logs never pay for those passes.
+tolerant regex (a raw `"` elsewhere), several times slower again; clean logs
+never pay for those passes.  No pass reads a line with text left over after a
+field other than the last known one: the fields after it would be shifted
+(`chosen_cert_arn` holding two fields where a space is missing).  Text after the
+last known field (fields AWS added since) is counted in `trailing_fields`.
 
 https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html
 https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/access-log-collection.html
@@ -32,7 +35,14 @@ import polars.selectors as cs
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats.base import Detection, Format, Parser
-from logstat.formats.template import QUOTED, REQUEST_LINE, missing, split_target, to_timestamp
+from logstat.formats.template import (
+    QUOTED,
+    REQUEST_LINE,
+    TRAILING_FIELD,
+    missing,
+    split_target,
+    to_timestamp,
+)
 
 # What a field's text may look like; ASCII classes keep the regex small and one-pass.
 TOKEN = r"[^ ]+"
@@ -41,9 +51,13 @@ STATUS = r"[0-9]{1,4}|-"  # ALB writes "000" when no response was sent; 5 digits
 COUNT = r"-[0-9]*|[0-9]+"  # classic ELB writes -1 bytes for TCP connections
 DURATION = r"-(?:[0-9]+(?:\.[0-9]+)?)?|[0-9]+(?:\.[0-9]+)?"  # seconds; -1: not measured
 ESCAPED = r'(?:[^"\\]|\\.)*'  # inside "...": a quote only when backslash-escaped
+LAZY_QUOTED = r"(?:[^\\]|\\.)*?"  # inside "...": the shortest text the rest of the line allows
 # Fields with a known shape: strict shapes also keep the tolerant regex from
 # shifting fields when a quoted field holds a raw `"`.
-SSL_NAME = r"[A-Za-z0-9_.-]+"  # cipher or protocol name, or -
+SSL_NAME = r"[A-Za-z0-9_.-]+"  # protocol name (TLSv1.2), or -
+# OpenSSL and IANA cipher names hold no dot: `ECDHE-RSA-AES128-GCM-SHA256TLSv1.2` is
+# cipher and protocol run together (a space lost), no cipher
+SSL_CIPHER = r"[A-Za-z0-9_-]+"
 ARN = r"arn:[^ ]+|-"
 RULE_PRIORITY = r"-[0-9]*|[0-9]+"  # 0: default rule; -1: rule evaluation error
 PLAIN = r'[^ "]+'  # a bare value, never quoted
@@ -66,9 +80,9 @@ ISO_TIMESTAMP = "%Y-%m-%dT%H:%M:%S%.f%#z"  # %#z also reads the trailing Z as UT
 TEMPORARY = "_aws_"
 FIELDS_COLUMN = f"{TEMPORARY}fields_"
 REQUEST_COLUMN = f"{TEMPORARY}request"
-# The one-pass engine handles at most 16 groups, the whole match and `matched` among
-# them; more fields are captured in batches, each pass still one-pass.
-BATCH = 14
+# The one-pass engine handles at most 16 groups, the whole match, `matched` and `tail`
+# among them; more fields are captured in batches, each pass still one-pass.
+BATCH = 13
 
 Quoting = Literal["bare", "quoted", "either"]
 # strict: quoted text holds a `"` only escaped; shaped: also raw in fields with a
@@ -92,13 +106,20 @@ class Field:
     quoting: Quoting = "bare"
     # quoted text as it usually looks, raw quotes allowed, one-pass (the "shaped" mode)
     shape: str | None = None
+    # text a client chose, which the tolerant mode lets hold raw `"` (AWS's own fields never
+    # do, and a `""` in one is two fields run together): "anywhere" where strict fields
+    # follow that end it (request, user agent), "inside" where only loose ones do (URLs):
+    # no raw `"` before a space or another `"` there, so it never takes in the next field
+    raw_quotes: Literal["never", "inside", "anywhere"] = "never"
 
     def regex(self, capture: bool, mode: Mode = "strict") -> str:
         def group(suffix: str = "") -> str:
             return f"(?P<{self.name}{suffix}>" if capture else "(?:"
 
         # the tolerant form takes the shortest quoted text the rest of the line allows
-        inside = QUOTED if mode == "tolerant" else ESCAPED
+        inside = ESCAPED
+        if mode == "tolerant" and self.raw_quotes != "never":
+            inside = LAZY_QUOTED if self.raw_quotes == "anywhere" else QUOTED
         if mode == "shaped" and self.shape is not None:
             inside = self.shape
         if self.quoting == "quoted":
@@ -197,10 +218,13 @@ class FieldLayout:
         # `matched` is an empty group that is null exactly when the line does not match
         head = "^(?P<matched>)" + " ".join(parts[: self.required])
         nested = "".join(f"(?: {part}" for part in parts[self.required :])
-        if mode == "tolerant":  # anything may follow any field
-            return head + nested + ")?" * optional + r"(?:\s.*)?$"
         # text only after the last known field: fields AWS appends later
-        return head + nested + "(?: .*)?" + ")?" * optional + "$"
+        return head + nested + "(?P<tail> .*)?" + ")?" * optional + "$"
+
+    @property
+    def trailing_hint(self) -> str:
+        """What to tell a user about fields after the last known one."""
+        return "fields AWS added after those logstat knows; they are not read"
 
     def count_matches(self, sample: pl.Series) -> int:
         strict = sample.str.contains(self.regex())
@@ -265,7 +289,9 @@ class FieldLayout:
             .alias(schema.LINE_KIND)
         )
         values = [column.build(captured).alias(name) for name, column in wanted.items()]
-        stages.append([kind, self._reason(line, matched), *values])
+        tail = pl.col(columns[0]).struct.field("tail").str.count_matches(TRAILING_FIELD)
+        trailing = pl.when(tail > 0).then(tail).alias(schema.TRAILING_FIELDS)
+        stages.append([kind, self._reason(line, matched), trailing, *values])
         return stages
 
     def _reason(self, line: pl.Expr, matched: pl.Expr) -> pl.Expr:

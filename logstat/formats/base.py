@@ -15,6 +15,7 @@ from typing import Protocol
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
+from logstat.formats import json_keys
 from logstat.formats.template import Token, compile_template, every_layout
 from logstat.formats.template import detect as detect_layouts
 
@@ -41,10 +42,18 @@ class Detection:
     parser: Parser
     matched: int
     sampled: int
+    covered: int | None = None  # lines read whole, no fields left over (None: all matched)
+
+    @property
+    def whole(self) -> int:
+        return self.matched if self.covered is None else self.covered
 
     @property
     def confidence(self) -> str:
-        return f"{self.matched}/{self.sampled} sample lines matched"
+        text = f"{self.matched}/{self.sampled} sample lines matched"
+        if self.whole < self.matched:
+            text += f", {self.matched - self.whole} with fields after the layout"
+        return text
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,10 @@ class TemplateSyntax:
     layouts: dict[str, str]
     # layouts that read stray lines but never make a file this server's (nginx `common`)
     fallbacks: frozenset[str] = frozenset()
+    # how the status is written in this syntax, for the error when a format string has none
+    status_directives: str = "a status"
+    # JSON lines are recognised by what their keys mean (formats/json_keys.py) too
+    json_by_keys: bool = False
 
 
 def template_format(
@@ -96,11 +109,26 @@ def template_format(
                 f"with {syntax.marker} directives",
                 ExitCode.USAGE,
             )
-        return compile_template(name, "custom", key, syntax.tokenize)
+        custom = compile_template(name, "custom", key, syntax.tokenize)
+        if "status" not in custom.columns():
+            # logstat counts statuses: a format string without one would read every line
+            # as a record with no status, which is nonsense, not a count
+            raise LogstatError(
+                f"--log-format {key!r} has no status field ({syntax.status_directives}); "
+                "logstat needs the status to count",
+                ExitCode.USAGE,
+            )
+        return custom
 
     def detect(sample: pl.Series) -> Detection | None:
         found = detect_layouts(list(compiled.values()), sample, syntax.fallbacks)
-        return None if found is None else Detection(found[0], found[1], len(sample))
+        detection = None if found is None else Detection(found[0], found[1], len(sample), found[2])
+        keyed = json_keys.layout_from_sample(name, sample) if syntax.json_by_keys else None
+        if keyed is not None:
+            matched = keyed.count_matches(sample)
+            if matched and (detection is None or matched > detection.matched):
+                return Detection(keyed, matched, len(sample))
+        return detection
 
     return Format(
         name=name,

@@ -50,10 +50,10 @@ FIELDS = (
     Field("backend_status_code", STATUS),
     Field("received_bytes", COUNT),
     Field("sent_bytes", COUNT),
-    Field("request", quoting="quoted", shape=aws.REQUEST_SHAPE),
+    Field("request", quoting="quoted", shape=aws.REQUEST_SHAPE, raw_quotes="anywhere"),
     # added later: older logs end after the request
-    Field("user_agent", quoting="quoted"),
-    Field("ssl_cipher", aws.SSL_NAME),
+    Field("user_agent", quoting="quoted", raw_quotes="anywhere"),
+    Field("ssl_cipher", aws.SSL_CIPHER),
     Field("ssl_protocol", aws.SSL_NAME),
 )
 REQUIRED = 12  # timestamp .. request

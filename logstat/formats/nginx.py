@@ -104,6 +104,12 @@ VARIABLES: dict[str, tuple[str | None, Converter, tuple[str, ...]]] = {
             "upstream_cache_status",
         )
     },
+    # Traefik's access log (below): not nginx variables, named so its layout can be written
+    # https://doc.traefik.io/traefik/observability/access-logs/
+    "traefik_request_count": (r"\d+", to_integer("request_count", pl.Int64()), ("request_count",)),
+    "traefik_router": (None, to_string("router_name"), ("router_name",)),
+    "traefik_server_url": (None, to_string("server_url"), ("server_url",)),
+    "traefik_duration_ms": (r"\d+", to_seconds("request_time_s", 1_000), ("request_time_s",)),
 }
 
 COMBINED = (
@@ -120,12 +126,21 @@ LAYOUTS = {
     " $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id",
     # combined behind the virtual host, as multi-site configs often write it
     "vhost_combined": "$host " + COMBINED,
+    # Traefik's Common Log Format: combined, then the requests Traefik received since it
+    # started, the router, the backend server's URL and the request's duration in ms
+    "traefik": COMBINED
+    + ' $traefik_request_count "$traefik_router" "$traefik_server_url" ${traefik_duration_ms}ms',
     # not nginx's: the Common Log Format, read only in files of nginx's own layouts
     # (a file of nothing else is Apache's)
     "common": '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent',
     # escape=json lines whose keys are the variables' names; others need --log-format
     "json": json.dumps(
-        {name: f"${name}" for name in VARIABLES if name != "is_args"}, separators=(",", ":")
+        {
+            name: f"${name}"
+            for name in VARIABLES
+            if name != "is_args" and not name.startswith("traefik_")
+        },
+        separators=(",", ":"),
     ),
 }
 
@@ -248,7 +263,12 @@ FORMAT = template_format(
     title="nginx access log (log_format with $variables, or escape=json lines)",
     vendors=("nginx",),
     syntax=TemplateSyntax(
-        tokenize=tokenize, marker="$", layouts=LAYOUTS, fallbacks=frozenset({"common"})
+        tokenize=tokenize,
+        marker="$",
+        layouts=LAYOUTS,
+        fallbacks=frozenset({"common"}),
+        status_directives="$status",
+        json_by_keys=True,
     ),
     produced_by=produced_by,
 )

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 from logstat import schema
 
@@ -31,7 +32,11 @@ Converter = Callable[[pl.Expr], dict[str, pl.Expr]]
 Unescape = Callable[[pl.Expr], pl.Expr]
 
 # What a field's text may look like, by context in the format string.
-QUOTED = r"(?:[^\\]|\\.)*?"  # inside "...": lazy, so unescaped quotes still parse
+# Inside "...": lazy, so unescaped quotes still parse, but never a raw `"` followed by
+# white space or by another `"` (except one just before the closing quote): that is
+# where a quoted field ends, and text holding one would be two fields read as one
+# (`"-" 500 "router"` taken into a user agent, `"-""-"`: fields shifted).
+QUOTED = r'(?:[^"\\]|\\.|"(?:[^"\s\\]|\\.))*?"?'
 BRACKETED = r"[^\]]*"
 TOKEN = r"\S+"  # `-` stands for a missing value, so a field between spaces is never empty
 NUMBER = r"-|\d+"
@@ -57,7 +62,11 @@ PATH_BEFORE_QUERY = r"[^?\s]*"
 # matches is split exactly as the exact regex would split it.
 STRICT_QUOTED = r'(?:[^"\\]|\\.)*'  # up to the first unescaped quote, where QUOTED stops first
 FAST_SPACE = r"(?-u:\s)+"  # a whole run of ASCII white space, as `\s+` takes it
-FAST_TAIL = r"(?:(?-u:\s)|$)"  # lines hold no "\n": all `(?:\s.*)?$` asks of the rest
+# Text after the layout's last field, kept to be counted (lines hold no "\n")
+TAIL = r"(?P<tail>\s.*)?$"
+FAST_TAIL = r"(?P<tail>(?-u:\s).*)?$"
+# one field of such text: quoted, bracketed, or a word
+TRAILING_FIELD = r'"(?:[^"\\]|\\.)*"?|\[[^\]]*\]?|\S+'
 _UNICODE_DIGIT = re.compile(r"(?<!\\)((?:\\\\)*)\\d")  # `\d`, not `\\d`
 
 
@@ -225,9 +234,19 @@ class Layout:
             for column in token.produces()
         }
 
-    def regex(self, capture: Iterable[int] | None = None, fast: bool = False) -> str:
+    @property
+    def units(self) -> int:
+        """How many space-separated fields a line of this layout has (quoted and
+        bracketed text counted as one): what a line missing a field falls short of."""
+        return len(re.findall(TRAILING_FIELD, self.template))
+
+    def regex(
+        self, capture: Iterable[int] | None = None, fast: bool = False, whole: bool = False
+    ) -> str:
         """The whole-line regex; fields whose index is in `capture` become groups.
 
+        Text after the last field is captured as `tail`, to be counted: never read as
+        fields.  `whole`: no such text, the layout covers the whole line (detection).
         `fast`: the one-pass variant (see STRICT_QUOTED), for most lines.
         """
         wanted = set(range(len(self.tokens))) if capture is None else set(capture)
@@ -238,8 +257,12 @@ class Layout:
                 continue
             pattern = self._fast_pattern(index) if fast else self._pattern(index)
             parts.append(f"(?P<f{index}>{pattern})" if index in wanted else f"(?:{pattern})")
-        # Tolerate fields appended after the known ones (a %D or X-Forwarded-For at the end).
-        parts.append(FAST_TAIL if fast else r"(?:\s.*)?$")
+        # Fields appended after the known ones (a %D or X-Forwarded-For at the end) are
+        # the tail: the line is read, and its extra fields counted (pass --log-format)
+        if whole:
+            parts.append(r"(?-u:\s)*$" if fast else r"\s*$")
+        else:
+            parts.append(FAST_TAIL if fast else TAIL)
         return "".join(parts)
 
     def _fast_pattern(self, index: int) -> str:
@@ -295,9 +318,11 @@ class Layout:
 
 @dataclass(frozen=True)
 class LayoutChain:
-    """Layouts tried in order: each line is parsed by the first one that matches it.
+    """Layouts tried in order: each line is parsed by the first one that covers it
+    whole, else by the first one that matches it with text left over (its `tail`,
+    whose fields are counted in `trailing_fields`, never read as the layout's).
 
-    Later layouts only see the lines every earlier one rejected, so a file that
+    Later layouts only see the lines no earlier one covered whole, so a file that
     is all one layout pays for one regex.
     """
 
@@ -317,36 +342,70 @@ class LayoutChain:
     def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
         line = pl.col(schema.RAW_LINE)
         remaining: pl.Expr = line
-        stages: list[tuple[pl.Expr, dict[str, pl.Expr]]] = []
-        temporary: list[str] = []
+        stages: list[tuple[pl.Expr, pl.Expr, pl.Expr, dict[str, pl.Expr]]] = []
+        temporary: list[str] = [_STAGE]
         frame = lines
         for number, layout in enumerate(self.layouts):
             capture = layout.capture(needed)
             name = f"__layout{number}"
-            # a line an earlier layout matched is null here, and regexes skip nulls
+            # a line an earlier layout covered is null here, and regexes skip nulls
             frame = _extract(frame, remaining, layout, capture, name)
             temporary += [name, f"{name}_fast", f"{name}_exact"]
             groups = pl.col(name)
             matched = groups.struct.field("matched").is_not_null()
+            tail = groups.struct.field("tail").str.strip_chars()
+            whole = matched & (tail.is_null() | (tail == ""))
             produced = layout.convert(groups, capture)
             if needed is not None:
                 produced = {column: value for column, value in produced.items() if column in needed}
-            stages.append((matched, produced))
-            remaining = pl.when(matched).then(None).otherwise(remaining)
-        any_matched = pl.any_horizontal(matched for matched, _ in stages)
-        columns = list(dict.fromkeys(column for _, produced in stages for column in produced))
-        values = [_first_match(stages, column).alias(column) for column in columns]
+            stages.append((whole, matched, tail, produced))
+            remaining = pl.when(whole).then(None).otherwise(remaining)
+        # the first layout covering the line whole, else of those that matched it with
+        # fields left over, the one with the most fields (the fewest left over)
+        chosen: Then | ChainedThen = pl.when(stages[0][0]).then(pl.lit(0, dtype=pl.Int32))
+        for number, (whole, _, _, _) in enumerate(stages[1:], start=1):
+            chosen = chosen.when(whole).then(pl.lit(number, dtype=pl.Int32))
+        richest = sorted(range(len(stages)), key=lambda number: -self.layouts[number].field_count)
+        for number in richest:
+            chosen = chosen.when(stages[number][1]).then(pl.lit(number, dtype=pl.Int32))
+        frame = frame.with_columns(chosen.otherwise(None).alias(_STAGE))
+        stage = pl.col(_STAGE)
+        trailing: Then | ChainedThen = pl.when(stage == 0).then(stages[0][2])
+        for number, (_, _, tail, _) in enumerate(stages[1:], start=1):
+            trailing = trailing.when(stage == number).then(tail)
+        any_matched = stage.is_not_null()
+        columns = list(dict.fromkeys(column for *_, produced in stages for column in produced))
+        values = [
+            _chosen_value([produced for *_, produced in stages], column).alias(column)
+            for column in columns
+        ]
         return frame.with_columns(
             _kind(any_matched),
             _reason(any_matched, self._rejected_reason()),
+            _trailing_fields(trailing),
             *values,
         ).drop(temporary, strict=False)
 
-    def _rejected_reason(self) -> str:
+    def _rejected_reason(self) -> pl.Expr:
+        """Why a line no layout matched: a field missing, or simply another shape."""
         first = self.primary or self.layouts[0]
         if len(self.layouts) == 1:
-            return f"does not match {first.description}"
-        return f"does not match {first.description} or any other {first.source} layout"
+            other = f"does not match {first.description}"
+        else:
+            other = f"does not match {first.description} or any other {first.source} layout"
+        line = pl.col(schema.RAW_LINE)
+        fields = line.str.count_matches(TRAILING_FIELD)
+        # a line with quoted or bracketed fields, as access lines have, but too few of them
+        return (
+            pl.when((fields < first.units) & line.str.contains(r'"[^"]*"|\[[^\]]*\]'))
+            .then(
+                pl.format(
+                    f"a field is missing: {{}} fields, {first.description} has {first.units}",
+                    fields,
+                )
+            )
+            .otherwise(pl.lit(other))
+        )
 
 
 def _extract(
@@ -359,7 +418,7 @@ def _extract(
         return frame.with_columns(lines.str.extract_groups(exact).alias(name))
     quick, slow = pl.col(f"{name}_fast"), pl.col(f"{name}_exact")
     rejected = pl.when(quick.struct.field("matched").is_null()).then(lines)
-    keys = ["matched", *(f"f{index}" for index in capture)]
+    keys = ["matched", "tail", *(f"f{index}" for index in capture)]
     return (
         frame.with_columns(lines.str.extract_groups(fast).alias(f"{name}_fast"))
         .with_columns(rejected.str.extract_groups(exact).alias(f"{name}_exact"))
@@ -372,16 +431,26 @@ def _extract(
     )
 
 
-def _first_match(stages: list[tuple[pl.Expr, dict[str, pl.Expr]]], column: str) -> pl.Expr:
-    """The column's value from the first stage that matched the line."""
-    relevant = [(matched, produced[column]) for matched, produced in stages if column in produced]
-    matched, value = relevant[0]
-    if len(relevant) == 1:
-        return pl.when(matched).then(value)
-    chained = pl.when(matched).then(value).when(relevant[1][0]).then(relevant[1][1])
-    for matched, value in relevant[2:]:
-        chained = chained.when(matched).then(value)
+_STAGE = "__layout_chosen"
+
+
+def _chosen_value(stages: list[dict[str, pl.Expr]], column: str) -> pl.Expr:
+    """The column's value from the stage chosen for the line (`_STAGE`)."""
+    stage = pl.col(_STAGE)
+    relevant = [
+        (number, produced[column]) for number, produced in enumerate(stages) if column in produced
+    ]
+    number, value = relevant[0]
+    chained: Then | ChainedThen = pl.when(stage == number).then(value)
+    for number, value in relevant[1:]:
+        chained = chained.when(stage == number).then(value)
     return chained.otherwise(None)
+
+
+def _trailing_fields(tail: pl.Expr) -> pl.Expr:
+    """How many fields a line holds after its layout's last one (null: none)."""
+    count = tail.str.count_matches(TRAILING_FIELD)
+    return pl.when(count > 0).then(count).alias(schema.TRAILING_FIELDS)
 
 
 def _kind(matched: pl.Expr) -> pl.Expr:
@@ -393,14 +462,14 @@ def _kind(matched: pl.Expr) -> pl.Expr:
     )
 
 
-def _reason(matched: pl.Expr, reason: str) -> pl.Expr:
+def _reason(matched: pl.Expr, reason: str | pl.Expr) -> pl.Expr:
     blank = pl.col(schema.RAW_LINE).str.strip_chars() == ""
     return (
         pl.when(matched)
         .then(None)
         .when(blank)
         .then(pl.lit("empty line"))
-        .otherwise(pl.lit(reason))
+        .otherwise(pl.lit(reason) if isinstance(reason, str) else reason)
         .alias(schema.REJECT_REASON)
     )
 
@@ -541,40 +610,52 @@ def detect(
     layouts: Sequence[Layout | JsonLayout],
     sample: pl.Series,
     fallbacks: Iterable[str] = (),
-) -> tuple[TemplateParser, int] | None:
-    """The parser that reads the most sample lines, and how many it reads.
+) -> tuple[TemplateParser, int, int] | None:
+    """The parser that reads the most sample lines, how many it reads, and how many
+    of those it covers whole (no fields left over after the layout).
 
     Regex layouts form a chain: the layouts that matched sample lines, most
     fields first (so each line gets the richest reading), then the rest as
-    fallbacks for lines further down the file.  JSON layouts compete alone.
-    Layouts named in `fallbacks` read lines of a file only when another layout
-    recognised it: a server that merely tolerates a shape does not claim it.
+    fallbacks for lines further down the file.  The layout reported is the one
+    that reads the most lines whole: a line that a shorter layout matches with
+    fields left over is another layout's (Traefik's fields after `combined`).
+    JSON layouts compete alone.  Layouts named in `fallbacks` read lines of a file
+    only when another layout recognised it: a server that merely tolerates a shape
+    does not claim it.
     """
     only_fallbacks = set(fallbacks)
     text = [layout for layout in layouts if isinstance(layout, Layout)]
-    best: tuple[TemplateParser, int] | None = None
+    best: tuple[TemplateParser, int, int] | None = None
     if text and len(sample):
         ordered = sorted(text, key=lambda layout: -layout.field_count)  # stable: ties keep order
+        wholes = {
+            layout.name: sample.str.contains(layout.regex([], whole=True)).fill_null(False)
+            for layout in ordered
+        }
         matches = {
             layout.name: sample.str.contains(layout.regex([])).fill_null(False)
             for layout in ordered
         }
         taken = pl.Series([False] * len(sample))
-        used: dict[str, int] = {}
-        for layout in ordered:
-            fresh = matches[layout.name] & ~taken
-            used[layout.name] = int(fresh.sum())
-            taken = taken | matches[layout.name]
+        # as LayoutChain reads lines: whole first, then with fields left over
+        used: list[dict[str, int]] = [{}, {}]
+        for found, counts in zip((wholes, matches), used, strict=True):
+            for layout in ordered:
+                fresh = found[layout.name] & ~taken
+                counts[layout.name] = int(fresh.sum())
+                taken = taken | found[layout.name]
+            if found is wholes:
+                covered = int(taken.sum())
         matched = int(taken.sum())
         seen = [layout for layout in ordered if int(matches[layout.name].sum())]
         own = [layout for layout in seen if layout.name not in only_fallbacks]
         if own:
             rest = [layout for layout in ordered if layout not in seen]
-            primary = max(own, key=lambda layout: used[layout.name])
-            best = (LayoutChain(tuple(seen + rest), primary, tuple(seen)), matched)
+            primary = max(own, key=lambda layout: (used[0][layout.name], used[1][layout.name]))
+            best = (LayoutChain(tuple(seen + rest), primary, tuple(seen)), matched, covered)
     for json_layout in layouts:
         if isinstance(json_layout, JsonLayout):
             matched = json_layout.count_matches(sample)
             if matched and (best is None or matched > best[1]):
-                best = (json_layout, matched)
+                best = (json_layout, matched, matched)
     return best

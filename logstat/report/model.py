@@ -39,6 +39,7 @@ class FileSummary:
     comments: int
     invalid_utf8: int
     problems: list[str] = field(default_factory=list)
+    blank: int = 0  # empty or white-space-only lines
 
     def to_json(self) -> dict[str, Any]:
         # written out, not walked: --json may list 100,000 files (a test checks the keys)
@@ -54,6 +55,7 @@ class FileSummary:
             "comments": self.comments,
             "invalid_utf8": self.invalid_utf8,
             "problems": list(self.problems),
+            "blank": self.blank,
         }
 
 
@@ -121,6 +123,7 @@ class Totals:
     rejected: int
     comments: int
     selected: int  # records left after filters (== records without filters)
+    blank: int = 0  # empty or white-space-only lines: neither records nor rejects
 
 
 @dataclass

@@ -102,7 +102,8 @@ def overview(summary: Summary) -> list[str]:
         f"{_count(totals.lines)} line{'s' if totals.lines != 1 else ''}: "
         f"{_count(totals.records)} parsed, "
         f"{_count(totals.rejected)} rejected"
-        + (f", {_count(totals.comments)} comment/header lines" if totals.comments else ""),
+        + (f", {_count(totals.comments)} comment/header lines" if totals.comments else "")
+        + (f", {_count(totals.blank)} blank" if totals.blank else ""),
     ]
     if listed_one_by_one(summary.files):
         for file in summary.files:
