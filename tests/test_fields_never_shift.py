@@ -217,3 +217,33 @@ def test_corpus_lines_with_fields_after_the_layout_are_what_they_say(corpus: Pat
             for row in frame.iter_rows(named=True):
                 units = re.findall(TRAILING_FIELD, row["line"])
                 assert len(units) > row["trailing_fields"], row["line"]
+
+
+@pytest.mark.parametrize("source", ["alb", "elb"])
+def test_an_aws_line_missing_a_field_is_rejected_or_read_unshifted(source: str) -> None:
+    """A field taken out must not hand its neighbour's value to it: an ALB line
+    without `actions_executed` once read its target (`10.0.0.1:80`) as error_reason."""
+    layout = alb.LAYOUT if source == "alb" else elb.LAYOUT
+    name = {
+        "alb": "awsdocs_elb-application-load-balancers-user-guide_load-balancer-access-logs.md"
+        ".examples.log",
+        "elb": "awsdocs_elb-classic-load-balancers-user-guide_access-log-collection.md"
+        ".examples.log",
+    }[source]
+    line = _aws_line(source, name, 1)
+    fields = list(re.finditer(TRAILING_FIELD, line))
+    shortened = [
+        line[: field.start() - 1] + line[field.end() :]
+        if field.start()
+        else line[field.end() + 1 :]
+        for field in fields
+    ]
+    frame = layout.parse(pl.LazyFrame({"line": [line, *shortened]})).collect()
+    original = frame.row(0, named=True)
+    for row in frame.slice(1).iter_rows(named=True):
+        if row["line_kind"] == "rejected":
+            assert row["reject_reason"], row["line"]
+            continue
+        for column, value in row.items():
+            if column != "line" and value is not None:
+                assert value == original[column], (column, row["line"])

@@ -310,8 +310,9 @@ def test_cloudflare_json_is_not_claimed_by_nginx(tmp_path: Path) -> None:
     assert nginx.FORMAT.detect(sample) is None
 
 
-def test_other_json_logs_with_a_status_are_not_claimed() -> None:
-    """Caddy writes `status` too, but none of nginx's other variable names."""
+def test_other_json_logs_are_read_by_their_keys() -> None:
+    """Caddy's JSON lines are read by what their keys mean (formats/json_keys.py): the
+    status and the time; its `request` object is no request line and is left alone."""
     caddy = json.dumps(
         {
             "level": "info",
@@ -323,7 +324,12 @@ def test_other_json_logs_with_a_status_are_not_claimed() -> None:
             "duration": 0.001,
         }
     )
-    assert nginx.FORMAT.detect(pl.Series([caddy] * 3)) is None
+    detection = nginx.FORMAT.detect(pl.Series([caddy] * 3))
+    assert detection is not None
+    assert detection.parser.description == "nginx json keys"
+    row = detection.parser.parse(pl.LazyFrame({"line": [caddy]})).collect().row(0, named=True)
+    assert (row["status"], row["bytes_sent"], row.get("method")) == (200, 12, None)
+    assert row["timestamp"].isoformat() == "2024-03-10T13:55:36.250000+00:00"
 
 
 def test_cloudflare_corpus_files_are_not_nginx(corpus: Path) -> None:

@@ -9,14 +9,17 @@ the second in UTC), and every line must be a record.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logstat.formats import FORMATS
+from logstat.formats.template import TRAILING_FIELD
 from tests.strategies import RENDERERS, Renderer, Request, parse_back, renderers_for
 
 EXAMPLES = settings(
@@ -103,3 +106,81 @@ def test_nginx_unescapes_in_one_pass(tmp_path: Path, logged: str, meant: str) ->
     )
     parsed = parse_back(path, "nginx", "combined")
     assert parsed["user_agent"].to_list() == [meant]
+
+
+# --- fields never shift: lines with a field added at the end, or one taken out ----------
+
+# what some servers and proxies append after a layout: a number (%D), a quoted value
+# (X-Forwarded-For), a dash, a bracketed value, two fields
+EXTRA_FIELDS = ("3413", '"10.0.0.1, 10.0.0.2"', "-", "[upstream a]", '"-" 12ms')
+# field-by-field formats (JSON records have no order to shift)
+POSITIONAL = [
+    pytest.param(renderer, id=renderer.name)
+    for renderer in RENDERERS
+    if renderer.format != "cloudflare"
+]
+
+
+def _parse_lines(renderer: Renderer, lines: list[str]) -> pl.DataFrame:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "access.log"
+        path.write_text("".join(line + "\n" for line in (*renderer.header, *lines)))
+        parsed = parse_back(path, renderer.format, renderer.layout)
+    return parsed.slice(len(renderer.header))
+
+
+@pytest.mark.parametrize("renderer", POSITIONAL)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_an_extra_trailing_field_never_shifts_fields(
+    renderer: Renderer, data: st.DataObject
+) -> None:
+    """Every field reads as written; the extra ones are counted, or (IIS, whose #Fields
+    is exact) the line is rejected with its reason."""
+    batch = data.draw(st.lists(renderer.strategy, min_size=1, max_size=3), label="requests")
+    extra = data.draw(st.sampled_from(EXTRA_FIELDS), label="extra")
+    records = _parse_lines(renderer, [f"{renderer.render(request)} {extra}" for request in batch])
+    for request, row in zip(batch, records.iter_rows(named=True), strict=True):
+        line = row["line"]
+        if renderer.format == "iis":
+            assert row["line_kind"] == "rejected", line
+            assert "#Fields lists" in row["reject_reason"], row["reject_reason"]
+            continue
+        if renderer.format == "alb" and row["line_kind"] == "rejected":
+            # AWS names every field after the last one written: a value that cannot be
+            # the next one (a quoted conn_trace_id) is a malformed entry
+            assert row["reject_reason"] == "ALB entry with a malformed field", line
+            continue
+        assert row["line_kind"] == "record", f"{row['reject_reason']}: {line!r}"
+        for column, value in renderer.expected(request).items():
+            assert row[column] == value, f"{column}: {row[column]!r} != {value!r} in {line!r}"
+        if renderer.format != "alb":  # ALB reads a field after its last as conn_trace_id
+            assert row["trailing_fields"] == len(re.findall(TRAILING_FIELD, extra)), line
+
+
+@pytest.mark.parametrize("renderer", POSITIONAL)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_missing_field_is_rejected_or_read_without_shifting(
+    renderer: Renderer, data: st.DataObject
+) -> None:
+    """A line with one field taken out is rejected with a reason, or read with every
+    value either as written or missing: never another field's value."""
+    request = data.draw(renderer.strategy, label="request")
+    line = renderer.render(request)
+    fields = list(re.finditer(TRAILING_FIELD, line))
+    taken = fields[data.draw(st.integers(0, len(fields) - 1), label="field taken out")]
+    if taken.start() > 0:  # with the space before it
+        assert line[taken.start() - 1] == " ", line
+        shortened = line[: taken.start() - 1] + line[taken.end() :]
+    else:
+        shortened = line[taken.end() + 1 :]
+    [row] = _parse_lines(renderer, [shortened]).iter_rows(named=True)
+    if row["line_kind"] == "rejected":
+        assert row["reject_reason"], shortened
+        return
+    assert row["line_kind"] == "record", shortened
+    for column, value in renderer.expected(request).items():
+        assert row[column] in (None, value), (
+            f"{column}: {row[column]!r} is neither {value!r} nor missing in {shortened!r}"
+        )

@@ -61,6 +61,11 @@ SSL_CIPHER = r"[A-Za-z0-9_-]+"
 ARN = r"arn:[^ ]+|-"
 RULE_PRIORITY = r"-[0-9]*|[0-9]+"  # 0: default rule; -1: rule evaluation error
 PLAIN = r'[^ "]+'  # a bare value, never quoted
+# Shapes of ALB's later fields, which are quoted: a list of actions, an error name, ...
+ACTIONS = r"-|[a-z-]+(?:,[a-z-]+)*"  # forward, waf, authenticate, fixed-response, ...
+WORD = r"-|[A-Za-z]+"  # error_reason, classification, classification_reason
+TARGETS = r"-|[^ \"]+:[0-9]+(?: [^ \"]+:[0-9]+)*"  # target:port, space-separated
+STATUSES = r"-|[0-9]+(?: [0-9]+)*"  # target status codes, space-separated
 ALB_TYPES = ("http", "https", "h2", "grpcs", "ws", "wss")
 # ALB_TYPES with shared prefixes factored out, so the alternatives stay one-pass
 ALB_TYPE = r"h(?:ttps?|2)|grpcs|wss?"
@@ -125,7 +130,11 @@ class Field:
         if self.quoting == "quoted":
             return f'"{group()}{inside})"'
         if self.quoting == "either":  # one group, quotes included: stripped by `text`
-            return f'{group()}"{inside}"|[^ "]+)'
+            if self.pattern != TOKEN:
+                # a value AWS writes has a shape: a field missing before it cannot pass
+                # its neighbour's value off as this one (`"10.0.0.1:80"` as error_reason)
+                inside = self.pattern
+            return f'{group()}"(?:{inside})"|[^ "]+)'
         return f"{group()}{self.pattern})"
 
     def text(self, groups: pl.Expr) -> pl.Expr:

@@ -154,6 +154,8 @@ def layout_from_sample(
     keys, values = sample_keys(sample)
     chosen: dict[str, str] = dict(mapping or {})
     for key in keys:
+        if any(isinstance(value, dict | list) for value in values[key]):
+            continue  # an object (Caddy's "request") is no value of a role
         role = _SPELLINGS.get(normalize(key))
         if role is not None and role not in chosen:
             chosen[role] = key

@@ -65,8 +65,8 @@ FAST_SPACE = r"(?-u:\s)+"  # a whole run of ASCII white space, as `\s+` takes it
 # Text after the layout's last field, kept to be counted (lines hold no "\n")
 TAIL = r"(?P<tail>\s.*)?$"
 FAST_TAIL = r"(?P<tail>(?-u:\s).*)?$"
-# one field of such text: quoted, bracketed, or a word
-TRAILING_FIELD = r'"(?:[^"\\]|\\.)*"?|\[[^\]]*\]?|\S+'
+# one field of such text: quoted or bracketed (up to the next space: `[::1]:80`), or a word
+TRAILING_FIELD = r'"(?:[^"\\]|\\.)*"?\S*|\[[^\]]*\]?\S*|\S+'
 _UNICODE_DIGIT = re.compile(r"(?<!\\)((?:\\\\)*)\\d")  # `\d`, not `\\d`
 
 
