@@ -22,7 +22,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import polars as pl
@@ -159,6 +159,11 @@ def _evaluate(rule: Rule, counts: pl.DataFrame, files: Sequence[FileSummary]) ->
         measured=round(float(measured), 6),
         percent=rule.percent,
     )
+
+
+def withhold(results: Sequence[AlertResult], reason: str) -> list[AlertResult]:
+    """The results of a run whose counts are in doubt (read_health): none says "ok"."""
+    return [replace(result, unjudged=reason) for result in results]
 
 
 def describe(result: AlertResult) -> str:

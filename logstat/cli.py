@@ -32,6 +32,7 @@ from logstat.cli_options import (
     SourceOption,
     StateOption,
     StatusOption,
+    TimeZoneOption,
     UntilOption,
     VendorOption,
     parse_filter_options,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
     from logstat.pipeline import FileRun, Options, Progress
     from logstat.report.model import Summary
+    from logstat.time_zones import DisplayZone
 
 app = typer.Typer(
     name="logstat",
@@ -175,7 +177,8 @@ def summary(
         str | None,
         typer.Option(
             "--every",
-            help="Count per class and status in time buckets of this size (5m, 1h, 1d; UTC).",
+            help="Count per class and status in time buckets of this size (5m, 1h, 1d; "
+            "aligned in UTC).",
             rich_help_panel=REPORT,
         ),
     ] = None,
@@ -249,23 +252,27 @@ def summary(
         ),
     ] = None,
     state: StateOption = None,
+    tz: TimeZoneOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Summarise status codes by class and by code, with each code's meaning for its source."""
-    from logstat.alerts import describe, parse_rules
+    from logstat.alerts import describe, parse_rules, withhold
     from logstat.filters import parse_duration
     from logstat.formats import BY_NAME
     from logstat.inputs import Inputs
+    from logstat.read_health import doubt
     from logstat.rejects import RejectsWriter
     from logstat.summary import ReportSettings, SummaryBuilder, parse_choice, parse_top_fields
+    from logstat.time_zones import resolve as resolve_zone
 
     if json_output and markdown:
         raise LogstatError("choose one of --json and --markdown", ExitCode.USAGE)
     options = _options(format, log_format, vendor, json_keys)
     command = context.info_name
+    zone = resolve_zone(tz)
     settings = ReportSettings(
-        filters=parse_filter_options(since, until, status, path, host, method, source),
+        filters=parse_filter_options(since, until, status, path, host, method, source, zone=zone),
         every=parse_duration(every, "--every") if every else None,
         top=(10 if command == "report" else 0) if top is None else top,
         top_fields=parse_top_fields(top_fields or ()),
@@ -290,12 +297,20 @@ def summary(
                 if writer:
                     writer.write(frame)
         result = builder.build(runs, options.vendors)
+        totals = result.totals
+        in_doubt = doubt(totals.records, totals.rejected, builder.without_status)
+        if in_doubt and result.alerts:
+            result.alerts = withhold(result.alerts, in_doubt)
         if prometheus is not None:
             from logstat.report import prometheus as prometheus_view
 
             # with --state: counters that add up across runs, kept in the state file
             prometheus_view.write(result, prometheus, inputs.state_file)
-        _print_summary(result, json_output, markdown)
+        _print_summary(result, json_output, markdown, zone)
+        if in_doubt:
+            # the lines are read again next time, when the format may have been fixed
+            rules = "; --fail-if rules not judged" if result.alerts else ""
+            raise LogstatError(in_doubt + rules, ExitCode.UNPARSED)
         inputs.commit(runs)  # --state: remember what was read, once the outputs are out
     tripped = [alert for alert in result.alerts or [] if alert.tripped]
     if tripped:
@@ -318,21 +333,21 @@ or for each --status term (`logstat report access.log --status 5xx,499 --top 20`
 app.command("report", help=REPORT_HELP)(summary)
 
 
-def _print_summary(result: Summary, json_output: bool, markdown: bool) -> None:
+def _print_summary(result: Summary, json_output: bool, markdown: bool, zone: DisplayZone) -> None:
     if json_output:
         sys.stdout.write(result.to_json_text() + "\n")
     elif markdown:
         from logstat.report.markdown import render_markdown
 
-        sys.stdout.write(render_markdown(result))
+        sys.stdout.write(render_markdown(result, zone))
     elif sys.stdout.isatty():
         from logstat.report.text import render_rich
 
-        render_rich(result, _stdout_console())
+        render_rich(result, _stdout_console(), zone)
     else:
         from logstat.report.text import render_plain
 
-        sys.stdout.write(render_plain(result))
+        sys.stdout.write(render_plain(result, zone))
     sys.stdout.flush()  # a failed write must stop the run before --state is committed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 if TYPE_CHECKING:
     from logstat.filters import Filters
+    from logstat.time_zones import DisplayZone
 
 Logs = Annotated[
     list[str],
@@ -62,8 +64,8 @@ SinceOption = Annotated[
     str | None,
     typer.Option(
         "--since",
-        help="Keep records at or after this time: ISO (2024-05-01, 2024-05-01T10:00, UTC "
-        "unless an offset is given) or a duration before now (30m, 2h, 7d).",
+        help="Keep records at or after this time: ISO (2024-05-01, 2024-05-01T10:00, in "
+        "the --tz zone unless an offset is given) or a duration before now (30m, 2h, 7d).",
         rich_help_panel=FILTERS,
     ),
 ]
@@ -119,10 +121,16 @@ def parse_filter_options(
     host: list[str] | None,
     method: list[str] | None,
     source: list[str] | None,
+    zone: DisplayZone | None = None,
 ) -> Filters:
-    """The filter options above -> Filters (a usage error names a bad value)."""
+    """The filter options above -> Filters (a usage error names a bad value).
+
+    Times without an offset are read in `zone` (--tz); None: $LOGSTAT_TZ, else local."""
     from logstat.filters import parse_filters
     from logstat.formats import BY_NAME
+    from logstat.time_zones import ENVIRONMENT, resolve
+
+    zone = zone or resolve(os.environ.get(ENVIRONMENT))
 
     return parse_filters(
         since=since,
@@ -133,4 +141,18 @@ def parse_filter_options(
         methods=method or (),
         sources=source or (),
         known_sources=BY_NAME,
+        zone=zone.zone,
     )
+
+
+TimeZoneOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tz",
+        envvar="LOGSTAT_TZ",
+        show_default=False,
+        help="Show times in this zone and read --since/--until without an offset in it: "
+        "an IANA name (Europe/Paris), UTC, or local (the default: the machine's zone, "
+        "as `date` shows). JSON stays in UTC. Also $LOGSTAT_TZ.",
+    ),
+]

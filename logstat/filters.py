@@ -5,8 +5,9 @@ one polars expression applied to every chunk before counting.  Parsing is
 strict: anything malformed is a usage error that names the option and value.
 
 Times: absolute ISO dates or times (`2024-05-01`, `2024-05-01T10:00`,
-`2024-05-01 10:00:00+02:00`; no offset means UTC, because logstat reports in
-UTC), or a duration before now (`90s`, `30m`, `2h`, `7d`, `2w`).  `--since` is
+`2024-05-01 10:00:00+02:00`; no offset means the report's zone, --tz, which is
+the machine's local zone unless given), or a duration before now (`90s`, `30m`,
+`2h`, `7d`, `2w`).  `--since` is
 inclusive, `--until` exclusive.  A record without a timestamp never matches a
 time filter.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import polars as pl
 
@@ -59,8 +60,9 @@ def parse_duration(text: str, option: str) -> Duration:
     return Duration(f"{number}{unit}", number * UNITS[unit])
 
 
-def parse_moment(text: str, option: str, now: datetime) -> datetime:
-    """An absolute ISO date/time (UTC unless it has an offset), or a duration before `now`."""
+def parse_moment(text: str, option: str, now: datetime, zone: tzinfo = UTC) -> datetime:
+    """An absolute ISO date/time (in `zone` unless it has an offset), or a duration before
+    `now`; as a UTC instant."""
     if _DURATION.match(text):
         return now - timedelta(seconds=parse_duration(text, option).seconds)
     try:
@@ -71,7 +73,7 @@ def parse_moment(text: str, option: str, now: datetime) -> datetime:
             "2024-05-01T10:00, 2024-05-01T10:00+02:00) or a time before now (2h, 7d)"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        moment = moment.replace(tzinfo=zone)  # a time skipped by DST: as `date -d` reads it
     return moment.astimezone(UTC)
 
 
@@ -219,11 +221,14 @@ def parse_filters(
     sources: Sequence[str] = (),
     known_sources: Iterable[str] | None = None,
     now: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> Filters:
-    """The command line's filter options -> Filters; a usage error names a bad value."""
+    """The command line's filter options -> Filters; a usage error names a bad value.
+
+    `zone` is where times without an offset are read (--tz)."""
     moment = now or datetime.now(UTC)
-    start = parse_moment(since, "--since", moment) if since else None
-    end = parse_moment(until, "--until", moment) if until else None
+    start = parse_moment(since, "--since", moment, zone) if since else None
+    end = parse_moment(until, "--until", moment, zone) if until else None
     if start is not None and end is not None and start >= end:
         raise usage(f"--since {since!r} is not before --until {until!r}")
     if path is not None:

@@ -151,6 +151,7 @@ class SummaryBuilder:
         self.settings = settings or ReportSettings()
         self.keys = STATUS_KEYS + self.settings.detail_keys()
         self.excluded = 0  # records the filters left out
+        self.without_status = 0  # records with no status (`-`), before filters
         self._predicate = self.settings.filters.expression()  # built once
         self._chunks = 0
         self._status_parts: list[pl.DataFrame] = []
@@ -171,6 +172,7 @@ class SummaryBuilder:
         records = frame.filter(pl.col(schema.LINE_KIND) == schema.RECORD)
         wanted = [*self.keys, "timestamp", *self.settings.filters.columns(), *self._top]
         records = _ensure(records, wanted)  # a format may not have every layer
+        self.without_status += records["status"].null_count()
         if self._predicate is not None:
             kept = records.filter(self._predicate)
             self.excluded += records.height - kept.height

@@ -71,7 +71,7 @@ def test_piped_summary_is_plain_text() -> None:
 
 def test_plain_summary_golden() -> None:
     """The plain view of the bundled sample; UPDATE_GOLDEN=1 rewrites it (read it first)."""
-    code, out, err = run_cli("samples/nginx-access.log", cwd=REPO)
+    code, out, err = run_cli("samples/nginx-access.log", "--tz", "UTC", cwd=REPO)
     assert code == 0, err
     if os.environ.get("UPDATE_GOLDEN"):
         SUMMARY_GOLDEN.write_text(out, encoding="utf-8")

@@ -174,9 +174,10 @@ def test_whole_pipeline(data: bytes, compress: str | None) -> None:
         path.write_bytes(stored)
         code, stdout, stderr = _cli_in_process(str(path), "--json", "--quiet")
     assert "internal error" not in stderr, stderr
-    assert code in (0, 3), stderr
-    if code == 3:
+    assert code in (0, 3, 5), stderr  # 5: no line parsed, or most have no status
+    if code in (3, 5):
         assert stderr.startswith("logstat: error: ") and stderr.count("\n") == 1, stderr
+    if code == 3:
         return
     summary = json.loads(stdout)
     assert_counts_add_up(summary)
@@ -193,4 +194,4 @@ def test_whole_pipeline_in_a_real_process(tmp_path: Path) -> None:
     path = tmp_path / "fuzz.log"
     path.write_bytes(b"\x00\xff" * 100 + b"\n" + os.urandom(5000) + b"\r\n" * 3)
     result = run_cli(path, "--json")
-    assert result.code in (0, 3), result.stderr
+    assert result.code in (0, 3, 5), result.stderr

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import REPO
 from tests.reporting import REPORT_FIXTURES, run_cli
 
-OPTIONS = ["--every", "1h", "--top", "3", "--by", "host", "--fail-if", "5xx > 10%"]
+OPTIONS = ["--every", "1h", "--top", "3", "--by", "host", "--fail-if", "5xx > 10%", "--tz", "UTC"]
 VIEWS = {"txt": [], "md": ["--markdown"], "json": ["--json"]}
 UPDATE = os.environ.get("LOGSTAT_UPDATE_GOLDEN") == "1"
 

@@ -118,6 +118,8 @@ def test_fixture_report_is_well_formed(capsys: pytest.CaptureFixture[str]) -> No
         "3",
         "--fail-if",
         "5xx > 50%",
+        "--tz",
+        "UTC",
     )
     assert code == 0
     tokens = PARSER.parse(out)
@@ -141,5 +143,5 @@ def test_markdown_and_json_together_is_a_usage_error(
 def test_library_render_matches_cli(capsys: pytest.CaptureFixture[str]) -> None:
     log = REPORT_FIXTURES / "upstream.log"
     summary = summarise([log], ReportSettings(), format=None)
-    code, out, _ = run_cli(capsys, str(log), "--markdown")
+    code, out, _ = run_cli(capsys, str(log), "--markdown", "--tz", "UTC")
     assert code == 0 and out == render_markdown(summary)

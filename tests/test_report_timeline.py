@@ -146,7 +146,7 @@ def test_terminal_timeline_is_stable_text(
         for moment, status in zip(moments, statuses, strict=True)
     ]
     log = write_log(tmp_path / "apache_access.log", records)
-    code, out, _ = run_cli(capsys, str(log), "--every", "5m")
+    code, out, _ = run_cli(capsys, str(log), "--every", "5m", "--tz", "UTC")
     assert code == 0
     section = out[out.index("Over time") :].split("\n\n")[0].rstrip("\n")
     assert section == (

@@ -13,6 +13,7 @@ import re
 
 from logstat.report.model import Summary
 from logstat.report.text import Section, overview, safe, sections, timeline_table
+from logstat.time_zones import UTC_ZONE, DisplayZone
 
 # Characters with an inline meaning in CommonMark/GFM: emphasis, code, links and
 # images (`[`; `(` and `!` mean nothing without it), HTML and autolinks (`<`),
@@ -48,14 +49,14 @@ def table(section: Section) -> list[str]:
     ]
 
 
-def render_markdown(summary: Summary) -> str:
+def render_markdown(summary: Summary, zone: DisplayZone = UTC_ZONE) -> str:
     out = ["# logstat report", ""]
-    for line in overview(summary):
+    for line in overview(summary, zone):
         depth = (len(line) - len(line.lstrip(" "))) // 2
         out.append("  " * depth + "- " + escape(line.strip()))
     out.append("")
-    for section in sections(summary):
+    for section in sections(summary, zone):
         out.extend(table(section))
     if summary.timeline:  # machine-readable detail behind the sparklines, last
-        out.extend(table(timeline_table(summary.timeline, summary.classes)))
+        out.extend(table(timeline_table(summary.timeline, summary.classes, zone)))
     return "\n".join(out).rstrip("\n") + "\n"

@@ -230,6 +230,7 @@ class AlertResult:
     of: str  # "records" or "lines"
     measured: float  # the percentage (0-100) for a % rule, else the count
     percent: bool
+    unjudged: str | None = None  # why the run cannot judge the rule (read_health); None: judged
 
 
 @dataclass

@@ -37,6 +37,7 @@ from logstat.report.model import (
     Timeline,
 )
 from logstat.status import UNKNOWN, producer_label
+from logstat.time_zones import UTC_ZONE, DisplayZone
 
 # C0/C1 controls, tab and newline too (a log field must not start a line of the report),
 # and the Unicode line separators and bidi overrides that would reorder what follows
@@ -84,8 +85,13 @@ def _percent(share: float) -> str:
     return text + "%"
 
 
-def _moment(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
+def _moment(moment: datetime | None, zone: DisplayZone) -> str:
+    return zone.show(moment) if moment else "-"
+
+
+def _in_zone(zone: DisplayZone) -> str:
+    """Said beside times shown in another zone than UTC (UTC times end in 'UTC')."""
+    return "" if zone.is_utc else f" (times in {zone.name})"
 
 
 def _status(status: int | None, substatus: int | None) -> str:
@@ -95,7 +101,7 @@ def _status(status: int | None, substatus: int | None) -> str:
     return f"{text}.{substatus}" if substatus is not None else text
 
 
-def overview(summary: Summary) -> list[str]:
+def overview(summary: Summary, zone: DisplayZone = UTC_ZONE) -> list[str]:
     totals = summary.totals
     lines = [
         f"Read {_count(totals.files)} file{'s' if totals.files != 1 else ''}, "
@@ -111,11 +117,14 @@ def overview(summary: Summary) -> list[str]:
     else:
         lines.extend(_attention_lines(summary.files))
     if summary.first:
-        lines.append(f"Time range: {_moment(summary.first)} to {_moment(summary.last)}")
+        lines.append(
+            f"Time range: {_moment(summary.first, zone)} to {_moment(summary.last, zone)}"
+            + _in_zone(zone)
+        )
     if summary.vendors:
         lines.append(f"Application vendors consulted first: {', '.join(summary.vendors)}")
     if summary.filters:
-        lines.append(filter_line(summary.filters, summary.totals.records))
+        lines.append(filter_line(summary.filters, summary.totals.records, zone))
     return lines
 
 
@@ -193,13 +202,13 @@ def _file_group_section(files: list[FileSummary]) -> Section:
     )
 
 
-def filter_descriptions(filters: FilterReport) -> list[str]:
+def filter_descriptions(filters: FilterReport, zone: DisplayZone = UTC_ZONE) -> list[str]:
     """Each active filter in words (log-free: these are the user's own values)."""
     parts = []
     if filters.since:
-        parts.append(f"since {_moment(filters.since)}")
+        parts.append(f"since {_moment(filters.since, zone)}")
     if filters.until:
-        parts.append(f"until {_moment(filters.until)}")
+        parts.append(f"until {_moment(filters.until, zone)}")
     for name, values in (
         ("status", filters.status),
         ("host", filters.host),
@@ -213,15 +222,15 @@ def filter_descriptions(filters: FilterReport) -> list[str]:
     return parts
 
 
-def filter_line(filters: FilterReport, records: int) -> str:
+def filter_line(filters: FilterReport, records: int, zone: DisplayZone = UTC_ZONE) -> str:
     kept = records - filters.excluded
     return (
-        f"Filters: {safe('; '.join(filter_descriptions(filters)))}: "
+        f"Filters: {safe('; '.join(filter_descriptions(filters, zone)))}: "
         f"{_count(filters.excluded)} of {_count(records)} records excluded, {_count(kept)} kept"
     )
 
 
-def sections(summary: Summary) -> list[Section]:
+def sections(summary: Summary, zone: DisplayZone = UTC_ZONE) -> list[Section]:
     result = []
     if not listed_one_by_one(summary.files):
         result.append(_file_group_section(summary.files))
@@ -261,7 +270,7 @@ def sections(summary: Summary) -> list[Section]:
         for group in summary.groups.groups:
             result.extend(_group_sections(summary.groups.by, group))
     if summary.timeline:
-        result.append(timeline_section(summary.timeline, summary.classes))
+        result.append(timeline_section(summary.timeline, summary.classes, zone))
     if summary.top:
         result.extend(_top_sections(summary.top))
     if summary.alerts:
@@ -407,16 +416,17 @@ def sparkline(values: list[int]) -> str:
     return "|" + "".join(marks) + "|"
 
 
-def timeline_title(timeline: Timeline) -> str:
+def timeline_title(timeline: Timeline, zone: DisplayZone = UTC_ZONE) -> str:
     count = len(timeline.buckets)
     if not count:
         return f"Over time ({timeline.every} buckets): no timed records"
     run = fold([0] * count)[1]
     per_mark = f"each mark {run} x {timeline.every}" if run > 1 else f"each mark {timeline.every}"
     untimed = f"; {_count(timeline.untimed)} without a time" if timeline.untimed else ""
+    in_zone = "" if zone.is_utc else f"; times in {zone.name}"
     return (
         f"Over time: {count} buckets of {timeline.every} from "
-        f"{_moment(timeline.buckets[0].start)} ({per_mark}{untimed})"
+        f"{_moment(timeline.buckets[0].start, zone)} ({per_mark}{untimed}{in_zone})"
     )
 
 
@@ -435,16 +445,20 @@ def timeline_rows(timeline: Timeline, classes: list[ClassRow]) -> list[list[str]
     return rows
 
 
-def timeline_section(timeline: Timeline, classes: list[ClassRow]) -> Section:
+def timeline_section(
+    timeline: Timeline, classes: list[ClassRow], zone: DisplayZone = UTC_ZONE
+) -> Section:
     return Section(
-        timeline_title(timeline),
+        timeline_title(timeline, zone),
         ["class", "requests", "peak", "over time"],
         timeline_rows(timeline, classes),
         frozenset({1, 2}),
     )
 
 
-def timeline_table(timeline: Timeline, classes: list[ClassRow]) -> Section:
+def timeline_table(
+    timeline: Timeline, classes: list[ClassRow], zone: DisplayZone = UTC_ZONE
+) -> Section:
     """Every bucket: start, requests, one column per class, and the statuses seen."""
     names = [row.status_class for row in classes]
     rows = []
@@ -452,14 +466,14 @@ def timeline_table(timeline: Timeline, classes: list[ClassRow]) -> Section:
         statuses = sorted(bucket.statuses.items(), key=lambda item: (-item[1], item[0]))
         rows.append(
             [
-                bucket.start.strftime("%Y-%m-%d %H:%M:%S"),
+                _bucket_start(bucket.start, zone),
                 _count(bucket.count),
                 *(_count(bucket.classes.get(name, 0)) for name in names),
                 ", ".join(f"{code}: {_count(count)}" for code, count in statuses) or "-",
             ]
         )
     return Section(
-        f"Buckets of {timeline.every} (UTC start)",
+        f"Buckets of {timeline.every} ({'UTC' if zone.is_utc else zone.name} start)",
         ["start", "requests", *names, "statuses"],
         rows,
         frozenset(range(1, len(names) + 2)),
@@ -527,18 +541,31 @@ def measured(result: AlertResult) -> str:
     return _count(result.count)
 
 
+def verdict(result: AlertResult) -> str:
+    """TRIPPED, ok, or NOT JUDGED (a run whose counts are in doubt never says ok)."""
+    if result.unjudged is not None:
+        return "NOT JUDGED"
+    return "TRIPPED" if result.tripped else "ok"
+
+
 def _alert_section(alerts: list[AlertResult]) -> Section:
     return Section(
         "Fail-if rules",
         ["rule", "measured", "result"],
-        [[alert.rule, measured(alert), "TRIPPED" if alert.tripped else "ok"] for alert in alerts],
+        [[alert.rule, measured(alert), verdict(alert)] for alert in alerts],
     )
 
 
-def render_plain(summary: Summary) -> str:
+def _bucket_start(start: datetime, zone: DisplayZone) -> str:
+    if zone.is_utc:
+        return start.strftime("%Y-%m-%d %H:%M:%S")
+    return zone.show(start)  # with its offset: it changes with daylight saving time
+
+
+def render_plain(summary: Summary, zone: DisplayZone = UTC_ZONE) -> str:
     """Stable text with no colour or box drawing, for pipes, mail and diffs."""
-    out = overview(summary)
-    for section in sections(summary):
+    out = overview(summary, zone)
+    for section in sections(summary, zone):
         out.append("")
         out.append(section.title)
         widths = [
@@ -561,10 +588,10 @@ def render_plain(summary: Summary) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_rich(summary: Summary, console: Console) -> None:
-    for line in overview(summary):
+def render_rich(summary: Summary, console: Console, zone: DisplayZone = UTC_ZONE) -> None:
+    for line in overview(summary, zone):
         console.print(Text(line))
-    for section in sections(summary):
+    for section in sections(summary, zone):
         # the title on its own line: a table title would wrap at the table's width
         console.print(Text(section.title, style="bold"))
         table = Table()
