@@ -63,7 +63,10 @@ RULE_PRIORITY = r"-[0-9]*|[0-9]+"  # 0: default rule; -1: rule evaluation error
 PLAIN = r'[^ "]+'  # a bare value, never quoted
 # Shapes of ALB's later fields, which are quoted: a list of actions, an error name, ...
 ACTIONS = r"-|[a-z-]+(?:,[a-z-]+)*"  # forward, waf, authenticate, fixed-response, ...
-WORD = r"-|[A-Za-z]+"  # error_reason, classification, classification_reason
+# error_reason, classification, classification_reason: AWS's names, which may hold digits
+# (LambdaEC2AccessDeniedException) but start with a letter, so a neighbour's address
+# or number cannot pass as one
+WORD = r"-|[A-Za-z][A-Za-z0-9_.-]*"
 TARGETS = r"-|[^ \"]+:[0-9]+(?: [^ \"]+:[0-9]+)*"  # target:port, space-separated
 STATUSES = r"-|[0-9]+(?: [0-9]+)*"  # target status codes, space-separated
 ALB_TYPES = ("http", "https", "h2", "grpcs", "ws", "wss")
