@@ -464,7 +464,13 @@ def with_attack_layer(page: Path) -> None:
     such text into a layer; the page must still show whatever a layer holds as text."""
     data = page_data(page)
     [reason] = [row for row in data["layers"] if row["value"] == "LambdaInvalidResponse"]
-    attack = {"value": ALB_ATTACK, "name": None, "meaning": None, "count": 1, "statuses": {"502": 1}}
+    attack = {
+        "value": ALB_ATTACK,
+        "name": None,
+        "meaning": None,
+        "count": 1,
+        "statuses": {"502": 1},
+    }
     data["layers"].append({**reason, **attack})
     page.write_text(render_page(data), encoding="utf-8")
 
