@@ -23,7 +23,7 @@ from tests.test_state import log_line
 
 
 def stored(root: Path) -> pl.DataFrame:
-    """The dataset as the README tells polars users to read it."""
+    """The dataset as docs/cron.md tells polars users to read it."""
     return pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).collect()
 
 

@@ -1,6 +1,6 @@
 """Hostile and broken input through the real command line: no traceback, nothing lost.
 
-Each test states what the user gets.  The rules (README, "Guarantees"):
+Each test states what the user gets.  The rules (docs/guarantees.md):
 
 * every line read is counted once: a record, a rejected line (with a reason), a
   comment/header line or a blank line, so `lines = records + rejected + comments + blank`;
