@@ -19,7 +19,9 @@ A command that needs what a test cannot have (a program logstat does not ship, t
 network) says `(not tested: REASON)` in its comment. Such commands are counted
 against NOT_TESTED, so the list cannot grow without this file changing. The two
 install commands at the top of README.md are what `.ci/run` runs in fresh virtual
-environments; the test checks that they are still there, word for word.
+environments; the test checks that they are still there, word for word. A command
+that pipes into a program logstat does not ship (jq, zcat) skips when the program is
+missing, except in CI (`CI` set), where it fails.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ INSTALL_COMMANDS = [
 RUN_LANGUAGES = {"sh", "cron", "ini", "python"}
 SHOWN_LANGUAGES = {"", "sql"}  # output, grammar, and a query for DuckDB's own shell
 TIMEOUT_SECONDS = 120
+# Programs the examples pipe into, beside logstat: missing ones skip those commands,
+# except in CI (`CI` set), where they fail.
+OTHER_PROGRAMS = ("jq", "zcat")
 
 
 @dataclass(frozen=True)
@@ -252,6 +257,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_command_on_the_page_runs(page: Path, tmp_path: Path, dataset: Path) -> None:
     make_sandbox(tmp_path, dataset)
     skipped = 0
+    missing: list[str] = []
     for block in blocks(page):
         for command in commands(block):
             if command is None:
@@ -260,6 +266,10 @@ def test_every_command_on_the_page_runs(page: Path, tmp_path: Path, dataset: Pat
             if command.text in INSTALL_COMMANDS:
                 continue
             where = f"{relative(page)}:{block.line}: {command.text}"
+            absent = [name for name in OTHER_PROGRAMS if uses(command, name) and not which(name)]
+            if absent:
+                missing.append(f"{where} (needs {', '.join(absent)})")
+                continue
             result = run(command, tmp_path)
             assert result.returncode == command.expected_exit, (
                 f"{where}\nexit {result.returncode}, expected {command.expected_exit}\n"
@@ -272,6 +282,19 @@ def test_every_command_on_the_page_runs(page: Path, tmp_path: Path, dataset: Pat
         f"{relative(page)} has {skipped} commands marked `(not tested: ...)`; "
         "NOT_TESTED says otherwise: test the new command, or count it here on purpose"
     )
+    if missing:
+        message = "not run, a program is missing:\n" + "\n".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def uses(command: Command, program: str) -> bool:
+    return re.search(rf"(^|[|;&(]\s*){re.escape(program)}\b", command.text) is not None
+
+
+def which(program: str) -> bool:
+    return shutil.which(program) is not None
 
 
 def test_every_page_is_known_to_the_count_of_untested_commands() -> None:
@@ -365,3 +388,17 @@ def test_the_docs_test_can_fail(tmp_path: Path) -> None:
     found = [command for block in blocks(page) for command in commands(block)]
     assert [command.expected_exit for command in found if command] == [0, 4]
     assert [run(command, tmp_path).returncode for command in found if command] == [1, 0]
+
+
+def test_the_layout_names_every_module() -> None:
+    """docs/development.md's layout lists each module and package of logstat/."""
+    text = (REPO / "docs" / "development.md").read_text(encoding="utf-8")
+    layout = text[text.index("## Layout") :]
+    layout = layout[: layout.index("\n## ")]
+    for entry in sorted((REPO / "logstat").iterdir()):
+        if entry.name.startswith(("_", ".")) or entry.suffix not in (".py", ""):
+            continue
+        if entry.is_dir() and not (entry / "__init__.py").exists():
+            continue
+        name = f"logstat/{entry.name}/" if entry.is_dir() else f"logstat/{entry.stem}."
+        assert name in layout, f"docs/development.md's layout does not name {name}"
