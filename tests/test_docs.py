@@ -402,3 +402,34 @@ def test_the_layout_names_every_module() -> None:
             continue
         name = f"logstat/{entry.name}/" if entry.is_dir() else f"logstat/{entry.stem}."
         assert name in layout, f"docs/development.md's layout does not name {name}"
+
+
+def table_rows(page: str, heading: str) -> list[list[str]]:
+    """The cells of the first table under `heading` in docs/`page`."""
+    text = (REPO / "docs" / page).read_text(encoding="utf-8")
+    section = text[text.index(heading) :]
+    rows = []
+    for line in section.split("\n"):
+        if line.startswith("|"):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+        elif rows:
+            break
+    return rows[2:]  # below the header and its rule
+
+
+def test_the_schema_table_lists_the_canonical_columns_in_order() -> None:
+    from logstat.schema import ANNOTATIONS, COLUMNS
+
+    shown = [
+        name.strip().strip("`")
+        for row in table_rows("schema.md", "## The canonical schema")
+        for name in row[0].split(",")
+    ]
+    assert shown == [*COLUMNS, *ANNOTATIONS]
+
+
+def test_the_exit_code_table_lists_every_exit_code() -> None:
+    from logstat.errors import ExitCode
+
+    shown = [int(row[0]) for row in table_rows("guarantees.md", "## Exit codes")]
+    assert shown == sorted(code.value for code in ExitCode)
