@@ -8,6 +8,7 @@ need it, so `logstat --help` stays fast.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -35,11 +36,10 @@ from logstat.cli_options import (
     TimeZoneOption,
     UntilOption,
     VendorOption,
-    parse_filter_options,
 )
 from logstat.commands_cron import dashboard, ingest
 from logstat.errors import ExitCode, LogstatError
-from logstat.output_paths import refuse_overwriting_inputs
+from logstat.outputs.output_paths import refuse_overwriting_inputs
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -89,26 +89,9 @@ def _options(
     vendors: list[str] | None,
     json_keys: str | None = None,
 ) -> Options:
-    from logstat.pipeline import Options
-    from logstat.status import load_registry
+    from logstat.library import reading_options
 
-    known = set(load_registry().vendors())
-    chosen = tuple(vendor.lower() for vendor in vendors or [])
-    for vendor in chosen:
-        if vendor not in known:
-            raise LogstatError(
-                f"unknown vendor {vendor!r}; known: {', '.join(sorted(known))}", ExitCode.USAGE
-            )
-    return Options(format=format, log_format=log_format, vendors=chosen, json_keys=json_keys)
-
-
-def _plan(logs: list[str], options: Options) -> list[FileRun]:
-    from logstat import pipeline
-    from logstat.sources import expand
-
-    runs = pipeline.plan(expand(logs), options)
-    pipeline.require_recognised(runs)
-    return runs
+    return reading_options(format, log_format, vendors or (), json_keys)
 
 
 @contextlib.contextmanager
@@ -133,19 +116,16 @@ def _progress(runs: list[FileRun], quiet: bool) -> Iterator[Progress | None]:
         yield lambda consumed: bar.advance(task, consumed)
 
 
-def _partial(runs: list[FileRun]) -> bool:
+def _warn_vanished(vanished: list[str]) -> bool:
     """Warn of each file gone (rotated, deleted) before it was read; True when there was one.
 
     Called after the outputs are written: the rest of the files were read and counted.
     """
-    from logstat.pipeline import vanished
     from logstat.report.text import safe
-    from logstat.sources import Vanished
 
-    gone = vanished(runs)
-    for run in gone:
-        sys.stderr.write(f"logstat: warning: {safe(run.source.name)}: {Vanished.REASON}\n")
-    return bool(gone)
+    for warning in vanished:
+        sys.stderr.write(f"logstat: warning: {safe(warning)}\n")
+    return bool(vanished)
 
 
 def _stdout_console() -> Console:
@@ -257,68 +237,51 @@ def summary(
     debug: DebugOption = False,
 ) -> None:
     """Summarise status codes by class and by code, with each code's meaning for its source."""
-    from logstat.alerts import describe, parse_rules, withhold
-    from logstat.filters import parse_duration
-    from logstat.formats import BY_NAME
-    from logstat.inputs import Inputs
-    from logstat.read_health import doubt
-    from logstat.rejects import RejectsWriter
-    from logstat.summary import ReportSettings, SummaryBuilder, parse_choice, parse_top_fields
-    from logstat.time_zones import resolve as resolve_zone
+    from logstat.alerts import describe
+    from logstat.library import display_zone, report_settings, request_filters, summary_run
 
     if json_output and markdown:
         raise LogstatError("choose one of --json and --markdown", ExitCode.USAGE)
-    options = _options(format, log_format, vendor, json_keys)
+    read_options = _options(format, log_format, vendor, json_keys)
     command = context.info_name
-    zone = resolve_zone(tz)
-    settings = ReportSettings(
-        filters=parse_filter_options(since, until, status, path, host, method, source, zone=zone),
-        every=parse_duration(every, "--every") if every else None,
+    zone = display_zone(tz)
+    settings = report_settings(
+        filters=request_filters(
+            since, until, status or (), path, host or (), method or (), source or (), zone
+        ),
+        every=every,
         top=(10 if command == "report" else 0) if top is None else top,
-        top_fields=parse_top_fields(top_fields or ()),
-        top_by=parse_choice(top_by, "--top-by", ("class", "status")),
-        by=parse_choice(by, "--by", ("source", "host", "file")),
-        counts=prometheus is not None,
-        rules=parse_rules(fail_if or (), BY_NAME),
+        top_by=top_by,
+        top_fields=top_fields or (),
+        by=by,
+        fail_if=fail_if or (),
+        prometheus=prometheus is not None,
     )
-    if not settings.top and (top_by or top_fields):
-        raise LogstatError("--top-by and --top-fields need --top N", ExitCode.USAGE)
     refuse_overwriting_inputs(
         logs, {"--rejects": rejects, "--prometheus": prometheus, "--state": state}
     )
-    with Inputs(state) as inputs:  # locks the --state file until the run ends
-        runs = inputs.plan(logs, options)  # logs, logs resumed with --state, or a dataset
-        builder = SummaryBuilder(settings)
-        with contextlib.ExitStack() as stack:
-            writer = stack.enter_context(RejectsWriter(rejects)) if rejects else None
-            progress = stack.enter_context(_progress(runs, quiet))
-            for _, frame in inputs.read(runs, options, settings.needed(), progress):
-                builder.add(frame)
-                if writer:
-                    writer.write(frame)
-        result = builder.build(runs, options.vendors)
-        totals = result.totals
-        in_doubt = doubt(totals.records, totals.rejected, builder.without_status)
-        if in_doubt and result.alerts:
-            result.alerts = withhold(result.alerts, in_doubt)
+    watch = functools.partial(_progress, quiet=quiet)
+    with summary_run(
+        logs, settings, read_options, state=state, rejects=rejects, progress=watch
+    ) as run:
+        result = run.summary
         if prometheus is not None:
             from logstat.report import prometheus as prometheus_view
 
             # with --state: counters that add up across runs, kept in the state file
-            prometheus_view.write(result, prometheus, inputs.state_file)
+            prometheus_view.write(result, prometheus, run.state_file)
         _print_summary(result, json_output, markdown, zone)
-        if in_doubt:
+        if run.in_doubt:
             # the lines are read again next time, when the format may have been fixed
             rules = "; --fail-if rules not judged" if result.alerts else ""
-            raise LogstatError(in_doubt + rules, ExitCode.UNPARSED)
-        inputs.commit(runs)  # --state: remember what was read, once the outputs are out
+            raise LogstatError(run.in_doubt + rules, ExitCode.UNPARSED)
     tripped = [alert for alert in result.alerts or [] if alert.tripped]
     if tripped:
         from logstat.report.text import safe
 
         for alert in tripped:
             sys.stderr.write(f"logstat: fail-if: {safe(describe(alert))}\n")
-    partial = _partial(runs)
+    partial = _warn_vanished(run.vanished)
     if tripped:
         raise typer.Exit(ExitCode.ALERT)  # takes precedence over a partial run
     if partial:
@@ -395,55 +358,52 @@ def export(
     debug: DebugOption = False,
 ) -> None:
     """Write one row per request (canonical schema plus status meanings) to CSV or Parquet."""
-    from logstat import formats, pipeline
-    from logstat.export import STDOUT, Writer, annotate, export_columns, kind_for
+    from logstat.library import export as export_requests
+    from logstat.outputs.export import STDOUT, kind_for
 
     if to is not None and to not in ("csv", "parquet"):
         raise LogstatError(f"--to must be csv or parquet, not {to!r}", ExitCode.USAGE)
-    kind = kind_for(output, to)
-    if str(output) == STDOUT and kind == "parquet" and sys.stdout.isatty():
+    if str(output) == STDOUT and kind_for(output, to) == "parquet" and sys.stdout.isatty():
         raise LogstatError(
             "Parquet is binary: redirect stdout to a file or a pipe, or use -o FILE.parquet",
             ExitCode.USAGE,
         )
-    filters = parse_filter_options(since, until, status, path, host, method, source)
-    refuse_overwriting_inputs(logs, {"--output": output})
-    options = _options(format, log_format, vendor, json_keys)
-    runs = _plan(logs, options)
-    extras = {
-        column
-        for run in runs
-        if run.choice is not None
-        for column in run.choice.detection.parser.columns()
-    }
-    columns = export_columns(extras)
-    # every format: a file's format may change when it is read (pipeline._confirm)
-    chains = formats.vendor_chains(options.vendors)
-    with _progress(runs, quiet) as progress, Writer(output, kind, columns, raw_csv) as writer:
-        for _, frame in pipeline.read(runs, options, None, progress):
-            writer.write(filters.apply(annotate(frame, chains, columns)))
-    for run in runs:
-        # a file detected on its own while read (pipeline._confirm) may have columns
-        # the export's fixed set lacks: say so rather than drop them silently
-        if run.choice is None:
-            continue
-        left_out = sorted(run.choice.detection.parser.columns() - columns.keys())
-        if left_out:
-            typer.echo(
-                f"logstat: {run.source.name}: read as {run.choice.format.name} (unlike the "
-                f"files named like it); its columns {', '.join(left_out)} are not in this "
-                "export: export it on its own to keep them",
-                err=True,
-            )
-    rejected = sum(run.rejected for run in runs)
+    written = export_requests(
+        logs,
+        output,
+        to=to,
+        raw_csv=raw_csv,
+        format=format,
+        log_format=log_format,
+        json_keys=json_keys,
+        vendors=vendor or (),
+        since=since,
+        until=until,
+        status=status or (),
+        path=path,
+        host=host or (),
+        method=method or (),
+        source=source or (),
+        progress=functools.partial(_progress, quiet=quiet),
+    )
+    _note(written.notes)
     if not quiet:
         where = "stdout" if str(output) == STDOUT else str(output)
-        message = f"wrote {writer.rows:,} rows to {where}"
-        if rejected:
-            message += f" ({rejected:,} lines rejected; see `logstat summary --rejects FILE`)"
+        message = f"wrote {written.rows:,} rows to {where}"
+        if written.rejected:
+            message += (
+                f" ({written.rejected:,} lines rejected; see `logstat summary --rejects FILE`)"
+            )
         typer.echo(message, err=True)
-    if _partial(runs):
+    if _warn_vanished(written.vanished):
         raise typer.Exit(ExitCode.PARTIAL)
+
+
+def _note(notes: list[str]) -> None:
+    from logstat.report.text import safe
+
+    for note in notes:
+        sys.stderr.write(f"logstat: {safe(note)}\n")
 
 
 @app.command()
@@ -471,18 +431,13 @@ def codes(
     from rich.table import Table
     from rich.text import Text
 
-    from logstat import format_catalog
-    from logstat.status import load_registry
-    from logstat.status.explain import describe_by, explain, status_text
+    from logstat.library import meaning
+    from logstat.status.explain import describe_by, status_text
 
-    chosen = _options(None, None, vendors).vendors
-    known = {entry["name"]: tuple(entry["vendors"]) for entry in format_catalog.read()}
-    if source is not None and source.lower() not in known:
-        raise LogstatError(f"--source {source!r}: choose one of {', '.join(known)}", ExitCode.USAGE)
+    readings = [
+        reading for term in code for reading in meaning(term, source=source, vendors=vendors or ())
+    ]
     name = source.lower() if source is not None else None
-    readings = explain(
-        code, load_registry(), (name, known[name]) if name is not None else None, chosen
-    )
     if json_output:
         found = [
             {"query": reading.term, **asdict(reading.meaning), "produced_by": reading.produced_by}

@@ -5,6 +5,7 @@ Registered on the app in cli.py; the option types come from cli_options.py.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +31,7 @@ from logstat.cli_options import (
     parse_filter_options,
 )
 from logstat.errors import ExitCode
-from logstat.output_paths import refuse_dataset_among_inputs, refuse_overwriting_inputs
+from logstat.outputs.output_paths import refuse_overwriting_inputs
 
 
 def ingest(
@@ -60,30 +61,30 @@ def ingest(
     Each line of a log file is added once: the dataset records what every file
     contributed, and a run adds only what it does not hold yet.
     """
-    from logstat.cli import _options, _partial, _progress
-    from logstat.ingest import Ingest
+    from logstat.cli import _note, _progress, _warn_vanished
+    from logstat.library import ingest as ingest_logs
 
-    refuse_overwriting_inputs(logs, {"--state": state})
-    refuse_dataset_among_inputs(logs, to)
-    options = _options(format, log_format, vendor, json_keys)
-    with Ingest(to, state, append) as run:
-        runs = run.plan(logs, options)
-        with _progress(runs, quiet) as progress:
-            run.write(runs, options, progress)
+    written = ingest_logs(
+        logs,
+        to,
+        state=state,
+        append=append,
+        format=format,
+        log_format=log_format,
+        json_keys=json_keys,
+        vendors=vendor or (),
+        progress=functools.partial(_progress, quiet=quiet),
+    )
     if not quiet:
-        rejected = sum(item.rejected for item in runs)
-        files = f"{len(run.parts)} new file" + ("" if len(run.parts) == 1 else "s")
-        message = f"added {run.rows:,} rows to {to} ({files})"
-        if rejected:
-            message += f" ({rejected:,} lines rejected; see `logstat summary --rejects FILE`)"
-        typer.echo(message, err=True)
-        if run.appended_unrecognisable:
-            typer.echo(
-                "logstat: stdin and pipes cannot be recognised again: their lines are added "
-                "on every run",
-                err=True,
+        files = f"{len(written.files)} new file" + ("" if len(written.files) == 1 else "s")
+        message = f"added {written.rows:,} rows to {to} ({files})"
+        if written.rejected:
+            message += (
+                f" ({written.rejected:,} lines rejected; see `logstat summary --rejects FILE`)"
             )
-    if _partial(runs):
+        typer.echo(message, err=True)
+        _note(written.notes)
+    if _warn_vanished(written.vanished):
         raise typer.Exit(ExitCode.PARTIAL)
 
 
@@ -110,10 +111,11 @@ def dashboard(
     debug: DebugOption = False,
 ) -> None:
     """Write an HTML dashboard (one file, works offline) of the logs or of a dataset."""
-    from logstat.cli import _options, _partial, _progress
+    from logstat.cli import _options, _progress, _warn_vanished
     from logstat.dashboard import DashboardBuilder, render_page
-    from logstat.export import atomic_output
     from logstat.inputs import Inputs
+    from logstat.library import vanished_warnings
+    from logstat.outputs.atomic import atomic_output
 
     refuse_overwriting_inputs(logs, {"--output": output})
     filters = parse_filter_options(since, until, status, path, host, method, source)
@@ -129,5 +131,5 @@ def dashboard(
         handle.write(page.encode("utf-8"))
     if not quiet:
         typer.echo(f"wrote {output}", err=True)
-    if _partial(runs):
+    if _warn_vanished(vanished_warnings(runs)):
         raise typer.Exit(ExitCode.PARTIAL)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import polars as pl
 
-from logstat import dataset, pipeline
+from logstat import pipeline
 from logstat.errors import ExitCode, LogstatError
+from logstat.outputs import dataset
 from logstat.pipeline import FileRun, Options, Progress
 from logstat.sources import expand
 from logstat.state import StateFile

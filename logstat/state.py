@@ -62,8 +62,8 @@ from typing import Any
 
 from logstat import pipeline
 from logstat.errors import ExitCode, LogstatError
-from logstat.export import atomic_output
 from logstat.lines import Chunk, ReadProblems, read_chunks
+from logstat.outputs.atomic import atomic_output
 from logstat.sources import MAGIC_OF, OpenedSource, Source, Vanished, open_source
 
 STATE_VERSION = 1

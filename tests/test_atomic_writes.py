@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from logstat import cli, export
+from logstat import cli
+from logstat.outputs import atomic
 from tests.strategies import nginx_lines, run_cli
 
 
@@ -132,7 +133,7 @@ def failing_writes(
         return _FailingFile(os.fdopen(descriptor, *args, **kwargs), limit, error)
 
     with monkeypatch.context() as patch:
-        patch.setattr(export, "os", SimpleNamespace(**{**vars(os), "fdopen": fdopen}))
+        patch.setattr(atomic, "os", SimpleNamespace(**{**vars(os), "fdopen": fdopen}))
         yield
 
 
@@ -203,7 +204,7 @@ def test_output_into_a_missing_directory_is_a_one_line_error(tmp_path: Path) -> 
 def test_failed_ingest_leaves_the_dataset_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from logstat import dataset
+    from logstat.outputs import dataset
 
     root = tmp_path / "dataset"
     code, err = _main(["ingest", str(_log(tmp_path, 200, seed=6)), "--to", str(root)], capsys)

@@ -11,11 +11,12 @@ import polars as pl
 import pyarrow.dataset
 import pytest
 
-from logstat import dataset, dataset_commits, pipeline, schema
+from logstat import pipeline, schema
 from logstat.cli import main
 from logstat.errors import LogstatError
-from logstat.export import export_columns
 from logstat.inputs import Inputs
+from logstat.outputs import dataset, dataset_commits
+from logstat.outputs.export import export_columns
 from logstat.pipeline import Options
 from tests.test_state import log_line
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from logstat import dataset, dataset_commits, export, state
+from logstat import state
 from logstat.errors import LogstatError
+from logstat.outputs import atomic, dataset, dataset_commits
 from tests.test_dataset import cli, write_log
 from tests.test_state import log_line
 
@@ -126,7 +127,7 @@ def test_a_run_killed_while_moving_its_parts_in_is_finished_by_the_next(
     with monkeypatch.context() as patched:
         patched.setattr(dataset_commits.os, "replace", killed_after_two)
         with pytest.raises(KeyboardInterrupt):
-            from logstat.ingest import Ingest
+            from logstat.outputs.ingest import Ingest
             from logstat.pipeline import Options
 
             with Ingest(root) as run:
@@ -188,11 +189,11 @@ def test_temporary_files_of_dead_runs_are_removed(tmp_path: Path) -> None:
     dead.write_text("half")
     other = tmp_path / ".out.csv.notours-name"
     other.write_text("kept")
-    with export.atomic_output(target) as handle:
+    with atomic.atomic_output(target) as handle:
         handle.write(b"x")
         # our own temporary file is locked: another writer leaves it alone
         [ours] = [p for p in tmp_path.iterdir() if p.name.startswith(".out.csv.") and p != other]
-        export.remove_dead_temporary_files(target, tmp_path)
+        atomic.remove_dead_temporary_files(target, tmp_path)
         assert ours.exists()
     assert not dead.exists() and other.exists() and target.read_text() == "x"
 
@@ -212,7 +213,7 @@ def test_readers_see_whole_runs_while_parts_are_moved_in(
     either all of that run or none of it."""
     import threading
 
-    from logstat.ingest import Ingest
+    from logstat.outputs.ingest import Ingest
     from logstat.pipeline import Options
 
     root = tmp_path / "ds"
@@ -274,7 +275,7 @@ def test_committed_files_is_a_snapshot_for_other_readers(
             moved.append(str(target))
         real_replace(source, target)  # type: ignore[arg-type]
 
-    from logstat.ingest import Ingest
+    from logstat.outputs.ingest import Ingest
     from logstat.pipeline import Options
 
     with monkeypatch.context() as patched:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from logstat import dataset_commits
+from logstat.outputs import dataset_commits
 from tests.helpers import REPO
 from tests.test_state import log_line
 

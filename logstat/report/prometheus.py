@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from logstat.export import atomic_output
+from logstat.outputs.atomic import atomic_output
 from logstat.report.model import CountRow, Summary, status_text
 
 if TYPE_CHECKING:

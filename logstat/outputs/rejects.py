@@ -8,7 +8,8 @@ from typing import IO
 import polars as pl
 
 from logstat import schema
-from logstat.export import atomic_output, neutralise_formulas
+from logstat.outputs.atomic import atomic_output
+from logstat.outputs.export import neutralise_formulas
 
 COLUMNS = ["file", "line_no", schema.REJECT_REASON, schema.RAW_LINE]
 

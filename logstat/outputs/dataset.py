@@ -33,10 +33,16 @@ from typing import IO, Any
 import polars as pl
 
 from logstat import formats, schema
-from logstat.dataset_commits import LEDGER, Ledger, commit_files, committed_run, pending_parts
 from logstat.errors import LogstatError
-from logstat.export import export_columns
 from logstat.formats import Choice, Detection
+from logstat.outputs.dataset_commits import (
+    LEDGER,
+    Ledger,
+    commit_files,
+    committed_run,
+    pending_parts,
+)
+from logstat.outputs.export import export_columns
 from logstat.pipeline import FileRun, columns_for
 from logstat.sources import Source
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.export import atomic_output
+from logstat.outputs.atomic import atomic_output
 
 LEDGER = "_logstat"
 COMMITS = "commits"

@@ -17,10 +17,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from logstat import dataset, formats, pipeline, schema
-from logstat.dataset_commits import LEDGER, Ledger
+from logstat import formats, pipeline, schema
 from logstat.errors import ExitCode, LogstatError
-from logstat.export import annotate, export_columns
+from logstat.outputs import dataset
+from logstat.outputs.dataset_commits import LEDGER, Ledger
+from logstat.outputs.export import annotate, export_columns
 from logstat.pipeline import FileRun, Options, Progress
 from logstat.sources import Source, expand
 from logstat.state import Entry, StateFile

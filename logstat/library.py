@@ -1,0 +1,449 @@
+"""The Python API: what the `logstat` commands do, as functions.
+
+    import logstat
+    summary = logstat.summarize(["access.log"], status=["5xx"])
+    for frame in logstat.read(["access.log"]):  # canonical rows, chunk by chunk
+        ...
+    logstat.export(["access.log"], "requests.parquet")
+    logstat.ingest(["/var/log/nginx/access.log*"], "dataset", state="ingest.state")
+    logstat.meaning(499, source="nginx")
+
+The commands in logstat/cli/ are these functions plus option parsing and views.
+Errors are `LogstatError` with a one-line message and the exit code the command
+would end with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from logstat.errors import ExitCode, LogstatError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from logstat.filters import Filters
+    from logstat.pipeline import FileRun, Options
+    from logstat.report.model import Summary
+    from logstat.sources import Source
+    from logstat.state import StateFile
+    from logstat.status.explain import Reading
+    from logstat.summary import ReportSettings
+    from logstat.time_zones import DisplayZone
+
+PathLike = str | os.PathLike[str]
+Progress = Callable[[int], None]  # called with the bytes read since the last call
+# Given the files about to be read, a context whose value (a Progress, or None) is
+# told the bytes read: how the command line shows a progress bar.
+Watch = Callable[["list[FileRun]"], contextlib.AbstractContextManager[Progress | None]]
+
+
+def _paths(paths: PathLike | Sequence[PathLike]) -> list[str]:
+    """One path or many; paths, globs, directories, `-` for stdin, as on the command line."""
+    if isinstance(paths, str | os.PathLike):
+        return [os.fspath(paths)]
+    return [os.fspath(path) for path in paths]
+
+
+def reading_options(
+    format: str | None = None,
+    log_format: str | None = None,
+    vendors: Sequence[str] = (),
+    json_keys: str | None = None,
+) -> Options:
+    """How to read the logs: --format, --log-format, --vendor and --json-keys."""
+    from logstat.pipeline import Options
+    from logstat.status import load_registry
+
+    known = set(load_registry().vendors())
+    chosen = tuple(vendor.lower() for vendor in vendors)
+    for vendor in chosen:
+        if vendor not in known:
+            raise LogstatError(
+                f"unknown vendor {vendor!r}; known: {', '.join(sorted(known))}", ExitCode.USAGE
+            )
+    return Options(format=format, log_format=log_format, vendors=chosen, json_keys=json_keys)
+
+
+def display_zone(tz: str | None = None) -> DisplayZone:
+    """The time zone times are shown and naive times read in: tz, else $LOGSTAT_TZ, else local."""
+    from logstat.time_zones import ENVIRONMENT, resolve
+
+    return resolve(tz if tz is not None else os.environ.get(ENVIRONMENT))
+
+
+def request_filters(
+    since: str | None = None,
+    until: str | None = None,
+    status: Sequence[str] = (),
+    path: str | None = None,
+    host: Sequence[str] = (),
+    method: Sequence[str] = (),
+    source: Sequence[str] = (),
+    tz: DisplayZone | None = None,
+) -> Filters:
+    """Which requests to count: the summary's filter options, parsed and checked."""
+    from logstat.filters import parse_filters
+    from logstat.formats import BY_NAME
+
+    return parse_filters(
+        since=since,
+        until=until,
+        statuses=status,
+        path=path,
+        hosts=host,
+        methods=method,
+        sources=source,
+        known_sources=BY_NAME,
+        zone=(tz or display_zone()).zone,
+    )
+
+
+@dataclass
+class SummaryRun:
+    """A summary being made: what was read, and whether its counts can be trusted."""
+
+    summary: Summary
+    runs: list[FileRun]
+    state_file: StateFile | None  # with state: where Prometheus keeps its counters
+    in_doubt: str | None  # why the counts say nothing (wrong format?), or None
+    vanished: list[str] = field(default_factory=list)  # files gone before they were read
+
+
+@contextlib.contextmanager
+def summary_run(
+    paths: PathLike | Sequence[PathLike],
+    settings: ReportSettings | None = None,
+    read_options: Options | None = None,
+    *,
+    state: PathLike | None = None,
+    rejects: PathLike | None = None,
+    progress: Watch | None = None,
+) -> Iterator[SummaryRun]:
+    """Read and count; the caller writes its outputs inside the `with`.
+
+    With `state`, the state file stays locked until the block ends, and what was read
+    is remembered only when it ends without an error and the counts can be trusted:
+    a failed output, or a log read with the wrong format, is read again next time.
+    """
+    from logstat.alerts import withhold
+    from logstat.inputs import Inputs
+    from logstat.outputs.rejects import RejectsWriter
+    from logstat.read_health import doubt
+    from logstat.summary import ReportSettings, SummaryBuilder
+
+    chosen = settings or ReportSettings()
+    read_options = read_options or reading_options()
+    state_path = Path(state) if state is not None else None
+    with Inputs(state_path) as inputs:  # locks the state file until the run ends
+        runs = inputs.plan(_paths(paths), read_options)
+        builder = SummaryBuilder(chosen)
+        with contextlib.ExitStack() as stack:
+            writer = stack.enter_context(RejectsWriter(Path(rejects))) if rejects else None
+            watch = stack.enter_context(_watching(progress, runs))
+            for _, frame in inputs.read(runs, read_options, chosen.needed(), watch):
+                builder.add(frame)
+                if writer:
+                    writer.write(frame)
+        result = builder.build(runs, read_options.vendors)
+        totals = result.totals
+        in_doubt = doubt(totals.records, totals.rejected, builder.without_status)
+        if in_doubt and result.alerts:
+            result.alerts = withhold(result.alerts, in_doubt)
+        yield SummaryRun(result, runs, inputs.state_file, in_doubt, vanished_warnings(runs))
+        if not in_doubt:
+            inputs.commit(runs)  # remember what was read, once the outputs are out
+
+
+def _watching(
+    progress: Watch | None, runs: list[FileRun]
+) -> contextlib.AbstractContextManager[Progress | None]:
+    return progress(runs) if progress is not None else contextlib.nullcontext()
+
+
+def vanished_warnings(runs: list[FileRun]) -> list[str]:
+    """One warning per file gone (rotated, deleted) before it was read."""
+    from logstat.pipeline import vanished
+    from logstat.sources import Vanished
+
+    return [f"{run.source.name}: {Vanished.REASON}" for run in vanished(runs)]
+
+
+def report_settings(
+    *,
+    filters: Filters | None = None,
+    every: str | None = None,
+    top: int = 0,
+    top_by: str | None = None,
+    top_fields: Sequence[str] = (),
+    by: str | None = None,
+    fail_if: Sequence[str] = (),
+    prometheus: bool = False,
+) -> ReportSettings:
+    """What the summary counts beside statuses: the report options, parsed and checked."""
+    from logstat.alerts import parse_rules
+    from logstat.filters import Filters, parse_duration
+    from logstat.formats import BY_NAME
+    from logstat.summary import ReportSettings, parse_choice, parse_top_fields
+
+    if not top and (top_by or top_fields):
+        raise LogstatError("--top-by and --top-fields need --top N", ExitCode.USAGE)
+    return ReportSettings(
+        filters=filters or Filters(),
+        every=parse_duration(every, "--every") if every else None,
+        top=top,
+        top_fields=parse_top_fields(top_fields),
+        top_by=parse_choice(top_by, "--top-by", ("class", "status")),
+        by=parse_choice(by, "--by", ("source", "host", "file")),
+        counts=prometheus,
+        rules=parse_rules(fail_if, BY_NAME),
+    )
+
+
+class UnparsedInput(LogstatError):
+    """The counts say nothing: no line parsed, or most records have no status.
+
+    `summary` is what was counted (its rejects say why); `state` was not updated."""
+
+    def __init__(self, message: str, summary: Summary) -> None:
+        super().__init__(message, ExitCode.UNPARSED)
+        self.summary = summary
+
+
+def summarize(
+    paths: PathLike | Sequence[PathLike],
+    *,
+    format: str | None = None,
+    log_format: str | None = None,
+    json_keys: str | None = None,
+    vendors: Sequence[str] = (),
+    since: str | None = None,
+    until: str | None = None,
+    status: Sequence[str] = (),
+    path: str | None = None,
+    host: Sequence[str] = (),
+    method: Sequence[str] = (),
+    source: Sequence[str] = (),
+    every: str | None = None,
+    top: int = 0,
+    top_by: str | None = None,
+    top_fields: Sequence[str] = (),
+    by: str | None = None,
+    fail_if: Sequence[str] = (),
+    tz: str | None = None,
+    state: PathLike | None = None,
+    rejects: PathLike | None = None,
+) -> Summary:
+    """Count the logs' statuses with their meanings: what `logstat summary` prints.
+
+    The arguments are the command's options (`status=["5xx", "499"]`, `since="1h"`,
+    `top=10`). Naive times are read in `tz` (else $LOGSTAT_TZ, else the local zone).
+    Raises UnparsedInput when no line parsed or most records have no status.
+    """
+    display = display_zone(tz)
+    settings = report_settings(
+        filters=request_filters(since, until, status, path, host, method, source, display),
+        every=every,
+        top=top,
+        top_by=top_by,
+        top_fields=top_fields,
+        by=by,
+        fail_if=fail_if,
+    )
+    read_options = reading_options(format, log_format, vendors, json_keys)
+    with summary_run(paths, settings, read_options, state=state, rejects=rejects) as run:
+        if run.in_doubt:
+            raise UnparsedInput(run.in_doubt, run.summary)
+        return run.summary
+
+
+def read(
+    paths: PathLike | Sequence[PathLike],
+    *,
+    format: str | None = None,
+    log_format: str | None = None,
+    json_keys: str | None = None,
+    vendors: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+    rejected: bool = False,
+) -> Iterator[pl.DataFrame]:
+    """The logs' requests as polars frames of canonical rows, one chunk at a time.
+
+    Lazy: nothing is read until the first frame is asked for, and only a chunk is held
+    at once. `columns` picks canonical columns (None: all the format fills);
+    `rejected=True` also yields the lines that did not parse, with `line_kind` and
+    `reject_reason` (blank and comment lines are never yielded).
+    """
+    import polars as pl
+
+    from logstat import pipeline, schema
+
+    read_options = reading_options(format, log_format, vendors, json_keys)
+    needed = set(columns) if columns is not None else None
+    runs = pipeline.plan(_expand(paths), read_options)
+    pipeline.require_recognised(runs)
+    kinds = [schema.RECORD, schema.REJECTED] if rejected else [schema.RECORD]
+    for _, frame in pipeline.read(runs, read_options, needed, None):
+        kept = frame.filter(pl.col(schema.LINE_KIND).is_in(kinds))
+        if columns is not None:
+            extra = [schema.LINE_KIND, schema.REJECT_REASON] if rejected else []
+            kept = kept.select([*columns, *(name for name in extra if name not in columns)])
+        if kept.height:
+            yield kept
+
+
+def _expand(paths: PathLike | Sequence[PathLike]) -> list[Source]:
+    from logstat.sources import expand
+
+    return list(expand(_paths(paths)))
+
+
+@dataclass(frozen=True)
+class Written:
+    """What export or ingest wrote."""
+
+    rows: int
+    rejected: int  # lines that did not parse (see summarize(..., rejects=...))
+    files: list[Path]  # the output file, or the dataset's new part files
+    notes: list[str]  # what a user should know (the command line prints them on stderr)
+    vanished: list[str]  # files gone (rotated, deleted) before they were read, with why
+
+    @property
+    def partial(self) -> bool:
+        """Some file named was not read: the run's rows are the rest."""
+        return bool(self.vanished)
+
+
+def export(
+    paths: PathLike | Sequence[PathLike],
+    output: PathLike,
+    *,
+    to: str | None = None,
+    raw_csv: bool = False,
+    format: str | None = None,
+    log_format: str | None = None,
+    json_keys: str | None = None,
+    vendors: Sequence[str] = (),
+    since: str | None = None,
+    until: str | None = None,
+    status: Sequence[str] = (),
+    path: str | None = None,
+    host: Sequence[str] = (),
+    method: Sequence[str] = (),
+    source: Sequence[str] = (),
+    tz: str | None = None,
+    progress: Watch | None = None,
+) -> Written:
+    """One row per request (canonical columns plus meanings) to CSV or Parquet, atomically.
+
+    `to` is "csv" or "parquet" when the output's suffix does not say; "-" writes stdout.
+    """
+    from logstat import formats, pipeline
+    from logstat.outputs.export import Writer, annotate, export_columns, kind_for
+    from logstat.outputs.output_paths import refuse_overwriting_inputs
+
+    if to is not None and to not in ("csv", "parquet"):
+        raise LogstatError(f"--to must be csv or parquet, not {to!r}", ExitCode.USAGE)
+    target = Path(output)
+    kind = kind_for(target, to)
+    logs = _paths(paths)
+    chosen = request_filters(since, until, status, path, host, method, source, display_zone(tz))
+    refuse_overwriting_inputs(logs, {"--output": target})
+    read_options = reading_options(format, log_format, vendors, json_keys)
+    runs = pipeline.plan(_expand(logs), read_options)
+    pipeline.require_recognised(runs)
+    extras = {
+        column
+        for run in runs
+        if run.choice is not None
+        for column in run.choice.detection.parser.columns()
+    }
+    columns = export_columns(extras)
+    # every format: a file's format may change when it is read (pipeline._confirm)
+    chains = formats.vendor_chains(read_options.vendors)
+    with _watching(progress, runs) as watch, Writer(target, kind, columns, raw_csv) as writer:
+        for _, frame in pipeline.read(runs, read_options, None, watch):
+            writer.write(chosen.apply(annotate(frame, chains, columns)))
+    warnings = []
+    for run in runs:
+        # a file detected on its own while read (pipeline._confirm) may have columns
+        # the export's fixed set lacks: say so rather than drop them silently
+        if run.choice is None:
+            continue
+        left_out = sorted(run.choice.detection.parser.columns() - columns.keys())
+        if left_out:
+            warnings.append(
+                f"{run.source.name}: read as {run.choice.format.name} (unlike the files "
+                f"named like it); its columns {', '.join(left_out)} are not in this "
+                "export: export it on its own to keep them"
+            )
+    gone = vanished_warnings(runs)
+    rejected = sum(run.rejected for run in runs)
+    return Written(writer.rows, rejected, [target], warnings, gone)
+
+
+def ingest(
+    paths: PathLike | Sequence[PathLike],
+    dataset: PathLike,
+    *,
+    state: PathLike | None = None,
+    append: bool = False,
+    format: str | None = None,
+    log_format: str | None = None,
+    json_keys: str | None = None,
+    vendors: Sequence[str] = (),
+    progress: Watch | None = None,
+) -> Written:
+    """Add the logs' requests to a Parquet dataset partitioned by date and source.
+
+    Each line of a file is added once however often it is ingested (the dataset keeps
+    what every file gave), unless `append`; all or nothing: a failed run adds no row.
+    """
+    from logstat.outputs.ingest import Ingest
+    from logstat.outputs.output_paths import refuse_dataset_among_inputs, refuse_overwriting_inputs
+
+    logs = _paths(paths)
+    root = Path(dataset)
+    state_path = Path(state) if state is not None else None
+    refuse_overwriting_inputs(logs, {"--state": state_path})
+    refuse_dataset_among_inputs(logs, root)
+    read_options = reading_options(format, log_format, vendors, json_keys)
+    with Ingest(root, state_path, append) as run:
+        runs = run.plan(logs, read_options)
+        with _watching(progress, runs) as watch:
+            run.write(runs, read_options, watch)
+    gone = vanished_warnings(runs)
+    warnings = []
+    if run.appended_unrecognisable:
+        warnings.append(
+            "stdin and pipes cannot be recognised again: their lines are added on every run"
+        )
+    rejected = sum(item.rejected for item in runs)
+    return Written(run.rows, rejected, list(run.parts), warnings, gone)
+
+
+def meaning(
+    code: int | str, *, source: str | None = None, vendors: Sequence[str] = ()
+) -> list[Reading]:
+    """What a status means: `meaning(499)`, `meaning("500.19")`, `meaning("5xx")`.
+
+    With `source` ("nginx", "alb" ...), the readings a summary of that log gives: as the
+    source's own status and as one passed on from the server behind it.
+    """
+    from logstat import format_catalog
+    from logstat.status import load_registry
+    from logstat.status.explain import explain
+
+    chosen = reading_options(vendors=vendors).vendors
+    known = {entry["name"]: tuple(entry["vendors"]) for entry in format_catalog.read()}
+    if source is not None and source.lower() not in known:
+        raise LogstatError(f"--source {source!r}: choose one of {', '.join(known)}", ExitCode.USAGE)
+    name = source.lower() if source is not None else None
+    return explain(
+        [str(code)], load_registry(), (name, known[name]) if name is not None else None, chosen
+    )
