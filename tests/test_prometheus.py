@@ -13,7 +13,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from logstat.report import prometheus
 from logstat.report.model import CountRow, Summary
 from logstat.summary import ReportSettings
-from tests.reporting import REPORT_FIXTURES, START, Record, run_cli, summarise, write_log
+from tests.reporting import (
+    REPORT_FIXTURES,
+    START,
+    Record,
+    apache_line,
+    run_cli,
+    summarise,
+    write_log,
+)
 
 # One line of the text format: a comment (HELP/TYPE) or a sample with escaped labels.
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -69,7 +77,7 @@ def test_output_parses_and_adds_up(fixture_summary: Summary) -> None:
     hosts = {labels["host"] for labels, _ in requests}
     assert {"shop.example.com", "api.example.com", "static.example.com", ""} == hosts
     lines = {labels["result"]: value for labels, value in found["logstat_lines"]}
-    assert lines == {"parsed": 100, "rejected": 2, "comment": 0}
+    assert lines == {"parsed": 100, "rejected": 2, "comment": 0, "blank": 0}
     assert sum(value for _, value in found["logstat_rejected_lines"]) == 2
     produced = found["logstat_produced"]
     assert sum(value for _, value in produced) == 100
@@ -294,3 +302,31 @@ def test_status_producers_split_the_statuses(fixture_summary: Summary) -> None:
     assert {labels["produced_by"] for labels, _ in produced if labels["source"] == "apache"} == {
         "unknown"
     }
+
+
+def test_blank_lines_are_a_series_that_adds_up_across_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Blank lines are counted (totals.blank): logstat_lines_total{result="blank"} says so,
+    and with --state it only goes up like the other results, across a rotation."""
+    log, state, target = tmp_path / "access.log", tmp_path / "st", tmp_path / "x.prom"
+    ok = [Record("a", "192.0.2.1", START, "GET", "/", 200, "x")]
+
+    def lines_total() -> dict[str, float]:
+        found = families(target.read_text())
+        return {labels["result"]: value for labels, value in found["logstat_lines"]}
+
+    write_log(log, ok * 3, ["", "   "])
+    assert run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))[0] == 0
+    assert lines_total() == {"parsed": 3, "rejected": 0, "comment": 0, "blank": 2}
+    with log.open("a", encoding="utf-8") as handle:  # one more blank line, then a request
+        handle.write("\n" + apache_line(ok[0]) + "\n")
+    assert run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))[0] == 0
+    assert lines_total() == {"parsed": 4, "rejected": 0, "comment": 0, "blank": 3}
+    log.rename(tmp_path / "access.log.1")  # rotated: the new file has no blank line
+    write_log(log, ok)
+    assert run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))[0] == 0
+    assert lines_total() == {"parsed": 5, "rejected": 0, "comment": 0, "blank": 3}
+    # without --state: this run's lines only
+    assert run_cli(capsys, str(log), "--prometheus", str(target))[0] == 0
+    assert lines_total() == {"parsed": 1, "rejected": 0, "comment": 0, "blank": 0}

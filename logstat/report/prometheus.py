@@ -149,11 +149,13 @@ def families(summary: Summary, kept_hosts: Iterable[str] = ()) -> list[Family]:
         Family(
             "logstat_lines_total",
             "counter",
-            "Lines read, by result: parsed as a request, rejected, or a comment/header line.",
+            "Lines read, by result: parsed as a request, rejected, a comment/header line, "
+            "or blank (empty or only white space).",
             [
                 ((("result", "parsed"),), summary.totals.records),
                 ((("result", "rejected"),), summary.totals.rejected),
                 ((("result", "comment"),), summary.totals.comments),
+                ((("result", "blank"),), summary.totals.blank),
             ],
         ),
         Family(
