@@ -308,9 +308,9 @@ def _print_summary(result: Summary, json_output: bool, markdown: bool, zone: Dis
 
         render_rich(result, _stdout_console(), zone)
     else:
-        from logstat.report.text import render_plain
+        from logstat.report.text import pipe_width, render_plain
 
-        sys.stdout.write(render_plain(result, zone))
+        sys.stdout.write(render_plain(result, zone, pipe_width()))
     sys.stdout.flush()  # a failed write must stop the run before --state is committed
 
 
@@ -428,10 +428,9 @@ def codes(
     """Show what a status code means for each vendor that defines it, with sources."""
     from dataclasses import asdict
 
-    from rich.table import Table
-    from rich.text import Text
-
     from logstat.library import meaning
+    from logstat.report.fit import DATA, PROSE, Layout
+    from logstat.report.text import MEANING, Section, print_section
     from logstat.status.explain import describe_by, status_text
 
     readings = [
@@ -462,10 +461,11 @@ def codes(
         for row in rows:
             sys.stdout.write("\t".join(row) + "\n")
         return
-    table = Table(*headers)
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
-    _stdout_console().print(table)
+    layout = Layout(
+        {"by": PROSE, "name": PROSE, "meaning": PROSE, "source": DATA}, ("source",), MEANING
+    )
+    section = Section("", headers, rows, layout=layout)
+    print_section(_stdout_console(), section, "--json shows every column")
 
 
 @app.command()

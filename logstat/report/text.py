@@ -8,8 +8,11 @@ through `safe`, and cells are rich `Text`, never markup, so a path like
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+import stat
+import sys
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.console import Console
@@ -24,6 +27,7 @@ from logstat.report.files import (
     needing_attention,
     shown_groups,
 )
+from logstat.report.fit import BOXED, DATA, PLAIN, PROSE, Frame, Layout, fit_table, wrap_line
 from logstat.report.model import (
     AlertResult,
     ClassRow,
@@ -55,6 +59,8 @@ def _escape(match: re.Match[str]) -> str:
 
 
 FILE_GROUPS_TITLE = "Files read, by directory, format and compression"
+# a narrow terminal shows a status's name in its meaning's column: "Not Found: Nothing ..."
+MEANING = ("name", "meaning")
 
 
 @dataclass
@@ -64,6 +70,7 @@ class Section:
     rows: list[list[str]]
     right_aligned: frozenset[int] = frozenset()  # numeric column indexes
     note: str | None = None  # a line under the table
+    layout: Layout = field(default_factory=Layout)  # how to narrow it for a terminal (fit.py)
 
 
 def _count(value: int) -> str:
@@ -199,6 +206,9 @@ def _file_group_section(files: list[FileSummary]) -> Section:
         ],
         rows,
         frozenset(range(3, 8 if comments else 7)),
+        layout=Layout(
+            {"directory": DATA, "format": PROSE}, ("compression", "comments", "lines", "files")
+        ),
     )
 
 
@@ -230,7 +240,14 @@ def filter_line(filters: FilterReport, records: int, zone: DisplayZone = UTC_ZON
     )
 
 
-def sections(summary: Summary, zone: DisplayZone = UTC_ZONE) -> list[Section]:
+def sections(
+    summary: Summary,
+    zone: DisplayZone = UTC_ZONE,
+    width: int | None = None,
+    frame: Frame = PLAIN,
+) -> list[Section]:
+    """The report's tables; `width` (None: no limit) and `frame` only decide how many
+    marks a sparkline has, the views fit the rest (fit.py)."""
     result = []
     if not listed_one_by_one(summary.files):
         result.append(_file_group_section(summary.files))
@@ -241,6 +258,7 @@ def sections(summary: Summary, zone: DisplayZone = UTC_ZONE) -> list[Section]:
                 ["reason", "lines"],
                 [[safe(reason), _count(count)] for reason, count in summary.rejects.items()],
                 frozenset({1}),
+                layout=Layout({"reason": PROSE}),
             )
         )
     result.append(_class_section("By class", summary.classes))
@@ -263,6 +281,7 @@ def sections(summary: Summary, zone: DisplayZone = UTC_ZONE) -> list[Section]:
                     for row in summary.upstream_statuses
                 ],
                 frozenset({2, 3}),
+                layout=Layout({"name": PROSE}, ("table", "share")),
             )
         )
     result.extend(_layer_sections(summary.layers))
@@ -270,7 +289,8 @@ def sections(summary: Summary, zone: DisplayZone = UTC_ZONE) -> list[Section]:
         for group in summary.groups.groups:
             result.extend(_group_sections(summary.groups.by, group))
     if summary.timeline:
-        result.append(timeline_section(summary.timeline, summary.classes, zone))
+        marks = spark_marks(summary.timeline, summary.totals.selected, width, frame)
+        result.append(timeline_section(summary.timeline, summary.classes, zone, marks))
     if summary.top:
         result.extend(_top_sections(summary.top))
     if summary.alerts:
@@ -329,6 +349,9 @@ def _status_section(title: str, statuses: list[StatusRow], several_sources: bool
             for row in statuses
         ],
         frozenset({first + by + 1, first + by + 2}),
+        # to fit a terminal: the vendor table goes first, then the share; the name is
+        # shown with the meaning ("Not Found: Nothing exists ...") when both cannot fit
+        layout=Layout({"name": PROSE, "meaning": PROSE}, ("table", "share"), MEANING),
     )
 
 
@@ -378,6 +401,11 @@ def _layer_sections(layers: list[LayerRow]) -> list[Section]:
                     for row in rows
                 ],
                 frozenset({2, 3} if several_sources else {1, 2}),
+                layout=Layout(
+                    {"value": DATA, "with status": PROSE, "name": PROSE, "meaning": PROSE},
+                    ("share",),
+                    MEANING,
+                ),
             )
         )
     return result
@@ -398,6 +426,7 @@ def _group_sections(by: str, group: Group) -> list[Section]:
 
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 72  # marks at most; longer timelines fold several buckets into one mark
+SPARK_FEWEST = 12  # a terminal too narrow for this many marks gets the line wider than it
 
 
 def fold(values: list[int], width: int = SPARK_WIDTH) -> tuple[list[int], int]:
@@ -416,11 +445,23 @@ def sparkline(values: list[int]) -> str:
     return "|" + "".join(marks) + "|"
 
 
-def timeline_title(timeline: Timeline, zone: DisplayZone = UTC_ZONE) -> str:
+def spark_marks(timeline: Timeline, requests: int, width: int | None, frame: Frame) -> int:
+    """How many marks a sparkline may have to fit `width` beside its three other columns."""
+    if width is None:
+        return SPARK_WIDTH
+    labels = len("class")  # all, 2xx ... other, none
+    numbers = max(len("requests"), len(_count(requests)))  # the peak is never above the total
+    room = width - frame.width([labels, numbers, numbers, len("||")])
+    return max(SPARK_FEWEST, min(SPARK_WIDTH, room))
+
+
+def timeline_title(
+    timeline: Timeline, zone: DisplayZone = UTC_ZONE, marks: int = SPARK_WIDTH
+) -> str:
     count = len(timeline.buckets)
     if not count:
         return f"Over time ({timeline.every} buckets): no timed records"
-    run = fold([0] * count)[1]
+    run = fold([0] * count, marks)[1]
     per_mark = f"each mark {run} x {timeline.every}" if run > 1 else f"each mark {timeline.every}"
     untimed = f"; {_count(timeline.untimed)} without a time" if timeline.untimed else ""
     in_zone = "" if zone.is_utc else f"; times in {zone.name}"
@@ -430,7 +471,9 @@ def timeline_title(timeline: Timeline, zone: DisplayZone = UTC_ZONE) -> str:
     )
 
 
-def timeline_rows(timeline: Timeline, classes: list[ClassRow]) -> list[list[str]]:
+def timeline_rows(
+    timeline: Timeline, classes: list[ClassRow], marks: int = SPARK_WIDTH
+) -> list[list[str]]:
     """[label, requests, peak per mark, sparkline] for all records and each class seen."""
     series = [("all", [bucket.count for bucket in timeline.buckets])]
     series += [
@@ -440,18 +483,21 @@ def timeline_rows(timeline: Timeline, classes: list[ClassRow]) -> list[list[str]
     ]
     rows = []
     for label, values in series:
-        folded, _ = fold(values)
+        folded, _ = fold(values, marks)
         rows.append([label, _count(sum(values)), _count(max(folded, default=0)), sparkline(folded)])
     return rows
 
 
 def timeline_section(
-    timeline: Timeline, classes: list[ClassRow], zone: DisplayZone = UTC_ZONE
+    timeline: Timeline,
+    classes: list[ClassRow],
+    zone: DisplayZone = UTC_ZONE,
+    marks: int = SPARK_WIDTH,
 ) -> Section:
     return Section(
-        timeline_title(timeline, zone),
+        timeline_title(timeline, zone, marks),
         ["class", "requests", "peak", "over time"],
-        timeline_rows(timeline, classes),
+        timeline_rows(timeline, classes, marks),
         frozenset({1, 2}),
     )
 
@@ -521,6 +567,7 @@ def _top_sections(top: Drilldown) -> list[Section]:
                     rows,
                     frozenset({1, 2}),
                     _approximate_note(found.error),
+                    Layout({label: DATA}),
                 )
             )
     return result
@@ -553,6 +600,7 @@ def _alert_section(alerts: list[AlertResult]) -> Section:
         "Fail-if rules",
         ["rule", "measured", "result"],
         [[alert.rule, measured(alert), verdict(alert)] for alert in alerts],
+        layout=Layout({"rule": DATA, "measured": PROSE}),
     )
 
 
@@ -562,47 +610,91 @@ def _bucket_start(start: datetime, zone: DisplayZone) -> str:
     return zone.show(start)  # with its offset: it changes with daylight saving time
 
 
-def render_plain(summary: Summary, zone: DisplayZone = UTC_ZONE) -> str:
-    """Stable text with no colour or box drawing, for pipes, mail and diffs."""
-    out = overview(summary, zone)
-    for section in sections(summary, zone):
+def render_plain(summary: Summary, zone: DisplayZone = UTC_ZONE, width: int | None = None) -> str:
+    """Stable text with no colour or box drawing, for pipes, mail and diffs; within
+    `width` columns when given (a terminal's), else each table as wide as it is."""
+    out = [part for line in overview(summary, zone) for part in wrap_line(line, width)]
+    for section in sections(summary, zone, width, PLAIN):
         out.append("")
-        out.append(section.title)
-        widths = [
-            max(len(cell) for cell in [header, *(row[index] for row in section.rows)])
-            for index, header in enumerate(section.headers)
-        ]
-        last = len(section.headers) - 1
-        for cells in [section.headers, *section.rows]:
-            parts = []
-            for index, cell in enumerate(cells):
-                if index in section.right_aligned:
-                    parts.append(cell.rjust(widths[index]))
-                elif index == last:
-                    parts.append(cell)  # no trailing spaces
-                else:
-                    parts.append(cell.ljust(widths[index]))
-            out.append("  ".join(parts).rstrip())
-        if section.note:
-            out.append(section.note)
+        out.extend(wrap_line(section.title, width))
+        fitted = fit_table(
+            section.headers, section.rows, section.right_aligned, section.layout, width, PLAIN
+        )
+        last = len(fitted.headers) - 1
+        for cells in [fitted.headers, *fitted.rows]:
+            for line in range(max(len(lines) for lines in cells)):
+                parts = []
+                for index, lines in enumerate(cells):
+                    cell = lines[line] if line < len(lines) else ""
+                    if index in fitted.right_aligned:
+                        parts.append(cell.rjust(fitted.widths[index]))
+                    elif index == last:
+                        parts.append(cell)  # no trailing spaces
+                    else:
+                        parts.append(cell.ljust(fitted.widths[index]))
+                out.append("  ".join(parts).rstrip())
+        for note in _notes(section, fitted.left_out, width):
+            out.extend(wrap_line(note, width))
     return "\n".join(out) + "\n"
 
 
+def pipe_width() -> int | None:
+    """The width to fit plain text to: when it goes down a pipe (`| less`, `| grep`)
+    while stderr shows on a terminal, that terminal's (or $COLUMNS); None (the tables
+    as wide as they are) for a file, and with no terminal at all (cron, CI)."""
+    try:
+        piped = stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode)
+        if not piped or not sys.stderr.isatty():
+            return None
+        columns = os.environ.get("COLUMNS", "")
+        if columns.isdecimal() and int(columns) > 0:
+            return int(columns)
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (AttributeError, OSError, ValueError):  # no file descriptor (a test's capture)
+        return None
+
+
+EVERY_COLUMN = "--markdown and --json show every column"
+
+
+def _notes(
+    section: Section, left_out: list[str], width: int | None, every_column: str = EVERY_COLUMN
+) -> list[str]:
+    notes = [section.note] if section.note else []
+    if left_out:
+        notes.append(f"Not shown at {width} columns: {', '.join(left_out)} ({every_column}).")
+    return notes
+
+
 def render_rich(summary: Summary, console: Console, zone: DisplayZone = UTC_ZONE) -> None:
+    """Tables fitted to the console's width: meanings wrapped, never cut mid-word."""
     for line in overview(summary, zone):
-        console.print(Text(line))
-    for section in sections(summary, zone):
-        # the title on its own line: a table title would wrap at the table's width
-        console.print(Text(section.title, style="bold"))
-        table = Table()
-        for index, header in enumerate(section.headers):
-            table.add_column(
-                header,
-                justify="right" if index in section.right_aligned else "left",
-                overflow="fold",
-            )
-        for cells in section.rows:
-            table.add_row(*(Text(cell) for cell in cells))
-        console.print(table)
-        if section.note:
-            console.print(Text(section.note))
+        for part in wrap_line(line, console.width):
+            console.print(Text(part))
+    for section in sections(summary, zone, console.width, BOXED):
+        print_section(console, section)
+
+
+def print_section(console: Console, section: Section, every_column: str = EVERY_COLUMN) -> None:
+    """One table on a terminal, fitted to its width; `every_column` says where the
+    columns it leaves out can be seen."""
+    width = console.width
+    # the title on its own line: a table title would wrap at the table's width
+    for part in wrap_line(section.title, width) if section.title else []:
+        console.print(Text(part, style="bold"))
+    fitted = fit_table(
+        section.headers, section.rows, section.right_aligned, section.layout, width, BOXED
+    )
+    table = Table()
+    for index, header in enumerate(fitted.headers):
+        table.add_column(
+            Text("\n".join(header)),
+            justify="right" if index in fitted.right_aligned else "left",
+            overflow="fold",
+        )
+    for cells in fitted.rows:
+        table.add_row(*(Text("\n".join(lines)) for lines in cells))
+    console.print(table)
+    for note in _notes(section, fitted.left_out, width, every_column):
+        for part in wrap_line(note, width):
+            console.print(Text(part))
