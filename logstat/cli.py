@@ -21,6 +21,7 @@ import typer
 
 from logstat.cli_options import (
     DebugOption,
+    EndpointOption,
     FormatOption,
     HostOption,
     JsonKeysOption,
@@ -88,10 +89,11 @@ def _options(
     log_format: str | None,
     vendors: list[str] | None,
     json_keys: str | None = None,
+    endpoint_url: str | None = None,
 ) -> Options:
     from logstat.library import reading_options
 
-    return reading_options(format, log_format, vendors or (), json_keys)
+    return reading_options(format, log_format, vendors or (), json_keys, endpoint_url)
 
 
 @contextlib.contextmanager
@@ -146,6 +148,7 @@ def summary(
     log_format: LogFormatOption = None,
     json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
+    endpoint_url: EndpointOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
     status: StatusOption = None,
@@ -242,7 +245,7 @@ def summary(
 
     if json_output and markdown:
         raise LogstatError("choose one of --json and --markdown", ExitCode.USAGE)
-    read_options = _options(format, log_format, vendor, json_keys)
+    read_options = _options(format, log_format, vendor, json_keys, endpoint_url)
     command = context.info_name
     zone = display_zone(tz)
     settings = report_settings(
@@ -354,6 +357,7 @@ def export(
     log_format: LogFormatOption = None,
     json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
+    endpoint_url: EndpointOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -377,6 +381,7 @@ def export(
         log_format=log_format,
         json_keys=json_keys,
         vendors=vendor or (),
+        endpoint_url=endpoint_url,
         since=since,
         until=until,
         status=status or (),

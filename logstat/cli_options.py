@@ -14,7 +14,19 @@ if TYPE_CHECKING:
 
 Logs = Annotated[
     list[str],
-    typer.Argument(help="Log files, globs, directories, or - for stdin (.gz .bz2 .xz .zst too)."),
+    typer.Argument(
+        help="Log files, globs, directories, - for stdin (.gz .bz2 .xz .zst too), or "
+        "objects: s3://bucket/prefix/, gs://, az://, https:// (globs too)."
+    ),
+]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint-url",
+        help="The endpoint of an S3-compatible store (Cloudflare R2, MinIO); default "
+        "$AWS_ENDPOINT_URL, else AWS.",
+        show_default=False,
+    ),
 ]
 FormatOption = Annotated[
     str | None, typer.Option("--format", "-f", help="Skip detection: nginx, apache, ...")
@@ -55,7 +67,10 @@ StateOption = Annotated[
 ]
 LogsOrDataset = Annotated[
     list[str],
-    typer.Argument(help="Log files, globs, directories, or a dataset written by `logstat ingest`."),
+    typer.Argument(
+        help="Log files, globs, directories, objects (s3://...), or a dataset written by "
+        "`logstat ingest`."
+    ),
 ]
 
 # The record filters, declared once: summary and report, export and dashboard take them

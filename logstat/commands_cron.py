@@ -5,6 +5,7 @@ Registered on the app in cli.py; the option types come from cli_options.py.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ import typer
 
 from logstat.cli_options import (
     DebugOption,
+    EndpointOption,
     FormatOption,
     HostOption,
     JsonKeysOption,
@@ -53,6 +55,7 @@ def ingest(
     log_format: LogFormatOption = None,
     json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
+    endpoint_url: EndpointOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -73,6 +76,7 @@ def ingest(
         log_format=log_format,
         json_keys=json_keys,
         vendors=vendor or (),
+        endpoint_url=endpoint_url,
         progress=functools.partial(_progress, quiet=quiet),
     )
     if not quiet:
@@ -107,6 +111,7 @@ def dashboard(
     log_format: LogFormatOption = None,
     json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
+    endpoint_url: EndpointOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -115,11 +120,15 @@ def dashboard(
     from logstat.dashboard import DashboardBuilder, render_page
     from logstat.inputs import Inputs
     from logstat.library import vanished_warnings
+    from logstat.objects import Window
     from logstat.outputs.atomic import atomic_output
 
     refuse_overwriting_inputs(logs, {"--output": output})
     filters = parse_filter_options(since, until, status, path, host, method, source)
-    options = _options(format, log_format, vendor, json_keys)
+    options = dataclasses.replace(
+        _options(format, log_format, vendor, json_keys, endpoint_url),
+        window=Window(filters.since, filters.until),
+    )
     builder = DashboardBuilder(top, filters)
     with Inputs() as inputs:
         runs = inputs.plan(logs, options)

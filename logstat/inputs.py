@@ -22,7 +22,6 @@ from logstat import pipeline
 from logstat.errors import ExitCode, LogstatError
 from logstat.outputs import dataset
 from logstat.pipeline import FileRun, Options, Progress
-from logstat.sources import expand
 from logstat.state import StateFile
 
 
@@ -43,14 +42,16 @@ class Inputs:
                 )
             self._datasets = True
             return list(dataset.plan(roots))
-        sources = expand(logs)
+        sources = options.expand(logs)
         if self.state_file is None:
             runs = pipeline.plan(sources, options)
             pipeline.require_recognised(runs)
             return runs
         runs = self.state_file.plan(sources, options)
         # a log just rotated is empty: not yet a reason to stop a cron run
-        pipeline.require_recognised([run for run in runs if run.resume and run.resume.has_lines])
+        pipeline.require_recognised(
+            [run for run in runs if (run.resume and run.resume.has_lines) or run.source.remote]
+        )
         return runs
 
     def read(

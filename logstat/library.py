@@ -16,6 +16,7 @@ would end with.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from logstat.filters import Filters
     from logstat.pipeline import FileRun, Options
     from logstat.report.model import Summary
-    from logstat.sources import Source
     from logstat.state import StateFile
     from logstat.status.explain import Reading
     from logstat.summary import ReportSettings
@@ -55,8 +55,9 @@ def reading_options(
     log_format: str | None = None,
     vendors: Sequence[str] = (),
     json_keys: str | None = None,
+    endpoint_url: str | None = None,
 ) -> Options:
-    """How to read the logs: --format, --log-format, --vendor and --json-keys."""
+    """How to read the logs: --format, --log-format, --vendor, --json-keys, --endpoint-url."""
     from logstat.pipeline import Options
     from logstat.status import load_registry
 
@@ -67,7 +68,13 @@ def reading_options(
             raise LogstatError(
                 f"unknown vendor {vendor!r}; known: {', '.join(sorted(known))}", ExitCode.USAGE
             )
-    return Options(format=format, log_format=log_format, vendors=chosen, json_keys=json_keys)
+    return Options(
+        format=format,
+        log_format=log_format,
+        vendors=chosen,
+        json_keys=json_keys,
+        endpoint_url=endpoint_url,
+    )
 
 
 def display_zone(tz: str | None = None) -> DisplayZone:
@@ -133,12 +140,14 @@ def summary_run(
     """
     from logstat.alerts import withhold
     from logstat.inputs import Inputs
+    from logstat.objects import Window
     from logstat.outputs.rejects import RejectsWriter
     from logstat.read_health import doubt
     from logstat.summary import ReportSettings, SummaryBuilder
 
     chosen = settings or ReportSettings()
-    read_options = read_options or reading_options()
+    window = Window(chosen.filters.since, chosen.filters.until)
+    read_options = dataclasses.replace(read_options or reading_options(), window=window)
     state_path = Path(state) if state is not None else None
     with Inputs(state_path) as inputs:  # locks the state file until the run ends
         runs = inputs.plan(_paths(paths), read_options)
@@ -222,6 +231,7 @@ def summarize(
     log_format: str | None = None,
     json_keys: str | None = None,
     vendors: Sequence[str] = (),
+    endpoint_url: str | None = None,
     since: str | None = None,
     until: str | None = None,
     status: Sequence[str] = (),
@@ -255,7 +265,7 @@ def summarize(
         by=by,
         fail_if=fail_if,
     )
-    read_options = reading_options(format, log_format, vendors, json_keys)
+    read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
     with summary_run(paths, settings, read_options, state=state, rejects=rejects) as run:
         if run.in_doubt:
             raise UnparsedInput(run.in_doubt, run.summary)
@@ -269,6 +279,7 @@ def read(
     log_format: str | None = None,
     json_keys: str | None = None,
     vendors: Sequence[str] = (),
+    endpoint_url: str | None = None,
     columns: Sequence[str] | None = None,
     rejected: bool = False,
 ) -> Iterator[pl.DataFrame]:
@@ -283,9 +294,9 @@ def read(
 
     from logstat import pipeline, schema
 
-    read_options = reading_options(format, log_format, vendors, json_keys)
+    read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
     needed = set(columns) if columns is not None else None
-    runs = pipeline.plan(_expand(paths), read_options)
+    runs = pipeline.plan(read_options.expand(_paths(paths)), read_options)
     pipeline.require_recognised(runs)
     kinds = [schema.RECORD, schema.REJECTED] if rejected else [schema.RECORD]
     for _, frame in pipeline.read(runs, read_options, needed, None):
@@ -295,12 +306,6 @@ def read(
             kept = kept.select([*columns, *(name for name in extra if name not in columns)])
         if kept.height:
             yield kept
-
-
-def _expand(paths: PathLike | Sequence[PathLike]) -> list[Source]:
-    from logstat.sources import expand
-
-    return list(expand(_paths(paths)))
 
 
 @dataclass(frozen=True)
@@ -329,6 +334,7 @@ def export(
     log_format: str | None = None,
     json_keys: str | None = None,
     vendors: Sequence[str] = (),
+    endpoint_url: str | None = None,
     since: str | None = None,
     until: str | None = None,
     status: Sequence[str] = (),
@@ -344,6 +350,7 @@ def export(
     `to` is "csv" or "parquet" when the output's suffix does not say; "-" writes stdout.
     """
     from logstat import formats, pipeline
+    from logstat.objects import Window
     from logstat.outputs.export import Writer, annotate, export_columns, kind_for
     from logstat.outputs.output_paths import refuse_overwriting_inputs
 
@@ -354,8 +361,9 @@ def export(
     logs = _paths(paths)
     chosen = request_filters(since, until, status, path, host, method, source, display_zone(tz))
     refuse_overwriting_inputs(logs, {"--output": target})
-    read_options = reading_options(format, log_format, vendors, json_keys)
-    runs = pipeline.plan(_expand(logs), read_options)
+    read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
+    read_options = dataclasses.replace(read_options, window=Window(chosen.since, chosen.until))
+    runs = pipeline.plan(read_options.expand(logs), read_options)
     pipeline.require_recognised(runs)
     extras = {
         column
@@ -397,6 +405,7 @@ def ingest(
     log_format: str | None = None,
     json_keys: str | None = None,
     vendors: Sequence[str] = (),
+    endpoint_url: str | None = None,
     progress: Watch | None = None,
 ) -> Written:
     """Add the logs' requests to a Parquet dataset partitioned by date and source.
@@ -412,7 +421,7 @@ def ingest(
     state_path = Path(state) if state is not None else None
     refuse_overwriting_inputs(logs, {"--state": state_path})
     refuse_dataset_among_inputs(logs, root)
-    read_options = reading_options(format, log_format, vendors, json_keys)
+    read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
     with Ingest(root, state_path, append) as run:
         runs = run.plan(logs, read_options)
         with _watching(progress, runs) as watch:

@@ -32,10 +32,12 @@ from logstat.lines import (
     read_blocks,
     split_lines,
 )
+from logstat.objects import Window
 from logstat.sources import (
     OpenedSource,
     Source,
     Vanished,
+    expand,
     open_source,
     read_small_plain_file,
 )
@@ -60,6 +62,12 @@ class Options:
     json_keys: str | None = None  # --json-keys: ROLE=KEY,... for JSON access logs
     vendors: tuple[str, ...] = ()  # --vendor, most specific first
     chunk_bytes: int = CHUNK_BYTES
+    endpoint_url: str | None = None  # --endpoint-url: an S3-compatible store (R2, MinIO)
+    window: Window | None = None  # --since/--until: prunes object listings by their dates
+
+    def expand(self, arguments: list[str]) -> list[Source]:
+        """The inputs the arguments name (files, globs, directories, objects, stdin)."""
+        return expand(arguments, self.endpoint_url, self.window)
 
 
 @dataclass

@@ -14,11 +14,11 @@ import re
 import stat
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from logstat import decompress
+from logstat import decompress, objects
 from logstat.errors import LogstatError
 from logstat.lines import ReadNotice
 
@@ -42,22 +42,28 @@ _NOT_TEXT = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class Source:
-    """One input: a file path, or stdin."""
+    """One input: a file path, an object in object storage, or stdin."""
 
     name: str  # as shown to the user
-    path: Path | None  # None for stdin
+    path: Path | None  # None for stdin and objects
     # False for a pipe, FIFO or device named as a path (`<(cmd)`, /dev/stdin): like
     # stdin it can be read only once, so detection's head is kept, not read again
     regular: bool = True
+    remote: objects.RemoteObject | None = None  # an object in s3://, gs://, az://, https://
+    store: objects.Store | None = field(default=None, compare=False, repr=False)
 
     @property
     def once(self) -> bool:
         """Whether the data can be read only once (stdin, a pipe, a FIFO, a device)."""
+        if self.remote is not None:
+            return False
         return self.path is None or not self.regular
 
     @property
     def size(self) -> int | None:
         """Size on disk (compressed size for compressed files), None for stdin."""
+        if self.remote is not None:
+            return self.remote.size
         if self.path is None:
             return None
         try:
@@ -66,8 +72,16 @@ class Source:
             return None
 
 
-def expand(arguments: list[str]) -> list[Source]:
-    """Expand paths, globs and directories into an ordered, de-duplicated list.
+def expand(
+    arguments: list[str],
+    endpoint_url: str | None = None,
+    window: objects.Window | None = None,
+) -> list[Source]:
+    """Expand paths, globs, directories and object URLs into an ordered, de-duplicated list.
+
+    Object URLs (s3://bucket/prefix/, globs in them too) are listed through their
+    store, skipping date folders outside `window` (--since/--until); `endpoint_url`
+    is the S3 endpoint of an S3-compatible store (else $AWS_ENDPOINT_URL).
 
     A file named twice (or reached twice through links) is read once: files are
     told apart by device and inode, which the directory walk gets without a
@@ -80,6 +94,8 @@ def expand(arguments: list[str]) -> list[Source]:
     """
     sources: list[Source] = []
     seen: set[tuple[int, int]] = set()
+    seen_objects: set[str] = set()
+    stores: dict[str, objects.Store] = {}
     found = 0
 
     def add(path: Path, identity: tuple[int, int] | None = None) -> None:
@@ -100,6 +116,21 @@ def expand(arguments: list[str]) -> list[Source]:
     for argument in arguments:
         if argument == STDIN:
             sources.append(Source("<stdin>", None))
+            continue
+        scheme = objects.scheme_of(argument)
+        if scheme is not None:
+            store = stores.get(scheme)
+            if store is None:
+                endpoint = endpoint_url or os.environ.get(objects.ENDPOINT_ENVIRONMENT)
+                store = stores[scheme] = objects.Store(scheme, endpoint)
+            listed = [
+                item
+                for item in store.listing(argument, window or objects.Window())
+                if item.url not in seen_objects
+            ]
+            seen_objects.update(item.url for item in listed)
+            store.add(listed)
+            sources.extend(Source(item.url, None, True, item, store) for item in listed)
             continue
         path = Path(argument)
         found = 0
@@ -254,7 +285,11 @@ def open_source(source: Source) -> OpenedSource:
     """
     try:
         # unbuffered: the BufferedReader below is the only buffer
-        raw: BinaryIO = sys.stdin.buffer if source.path is None else _open_file(source.path)
+        raw: BinaryIO
+        if source.remote is not None and source.store is not None:
+            raw = source.store.open(source.remote)
+        else:
+            raw = sys.stdin.buffer if source.path is None else _open_file(source.path)
     except FileNotFoundError as error:
         raise Vanished(source.name) from error
     except OSError as error:

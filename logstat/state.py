@@ -63,6 +63,8 @@ from typing import Any
 from logstat import pipeline
 from logstat.errors import ExitCode, LogstatError
 from logstat.lines import Chunk, ReadProblems, read_chunks
+from logstat.object_state import SECTION as OBJECTS
+from logstat.object_state import ObjectLedger
 from logstat.outputs.atomic import atomic_output
 from logstat.sources import MAGIC_OF, OpenedSource, Source, Vanished, open_source
 
@@ -517,8 +519,10 @@ class StateFile:
         self.entries = entries
         # other sections of the file, kept as they are: {"prometheus": {...}} (its counters)
         self.sections: dict[str, Any] = {}
+        self.objects = ObjectLedger()  # the objects (s3://...) read, by folder
         self._lock = lock
         self._plan: _Plan | None = None
+        self._since: datetime | None = None  # --since: older date folders are forgotten
 
     @classmethod
     def open(cls, path: Path, lock_wait_s: float | None = None) -> StateFile:
@@ -529,13 +533,20 @@ class StateFile:
         try:
             state = cls(path, _load(path), lock)
             state.sections = _sections(path)
+            state.objects = ObjectLedger.load(state.sections.get(OBJECTS))
             return state
         except BaseException:
             lock.close()
             raise
 
     def plan(self, sources: list[Source], options: pipeline.Options) -> list[pipeline.FileRun]:
-        """The files to read, each with where to start; unchanged files are left out."""
+        """The files to read, each with where to start; unchanged files are left out.
+
+        Objects (s3://...) are read whole, once: those the state has not seen."""
+        objects = [source for source in sources if source.remote is not None]
+        sources = [source for source in sources if source.remote is None]
+        unread = [source for source in objects if not self.objects.read(source.name)]
+        self._since = options.window.since if options.window is not None else None
         # what a pipe held is gone once read: there is no offset to come back to
         for source in sources:
             if source.once:
@@ -545,8 +556,8 @@ class StateFile:
                 )
         self._plan = _match(self.entries, sources)
         reads = self._plan.reads
-        runs = pipeline.plan([resume.candidate.source for resume in reads], options)
-        for run, resume in zip(runs, reads, strict=True):
+        runs = pipeline.plan([*(resume.candidate.source for resume in reads), *unread], options)
+        for run, resume in zip(runs[: len(reads)], reads, strict=True):
             run.resume = resume
             if resume.candidate.path in self._plan.lost:
                 run.problems.append(self._plan.lost[resume.candidate.path])
@@ -557,7 +568,12 @@ class StateFile:
 
     def commit(self, runs: list[pipeline.FileRun]) -> None:
         """Write down what was read; call it after the outputs are safely written."""
-        self.save(self.next_entries(runs))
+        self.save(self.next_entries(runs), self.next_objects(runs))
+
+    def next_objects(self, runs: list[pipeline.FileRun]) -> ObjectLedger:
+        """The objects read once `runs` are (a vanished one is looked for again)."""
+        read = [run.source.name for run in runs if run.source.remote and not run.vanished]
+        return self.objects.after(read, self._since)
 
     def next_entries(self, runs: list[pipeline.FileRun]) -> list[Entry]:
         """What the state says once `runs` are read (`commit` writes it down)."""
@@ -578,7 +594,13 @@ class StateFile:
         entries.sort(key=lambda entry: (entry.origin, entry.path))
         return entries
 
-    def save(self, entries: list[Entry]) -> None:
+    def save(self, entries: list[Entry], objects: ObjectLedger | None = None) -> None:
+        if objects is not None:
+            self.objects = objects
+        if self.objects.folders:
+            self.sections[OBJECTS] = self.objects.to_json()
+        else:
+            self.sections.pop(OBJECTS, None)
         document = {
             "logstat_state": STATE_VERSION,
             **self.sections,

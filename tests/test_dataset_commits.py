@@ -84,7 +84,7 @@ def test_a_state_file_not_saved_after_the_commit_adds_nothing_twice(
     with log.open("a") as handle:
         handle.write("".join(log_line(number) for number in range(40, 60)))
 
-    def full(self: state.StateFile, entries: list[state.Entry]) -> None:
+    def full(self: state.StateFile, entries: list[state.Entry], *objects: object) -> None:
         raise LogstatError(f"{self.path}: cannot write: No space left on device")
 
     with monkeypatch.context() as patched:

@@ -178,13 +178,17 @@ class Ledger:
     def files(self) -> list[dict[str, Any]] | None:
         """Where every log file read into the dataset stands, from the newest commit that
         says (None: no commit does, as in a dataset written by an older logstat)."""
+        files = self.section("files")
+        if files is not None and not isinstance(files, list):
+            raise LogstatError(f"{self.root}: damaged dataset commit (files)")
+        return files
+
+    def section(self, name: str) -> Any:
+        """A section of the newest commit that has it (None: none has)."""
         for path in reversed(commit_files(self.root)):
             document = read_commit(path)
-            if "files" in document:
-                files = document["files"]
-                if not isinstance(files, list):
-                    raise LogstatError(f"{path}: damaged dataset commit (files)")
-                return files
+            if name in document:
+                return document[name]
         return None
 
     def commit(self, record: dict[str, Any]) -> Path:

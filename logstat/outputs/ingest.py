@@ -19,16 +19,21 @@ from typing import Any
 
 from logstat import formats, pipeline, schema
 from logstat.errors import ExitCode, LogstatError
+from logstat.object_state import SECTION as OBJECTS
+from logstat.object_state import ObjectLedger
 from logstat.outputs import dataset
 from logstat.outputs.dataset_commits import LEDGER, Ledger
 from logstat.outputs.export import annotate, export_columns
 from logstat.pipeline import FileRun, Options, Progress
-from logstat.sources import Source, expand
+from logstat.sources import Source
 from logstat.state import Entry, StateFile
 
 
 def _recognisable(source: Source) -> bool:
-    """A regular file: it can be found again by its identity and its first bytes."""
+    """A regular file (found again by its identity and its first bytes) or an object
+    (by its key: objects do not change)."""
+    if source.remote is not None:
+        return True
     if source.path is None:
         return False
     try:
@@ -51,6 +56,7 @@ class Ingest:
         self._state: StateFile | None = None
         self._planner: StateFile | None = None
         self._recorded: list[dict[str, Any]] | None = None
+        self._recorded_objects: Any = None  # the objects read, as the dataset records them
 
     def __enter__(self) -> Ingest:
         self._ledger = Ledger.open(self.root)
@@ -72,7 +78,7 @@ class Ingest:
         assert self._ledger is not None
         if any(dataset.is_dataset(log) for log in logs):
             raise LogstatError("ingest reads log files, not a dataset", ExitCode.USAGE)
-        sources = expand(logs)
+        sources = options.expand(logs)
         unrecognisable = [source for source in sources if not _recognisable(source)]
         if unrecognisable and len(unrecognisable) != len(sources) and not self.append:
             raise LogstatError(
@@ -81,6 +87,7 @@ class Ingest:
                 ExitCode.USAGE,
             )
         self._recorded = self._ledger.files()
+        self._recorded_objects = self._ledger.section(OBJECTS)
         if self.append or (unrecognisable and self._state is None):
             self.appended_unrecognisable = bool(unrecognisable) and not self.append
             self._planner = self._state  # --append: only what the state file says is new
@@ -88,13 +95,17 @@ class Ingest:
             self._planner = self._state or StateFile(self.root / LEDGER, [], None)
             if self._recorded is not None:  # the dataset's record wins over the state file
                 self._planner.entries = _entries(self._recorded, self.root)
+            if self._recorded_objects is not None:
+                self._planner.objects = ObjectLedger.load(self._recorded_objects)
         if self._planner is None:
             runs = pipeline.plan(sources, options)
             pipeline.require_recognised(runs)
             return runs
         runs = self._planner.plan(sources, options)
         # a log just rotated is empty: not yet a reason to stop a cron run
-        pipeline.require_recognised([run for run in runs if run.resume and run.resume.has_lines])
+        pipeline.require_recognised(
+            [run for run in runs if (run.resume and run.resume.has_lines) or run.source.remote]
+        )
         return runs
 
     def write(self, runs: list[FileRun], options: Options, progress: Progress | None) -> None:
@@ -109,18 +120,26 @@ class Ingest:
                 complete = schema.conform(frame.lazy()).collect()
                 writer.write(annotate(complete, chains, columns))
             entries = self._planner.next_entries(runs) if self._planner is not None else None
+            read_objects = self._planner.next_objects(runs) if self._planner is not None else None
             tracked = entries is not None and not self.append
             files = [asdict(entry) for entry in entries] if tracked and entries else []
             record: dict[str, Any] = {"append": self.append, "ranges": _ranges(runs)}
             if tracked:
                 record["files"] = files
+                if read_objects is not None and (
+                    read_objects.folders or self._recorded_objects is not None
+                ):
+                    record[OBJECTS] = read_objects.to_json()
             elif self._recorded is not None:
                 record["files"] = self._recorded  # appended rows are not tracked
-            unchanged = not tracked or files == self._recorded
+            unchanged = not tracked or (
+                files == self._recorded and record.get(OBJECTS) == self._recorded_objects
+            )
             writer.record = None if writer.rows == 0 and unchanged else record
         self.rows, self.parts = writer.rows, writer.parts
         if self._state is not None and entries is not None:
-            self._state.save(entries)  # after the dataset: a failure here loses nothing
+            # after the dataset: a failure here loses nothing
+            self._state.save(entries, read_objects)
 
 
 def _entries(recorded: list[dict[str, Any]], root: Path) -> list[Entry]:

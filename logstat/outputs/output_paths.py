@@ -47,10 +47,12 @@ def refuse_overwriting_inputs(logs: Iterable[str], outputs: Mapping[str, Path | 
         existing[identity] = f"{option} {path}"
     if not existing:
         return
+    from logstat.objects import is_url
     from logstat.sources import expand
 
     arguments = [log for log in logs if log != "-"]
-    for source in expand(arguments) if arguments else []:
+    local = [argument for argument in arguments if not is_url(argument)]  # objects are no outputs
+    for source in expand(local) if local else []:
         if source.path is None:
             continue
         identity = _identity(source.path)

@@ -1,0 +1,376 @@
+"""Logs in object storage: s3://, gs://, az:// (abfs://) and https:// as inputs.
+
+Through fsspec and each store's own library (s3fs, gcsfs, adlfs), installed as
+extras (`pip install 'logstat[s3]'`); credentials come from each cloud's standard
+chain (environment, profiles, instance roles), as its own tools read them.
+
+Listing walks the key tree one level at a time, so folders named for dates
+(`.../2026/12/01/` as ALB, ELB and CloudFront deliver, `.../20261201/` as Cloudflare
+Logpush does) outside the --since/--until window are never listed.  Objects are
+fetched ahead of the reader on a pool of threads, so many small objects do not cost
+a round trip each in sequence; they stream through the same decompress, split and
+parse path as local files and never land on disk.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, BinaryIO
+
+from logstat.errors import ExitCode, LogstatError
+
+# scheme -> (fsspec protocol, the extra that installs its library)
+SCHEMES = {
+    "s3": ("s3", "s3"),
+    "s3a": ("s3", "s3"),
+    "gs": ("gcs", "gcs"),
+    "gcs": ("gcs", "gcs"),
+    "az": ("abfs", "azure"),
+    "abfs": ("abfs", "azure"),
+    "abfss": ("abfs", "azure"),
+    "http": ("http", "http"),
+    "https": ("http", "http"),
+}
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+ENDPOINT_ENVIRONMENT = "AWS_ENDPOINT_URL"  # the S3 endpoint, as the AWS tools read it
+
+SMALL_OBJECT_BYTES = 16 << 20  # fetched whole, ahead of the reader; larger ones stream
+FETCH_THREADS = 16  # objects in flight at once
+AHEAD_BYTES = 256 << 20  # at most this much fetched and not yet read
+KEPT_OBJECTS = 4  # fetched objects kept after reading: detection reads a head, then all
+
+
+def scheme_of(argument: str) -> str | None:
+    """The URL scheme of an argument that names objects, or None for a local path."""
+    found = _URL.match(argument)
+    if found is None or found.group(1).lower() not in SCHEMES:
+        return None
+    return found.group(1).lower()
+
+
+def is_url(argument: str) -> bool:
+    return scheme_of(argument) is not None
+
+
+@dataclass(frozen=True)
+class Window:
+    """The times a run wants (--since/--until): prunes folders and objects named for dates."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def overlaps(self, first: datetime, last: datetime) -> bool:
+        """Whether [first, last) can hold a wanted time."""
+        if self.since is not None and last <= self.since:
+            return False
+        return not (self.until is not None and first > self.until)
+
+    @property
+    def open(self) -> bool:
+        return self.since is None and self.until is None
+
+
+def filesystem(scheme: str, endpoint_url: str | None = None) -> Any:
+    """The fsspec filesystem for a scheme; a missing library names the extra to install."""
+    protocol, extra = SCHEMES[scheme]
+    try:
+        import fsspec
+    except ImportError as error:
+        raise _missing(scheme, extra) from error
+    # each run lists afresh: a cached listing would hide the objects delivered since
+    options: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False}
+    if protocol == "s3" and endpoint_url:
+        options["client_kwargs"] = {"endpoint_url": endpoint_url}
+    try:
+        return fsspec.filesystem(protocol, **options)
+    except (ImportError, ValueError) as error:  # fsspec knows the protocol, its library is absent
+        raise _missing(scheme, extra) from error
+
+
+def _missing(scheme: str, extra: str) -> LogstatError:
+    return LogstatError(
+        f"{scheme}:// needs logstat's {extra} extra: pip install 'logstat[{extra}]'",
+        ExitCode.USAGE,
+    )
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """One object: its URL as the user writes it, and what the listing said of it."""
+
+    url: str
+    size: int | None
+    version: str | None  # ETag or generation: an object rewritten under its key differs
+
+
+class Store:
+    """One filesystem for a run: lists objects and hands out their bytes, fetching ahead.
+
+    `order` is the objects in the order the run reads them; opening one starts the
+    fetch of those after it, up to FETCH_THREADS objects and AHEAD_BYTES at once.
+    """
+
+    def __init__(self, scheme: str, endpoint_url: str | None = None) -> None:
+        self.scheme = scheme
+        self.endpoint_url = endpoint_url
+        self.fs = filesystem(scheme, endpoint_url)
+        self.order: list[RemoteObject] = []
+        self._position: dict[str, int] = {}
+        self._pending: OrderedDict[str, Future[bytes]] = OrderedDict()
+        self._kept: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    # the pool and fetched bytes stay with the process (a Dask worker makes its own)
+    def __getstate__(self) -> dict[str, Any]:
+        return {"scheme": self.scheme, "endpoint_url": self.endpoint_url, "order": self.order}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["scheme"], state["endpoint_url"])  # type: ignore[misc]
+        self.add(state["order"])
+
+    def add(self, objects: list[RemoteObject]) -> None:
+        for item in objects:
+            self._position.setdefault(item.url, len(self.order))
+            self.order.append(item)
+
+    def listing(self, argument: str, window: Window) -> list[RemoteObject]:
+        """The objects an argument names: one object, a prefix (ending in /), or a glob."""
+        path = self._path(argument)
+        try:
+            if any(character in path for character in "*?["):
+                return self._glob(argument, path, window)
+            if self.scheme in ("http", "https"):
+                return [self._object(argument, self.fs.info(argument))]
+            if not argument.endswith("/"):
+                info = self._info(path)
+                if info is not None and info.get("type") != "directory":
+                    return [self._object(argument, info)]
+            found = list(self._walk(path.rstrip("/"), window))
+        except FileNotFoundError:
+            found = []
+        except OSError as error:
+            raise LogstatError(f"{argument}: cannot list: {error}") from error
+        except Exception as error:  # the cloud libraries raise their own types
+            raise LogstatError(f"{argument}: cannot list: {_reason(error)}") from error
+        if not found:
+            raise LogstatError(f"{argument}: no objects here")
+        return found
+
+    def _path(self, argument: str) -> str:
+        if self.scheme in ("http", "https"):
+            return argument
+        return argument.split("://", 1)[1]
+
+    def _url(self, path: str) -> str:
+        return f"{self.scheme}://{path}"
+
+    def _info(self, path: str) -> dict[str, Any] | None:
+        try:
+            info: dict[str, Any] = self.fs.info(path)
+            return info
+        except FileNotFoundError:
+            return None
+
+    def _object(self, url: str, info: dict[str, Any]) -> RemoteObject:
+        version = info.get("ETag") or info.get("etag") or info.get("generation")
+        size = info.get("size")
+        return RemoteObject(url, int(size) if size is not None else None, _text(version))
+
+    def _walk(self, path: str, window: Window) -> Iterator[RemoteObject]:
+        """Objects below `path` in key order, one folder level at a time, skipping
+        folders and objects whose names say they are outside the window."""
+        entries = sorted(self.fs.ls(path, detail=True), key=lambda entry: entry["name"])
+        parents = _date_parts(path)
+        for entry in entries:
+            name = entry["name"].rstrip("/")
+            leaf = name.rsplit("/", 1)[-1]
+            if entry.get("type") == "directory":
+                span = _folder_span(parents, leaf)
+                if span is not None and not window.overlaps(span[0] - SLACK, span[1] + SLACK):
+                    continue
+                yield from self._walk(name, window)
+            elif leaf and _object_wanted(leaf, window):
+                yield self._object(self._url(name), entry)
+
+    def _glob(self, argument: str, path: str, window: Window) -> list[RemoteObject]:
+        found = self.fs.glob(path, detail=True)
+        objects: list[RemoteObject] = []
+        for name, info in sorted(found.items()):
+            if info.get("type") == "directory":
+                objects.extend(self._walk(name, window))
+            elif _object_wanted(name.rsplit("/", 1)[-1], window):
+                url = name if self.scheme in ("http", "https") else self._url(name)
+                objects.append(self._object(url, info))
+        if not objects:
+            raise LogstatError(f"no objects match {argument!r}")
+        return objects
+
+    def open(self, item: RemoteObject) -> BinaryIO:
+        """The object's bytes: fetched ahead when small, streamed when large."""
+        if item.size is not None and item.size > SMALL_OBJECT_BYTES:
+            return self._stream(item)
+        with self._lock:
+            data = self._kept.get(item.url)
+            future = None if data is not None else self._pending.pop(item.url, None)
+        if data is None:
+            if future is None:
+                future = self._fetch(item)
+            data = self._result(item, future)
+            with self._lock:
+                self._kept[item.url] = data
+                while len(self._kept) > KEPT_OBJECTS:
+                    self._kept.popitem(last=False)
+        self._fetch_ahead(item)
+        return io.BytesIO(data)
+
+    def _stream(self, item: RemoteObject) -> BinaryIO:
+        try:
+            stream: BinaryIO = self.fs.open(self._path(item.url), "rb", block_size=8 << 20)
+            return stream
+        except FileNotFoundError:
+            raise
+        except Exception as error:
+            raise LogstatError(f"{item.url}: cannot open: {_reason(error)}") from error
+
+    def _fetch(self, item: RemoteObject) -> Future[bytes]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="logstat-fetch")
+        path = self._path(item.url)
+        return self._pool.submit(self.fs.cat_file, path)
+
+    def _result(self, item: RemoteObject, future: Future[bytes]) -> bytes:
+        try:
+            return future.result()
+        except FileNotFoundError:
+            raise
+        except Exception as error:
+            raise LogstatError(f"{item.url}: cannot read: {_reason(error)}") from error
+
+    def _fetch_ahead(self, item: RemoteObject) -> None:
+        """Start fetching the small objects read after `item`, within the byte budget."""
+        start = self._position.get(item.url)
+        if start is None:
+            return
+        with self._lock:
+            budget = AHEAD_BYTES - sum(self._size(url) for url in self._pending)
+            for following in self.order[start + 1 : start + 1 + FETCH_THREADS * 4]:
+                if len(self._pending) >= FETCH_THREADS * 4 or budget <= 0:
+                    break
+                if following.url in self._pending or following.url in self._kept:
+                    continue
+                if following.size is not None and following.size > SMALL_OBJECT_BYTES:
+                    continue
+                budget -= following.size or 0
+                self._pending[following.url] = self._fetch(following)
+
+    def _size(self, url: str) -> int:
+        position = self._position.get(url)
+        size = self.order[position].size if position is not None else None
+        return size or 0
+
+    def close(self) -> None:
+        if self._pool is not None:
+            for future in self._pending.values():
+                future.cancel()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self._pending.clear()
+        self._kept.clear()
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value).strip('"')
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text
+
+
+# How far the requests in an object can be from the date its folder or name gives: ALB
+# and ELB name a 5-minute file by its end (and file it under that day), CloudFront an
+# hourly file by its start, Logpush a batch by its first minute; two hours each way
+# keeps every object that might hold a wanted request.
+SLACK = timedelta(hours=2)
+
+# Folder names that are dates: yyyy, then mm, then dd below it (ALB, ELB, CloudFront
+# to S3), or yyyymmdd (Cloudflare Logpush's daily folders), or yyyy-mm-dd.
+_YEAR = re.compile(r"^(?:19|20)[0-9]{2}$")
+_TWO = re.compile(r"^[0-9]{2}$")
+_DAY = re.compile(r"^((?:19|20)[0-9]{2})-?([01][0-9])-?([0-3][0-9])$")
+# a time in an object's name: ALB/ELB `_20261201T1405Z_`, Logpush `20261201T140500Z`,
+# CloudFront `.2026-12-01-14.`
+_NAME_TIME = re.compile(
+    r"(?<![0-9])((?:19|20)[0-9]{2})-?([01][0-9])-?([0-3][0-9])[T-]([0-2][0-9])([0-5][0-9])?"
+)
+
+
+def _date_parts(path: str) -> list[str]:
+    """The date folders at the end of `path`: [yyyy], [yyyy, mm] or []."""
+    parts = path.split("/")
+    if len(parts) >= 2 and _YEAR.match(parts[-2]) and _TWO.match(parts[-1]):
+        return [parts[-2], parts[-1]]
+    if parts and _YEAR.match(parts[-1]):
+        return [parts[-1]]
+    return []
+
+
+def folder_end(url: str) -> datetime | None:
+    """The latest time a date folder's objects can hold (None: not a date folder): a
+    folder that ends before --since is not listed."""
+    parent, _, leaf = url.rstrip("/").rpartition("/")
+    span = _folder_span(_date_parts(parent), leaf)
+    return span[1] + SLACK if span is not None else None
+
+
+def _folder_span(parents: list[str], leaf: str) -> tuple[datetime, datetime] | None:
+    """The times a folder named `leaf` below date folders `parents` can hold, or None
+    when its name is no date."""
+    try:
+        if not parents:
+            day = _DAY.match(leaf)
+            if day is not None:
+                start = datetime(int(day[1]), int(day[2]), int(day[3]), tzinfo=UTC)
+                return start, start + timedelta(days=1)
+            if _YEAR.match(leaf):
+                year = int(leaf)
+                return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+            return None
+        if len(parents) == 1 and _TWO.match(leaf):
+            start = datetime(int(parents[0]), int(leaf), 1, tzinfo=UTC)
+            following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+            return start, datetime(following.year, following.month, 1, tzinfo=UTC)
+        if len(parents) == 2 and _TWO.match(leaf):
+            start = datetime(int(parents[0]), int(parents[1]), int(leaf), tzinfo=UTC)
+            return start, start + timedelta(days=1)
+    except ValueError:  # 2026/13/45: not a date after all
+        return None
+    return None
+
+
+def _object_wanted(name: str, window: Window) -> bool:
+    if window.open:
+        return True
+    found = _NAME_TIME.search(name)
+    if found is None:
+        return True
+    try:
+        named = datetime(
+            int(found[1]),
+            int(found[2]),
+            int(found[3]),
+            int(found[4]),
+            int(found[5] or 0),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return True
+    return window.overlaps(named - SLACK, named + SLACK)
