@@ -28,6 +28,7 @@ from logstat.cli_options import (
     SourceOption,
     StateOption,
     StatusOption,
+    TimeZoneOption,
     UntilOption,
     VendorOption,
     parse_filter_options,
@@ -112,6 +113,7 @@ def dashboard(
     json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
     endpoint_url: EndpointOption = None,
+    tz: TimeZoneOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -122,14 +124,16 @@ def dashboard(
     from logstat.library import vanished_warnings
     from logstat.objects import Window
     from logstat.outputs.atomic import atomic_output
+    from logstat.time_zones import resolve
 
     refuse_overwriting_inputs(logs, {"--output": output})
-    filters = parse_filter_options(since, until, status, path, host, method, source)
+    zone = resolve(tz)  # times shown and bars aligned in it; naive --since read in it
+    filters = parse_filter_options(since, until, status, path, host, method, source, zone=zone)
     options = dataclasses.replace(
         _options(format, log_format, vendor, json_keys, endpoint_url),
         window=Window(filters.since, filters.until),
     )
-    builder = DashboardBuilder(top, filters)
+    builder = DashboardBuilder(top, filters, zone)
     with Inputs() as inputs:
         runs = inputs.plan(logs, options)
         with _progress(runs, quiet) as progress:

@@ -3,7 +3,8 @@
 The summary (classes, codes with their meanings, proxy/upstream split) comes
 from `SummaryBuilder`; this adds counts per minute and class for the chart over
 time (re-bucketed at the end to at most MAX_BUCKETS bars, whatever the time
-span) and the paths that drew the most 4xx and 5xx answers.
+span, on the hours and days of the --tz zone: clock.py) and the paths that drew
+the most 4xx and 5xx answers.  Times are shown in that zone, which the page names.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from logstat import __version__, schema
+from logstat.dashboard.clock import DAY, Clock
 from logstat.filters import Filters
 from logstat.pipeline import FileRun
 from logstat.report.files import (
@@ -26,10 +28,11 @@ from logstat.report.files import (
     needing_attention,
     shown_groups,
 )
-from logstat.report.model import FileSummary
+from logstat.report.model import FileSummary, FilterReport
 from logstat.report.text import LAYER_LABELS
 from logstat.status.producers import LAYER_NAMES
 from logstat.summary import CLASS_ORDER, ReportSettings, SummaryBuilder
+from logstat.time_zones import UTC_ZONE, DisplayZone
 from logstat.topk import ERROR, TopCounts
 
 MAX_BUCKETS = 240
@@ -42,8 +45,11 @@ PATH_SCHEMA = {"path": pl.String(), "status_class": pl.String(), "status": pl.In
 
 
 class DashboardBuilder:
-    def __init__(self, top: int = 20, filters: Filters | None = None) -> None:
+    def __init__(
+        self, top: int = 20, filters: Filters | None = None, zone: DisplayZone = UTC_ZONE
+    ) -> None:
         self.top = top
+        self.zone = zone  # --tz: the times shown, and the hours and days the bars start on
         # the filters (--status, --since ...) apply to every chart and table, as in summary
         self.filters = filters or Filters()
         self.summary = SummaryBuilder(ReportSettings(filters=self.filters))
@@ -94,14 +100,17 @@ class DashboardBuilder:
         result = self.summary.build(runs, vendors)
         # the files are added below: a page lists at most a few dozen of them
         summary = dataclasses.replace(result, files=[]).to_json()
-        timeline = {**_timeline(self._minute_counts()), "untimed": self._untimed}
+        timeline = {**_timeline(self._minute_counts(), self.zone), "untimed": self._untimed}
+        zone = self.zone
         return {
-            "generated": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "generated": zone.show(datetime.now(UTC)),
             "version": __version__,
+            "zone": zone.name,  # every time on the page is shown in it
             "totals": summary["totals"],
-            "filters": summary.get("filters"),  # what --status, --since ... kept (None: all)
-            "first": summary["first"],
-            "last": summary["last"],
+            # what --status, --since ... kept (None: all); times as shown in the zone
+            "filters": _filters(summary.get("filters"), result.filters, zone),
+            "first": zone.show(result.first) if result.first else None,
+            "last": zone.show(result.last) if result.last else None,
             **_files(result.files),
             "classes": summary["classes"],
             "statuses": summary["statuses"],  # one row per (source, status, producer)
@@ -141,29 +150,69 @@ def _step(span_seconds: int) -> int:
     return days * 86400
 
 
-def _timeline(minutes: pl.DataFrame) -> dict[str, Any]:
+def _filters(
+    found: dict[str, Any] | None, filters: FilterReport | None, zone: DisplayZone
+) -> dict[str, Any] | None:
+    if found is None or filters is None:
+        return found
+    moments = {"since": filters.since, "until": filters.until}
+    return {**found, **{name: zone.show(at) for name, at in moments.items() if at is not None}}
+
+
+def _timeline(minutes: pl.DataFrame, zone: DisplayZone) -> dict[str, Any]:
     if minutes.height == 0:
-        return {"step_seconds": None, "labels": [], "series": {}}
+        return {"step_seconds": None, "labels": [], "series": {}, "zone": zone.name}
     first = int(minutes["minute"].min()) * 60  # type: ignore[arg-type]
     last = int(minutes["minute"].max()) * 60  # type: ignore[arg-type]
     step = _step(last - first + 60)
-    start = first // step * step
-    buckets = (
-        minutes.group_by((pl.col("minute") * 60 // step * step).alias("bucket"), "status_class")
-        .agg(pl.col("count").sum())
-        .iter_rows()
+    margin = step + 2 * DAY  # a bucket may start up to a step (and a shift) before `first`
+    clock = Clock(zone.zone, first - margin, last + margin)
+    # the minutes by offset and wall-clock step (or day: a bucket holds whole ones), in
+    # polars; then, in Python, the bucket each such group is in
+    offsets = pl.DataFrame(
+        {"instant": clock.starts, "offset": clock.offsets, "segment": range(len(clock.starts))},
+        schema={"instant": pl.Int64(), "offset": pl.Int64(), "segment": pl.Int64()},
     )
-    count = (last // step * step - start) // step + 1
+    walls = (
+        minutes.with_columns((pl.col("minute").cast(pl.Int64) * 60).alias("instant"))
+        .sort("instant")
+        .join_asof(offsets, on="instant", strategy="backward")
+        .group_by(
+            ((pl.col("instant") + pl.col("offset")) // min(step, DAY)).alias("wall"),
+            "segment",
+            "status_class",
+        )
+        .agg(pl.col("count").sum(), pl.col("instant").min())
+    )
+    starts: list[int] = [clock.bucket(first, step)]
+    while starts[-1] < clock.bucket(last, step):
+        starts.append(clock.following(starts[-1], step))
+    index = {start: number for number, start in enumerate(starts)}
     series: dict[str, list[int]] = {}
-    for bucket, status_class, number in buckets:
-        counts = series.setdefault(str(status_class), [0] * count)
-        counts[(int(bucket) - start) // step] += int(number)
-    shape = "%Y-%m-%d" if step % 86400 == 0 else "%Y-%m-%d %H:%M"
-    labels = [
-        datetime.fromtimestamp(start + index * step, UTC).strftime(shape) for index in range(count)
-    ]
+    for status_class, number, instant in walls.select(
+        "status_class", "count", "instant"
+    ).iter_rows():
+        counts = series.setdefault(str(status_class), [0] * len(starts))
+        counts[index[clock.bucket(int(instant), step)]] += int(number)
     ordered = {name: series[name] for name in CLASS_ORDER if name in series}
-    return {"step_seconds": step, "labels": labels, "series": ordered}
+    return {
+        "step_seconds": step,
+        "labels": _labels(starts, step, zone),
+        "series": ordered,
+        "zone": zone.name,
+    }
+
+
+def _labels(starts: list[int], step: int, zone: DisplayZone) -> list[str]:
+    """Each bar's start on the zone's clock; with its offset when the offset changes
+    within the chart (the hour repeated when the clocks go back is two bars)."""
+    moments = [datetime.fromtimestamp(start, zone.zone) for start in starts]
+    if step % DAY == 0:
+        return [moment.strftime("%Y-%m-%d") for moment in moments]
+    shape = "%Y-%m-%d %H:%M"
+    if len({moment.utcoffset() for moment in moments}) > 1:
+        shape += " %z"
+    return [moment.strftime(shape) for moment in moments]
 
 
 def _error_paths(paths: pl.DataFrame, top: int) -> list[dict[str, Any]]:

@@ -82,7 +82,9 @@
 
   // header and totals
   const totals = data.totals;
-  const range = data.first ? data.first + " to " + data.last + " (UTC)" : "no request times";
+  // times as the --tz zone's clocks read them (a UTC time ends in "UTC")
+  const inZone = data.zone === "UTC" ? "" : " (times in " + data.zone + ")";
+  const range = data.first ? data.first + " to " + data.last + inZone : "no request times";
   let subtitle =
     numbers.format(totals.records) + " requests from " + numbers.format(totals.files) +
     (totals.files === 1 ? " file, " : " files, ") + range;
@@ -124,7 +126,7 @@
   if (timeline.step_seconds) {
     const step = timeline.step_seconds;
     const size = step % 86400 === 0 ? step / 86400 + " d" : step % 3600 === 0 ? step / 3600 + " h" : step / 60 + " min";
-    notes.push("One bar per " + size + ", in UTC.");
+    notes.push("One bar per " + size + ", on the clock of " + timeline.zone + ".");
   }
   if (timeline.untimed > 0) notes.push(numbers.format(timeline.untimed) + " requests have no time and are not shown.");
   document.getElementById("timeline-note").textContent = notes.join(" ");
@@ -265,7 +267,7 @@
   ], data.files, data.file_groups.length > 0 ? "none" : "no files");
 
   document.getElementById("footer").textContent =
-    "Made by logstat " + data.version + " on " + data.generated + ". Meanings: logstat's status tables" +
+    "Made by logstat " + data.version + " on " + data.generated + inZone + ". Meanings: logstat's status tables" +
     (data.vendors.length ? " (first: " + data.vendors.join(", ") + ")" : "") + ".";
 
   window.logstatCharts = charts;
