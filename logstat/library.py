@@ -280,27 +280,46 @@ def read(
     json_keys: str | None = None,
     vendors: Sequence[str] = (),
     endpoint_url: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    status: Sequence[str] = (),
+    path: str | None = None,
+    host: Sequence[str] = (),
+    method: Sequence[str] = (),
+    source: Sequence[str] = (),
+    tz: str | None = None,
     columns: Sequence[str] | None = None,
     rejected: bool = False,
 ) -> Iterator[pl.DataFrame]:
     """The logs' requests as polars frames of canonical rows, one chunk at a time.
 
     Lazy: nothing is read until the first frame is asked for, and only a chunk is held
-    at once. `columns` picks canonical columns (None: all the format fills);
-    `rejected=True` also yields the lines that did not parse, with `line_kind` and
-    `reject_reason` (blank and comment lines are never yielded).
+    at once. The filters (`status=["502"]`, `since="1h"` ...) keep the records a summary
+    with them counts. `columns` picks canonical columns (None: all the format fills;
+    "line" is the line as logged); `rejected=True` also yields every line that did not
+    parse, with `line_kind` and `reject_reason` (blank and comment lines never come).
     """
     import polars as pl
 
     from logstat import pipeline, schema
+    from logstat.objects import Window
 
+    chosen = request_filters(since, until, status, path, host, method, source, display_zone(tz))
     read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
-    needed = set(columns) if columns is not None else None
+    read_options = dataclasses.replace(read_options, window=Window(chosen.since, chosen.until))
+    needed = None
+    if columns is not None:
+        needed = {*columns, *chosen.columns(), "source", "status_class"}
     runs = pipeline.plan(read_options.expand(_paths(paths)), read_options)
     pipeline.require_recognised(runs)
-    kinds = [schema.RECORD, schema.REJECTED] if rejected else [schema.RECORD]
+    kept_lines = pl.col(schema.LINE_KIND) == schema.RECORD
+    predicate = chosen.expression()
+    if predicate is not None:
+        kept_lines &= predicate
+    if rejected:
+        kept_lines |= pl.col(schema.LINE_KIND) == schema.REJECTED
     for _, frame in pipeline.read(runs, read_options, needed, None):
-        kept = frame.filter(pl.col(schema.LINE_KIND).is_in(kinds))
+        kept = frame.filter(kept_lines)
         if columns is not None:
             extra = [schema.LINE_KIND, schema.REJECT_REASON] if rejected else []
             kept = kept.select([*columns, *(name for name in extra if name not in columns)])
