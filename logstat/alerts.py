@@ -23,6 +23,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 
 import polars as pl
@@ -166,11 +167,46 @@ def withhold(results: Sequence[AlertResult], reason: str) -> list[AlertResult]:
     return [replace(result, unjudged=reason) for result in results]
 
 
+MOST_DECIMALS = 20  # a share of counts below 10**18 differs from a threshold by then
+
+
+def shown_percent(result: AlertResult) -> str:
+    """A % rule's measure as `2.67%`: two decimals, or as many more as it takes not to
+    look like what it is not.  A share that is not zero never shows as 0.00% (1 of a
+    million is 0.0001%), nor one short of all as 100.00%, and a share beside the
+    threshold compares with it as the exact share does (2.004% against `> 2%` shows
+    as 2.004%, not as 2.00%, which would not exceed 2%)."""
+    exact = Fraction(result.count * 100, result.total) if result.total else Fraction(0)
+    threshold = parse_rule(result.rule).threshold
+    for decimals in range(2, MOST_DECIMALS + 1):
+        text = _decimal(exact, decimals)
+        shown = Fraction(text)
+        misleading = (
+            (shown == 0 < exact)
+            or (exact < 100 == shown)
+            or _sign(shown - threshold) != _sign(exact - threshold)
+        )
+        if not misleading:
+            break
+    return text + "%"
+
+
+def _decimal(value: Fraction, decimals: int) -> str:
+    with localcontext() as context:
+        context.prec = 60
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        return str(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN))
+
+
+def _sign(value: Fraction) -> int:
+    return (value > 0) - (value < 0)
+
+
 def describe(result: AlertResult) -> str:
     """`5xx > 2%: measured 2.67% (16 of 600 records)`, for stderr and the views."""
     if result.percent:
         return (
-            f"{result.rule}: measured {result.measured:.2f}% "
+            f"{result.rule}: measured {shown_percent(result)} "
             f"({result.count:,} of {result.total:,} {result.of})"
         )
     return f"{result.rule}: measured {result.count:,} {result.of}"

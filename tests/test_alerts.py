@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from logstat import schema
-from logstat.alerts import Rule, describe, evaluate, parse_rule
+from logstat.alerts import Rule, describe, evaluate, parse_rule, shown_percent
 from logstat.errors import ExitCode, LogstatError
 from logstat.report.model import FileSummary
 from tests.reporting import START, Record, run_cli, write_log
@@ -180,6 +180,50 @@ def test_description_says_rule_and_measure() -> None:
     )
     assert describe(percent) == "5xx > 2%: measured 3.00% (6 of 200 records)"
     assert describe(count) == "499 > 1: measured 4 records"
+
+
+@pytest.mark.parametrize(
+    ("rule", "matching", "total", "shown"),
+    [
+        ("5xx > 2%", 16, 600, "2.67%"),
+        ("5xx > 0%", 1, 1_000_000, "0.0001%"),  # not zero: never 0.00%
+        ("5xx > 0.5%", 3, 1_000_000, "0.0003%"),
+        ("5xx < 100%", 999_999, 1_000_000, "99.9999%"),  # not all: never 100.00%
+        ("5xx > 2%", 2_004, 100_000, "2.004%"),  # tripped: not shown as 2.00%
+        ("5xx >= 2%", 1_999, 100_000, "1.999%"),  # not tripped: not shown as 2.00%
+        ("5xx > 2%", 2, 100, "2.00%"),  # exactly the threshold
+        ("5xx > 33.34%", 1, 3, "33.33%"),  # below, and shown below: two decimals do
+        ("5xx > 33.333%", 1, 3, "33.3333%"),  # above: 33.33% and 33.333% would not look it
+        ("5xx > 1%", 0, 0, "0.00%"),
+    ],
+)
+def test_a_measured_share_never_looks_like_what_it_is_not(
+    rule: str, matching: int, total: int, shown: str
+) -> None:
+    frame = counts([("nginx", 500, None, matching), ("nginx", 200, None, total - matching)])
+    (result,) = evaluate([parse_rule(rule, SOURCES)], frame, [])
+    assert shown_percent(result) == shown
+    assert describe(result).startswith(f"{rule}: measured {shown} (")
+
+
+@given(
+    matching=st.integers(0, 10**7),
+    others=st.integers(0, 10**7),
+    threshold=st.decimals(0, 100, places=4),
+    operator=st.sampled_from([">", ">=", "<", "<="]),
+)
+def test_the_shown_share_compares_with_the_threshold_as_the_exact_one(
+    matching: int, others: int, threshold: object, operator: str
+) -> None:
+    frame = counts([("nginx", 500, None, matching), ("nginx", 200, None, others)])
+    (result,) = evaluate([parse_rule(f"5xx {operator} {threshold}%", SOURCES)], frame, [])
+    shown = Fraction(shown_percent(result).removesuffix("%"))
+    limit = Fraction(str(threshold))
+    verdict = {">": shown > limit, ">=": shown >= limit, "<": shown < limit, "<=": shown <= limit}
+    assert verdict[operator] is result.tripped
+    total = matching + others
+    if 0 < matching < total:
+        assert 0 < shown < 100
 
 
 # Command line

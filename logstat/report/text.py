@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from logstat.alerts import shown_percent
 from logstat.report.files import (
     ATTENTION_LIMIT,
     NOT_RECOGNISED,
@@ -584,7 +585,7 @@ def _approximate_note(error: int | None) -> str | None:
 
 def measured(result: AlertResult) -> str:
     if result.percent:
-        return f"{result.measured:.2f}% ({_count(result.count)} of {_count(result.total)})"
+        return f"{shown_percent(result)} ({_count(result.count)} of {_count(result.total)})"
     return _count(result.count)
 
 
