@@ -410,6 +410,8 @@ def export(
                 f" ({written.rejected:,} lines rejected; see `logstat summary --rejects FILE`)"
             )
         typer.echo(message, err=True)
+    if written.in_doubt:  # the rows are written: they show what was read
+        raise LogstatError(written.in_doubt, ExitCode.UNPARSED)
     if _warn_vanished(written.vanished):
         raise typer.Exit(ExitCode.PARTIAL)
 

@@ -33,7 +33,7 @@ from logstat.cli_options import (
     VendorOption,
     parse_filter_options,
 )
-from logstat.errors import ExitCode
+from logstat.errors import ExitCode, LogstatError
 from logstat.outputs.output_paths import refuse_overwriting_inputs
 
 
@@ -139,10 +139,12 @@ def dashboard(
         with _progress(runs, quiet) as progress:
             for _, frame in inputs.read(runs, options, builder.needed(), progress):
                 builder.add(frame)
-    page = render_page(builder.build(runs, options.vendors))
+    data = builder.build(runs, options.vendors)
     with atomic_output(output) as handle:
-        handle.write(page.encode("utf-8"))
+        handle.write(render_page(data).encode("utf-8"))
     if not quiet:
         typer.echo(f"wrote {output}", err=True)
+    if data["in_doubt"]:  # the page is written, and says so at its top
+        raise LogstatError(data["in_doubt"], ExitCode.UNPARSED)
     if _warn_vanished(vanished_warnings(runs)):
         raise typer.Exit(ExitCode.PARTIAL)

@@ -336,6 +336,8 @@ class Written:
     files: list[Path]  # the output file, or the dataset's new part files
     notes: list[str]  # what a user should know (the command line prints them on stderr)
     vanished: list[str]  # files gone (rotated, deleted) before they were read, with why
+    # why the rows say nothing (no line parsed, most without a status: the wrong format?)
+    in_doubt: str | None = None
 
     @property
     def partial(self) -> bool:
@@ -372,6 +374,7 @@ def export(
     from logstat.objects import Window
     from logstat.outputs.export import Writer, annotate, export_columns, kind_for
     from logstat.outputs.output_paths import refuse_overwriting_inputs
+    from logstat.read_health import StatusTally
 
     if to is not None and to not in ("csv", "parquet"):
         raise LogstatError(f"--to must be csv or parquet, not {to!r}", ExitCode.USAGE)
@@ -393,8 +396,10 @@ def export(
     columns = export_columns(extras)
     # every format: a file's format may change when it is read (pipeline._confirm)
     chains = formats.vendor_chains(read_options.vendors)
+    tally = StatusTally()
     with _watching(progress, runs) as watch, Writer(target, kind, columns, raw_csv) as writer:
         for _, frame in pipeline.read(runs, read_options, None, watch):
+            tally.add(frame)
             writer.write(chosen.apply(annotate(frame, chains, columns)))
     warnings = []
     for run in runs:
@@ -411,7 +416,7 @@ def export(
             )
     gone = vanished_warnings(runs)
     rejected = sum(run.rejected for run in runs)
-    return Written(writer.rows, rejected, [target], warnings, gone)
+    return Written(writer.rows, rejected, [target], warnings, gone, tally.doubt(rejected))
 
 
 def ingest(

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import polars as pl
+
+from logstat import schema
+
 MOST = Fraction(1, 2)  # records without a status above this share: the run is in doubt
 HINT = "is the format right? (see --format and --log-format)"
 
@@ -32,3 +36,22 @@ def doubt(records: int, rejected: int, without_status: int) -> str | None:
         share = 100 * without_status / records
         return f"{without_status:,} of {records:,} records ({share:.1f}%) have no status: {HINT}"
     return None
+
+
+class StatusTally:
+    """What `doubt` needs of a run, counted chunk by chunk (export, ingest)."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.without_status = 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        records = frame.filter(pl.col(schema.LINE_KIND) == schema.RECORD)
+        self.records += records.height
+        if "status" in records.columns:
+            self.without_status += records["status"].null_count()
+        else:
+            self.without_status += records.height
+
+    def doubt(self, rejected: int) -> str | None:
+        return doubt(self.records, rejected, self.without_status)

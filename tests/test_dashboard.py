@@ -578,3 +578,26 @@ def test_dashboard_shows_a_status_row_per_producer(tmp_path: Path, browser: Brow
     # columns: status, source, by, name, meaning, table, requests, share
     bad_gateway = sorted((row[2], row[5]) for row in rows if row[0].endswith("502"))
     assert bad_gateway == [("ALB", "alb"), ("target", "iana")], rows
+
+
+def test_a_page_of_unparsed_lines_says_so_at_its_top(tmp_path: Path, browser: Browser) -> None:
+    """Most records without a status (the wrong --log-format): the page is written, with
+    a warning above everything, and the command exits 5."""
+    lines = [re.sub(r'" \d{3} ', '" - ', log_line(number), count=1) for number in range(50)]
+    log = tmp_path / "access.log"
+    log.write_text("".join(lines))
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(log), "-o", str(output), "-q") == 5
+    browser.open(output.as_uri())
+    shown = browser.evaluate(
+        '(() => { const node = document.getElementById("doubt");'
+        " return [node.hidden, node.textContent, node.getBoundingClientRect().height]; })()"
+    )
+    assert browser.problems() == []
+    hidden, text, height = shown
+    assert not hidden and height > 0
+    assert text.startswith("These counts say nothing: ") and "have no status" in text
+    # a page whose counts hold shows no such warning
+    assert cli("dashboard", str(write_sample(tmp_path / "ok.log")), "-o", str(output), "-q") == 0
+    browser.open(output.as_uri())
+    assert browser.evaluate('document.getElementById("doubt").hidden') is True

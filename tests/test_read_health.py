@@ -111,3 +111,59 @@ def test_doubt_follows_its_rule(records: int, rejected: int, data: st.DataObject
     found = doubt(records, rejected, without_status)
     expected = (records == 0 and rejected > 0) or (records > 0 and without_status / records > MOST)
     assert (found is not None) == expected
+
+
+# export, ingest and dashboard: the same rule, said the same way
+
+
+def test_export_of_unparsed_lines_is_exit_5_with_the_rows_written(tmp_path: Path) -> None:
+    log = _log(tmp_path, _without_status(LINES[:100], 90))
+    target = tmp_path / "out.csv"
+    code, _, err = run_cli("export", str(log), "-o", str(target))
+    assert code == ExitCode.UNPARSED, err
+    assert "90 of 100 records (90.0%) have no status" in err
+    assert "wrote 100 rows" in err  # what was read is there to look at
+    assert len(target.read_text().splitlines()) == 101
+    # to stdout too: the rows out, the doubt on stderr
+    code, out, err = run_cli("export", str(log), "-o", "-")
+    assert code == ExitCode.UNPARSED and len(out.splitlines()) == 101, err
+
+
+def test_ingest_of_unparsed_lines_adds_nothing_and_is_exit_5(tmp_path: Path) -> None:
+    """Rows read with the wrong format would stay in the dataset, and its record would
+    take their lines as read: none go in, and the right format adds them all later."""
+    import polars as pl
+
+    log = _log(tmp_path, _without_status(LINES[:100], 90))
+    root = tmp_path / "dataset"
+    code, _, err = run_cli("ingest", str(log), "--to", str(root))
+    assert code == ExitCode.UNPARSED, err
+    assert err.startswith("logstat: error: 90 of 100 records (90.0%) have no status")
+    assert "nothing was added" in err and err.count("\n") == 1
+    assert not list(root.rglob("*.parquet"))
+    code, _, err = run_cli("ingest", str(_log(tmp_path, LINES[:100], "b.log")), "--to", str(root))
+    assert code == 0, err
+    stored = pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).collect()
+    assert stored.height == 100
+
+
+def test_ingest_of_lines_that_do_not_parse_is_exit_5(tmp_path: Path) -> None:
+    log = _log(tmp_path, ["this is not", "an access log"])
+    code, _, err = run_cli("ingest", str(log), "--to", str(tmp_path / "d"), "--format", "nginx")
+    assert code == ExitCode.UNPARSED, err
+    assert "none of the 2 lines read parsed" in err
+
+
+def test_dashboard_of_unparsed_lines_says_so_on_the_page_and_exits_5(tmp_path: Path) -> None:
+    log = _log(tmp_path, _without_status(LINES[:100], 90))
+    page = tmp_path / "report.html"
+    code, _, err = run_cli("dashboard", str(log), "-o", str(page))
+    assert code == ExitCode.UNPARSED, err
+    assert "90 of 100 records (90.0%) have no status" in err
+    found = re.search(r'id="logstat-data">(.*?)</script>', page.read_text())
+    assert found is not None
+    assert "have no status" in json.loads(found.group(1))["in_doubt"]
+    code, _, err = run_cli("dashboard", str(SAMPLE), "-o", str(page))
+    assert code == 0, err
+    found = re.search(r'id="logstat-data">(.*?)</script>', page.read_text())
+    assert found is not None and json.loads(found.group(1))["in_doubt"] is None

@@ -21,6 +21,7 @@ from logstat import __version__, schema
 from logstat.dashboard.clock import DAY, Clock
 from logstat.filters import Filters
 from logstat.pipeline import FileRun
+from logstat.read_health import doubt
 from logstat.report.files import (
     ATTENTION_LIMIT,
     group_files,
@@ -102,10 +103,13 @@ class DashboardBuilder:
         summary = dataclasses.replace(result, files=[]).to_json()
         timeline = {**_timeline(self._minute_counts(), self.zone), "untimed": self._untimed}
         zone = self.zone
+        totals = result.totals
         return {
             "generated": zone.show(datetime.now(UTC)),
             "version": __version__,
             "zone": zone.name,  # every time on the page is shown in it
+            # why the counts say nothing (no line parsed, most without a status), or None
+            "in_doubt": doubt(totals.records, totals.rejected, self.summary.without_status),
             "totals": summary["totals"],
             # what --status, --since ... kept (None: all); times as shown in the zone
             "filters": _filters(summary.get("filters"), result.filters, zone),

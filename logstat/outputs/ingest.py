@@ -25,6 +25,7 @@ from logstat.outputs import dataset
 from logstat.outputs.dataset_commits import LEDGER, Ledger
 from logstat.outputs.export import annotate, export_columns
 from logstat.pipeline import FileRun, Options, Progress
+from logstat.read_health import StatusTally
 from logstat.sources import Source
 from logstat.state import Entry, StateFile
 
@@ -114,11 +115,17 @@ class Ingest:
         columns = export_columns(())
         # every format: a file's format may change when it is read (pipeline._confirm)
         chains = formats.vendor_chains(options.vendors)
+        tally = StatusTally()
         with dataset.DatasetWriter(self.root, self._ledger) as writer:
             for _, frame in pipeline.read(runs, options, None, progress):
+                tally.add(frame)
                 # every canonical column, also those this format never fills
                 complete = schema.conform(frame.lazy()).collect()
                 writer.write(annotate(complete, chains, columns))
+            # rows read with the wrong format would stay, and be taken as read: none go in
+            in_doubt = tally.doubt(sum(run.rejected for run in runs))
+            if in_doubt:
+                raise LogstatError(f"{in_doubt}; nothing was added", ExitCode.UNPARSED)
             entries = self._planner.next_entries(runs) if self._planner is not None else None
             read_objects = self._planner.next_objects(runs) if self._planner is not None else None
             tracked = entries is not None and not self.append

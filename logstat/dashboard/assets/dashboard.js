@@ -99,6 +99,12 @@
     subtitle += "; shown: the " + numbers.format(totals.selected) + " kept by " + given.join(" ");
   }
   document.getElementById("subtitle").textContent = subtitle;
+  if (data.in_doubt) {
+    // the wrong format, most likely: the charts below count what it made of the lines
+    const doubt = document.getElementById("doubt");
+    doubt.hidden = false;
+    doubt.textContent = "These counts say nothing: " + data.in_doubt + ".";
+  }
   const cards = document.getElementById("totals");
   const shares = Object.fromEntries(data.classes.map((row) => [row.status_class, row]));
   const cardValues = [
