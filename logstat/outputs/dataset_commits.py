@@ -90,8 +90,13 @@ def pending_parts(root: Path) -> dict[Path, Path]:
     for staging in staging_directories(root):
         if not committed_run(root, staging):
             continue
-        for staged in staging.glob(PART_GLOB):
-            pending[root / staged.relative_to(staging)] = staged
+        try:
+            for staged in staging.glob(PART_GLOB):
+                pending[root / staged.relative_to(staging)] = staged
+        except FileNotFoundError:
+            # moved in and removed while listed: every part is in DIR now, where the
+            # caller looks next
+            continue
     return pending
 
 
