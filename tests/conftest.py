@@ -1,7 +1,7 @@
 """Shared test setup.
 
 Tests run under a non-UTC time zone so that any code that leans on local time
-instead of UTC shows up as a failure.
+instead of UTC shows up as a failure.  What tests share is in tests/helpers.py.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ import pytest
 os.environ["TZ"] = "Pacific/Chatham"  # UTC+12:45/+13:45: odd offsets catch local-time bugs
 time.tzset()
 
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "fixtures"
-SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+from tests.helpers import SHARED_CORPUS  # noqa: E402  (after TZ: helpers import polars)
 
 
 @pytest.fixture

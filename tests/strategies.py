@@ -23,11 +23,8 @@ until it does.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -36,6 +33,8 @@ from typing import Any
 
 import polars as pl
 from hypothesis import strategies as st
+
+from tests.helpers import START, Record
 
 # Pieces that have broken log parsers and terminals: quotes and backslashes (and
 # text that looks like an escape), spaces, percent signs, non-ASCII, control
@@ -698,60 +697,20 @@ def nginx_lines(count: int, seed: int = 0, status: int | None = None) -> bytes:
     return "".join(lines).encode()
 
 
-@dataclass
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        """The --json output."""
-        data: dict[str, Any] = json.loads(self.stdout)
-        return data
-
-
-def run_cli(*arguments: str | Path, stdin: bytes | None = None, timeout: float = 300) -> CliResult:
-    """`python -m logstat ...` in a child process; a traceback on stderr fails the test."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "logstat", *map(str, arguments)],
-        input=stdin if stdin is not None else b"",
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    result = CliResult(
-        completed.returncode,
-        completed.stdout.decode("utf-8", "replace"),
-        completed.stderr.decode("utf-8", "replace"),
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    assert "panicked" not in result.stderr, result.stderr  # a Rust panic inside polars
-    return result
-
-
-def assert_one_line_error(result: CliResult, *fragments: str) -> None:
-    """A failure is one line on stderr, `logstat: error: ...`, naming what went wrong."""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("logstat: error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-def assert_counts_add_up(summary: dict[str, Any]) -> None:
-    """The invariant of every run: each line is a record, a rejected line, a comment or blank."""
-    totals, files = summary["totals"], summary["files"]
-    for file in files:
-        kinds = file["records"] + file["rejected"] + file["comments"] + file["blank"]
-        assert file["lines"] == kinds, file
-    assert totals["files"] == len(files)
-    for key in ("lines", "records", "rejected", "comments", "blank"):
-        assert totals[key] == sum(file[key] for file in files), key
-    kinds = totals["records"] + totals["rejected"] + totals["comments"] + totals["blank"]
-    assert totals["lines"] == kinds
-    assert sum(summary["rejects"].values()) == totals["rejected"], summary["rejects"]
-    counted = totals.get("selected", totals["records"])
-    assert sum(row["count"] for row in summary["classes"]) == counted
-    assert sum(row["count"] for row in summary["statuses"]) == counted
+# Requests for the report tests, written as Apache vhost_combined lines (helpers.Record)
+records_strategy = st.lists(
+    st.builds(
+        Record,
+        host=st.sampled_from(["shop.example.com", "api.example.com", "Static.Example.com"]),
+        client_ip=st.sampled_from([f"192.0.2.{number}" for number in range(1, 9)]),
+        moment=st.integers(0, 3 * 86400 - 1).map(
+            lambda seconds: START + timedelta(seconds=seconds)
+        ),
+        method=st.sampled_from(["GET", "POST", "PUT"]),
+        path=st.sampled_from(["/", "/a", "/b", "/api/v1/x", "/api/v2/y", "/c|d", "/e`f"]),
+        status=st.sampled_from([200, 201, 301, 304, 400, 403, 404, 499, 500, 502, 503, 504]),
+        user_agent=st.sampled_from(["curl/8", "Mozilla/5.0 (X11)", "bot [bold]x[/]"]),
+    ),
+    min_size=0,
+    max_size=120,
+)

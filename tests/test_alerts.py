@@ -15,7 +15,7 @@ from logstat import schema
 from logstat.alerts import Rule, describe, evaluate, parse_rule, shown_percent
 from logstat.errors import ExitCode, LogstatError
 from logstat.report.model import FileSummary
-from tests.reporting import START, Record, run_cli, write_log
+from tests.helpers import START, Record, run_cli, write_requests
 
 SOURCES = ("nginx", "apache", "alb")
 
@@ -232,16 +232,13 @@ def test_the_shown_share_compares_with_the_threshold_as_the_exact_one(
 def alerting_log(tmp_path: Path) -> Path:
     statuses = [200] * 96 + [502, 502, 503, 499]
     records = [Record("h", "192.0.2.1", START, "GET", "/", status, "x") for status in statuses]
-    return write_log(tmp_path / "apache_access.log", records)
+    return write_requests(tmp_path / "apache_access.log", records)
 
 
-def test_a_tripped_rule_exits_4_after_writing_every_output(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_tripped_rule_exits_4_after_writing_every_output(tmp_path: Path) -> None:
     log = alerting_log(tmp_path)
     prom = tmp_path / "logstat.prom"
     code, out, err = run_cli(
-        capsys,
         str(log),
         "--json",
         "--prometheus",
@@ -252,6 +249,7 @@ def test_a_tripped_rule_exits_4_after_writing_every_output(
         "499 > 5",
         "--fail-if",
         "5xx >= 3%",
+        in_process=True,
     )
     assert code == ExitCode.ALERT
     data = json.loads(out)  # the whole document was written
@@ -263,23 +261,23 @@ def test_a_tripped_rule_exits_4_after_writing_every_output(
     ]
 
 
-def test_rules_that_hold_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli(capsys, str(alerting_log(tmp_path)), "--fail-if", "5xx > 5%")
+def test_rules_that_hold_exit_0(tmp_path: Path) -> None:
+    code, out, err = run_cli(str(alerting_log(tmp_path)), "--fail-if", "5xx > 5%", in_process=True)
     assert code == 0 and err == ""
     assert "Fail-if rules" in out and "5xx > 5%  3.00% (3 of 100)  ok" in out
 
 
-def test_percentages_are_of_the_records_after_filters(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_percentages_are_of_the_records_after_filters(tmp_path: Path) -> None:
     log = alerting_log(tmp_path)
-    code, _, err = run_cli(capsys, str(log), "--status", "5xx,499", "--fail-if", "5xx > 70%")
+    code, _, err = run_cli(
+        str(log), "--status", "5xx,499", "--fail-if", "5xx > 70%", in_process=True
+    )
     assert code == ExitCode.ALERT and "measured 75.00% (3 of 4 records)" in err
 
 
-def test_a_malformed_rule_exits_2_before_reading(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run_cli(capsys, str(tmp_path / "missing.log"), "--fail-if", "5xx >> 2%")
+def test_a_malformed_rule_exits_2_before_reading(tmp_path: Path) -> None:
+    code, out, err = run_cli(
+        str(tmp_path / "missing.log"), "--fail-if", "5xx >> 2%", in_process=True
+    )
     assert code == ExitCode.USAGE and out == ""
     assert err.startswith("logstat: error: --fail-if '5xx >> 2%'")

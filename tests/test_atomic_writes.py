@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from logstat import cli
 from logstat.outputs import atomic
-from tests.strategies import nginx_lines, run_cli
+from tests.helpers import run_cli
+from tests.strategies import nginx_lines
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,6 @@ def _log(directory: Path, count: int, seed: int) -> Path:
     path = directory / "access.log"
     path.write_bytes(nginx_lines(count, seed=seed) + b"not a log line\n" * 20)
     return path
-
-
-def _main(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main([*arguments, "--quiet"])
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.err
 
 
 def assert_write_error(stderr: str, target: Path, reason: str = "No space left on device") -> None:
@@ -142,16 +135,15 @@ def test_failed_write_keeps_the_previous_file(
     output: Output,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     target = tmp_path / output.file_name
     log = _log(tmp_path, 200, seed=1)
-    code, err = _main(output.arguments(log, target), capsys)
+    code, _, err = run_cli(*output.arguments(log, target), "--quiet", in_process=True)
     assert code == 0, err
     previous = target.read_bytes()
     log = _log(tmp_path, 3000, seed=2)  # new content, so a new file would differ
     with failing_writes(monkeypatch):
-        code, err = _main(output.arguments(log, target), capsys)
+        code, _, err = run_cli(*output.arguments(log, target), "--quiet", in_process=True)
     assert code == 1
     assert_write_error(err, target)
     assert target.read_bytes() == previous
@@ -163,14 +155,13 @@ def test_interrupted_write_keeps_the_previous_file(
     output: Output,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Ctrl-C in the middle of writing: the old file stays, the temporary file goes."""
     target = tmp_path / output.file_name
     target.write_bytes(b"previous contents\n")
     log = _log(tmp_path, 3000, seed=3)
     with failing_writes(monkeypatch, error=KeyboardInterrupt()):
-        code, _ = _main(output.arguments(log, target), capsys)
+        code = run_cli(*output.arguments(log, target), "--quiet", in_process=True).code
     assert code != 0
     assert target.read_bytes() == b"previous contents\n"
     assert _leftovers(tmp_path, target) == []
@@ -181,12 +172,11 @@ def test_new_file_appears_only_when_complete(
     output: Output,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     target = tmp_path / output.file_name
     log = _log(tmp_path, 3000, seed=4)
     with failing_writes(monkeypatch):
-        code, _ = _main(output.arguments(log, target), capsys)
+        code = run_cli(*output.arguments(log, target), "--quiet", in_process=True).code
     assert code == 1
     assert not target.exists()
     assert _leftovers(tmp_path, target) == []
@@ -202,12 +192,14 @@ def test_output_into_a_missing_directory_is_a_one_line_error(tmp_path: Path) -> 
 
 
 def test_failed_ingest_leaves_the_dataset_as_it_was(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from logstat.outputs import dataset
 
     root = tmp_path / "dataset"
-    code, err = _main(["ingest", str(_log(tmp_path, 200, seed=6)), "--to", str(root)], capsys)
+    code, _, err = run_cli(
+        "ingest", str(_log(tmp_path, 200, seed=6)), "--to", str(root), "--quiet", in_process=True
+    )
     assert code == 0, err
     before = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
     assert before
@@ -220,7 +212,7 @@ def test_failed_ingest_leaves_the_dataset_as_it_was(
 
     monkeypatch.setattr(dataset, "open", failing_open, raising=False)
     log = _log(tmp_path, 5000, seed=7)
-    code, err = _main(["ingest", str(log), "--to", str(root)], capsys)
+    code, _, err = run_cli("ingest", str(log), "--to", str(root), "--quiet", in_process=True)
     assert code == 1
     assert len(err.strip().splitlines()) == 1 and "No space left on device" in err, err
     after = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}

@@ -16,8 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.conftest import SHARED_CORPUS
-from tests.helpers import parse_file, plan_file, run_cli
+from tests.helpers import SHARED_CORPUS, parse_file, plan_file, run_cli
 
 SERVERS = ("nginx", "apache")
 

@@ -22,22 +22,18 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy
-import polars as pl
 import pytest
 
-from logstat import schema
-from logstat.cli import main
 from logstat.dashboard import DashboardBuilder, json_for_html
 from logstat.dashboard.data import MAX_BUCKETS, STEPS
 from logstat.dashboard.page import SCRIPTS, render_page
-from tests.reporting import REPORT_FIXTURES
-from tests.test_state import log_line
+from tests.helpers import REPORT_FIXTURES, frame_of, log_line, run_cli
 
 # Injected code would set one of these; the page must never run it.
 ATTACKS = [
@@ -50,11 +46,7 @@ ATTACKS = [
 
 
 def cli(*arguments: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(arguments))
-    code = exit_info.value.code
-    assert isinstance(code, int)
-    return code
+    return run_cli(*arguments, in_process=True).code
 
 
 def write_sample(path: Path, count: int = 300) -> Path:
@@ -106,25 +98,6 @@ def test_page_inlines_everything_and_allows_only_its_own_scripts(tmp_path: Path)
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in policy.group(1)
     assert "unsafe-inline" not in policy.group(1).split("script-src")[1].split(";")[0]
-
-
-def frame_of(lines: Sequence[tuple[datetime | None, int, str | None]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "source": ["nginx"] * len(lines),
-            "timestamp": [moment for moment, _, _ in lines],
-            "status": [status for _, status, _ in lines],
-            "path": [path for _, _, path in lines],
-            schema.LINE_KIND: [schema.RECORD] * len(lines),
-            schema.REJECT_REASON: [None] * len(lines),
-            "produced_by": ["unknown"] * len(lines),
-        },
-        schema_overrides={
-            "timestamp": schema.TIMESTAMP,
-            "status": pl.Int16,
-            schema.REJECT_REASON: pl.String,
-        },
-    ).with_columns(schema.status_class_expression(pl.col("status")).alias("status_class"))
 
 
 @pytest.mark.parametrize("span", [timedelta(minutes=5), timedelta(hours=30), timedelta(days=400)])

@@ -4,7 +4,6 @@ appended to atomically, and read back by logstat's own reports."""
 from __future__ import annotations
 
 import gzip
-import json
 from pathlib import Path
 
 import polars as pl
@@ -12,29 +11,15 @@ import pyarrow.dataset
 import pytest
 
 from logstat import pipeline, schema
-from logstat.cli import main
 from logstat.errors import LogstatError
 from logstat.inputs import Inputs
 from logstat.outputs import dataset, dataset_commits
 from logstat.outputs.export import export_columns
 from logstat.pipeline import Options
-from tests.test_state import log_line
+from tests.helpers import log_line, run_cli, write_numbered_log
 
 # 23:30 at UTC-5 is the next day in UTC: the partition follows UTC
 LATE_EVENING = '10.0.0.9 - - [31/Dec/2023:23:30:00 -0500] "GET /late HTTP/1.1" 503 0 "-" "curl/8"\n'
-
-
-def cli(*arguments: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(arguments))
-    code = exit_info.value.code
-    assert isinstance(code, int)
-    return code
-
-
-def write_log(path: Path, first: int, count: int, extra: str = "") -> Path:
-    path.write_text("".join(log_line(number) for number in range(first, first + count)) + extra)
-    return path
 
 
 def parts(root: Path) -> list[Path]:
@@ -42,9 +27,9 @@ def parts(root: Path) -> list[Path]:
 
 
 def test_ingest_writes_a_hive_dataset_that_polars_and_pyarrow_read(tmp_path: Path) -> None:
-    log = write_log(tmp_path / "access.log", 0, 40, LATE_EVENING)
+    log = write_numbered_log(tmp_path / "access.log", 0, 40, LATE_EVENING)
     root = tmp_path / "dataset"
-    assert cli("ingest", str(log), "--to", str(root), "--quiet") == 0
+    assert run_cli("ingest", str(log), "--to", str(root), "--quiet", in_process=True).code == 0
     for part in parts(root):
         relative = part.relative_to(root).parts
         assert relative[0].startswith("date=") and relative[1] == "source=nginx"
@@ -69,9 +54,21 @@ def test_ingest_writes_a_hive_dataset_that_polars_and_pyarrow_read(tmp_path: Pat
 
 def test_every_part_has_the_same_schema_without_the_partition_columns(tmp_path: Path) -> None:
     root = tmp_path / "dataset"
-    cli("ingest", str(write_log(tmp_path / "a.log", 0, 10)), "--to", str(root), "-q")
-    cli(
-        "ingest", str(write_log(tmp_path / "b.log", 100, 10, LATE_EVENING)), "--to", str(root), "-q"
+    run_cli(
+        "ingest",
+        str(write_numbered_log(tmp_path / "a.log", 0, 10)),
+        "--to",
+        str(root),
+        "-q",
+        in_process=True,
+    )
+    run_cli(
+        "ingest",
+        str(write_numbered_log(tmp_path / "b.log", 100, 10, LATE_EVENING)),
+        "--to",
+        str(root),
+        "-q",
+        in_process=True,
     )
     schemas = {tuple(pl.read_parquet_schema(part).items()) for part in parts(root)}
     assert len(schemas) == 1
@@ -82,12 +79,12 @@ def test_every_part_has_the_same_schema_without_the_partition_columns(tmp_path: 
 
 
 def test_runs_append_and_state_keeps_rows_from_repeating(tmp_path: Path) -> None:
-    log = write_log(tmp_path / "access.log", 0, 20)
+    log = write_numbered_log(tmp_path / "access.log", 0, 20)
     root, state_file = tmp_path / "dataset", tmp_path / "state.json"
     arguments = ["ingest", str(log), "--to", str(root), "--state", str(state_file), "-q"]
-    assert cli(*arguments) == 0
+    assert run_cli(*arguments, in_process=True).code == 0
     first = parts(root)
-    assert cli(*arguments) == 0  # nothing new: no rows, no new part
+    assert run_cli(*arguments, in_process=True).code == 0  # nothing new: no rows, no new part
     assert parts(root) == first
     with log.open("a") as handle:
         handle.write("".join(log_line(number) for number in range(20, 30)))
@@ -95,8 +92,8 @@ def test_runs_append_and_state_keeps_rows_from_repeating(tmp_path: Path) -> None
     gzip_path = tmp_path / "access.log.1.gz"
     gzip_path.write_bytes(gzip.compress((tmp_path / "access.log.1").read_bytes()))
     (tmp_path / "access.log.1").unlink()
-    write_log(log, 30, 5)
-    assert cli(*arguments) == 0
+    write_numbered_log(log, 30, 5)
+    assert run_cli(*arguments, in_process=True).code == 0
     stored = pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).collect()
     paths = stored["path"].to_list()
     assert len(paths) == len(set(paths))  # no row twice
@@ -106,9 +103,9 @@ def test_runs_append_and_state_keeps_rows_from_repeating(tmp_path: Path) -> None
 
 
 def test_reports_read_the_dataset_like_the_logs(tmp_path: Path) -> None:
-    log = write_log(tmp_path / "access.log", 0, 60, LATE_EVENING)
+    log = write_numbered_log(tmp_path / "access.log", 0, 60, LATE_EVENING)
     root = tmp_path / "dataset"
-    cli("ingest", str(log), "--to", str(root), "-q")
+    run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True)
     options = Options()
 
     def frames(argument: str) -> tuple[list[pipeline.FileRun], pl.DataFrame]:
@@ -139,17 +136,14 @@ def test_reports_read_the_dataset_like_the_logs(tmp_path: Path) -> None:
     assert records.select(keys).sort("path").equals(from_dataset.select(keys).sort("path"))
 
 
-def test_summary_of_the_dataset_equals_the_summary_of_the_log(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    log = write_log(tmp_path / "access.log", 0, 50, LATE_EVENING)
+def test_summary_of_the_dataset_equals_the_summary_of_the_log(tmp_path: Path) -> None:
+    log = write_numbered_log(tmp_path / "access.log", 0, 50, LATE_EVENING)
     root = tmp_path / "dataset"
-    cli("ingest", str(log), "--to", str(root), "-q")
-    capsys.readouterr()
-    assert cli("summary", str(log), "--json") == 0
-    from_log = json.loads(capsys.readouterr().out)
-    assert cli("summary", str(root), "--json") == 0
-    from_dataset = json.loads(capsys.readouterr().out)
+    run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True)
+    of_log = run_cli("summary", str(log), "--json", in_process=True)
+    of_dataset = run_cli("summary", str(root), "--json", in_process=True)
+    assert of_log.code == of_dataset.code == 0
+    from_log, from_dataset = of_log.summary, of_dataset.summary
     for key in ("classes", "statuses", "upstream_statuses", "first", "last"):
         assert from_dataset[key] == from_log[key], key
     assert from_dataset["totals"]["records"] == from_log["totals"]["records"]
@@ -181,20 +175,21 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path: Path) -> None:
 
 
 def test_dataset_and_logs_cannot_be_mixed(tmp_path: Path) -> None:
-    log = write_log(tmp_path / "access.log", 0, 5)
+    log = write_numbered_log(tmp_path / "access.log", 0, 5)
     root = tmp_path / "dataset"
-    cli("ingest", str(log), "--to", str(root), "-q")
+    run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True)
     with Inputs() as inputs, pytest.raises(LogstatError, match="on its own"):
         inputs.plan([str(root), str(log)], Options())
-    assert cli("ingest", str(root), "--to", str(tmp_path / "other"), "-q") == 2
+    assert (
+        run_cli("ingest", str(root), "--to", str(tmp_path / "other"), "-q", in_process=True).code
+        == 2
+    )
 
 
-def test_ingest_into_a_file_is_a_one_line_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    log = write_log(tmp_path / "access.log", 0, 5)
+def test_ingest_into_a_file_is_a_one_line_error(tmp_path: Path) -> None:
+    log = write_numbered_log(tmp_path / "access.log", 0, 5)
     target = tmp_path / "file"
     target.write_text("")
-    assert cli("ingest", str(log), "--to", str(target)) == 2
-    error = capsys.readouterr().err
+    code, _, error = run_cli("ingest", str(log), "--to", str(target), in_process=True)
+    assert code == 2
     assert error.count("\n") == 1 and "not a directory" in error

@@ -19,8 +19,7 @@ import pytest
 from logstat import state
 from logstat.errors import LogstatError
 from logstat.outputs import atomic, dataset, dataset_commits
-from tests.test_dataset import cli, write_log
-from tests.test_state import log_line
+from tests.helpers import log_line, run_cli, write_numbered_log
 
 
 def stored(root: Path) -> pl.DataFrame:
@@ -32,35 +31,37 @@ def expected_paths(numbers: range) -> list[str]:
     return sorted(f"/item/{number}" for number in numbers if number % 13 != 12)
 
 
-def summary_records(root: Path, capsys: pytest.CaptureFixture[str]) -> int:
-    capsys.readouterr()
-    assert cli("summary", str(root), "--json") == 0
-    records: int = json.loads(capsys.readouterr().out)["totals"]["records"]
+def summary_records(root: Path) -> int:
+    result = run_cli("summary", str(root), "--json", in_process=True)
+    assert result.code == 0, result.stderr
+    records: int = result.summary["totals"]["records"]
     return records
 
 
 def test_ingest_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
-    log = write_log(tmp_path / "access.log", 0, 30)
+    log = write_numbered_log(tmp_path / "access.log", 0, 30)
     root = tmp_path / "ds"
-    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
-    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
+    assert run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True).code == 0
+    assert run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True).code == 0
     assert sorted(stored(root)["path"]) == expected_paths(range(30))
     with log.open("a") as handle:
         handle.write("".join(log_line(number) for number in range(30, 40)))
-    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
+    assert run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True).code == 0
     assert sorted(stored(root)["path"]) == expected_paths(range(40))
     # --append adds the lines again, on purpose
-    assert cli("ingest", str(log), "--to", str(root), "-q", "--append") == 0
+    assert (
+        run_cli("ingest", str(log), "--to", str(root), "-q", "--append", in_process=True).code == 0
+    )
     assert stored(root).height == 2 * len(expected_paths(range(40)))
 
 
 def test_each_commit_records_the_input_ranges(tmp_path: Path) -> None:
-    log = write_log(tmp_path / "access.log", 0, 26)
+    log = write_numbered_log(tmp_path / "access.log", 0, 26)
     root = tmp_path / "ds"
-    cli("ingest", str(log), "--to", str(root), "-q")
+    run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True)
     with log.open("a") as handle:
         handle.write("".join(log_line(number) for number in range(26, 39)))
-    cli("ingest", str(log), "--to", str(root), "-q")
+    run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True)
     first, second = (json.loads(path.read_text()) for path in dataset_commits.commit_files(root))
     [range_one], [range_two] = first["ranges"], second["ranges"]
     assert range_one["path"] == str(log.absolute()) and range_one["inode"] == log.stat().st_ino
@@ -74,13 +75,13 @@ def test_each_commit_records_the_input_ranges(tmp_path: Path) -> None:
 
 
 def test_a_state_file_not_saved_after_the_commit_adds_nothing_twice(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The state's filesystem is full: the dataset is committed, the state is not."""
-    log = write_log(tmp_path / "access.log", 0, 40)
+    log = write_numbered_log(tmp_path / "access.log", 0, 40)
     root, state_path = tmp_path / "ds", tmp_path / "st"
     arguments = ["ingest", str(log), "--to", str(root), "--state", str(state_path), "-q"]
-    assert cli(*arguments) == 0
+    assert run_cli(*arguments, in_process=True).code == 0
     with log.open("a") as handle:
         handle.write("".join(log_line(number) for number in range(40, 60)))
 
@@ -89,24 +90,25 @@ def test_a_state_file_not_saved_after_the_commit_adds_nothing_twice(
 
     with monkeypatch.context() as patched:
         patched.setattr(state.StateFile, "save", full)
-        assert cli(*arguments) == 1
-    assert "No space left" in capsys.readouterr().err
-    assert cli(*arguments) == 0
+        code, _, error = run_cli(*arguments, in_process=True)
+        assert code == 1
+    assert "No space left" in error
+    assert run_cli(*arguments, in_process=True).code == 0
     assert sorted(stored(root)["path"]) == expected_paths(range(60))
 
 
 def test_a_state_file_that_lies_does_not_count_twice(tmp_path: Path) -> None:
-    log = write_log(tmp_path / "access.log", 0, 40)
+    log = write_numbered_log(tmp_path / "access.log", 0, 40)
     root, state_path = tmp_path / "ds", tmp_path / "st"
     arguments = ["ingest", str(log), "--to", str(root), "--state", str(state_path), "-q"]
-    assert cli(*arguments) == 0
+    assert run_cli(*arguments, in_process=True).code == 0
     state_path.unlink()  # lost, or restored from an old backup
-    assert cli(*arguments) == 0
+    assert run_cli(*arguments, in_process=True).code == 0
     assert sorted(stored(root)["path"]) == expected_paths(range(40))
 
 
 def test_a_run_killed_while_moving_its_parts_in_is_finished_by_the_next(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Committed, then killed with some parts moved in: readers see all of it, the next
     run moves the rest in and adds nothing twice."""
@@ -137,49 +139,52 @@ def test_a_run_killed_while_moving_its_parts_in_is_finished_by_the_next(
     assert len(list(staging.rglob("*.parquet"))) > 0 and len(moved) == 2
     records = len(expected_paths(range(0, 40 * 1300, 1300)))
     # readers see the whole committed run already
-    assert summary_records(root, capsys) == records
-    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
+    assert summary_records(root) == records
+    assert run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True).code == 0
     assert dataset_commits.staging_directories(root) == []
     assert stored(root).height == records
 
 
-def test_a_dead_runs_staging_is_removed_and_never_read(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    log = write_log(tmp_path / "access.log", 0, 30)
+def test_a_dead_runs_staging_is_removed_and_never_read(tmp_path: Path) -> None:
+    log = write_numbered_log(tmp_path / "access.log", 0, 30)
     root = tmp_path / "ds"
-    assert cli("ingest", str(log), "--to", str(root), "-q") == 0
+    assert run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True).code == 0
     # what a run killed before its commit leaves: 48 MB of staged parts, say
     dead = root.parent / f".ds{dataset_commits.STAGING}0123456789ab"
     part = dead / "date=2024-01-01" / "source=nginx" / "part-dead.parquet"
     part.parent.mkdir(parents=True)
     part.write_bytes(next(root.glob(dataset_commits.PART_GLOB)).read_bytes())
-    assert summary_records(root, capsys) == len(expected_paths(range(30)))
-    write_log(tmp_path / "other.log", 100, 5)
-    assert cli("ingest", str(tmp_path / "other.log"), "--to", str(root), "-q") == 0
+    assert summary_records(root) == len(expected_paths(range(30)))
+    write_numbered_log(tmp_path / "other.log", 100, 5)
+    assert (
+        run_cli(
+            "ingest", str(tmp_path / "other.log"), "--to", str(root), "-q", in_process=True
+        ).code
+        == 0
+    )
     assert not dead.exists()
 
 
 def test_rotation_without_state_follows_the_dataset_record(tmp_path: Path) -> None:
-    log = write_log(tmp_path / "access.log", 0, 20)
+    log = write_numbered_log(tmp_path / "access.log", 0, 20)
     root = tmp_path / "ds"
     arguments = ["ingest", str(log), "--to", str(root), "-q"]
-    assert cli(*arguments) == 0
+    assert run_cli(*arguments, in_process=True).code == 0
     with log.open("a") as handle:
         handle.write("".join(log_line(number) for number in range(20, 30)))
     rotated = tmp_path / "access.log.1.gz"
     rotated.write_bytes(gzip.compress(log.read_bytes()))
     log.unlink()
-    write_log(log, 30, 5)
-    assert cli(*arguments) == 0
-    assert cli(*arguments) == 0
+    write_numbered_log(log, 30, 5)
+    assert run_cli(*arguments, in_process=True).code == 0
+    assert run_cli(*arguments, in_process=True).code == 0
     assert sorted(stored(root)["path"]) == expected_paths(range(35))
 
 
 def test_stdin_is_appended_and_cannot_be_mixed_with_files(tmp_path: Path) -> None:
-    log = write_log(tmp_path / "access.log", 0, 10)
+    log = write_numbered_log(tmp_path / "access.log", 0, 10)
     root = tmp_path / "ds"
-    assert cli("ingest", str(log), "-", "--to", str(root), "-q") == 2
+    assert run_cli("ingest", str(log), "-", "--to", str(root), "-q", in_process=True).code == 2
     assert not list(root.glob(dataset_commits.PART_GLOB))
 
 
@@ -202,7 +207,7 @@ def test_is_dataset_with_only_a_record(tmp_path: Path) -> None:
     empty = tmp_path / "empty.log"
     empty.write_text("")
     root = tmp_path / "ds"
-    assert cli("ingest", str(empty), "--to", str(root), "-q") == 0
+    assert run_cli("ingest", str(empty), "--to", str(root), "-q", in_process=True).code == 0
     assert dataset.is_dataset(str(root))
 
 

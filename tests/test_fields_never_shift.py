@@ -20,8 +20,7 @@ import pytest
 
 from logstat.formats import alb, elb, nginx
 from logstat.formats.template import TRAILING_FIELD
-from tests.conftest import SHARED_CORPUS
-from tests.helpers import parse_file, plan_file, run_cli, write_log
+from tests.helpers import SHARED_CORPUS, parse_file, plan_file, run_cli, write_log
 
 COMBINED = (
     '192.0.2.7 - - [10/Mar/2024:13:55:36 +0000] "GET /api?x=1 HTTP/1.1" 500 21 '

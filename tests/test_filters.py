@@ -24,7 +24,8 @@ from logstat.filters import (
 )
 from logstat.status import status_class
 from logstat.summary import ReportSettings
-from tests.reporting import START, Record, records_strategy, run_cli, summarise, write_log
+from tests.helpers import START, Record, run_cli, summarise, write_requests
+from tests.strategies import records_strategy
 
 NOW = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
 
@@ -168,7 +169,7 @@ filter_strategy = st.builds(
 def test_filters_keep_what_the_reference_keeps(
     tmp_path: Path, records: list[Record], filters: Filters
 ) -> None:
-    log = write_log(tmp_path / "access.log", records, ["not a log line", ""])
+    log = write_requests(tmp_path / "access.log", records, ["not a log line", ""])
     summary = summarise([log], ReportSettings(filters=filters))
     kept = [record for record in records if keeps(record, filters)]
     expected = Counter(record.status for record in kept)
@@ -189,7 +190,7 @@ def test_filters_keep_what_the_reference_keeps(
 def test_since_is_inclusive_and_until_exclusive(tmp_path: Path) -> None:
     moments = [START + timedelta(seconds=offset) for offset in (-1, 0, 1, 59, 60, 61)]
     records = [Record("h", "192.0.2.1", moment, "GET", "/", 200, "x") for moment in moments]
-    log = write_log(tmp_path / "access.log", records)
+    log = write_requests(tmp_path / "access.log", records)
     window = parse_filters(since="2024-03-01T09:00:00", until="2024-03-01T09:01:00", now=NOW)
     summary = summarise([log], ReportSettings(filters=window))
     assert summary.totals.selected == 3
@@ -223,22 +224,29 @@ def test_status_terms_match_like_the_reference() -> None:
 # Command line
 
 
-def test_cli_says_which_filters_were_active(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_says_which_filters_were_active(tmp_path: Path) -> None:
     records = [
         Record("shop.example.com", "192.0.2.1", START, "GET", "/api/x", 502, "curl"),
         Record("shop.example.com", "192.0.2.1", START, "POST", "/api/x", 200, "curl"),
         Record("api.example.com", "192.0.2.1", START, "GET", "/", 500, "curl"),
     ]
-    log = write_log(tmp_path / "apache_access.log", records, ["garbage"])
+    log = write_requests(tmp_path / "apache_access.log", records, ["garbage"])
     code, out, _ = run_cli(
-        capsys, str(log), "--status", "5xx", "--host", "shop.example.com", "--method", "get"
+        str(log),
+        "--status",
+        "5xx",
+        "--host",
+        "shop.example.com",
+        "--method",
+        "get",
+        in_process=True,
     )
     assert code == 0
     assert "Filters: status 5xx; host shop.example.com; method GET: 2 of 3 records excluded" in out
     assert "1 rejected" in out
-    code, out, _ = run_cli(capsys, str(log), "--status", "5xx", "--path", "^/api", "--json")
+    code, out, _ = run_cli(
+        str(log), "--status", "5xx", "--path", "^/api", "--json", in_process=True
+    )
     data = json.loads(out)
     assert data["filters"]["status"] == ["5xx"] and data["filters"]["path"] == "^/api"
     assert data["filters"]["excluded"] == 2 and data["totals"]["selected"] == 1
@@ -257,10 +265,8 @@ def test_cli_says_which_filters_were_active(
         ("--top-fields", "shoe_size"),
     ],
 )
-def test_cli_bad_values_exit_2_naming_the_option(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str
-) -> None:
-    log = write_log(tmp_path / "apache_access.log", [])
-    code, out, err = run_cli(capsys, "report", str(log), option, value)
+def test_cli_bad_values_exit_2_naming_the_option(tmp_path: Path, option: str, value: str) -> None:
+    log = write_requests(tmp_path / "apache_access.log", [])
+    code, out, err = run_cli("report", str(log), option, value, in_process=True)
     assert code == ExitCode.USAGE and out == ""
     assert option in err and err.startswith("logstat: error:")

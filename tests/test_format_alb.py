@@ -1,16 +1,12 @@
 """AWS ALB access logs, through the public path (pipeline.plan/read and the CLI).
 
-Golden files: each data file under fixtures/alb/ has `<file>.expected.csv` with
-selected parsed columns; a new fixture file is a new test.  Rewrite the golden
-files after a deliberate change with `LOGSTAT_UPDATE_GOLDEN=1 pytest tests/test_format_alb.py`
-and review the diff.
+The fixtures in fixtures/alb/ are compared with their goldens in test_format_fixtures.py.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import polars as pl
@@ -18,124 +14,32 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logstat import cli, formats, pipeline, sources
 from logstat.formats import alb
-from logstat.lines import Chunk, split_lines
-from tests.conftest import FIXTURES, SHARED_CORPUS
-
-GOLDEN_SUFFIX = ".expected.csv"
-ALB_COLUMNS = [
-    "line_no",
-    "line_kind",
-    "reject_reason",
-    "request_type",
-    "timestamp",
-    "client_ip",
-    "target",
-    "host",
-    "method",
-    "path",
-    "query",
-    "protocol",
-    "status",
-    "status_class",
-    "upstream_status",
-    "upstream_status_list",
-    "produced_by",
-    "error_reason",
-    "classification",
-    "bytes_sent",
-    "request_time_s",
-]
-
-
-# Helpers, shared with tests/test_format_elb.py
-
-
-def data_files(directory: Path) -> list[Path]:
-    """The log files in a directory: everything but the golden / expected CSVs."""
-    if not directory.is_dir():
-        return []
-    return sorted(
-        path for path in directory.iterdir() if path.is_file() and GOLDEN_SUFFIX not in path.name
-    )
-
-
-def parse(path: Path, format: str | None = None) -> tuple[pipeline.FileRun, pl.DataFrame]:
-    """Detect (or force) the format of one file and parse all of it."""
-    options = pipeline.Options(format=format)
-    runs = pipeline.plan(sources.expand([str(path)]), options)
-    frames = [frame for _, frame in pipeline.read(runs, options)]
-    return runs[0], pl.concat(frames, how="diagonal_relaxed")
-
-
-def sample_of(path: Path) -> pl.Series:
-    """The lines detection looks at: the first non-empty lines of the decompressed file."""
-    (source,) = sources.expand([str(path)])
-    opened = sources.open_source(source)
-    try:
-        head = opened.stream.read(pipeline.HEAD_BYTES)
-    finally:
-        opened.close()
-    return formats.sample_lines(split_lines(Chunk(head, 1))["line"])
-
-
-def check_golden(log: Path, frame: pl.DataFrame, columns: list[str]) -> None:
-    golden = log.with_name(log.name + GOLDEN_SUFFIX)
-    actual = frame.select(columns).write_csv()
-    if os.environ.get("LOGSTAT_UPDATE_GOLDEN") == "1":
-        golden.write_text(actual)
-    assert golden.exists(), f"no golden file {golden.name}: run with LOGSTAT_UPDATE_GOLDEN=1"
-    assert actual.splitlines() == golden.read_text().splitlines()
-
-
-def check_expected_statuses(log: Path, frame: pl.DataFrame) -> None:
-    """The corpus's `<file>.expected.csv` (line_no,status,target_status) at those lines."""
-    expected = pl.read_csv(log.with_name(log.name + GOLDEN_SUFFIX), infer_schema=False)
-    by_line = {row["line_no"]: row for row in frame.iter_rows(named=True)}
-    for row in expected.iter_rows(named=True):
-        parsed = by_line[int(row["line_no"])]
-        assert parsed["line_kind"] == "record", row
-        want_status = int(row["status"]) if row["status"] else None
-        want_upstream = int(row["target_status"]) if row["target_status"] else None
-        assert (parsed["status"], parsed["upstream_status"]) == (want_status, want_upstream), row
-
-
-def write_log(directory: Path, lines: list[str], name: str = "access.log") -> Path:
-    path = directory / name
-    path.write_text("".join(line + "\n" for line in lines))
-    return path
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stopped:
-        cli.main(list(args))
-    captured = capsys.readouterr()
-    return int(stopped.value.code or 0), captured.out, captured.err
-
-
-# Golden fixtures
-
-
-@pytest.mark.parametrize("log", data_files(FIXTURES / "alb"), ids=lambda path: path.name)
-def test_fixture_matches_golden(log: Path) -> None:
-    run, frame = parse(log)
-    assert run.format_name == "alb"
-    assert run.lines == frame.height == run.records + run.rejected + run.blanks
-    check_golden(log, frame, ALB_COLUMNS)
+from tests.helpers import (
+    AWS_EXPECTED,
+    FIXTURES,
+    SHARED_CORPUS,
+    check_expected_statuses,
+    data_files,
+    golden_of,
+    parse_run,
+    run_cli,
+    sample_of,
+    write_log,
+)
 
 
 def test_gzip_s3_object_is_read_by_magic_bytes() -> None:
     (log,) = (FIXTURES / "alb").glob("*_elasticloadbalancing_*_app.*.log.gz")
     assert gzip.decompress(log.read_bytes())  # really gzip, as AWS writes it
-    run, _ = parse(log)
+    run, _ = parse_run(log)
     assert (run.format_name, run.compression, run.records) == ("alb", "gzip", 3)
 
 
 def test_every_documented_field_is_kept() -> None:
     """Fields beyond the canonical schema come out as extra columns under AWS's names."""
     log = FIXTURES / "alb" / "layouts.log"
-    _, frame = parse(log)
+    _, frame = parse_run(log)
     newest = frame.filter(pl.col("line_no") == 6).row(0, named=True)
     assert newest["trace_id"] == "Root=1-679e0c00-0123456789abcdef01234567"
     assert newest["target_group_arn"].endswith("targetgroup/web/73e2d6bc24d8a067")
@@ -191,16 +95,16 @@ def _corpus_names(directory: str) -> list[str]:
 @pytest.mark.parametrize("name", _corpus_names("alb"))
 def test_corpus_file_is_detected_as_alb(corpus: Path, name: str) -> None:
     log = corpus / "alb" / name
-    run, frame = parse(log)
+    run, frame = parse_run(log)
     assert run.format_name == "alb"
     assert run.records > 0
     assert frame.filter(pl.col("line_kind") == "rejected")["reject_reason"].null_count() == 0
-    if log.with_name(log.name + GOLDEN_SUFFIX).exists():
-        check_expected_statuses(log, frame)
+    if golden_of(log).exists():
+        check_expected_statuses(log, frame, AWS_EXPECTED)
 
 
 def test_corpus_mixed_nlb_and_connection_log_lines_are_rejected(corpus: Path) -> None:
-    run, frame = parse(corpus / "alb" / "elastic-integrations_aws_elb_logs_test-alb.log")
+    run, frame = parse_run(corpus / "alb" / "elastic-integrations_aws_elb_logs_test-alb.log")
     assert run.format_name == "alb"
     reasons = dict(
         frame.filter(pl.col("line_kind") == "rejected").group_by("reject_reason").len().iter_rows()
@@ -218,14 +122,14 @@ def test_corpus_mixed_nlb_and_connection_log_lines_are_rejected(corpus: Path) ->
 def test_corpus_alb_and_classic_elb_mix(corpus: Path) -> None:
     """ALB wins the file (10 of 16 lines); classic ELB lines are rejected naming --format elb."""
     log = corpus / "alb" / "plaso_test_data_aws_elb_access.log"
-    run, frame = parse(log)
+    run, frame = parse_run(log)
     assert run.format_name == "alb"
     rejected = frame.filter(pl.col("line_kind") == "rejected")
     assert rejected["line_no"].to_list() == [11, 12, 13, 14, 15, 16]
     assert set(rejected["reject_reason"][:4]) == {
         "classic ELB entry (no request type first): read it with --format elb"
     }
-    _, as_elb = parse(log, format="elb")
+    _, as_elb = parse_run(log, format="elb")
     assert as_elb.filter(pl.col("line_kind") == "record")["line_no"].to_list() == [11, 12, 13, 14]
 
 
@@ -246,9 +150,9 @@ def test_corpus_odd_alb_files_are_rejected_with_reasons(
     corpus: Path, name: str, reason: str
 ) -> None:
     log = corpus / "odd" / name
-    detected, _ = parse(log)
+    detected, _ = parse_run(log)
     assert detected.choice is None  # no format claims them
-    run, frame = parse(log, format="alb")
+    run, frame = parse_run(log, format="alb")
     assert run.records == 0
     assert frame["reject_reason"].to_list() == [reason] * frame.height
 
@@ -275,7 +179,7 @@ def alb_line(statuses: str = PASSED, target: str = "10.0.0.1:80", error: str = '
 
 
 def produced(tmp_path: Path, lines: list[str]) -> list[str | None]:
-    _, frame = parse(write_log(tmp_path, lines))
+    _, frame = parse_run(write_log(tmp_path, lines))
     assert frame["line_kind"].to_list() == ["record"] * len(lines)
     return frame["produced_by"].to_list()
 
@@ -327,7 +231,7 @@ def test_no_status_at_all_is_unknown(tmp_path: Path) -> None:
 
 def test_processing_time_of_minus_one_voids_the_total(tmp_path: Path) -> None:
     line = alb_line().replace("0.000 0.001 0.000", "0.002 -1 0.000")
-    _, frame = parse(write_log(tmp_path, [line, alb_line()]))
+    _, frame = parse_run(write_log(tmp_path, [line, alb_line()]))
     assert frame["request_time_s"].to_list() == [None, pytest.approx(0.001)]
     assert frame["target_processing_time_s"].to_list() == [None, pytest.approx(0.001)]
 
@@ -339,19 +243,19 @@ def test_query_is_what_follows_the_question_mark_as_in_other_formats(tmp_path: P
     albs = [
         alb_line().replace("example.com:80/ ", f"example.com:80{target} ") for target in targets
     ]
-    _, frame = parse(write_log(tmp_path, albs, "alb.log"))
+    _, frame = parse_run(write_log(tmp_path, albs, "alb.log"))
     assert frame["query"].to_list() == expected
     nginx = [
         f'192.0.2.20 - - [02/Mar/2024:09:00:00 +0000] "GET {target} HTTP/1.1" 200 5 "-" "curl"'
         for target in targets
     ]
-    _, frame = parse(write_log(tmp_path, nginx, "nginx.log"), format="nginx")
+    _, frame = parse_run(write_log(tmp_path, nginx, "nginx.log"), format="nginx")
     assert frame["query"].to_list() == expected
 
 
 def test_detection_reports_matched_over_sampled(tmp_path: Path) -> None:
     log = write_log(tmp_path, [alb_line(), "garbage", alb_line(), ""])
-    run, _ = parse(log)
+    run, _ = parse_run(log)
     assert run.choice is not None
     assert run.choice.detection.confidence == "2/3 sample lines matched"
 
@@ -373,8 +277,8 @@ def test_every_line_is_a_record_or_rejected_with_a_reason(texts: list[str]) -> N
 # The CLI, end to end
 
 
-def test_cli_summary_explains_alb_statuses(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(capsys, str(FIXTURES / "alb" / "produced_by.log"), "--json")
+def test_cli_summary_explains_alb_statuses() -> None:
+    code, out, _ = run_cli(str(FIXTURES / "alb" / "produced_by.log"), "--json", in_process=True)
     assert code == 0
     summary = json.loads(out)
     assert summary["files"][0]["source"] == "alb"
@@ -397,9 +301,14 @@ def test_cli_summary_explains_alb_statuses(capsys: pytest.CaptureFixture[str]) -
     assert upstream == {200: 2, 502: 1, 500: 1, 404: 1}
 
 
-def test_cli_rejects_a_format_string_for_alb(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_rejects_a_format_string_for_alb() -> None:
     code, _, err = run_cli(
-        capsys, "--format", "alb", "--log-format", "$status", str(FIXTURES / "alb" / "rejects.log")
+        "--format",
+        "alb",
+        "--log-format",
+        "$status",
+        str(FIXTURES / "alb" / "rejects.log"),
+        in_process=True,
     )
     assert code == 2
     assert "fixed layout" in err

@@ -1,8 +1,7 @@
 """Cloudflare http_requests logs (Logpush / Logpull), through the public path.
 
-Golden files: each log under fixtures/cloudflare/ has `<file>.expected.csv` with
-selected parsed columns; a new fixture file is a new test.  Rewrite them after a
-deliberate change with `LOGSTAT_UPDATE_GOLDEN=1 pytest tests/test_format_cloudflare.py`.
+The fixtures in fixtures/cloudflare/ are compared with their goldens in
+test_format_fixtures.py.
 """
 
 from __future__ import annotations
@@ -21,35 +20,17 @@ from logstat import pipeline, sources
 from logstat.errors import LogstatError
 from logstat.formats import cloudflare, sample_lines
 from logstat.formats.cloudflare import NOT_ONE_LINE
-from tests.conftest import FIXTURES, SHARED_CORPUS
-from tests.test_format_alb import GOLDEN_SUFFIX, check_golden, data_files, parse, run_cli
+from tests.helpers import (
+    FIXTURES,
+    SHARED_CORPUS,
+    data_files,
+    golden_columns,
+    golden_of,
+    parse_run,
+    run_cli,
+)
 
-CLOUDFLARE_COLUMNS = [
-    "line_no",
-    "line_kind",
-    "reject_reason",
-    "timestamp",
-    "client_ip",
-    "host",
-    "method",
-    "path",
-    "query",
-    "protocol",
-    "status",
-    "status_class",
-    "upstream_status",
-    "origin_response_status",
-    "produced_by",
-    "bytes_sent",
-    "request_time_s",
-    "user_agent",
-    "referer",
-    "cache_cache_status",
-    "security_action",
-    "security_actions",
-    "worker_status",
-    "ray_id",
-]
+CLOUDFLARE_COLUMNS = golden_columns("cloudflare")
 
 
 def write_records(directory: Path, records: list[dict[str, object]]) -> Path:
@@ -58,19 +39,8 @@ def write_records(directory: Path, records: list[dict[str, object]]) -> Path:
     return path
 
 
-# Golden fixtures
-
-
-@pytest.mark.parametrize("log", data_files(FIXTURES / "cloudflare"), ids=lambda path: path.name)
-def test_fixture_matches_golden(log: Path) -> None:
-    run, frame = parse(log)
-    assert run.format_name == "cloudflare"
-    assert run.lines == frame.height == run.records + run.rejected + run.comments + run.blanks
-    check_golden(log, frame, CLOUDFLARE_COLUMNS)
-
-
 def test_every_timestamp_encoding_is_the_same_instant() -> None:
-    _, frame = parse(FIXTURES / "cloudflare" / "timestamps.ndjson")
+    _, frame = parse_run(FIXTURES / "cloudflare" / "timestamps.ndjson")
     stamps = frame["timestamp"].dt.to_string("%Y-%m-%dT%H:%M:%S%.3f").to_list()
     whole, quarter = "2024-05-01T10:00:00.000", "2024-05-01T10:00:00.250"
     assert stamps == [whole, quarter, quarter, whole, whole, quarter, quarter, quarter, whole, None]
@@ -100,7 +70,7 @@ def test_unix_times_are_read_in_any_unit(tmp_path: Path, instant: str, unit: str
     ]
     path = tmp_path / "http_requests.ndjson"
     path.write_text("".join(json.dumps(record) + "\n" for record in records))
-    _, frame = parse(path)
+    _, frame = parse_run(path)
     expected = datetime(1970, 1, 1) + timedelta(microseconds=micros // precision * precision)
     assert frame["timestamp"].dt.replace_time_zone(None).to_list() == [expected, expected]
 
@@ -112,8 +82,8 @@ def test_broken_lines_do_not_change_the_good_ones(tmp_path: Path) -> None:
     good = [lines[0], lines[6]]  # the two well-formed records
     clean = tmp_path / "clean.ndjson"
     clean.write_text("".join(line + "\n" for line in good))
-    _, slow = parse(broken)
-    _, fast = parse(clean)
+    _, slow = parse_run(broken)
+    _, fast = parse_run(clean)
     columns = [column for column in CLOUDFLARE_COLUMNS if column != "line_no"]
     slow_records = slow.filter(pl.col("line_no").is_in([1, 7]))
     assert fast["line_kind"].to_list() == ["record", "record"]
@@ -143,8 +113,8 @@ def test_each_slower_path_reads_the_good_line_alike(
     alone, mixed = tmp_path / "alone.ndjson", tmp_path / "mixed.ndjson"
     alone.write_text(good + "\n")
     mixed.write_text(good + "\n" + bad_line + "\n")
-    _, expected = parse(alone)
-    _, frame = parse(mixed)
+    _, expected = parse_run(alone)
+    _, frame = parse_run(mixed)
     columns = [column for column in CLOUDFLARE_COLUMNS if column != "line_no"]
     assert frame.head(1).select(columns).equals(expected.select(columns))
     assert frame.row(1, named=True)["line_kind"] == kind
@@ -159,7 +129,7 @@ def test_pretty_printed_json_is_claimed_and_rejected_with_a_reason() -> None:
     )
     if not log.exists():
         pytest.skip("../shared/corpus is not beside the repository")
-    run, frame = parse(log)
+    run, frame = parse_run(log)
     assert run.format_name == "cloudflare" and run.records == 0
     assert set(frame["reject_reason"].to_list()) == {NOT_ONE_LINE}
     assert run.choice is not None and "pretty-printed" in run.choice.detection.parser.description
@@ -261,7 +231,7 @@ def test_lines_add_up_in_any_chunking(
     ],
 )
 def test_produced_by(tmp_path: Path, record: dict[str, object], expected: str) -> None:
-    _, frame = parse(write_records(tmp_path, [record]))
+    _, frame = parse_run(write_records(tmp_path, [record]))
     assert frame["line_kind"].to_list() == ["record"]
     assert frame["produced_by"].to_list() == [expected]
 
@@ -273,10 +243,10 @@ def test_produced_by(tmp_path: Path, record: dict[str, object], expected: str) -
     "log", data_files(SHARED_CORPUS / "cloudflare"), ids=lambda path: path.name
 )
 def test_corpus_file_is_cloudflare_and_matches_expected_statuses(corpus: Path, log: Path) -> None:
-    run, frame = parse(log)
+    run, frame = parse_run(log)
     assert run.format_name == "cloudflare"
     assert run.lines == run.records + run.rejected + run.comments + run.blanks
-    expected_path = log.with_name(log.name + GOLDEN_SUFFIX)
+    expected_path = golden_of(log)
     if not expected_path.exists():
         return
     expected = pl.read_csv(expected_path, infer_schema=False)
@@ -304,11 +274,11 @@ def test_detection_claims_no_other_format(corpus: Path, directory: str) -> None:
 # The command line, with no option
 
 
-def test_cli_json_summary(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_json_summary(corpus: Path) -> None:
     log = (
         SHARED_CORPUS / "cloudflare" / "elastic-integrations_cloudflare_logpull_test-http-json.log"
     )
-    code, out, _ = run_cli(capsys, str(log), "--json")
+    code, out, _ = run_cli(str(log), "--json", in_process=True)
     assert code == 0
     document = json.loads(out)
     (file,) = document["files"]

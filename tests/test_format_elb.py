@@ -1,7 +1,6 @@
 """AWS classic ELB access logs, through the public path (pipeline.plan/read and the CLI).
 
-Golden files as in tests/test_format_alb.py: `<file>.expected.csv` beside each
-data file under fixtures/elb/; `LOGSTAT_UPDATE_GOLDEN=1` rewrites them.
+The fixtures in fixtures/elb/ are compared with their goldens in test_format_fixtures.py.
 """
 
 from __future__ import annotations
@@ -13,57 +12,28 @@ import polars as pl
 import pytest
 
 from logstat.formats import elb
-from tests.conftest import FIXTURES, SHARED_CORPUS
-from tests.test_format_alb import (
-    GOLDEN_SUFFIX,
+from tests.helpers import (
+    AWS_EXPECTED,
+    FIXTURES,
+    SHARED_CORPUS,
     check_expected_statuses,
-    check_golden,
     data_files,
-    parse,
+    golden_of,
+    parse_run,
     run_cli,
     sample_of,
     write_log,
 )
 
-ELB_COLUMNS = [
-    "line_no",
-    "line_kind",
-    "reject_reason",
-    "timestamp",
-    "client_ip",
-    "backend",
-    "host",
-    "method",
-    "path",
-    "query",
-    "protocol",
-    "status",
-    "status_class",
-    "upstream_status",
-    "produced_by",
-    "bytes_sent",
-    "request_time_s",
-    "user_agent",
-    "ssl_protocol",
-]
-
-
-@pytest.mark.parametrize("log", data_files(FIXTURES / "elb"), ids=lambda path: path.name)
-def test_fixture_matches_golden(log: Path) -> None:
-    run, frame = parse(log)
-    assert run.format_name == "elb"
-    assert run.lines == frame.height == run.records + run.rejected + run.blanks
-    check_golden(log, frame, ELB_COLUMNS)
-
 
 @pytest.mark.parametrize("name", [path.name for path in data_files(SHARED_CORPUS / "elb")])
 def test_corpus_file_is_detected_as_elb(corpus: Path, name: str) -> None:
     log = corpus / "elb" / name
-    run, frame = parse(log)
+    run, frame = parse_run(log)
     assert run.format_name == "elb"
     assert run.rejected == 0
-    if log.with_name(log.name + GOLDEN_SUFFIX).exists():
-        check_expected_statuses(log, frame)
+    if golden_of(log).exists():
+        check_expected_statuses(log, frame, AWS_EXPECTED)
 
 
 def test_corpus_tcp_listener_entries_are_records_without_status(corpus: Path) -> None:
@@ -72,7 +42,7 @@ def test_corpus_tcp_listener_entries_are_records_without_status(corpus: Path) ->
         / "elb"
         / "awsdocs_elb-classic-load-balancers-user-guide_access-log-collection.md.examples.log"
     )
-    _, frame = parse(log)
+    _, frame = parse_run(log)
     tcp = frame.filter(pl.col("line_no").is_in([3, 4]))
     assert tcp["line_kind"].to_list() == ["record", "record"]
     assert tcp["status_class"].to_list() == ["none", "none"]
@@ -106,7 +76,7 @@ def elb_line(statuses: str, backend: str = "10.0.0.1:80") -> str:
 
 
 def produced(tmp_path: Path, line: str) -> str | None:
-    _, frame = parse(write_log(tmp_path, [line]))
+    _, frame = parse_run(write_log(tmp_path, [line]))
     assert frame["line_kind"].to_list() == ["record"]
     value: str | None = frame["produced_by"][0]
     return value
@@ -135,8 +105,8 @@ def test_tcp_listener_without_statuses_is_unknown(tmp_path: Path) -> None:
     assert produced(tmp_path, line) == "unknown"
 
 
-def test_cli_summary_of_classic_elb(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(capsys, str(FIXTURES / "elb" / "listeners.log"), "--json")
+def test_cli_summary_of_classic_elb() -> None:
+    code, out, _ = run_cli(str(FIXTURES / "elb" / "listeners.log"), "--json", in_process=True)
     assert code == 0
     summary = json.loads(out)
     assert summary["files"][0]["source"] == "elb"

@@ -1,8 +1,6 @@
 """Microsoft IIS W3C extended logs, through the public path (pipeline.plan/read and the CLI).
 
-Golden files: each log under fixtures/iis/ has `<file>.expected.csv` with selected
-parsed columns; a new fixture file is a new test.  Rewrite them after a deliberate
-change with `LOGSTAT_UPDATE_GOLDEN=1 pytest tests/test_format_iis.py` and review the diff.
+The fixtures in fixtures/iis/ are compared with their goldens in test_format_fixtures.py.
 """
 
 from __future__ import annotations
@@ -19,47 +17,24 @@ from hypothesis import strategies as st
 from logstat import pipeline, sources
 from logstat.errors import LogstatError
 from logstat.formats import detect, iis, sample_lines
-from tests.conftest import FIXTURES, SHARED_CORPUS
-from tests.test_format_alb import GOLDEN_SUFFIX, check_golden, data_files, parse, run_cli
+from tests.helpers import (
+    FIXTURES,
+    SHARED_CORPUS,
+    check_expected_statuses,
+    data_files,
+    golden_columns,
+    golden_of,
+    parse_run,
+    run_cli,
+    write_log,
+)
 
-IIS_COLUMNS = [
-    "line_no",
-    "line_kind",
-    "reject_reason",
-    "timestamp",
-    "client_ip",
-    "host",
-    "method",
-    "path",
-    "query",
-    "protocol",
-    "status",
-    "status_class",
-    "substatus",
-    "win32_status",
-    "produced_by",
-    "bytes_sent",
-    "request_time_s",
-    "user_agent",
-    "referer",
-    "s_sitename",
-    "cs_username",
-    "http_x_forwarded_for",
-    "unlisted_fields",
-    "ftp_status",
-]
+IIS_COLUMNS = golden_columns("iis")
+IIS_EXPECTED = {column: column for column in ("status", "substatus", "win32_status")}
 
 
-def with_columns(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """The frame with every golden column, null where this file has no such field."""
-    missing = [pl.lit(None).alias(column) for column in columns if column not in frame.columns]
-    return frame.with_columns(missing)
-
-
-def write_log(directory: Path, lines: list[str], name: str = "u_ex240301.log") -> Path:
-    path = directory / name
-    path.write_text("".join(line + "\n" for line in lines))
-    return path
+def write_iis_log(directory: Path, lines: list[str], name: str = "u_ex240301.log") -> Path:
+    return write_log(directory, lines, name)
 
 
 HEADER = [
@@ -76,20 +51,9 @@ def request(status: str, substatus: str = "0", win32: str = "0") -> str:
     )
 
 
-# Golden fixtures
-
-
-@pytest.mark.parametrize("log", data_files(FIXTURES / "iis"), ids=lambda path: path.name)
-def test_fixture_matches_golden(log: Path) -> None:
-    run, frame = parse(log)
-    assert run.format_name == "iis"
-    assert run.lines == frame.height == run.records + run.rejected + run.comments + run.blanks
-    check_golden(log, with_columns(frame, IIS_COLUMNS), IIS_COLUMNS)
-
-
 def test_fields_change_mid_file_is_read_the_same_across_chunk_boundaries() -> None:
     log = FIXTURES / "iis" / "fields-change.log"
-    _, whole = parse(log)
+    _, whole = parse_run(log)
     options = pipeline.Options(chunk_bytes=200)  # a chunk ends inside each header block
     runs = pipeline.plan(sources.expand([str(log)]), options)
     frames = list(pipeline.read(runs, options))
@@ -103,7 +67,7 @@ def test_fields_change_mid_file_is_read_the_same_across_chunk_boundaries() -> No
 
 
 def test_crlf_and_bom_are_not_part_of_fields() -> None:
-    run, frame = parse(FIXTURES / "iis" / "crlf-bom.log")
+    run, frame = parse_run(FIXTURES / "iis" / "crlf-bom.log")
     records = frame.filter(pl.col("line_kind") == "record")
     assert run.comments == 4 and records.height == 4
     assert records["request_time_s"].to_list() == [0.187, 0.015, 0.0, 0.003]
@@ -111,7 +75,7 @@ def test_crlf_and_bom_are_not_part_of_fields() -> None:
 
 
 def test_headerless_default_file_says_what_was_assumed() -> None:
-    run, _ = parse(FIXTURES / "iis" / "headerless-default.log")
+    run, _ = parse_run(FIXTURES / "iis" / "headerless-default.log")
     assert run.choice is not None
     assert run.choice.detection.parser.description == (
         "iis w3c (no #Fields header: assumed the IIS default fields)"
@@ -119,7 +83,7 @@ def test_headerless_default_file_says_what_was_assumed() -> None:
 
 
 def test_headerless_mixed_layouts_are_named() -> None:
-    run, _ = parse(FIXTURES / "iis" / "headerless-mixed.log")
+    run, _ = parse_run(FIXTURES / "iis" / "headerless-mixed.log")
     assert run.choice is not None
     assert run.choice.detection.parser.description == (
         "iis w3c (no #Fields header: read as IIS field lists default+bytes, iis7, iis6, all, ftp; "
@@ -128,16 +92,16 @@ def test_headerless_mixed_layouts_are_named() -> None:
 
 
 def test_line_with_wrong_field_count_is_rejected_with_counts(tmp_path: Path) -> None:
-    log = write_log(tmp_path, [*HEADER, request("200"), request("200") + " surplus"])
-    run, frame = parse(log)
+    log = write_iis_log(tmp_path, [*HEADER, request("200"), request("200") + " surplus"])
+    run, frame = parse_run(log)
     assert (run.records, run.rejected) == (1, 1)
     assert frame["reject_reason"].drop_nulls().to_list() == ["has 16 fields, #Fields lists 15"]
 
 
 def test_detection_returns_a_fresh_parser_each_time(tmp_path: Path) -> None:
-    first = write_log(tmp_path, [*HEADER, request("200")], "a.log")
+    first = write_iis_log(tmp_path, [*HEADER, request("200")], "a.log")
     other_fields = [HEADER[0], "#Fields: time c-ip cs-method cs-uri-stem sc-status"]
-    second = write_log(tmp_path, [*other_fields, "09:00:00 10.0.0.1 GET / 404"], "b.log")
+    second = write_iis_log(tmp_path, [*other_fields, "09:00:00 10.0.0.1 GET / 404"], "b.log")
     options = pipeline.Options()
     runs = pipeline.plan(sources.expand([str(first), str(second)]), options)
     parsers = [run.choice.detection.parser for run in runs if run.choice]
@@ -153,7 +117,7 @@ def test_detection_returns_a_fresh_parser_each_time(tmp_path: Path) -> None:
 
 
 def test_explicit_field_list_reads_a_headerless_file(tmp_path: Path) -> None:
-    log = write_log(tmp_path, ["2024-03-01 09:00:01 GET /x 418"])
+    log = write_iis_log(tmp_path, ["2024-03-01 09:00:01 GET /x 418"])
     fields = "date time cs-method cs-uri-stem sc-status"
     options = pipeline.Options(format="iis", log_format=fields)
     runs = pipeline.plan(sources.expand([str(log)]), options)
@@ -163,13 +127,11 @@ def test_explicit_field_list_reads_a_headerless_file(tmp_path: Path) -> None:
         iis.make_parser("nonsense")
 
 
-def test_export_has_a_column_for_a_custom_field(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_export_has_a_column_for_a_custom_field(tmp_path: Path) -> None:
     custom = [HEADER[0], HEADER[1] + " X-ARR-LOG-ID", request("200") + " 9f1c2d"]
-    log = write_log(tmp_path, custom)
+    log = write_iis_log(tmp_path, custom)
     output = tmp_path / "out.csv"
-    code, _, _ = run_cli(capsys, "export", str(log), "-o", str(output), "--quiet")
+    code, _, _ = run_cli("export", str(log), "-o", str(output), "--quiet", in_process=True)
     exported = pl.read_csv(output, infer_schema=False)
     assert code == 0
     assert exported.select("status", "x_arr_log_id").row(0) == ("200", "9f1c2d")
@@ -214,7 +176,7 @@ def test_header_blocks_add_up_in_any_chunking(
             lines.append(" ".join(values + (["surplus"] if damaged else [])))
             expected.append(None if damaged else status)
     with tempfile.TemporaryDirectory() as directory:
-        log = write_log(Path(directory), lines)
+        log = write_iis_log(Path(directory), lines)
         options = pipeline.Options(chunk_bytes=chunk_bytes)
         runs = pipeline.plan(sources.expand([str(log)]), options)
         frame = pl.concat(
@@ -228,18 +190,16 @@ def test_header_blocks_add_up_in_any_chunking(
     assert run.rejected == sum(damaged for _, rows in blocks for _, damaged in rows)
 
 
-def test_state_run_reads_new_lines_with_the_header_above_them(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_state_run_reads_new_lines_with_the_header_above_them(tmp_path: Path) -> None:
     """A cron run with --state starts below the #Fields line; detection saw it."""
     fields = "#Fields: date time cs-method cs-uri-stem sc-status sc-substatus"
-    log = write_log(tmp_path, [HEADER[0], fields, "2024-03-01 09:00:01 GET /a 200 0"])
+    log = write_iis_log(tmp_path, [HEADER[0], fields, "2024-03-01 09:00:01 GET /a 200 0"])
     state = tmp_path / "state.json"
-    code, out, _ = run_cli(capsys, str(log), "--state", str(state), "--json")
+    code, out, _ = run_cli(str(log), "--state", str(state), "--json", in_process=True)
     assert code == 0 and json.loads(out)["files"][0]["records"] == 1
     with log.open("a") as handle:
         handle.write("2024-03-01 09:00:02 GET /b 502 3\n")
-    code, out, _ = run_cli(capsys, str(log), "--state", str(state), "--json")
+    code, out, _ = run_cli(str(log), "--state", str(state), "--json", in_process=True)
     (file,) = json.loads(out)["files"]
     assert (code, file["records"], file["rejected"]) == (0, 1, 0)
     (row,) = json.loads(out)["statuses"]
@@ -264,8 +224,8 @@ def test_state_run_reads_new_lines_with_the_header_above_them(
     ],
 )
 def test_produced_by(tmp_path: Path, status: str, substatus: str, expected: str) -> None:
-    log = write_log(tmp_path, [*HEADER, request(status, substatus)])
-    _, frame = parse(log)
+    log = write_iis_log(tmp_path, [*HEADER, request(status, substatus)])
+    _, frame = parse_run(log)
     record = frame.filter(pl.col("line_kind") == "record").row(0, named=True)
     assert (record["status"], record["substatus"], record["produced_by"]) == (
         int(status),
@@ -283,25 +243,14 @@ def corpus_logs(directory: str) -> list[Path]:
 
 @pytest.mark.parametrize("log", corpus_logs("iis"), ids=lambda path: path.name)
 def test_corpus_file_is_iis_and_matches_expected_statuses(corpus: Path, log: Path) -> None:
-    run, frame = parse(log)
+    run, frame = parse_run(log)
     assert run.format_name == "iis"
     assert run.lines == run.records + run.rejected + run.comments + run.blanks
     assert run.records > 0
     # every line of IIS's own files is read (blank lines are blank, not rejects)
     assert frame["reject_reason"].drop_nulls().to_list() == []
-    expected_path = log.with_name(log.name + GOLDEN_SUFFIX)
-    if not expected_path.exists():
-        return
-    expected = pl.read_csv(expected_path, infer_schema=False)
-    by_line = {row["line_no"]: row for row in frame.iter_rows(named=True)}
-    for row in expected.iter_rows(named=True):
-        parsed = by_line[int(row["line_no"])]
-        want = tuple(
-            int(row[column]) if row[column] else None
-            for column in ("status", "substatus", "win32_status")
-        )
-        got = (parsed["status"], parsed["substatus"], parsed["win32_status"])
-        assert (parsed["line_kind"], got) == ("record", want), row
+    if golden_of(log).exists():
+        check_expected_statuses(log, frame, IIS_EXPECTED)
 
 
 @pytest.mark.parametrize("directory", ["nginx", "apache", "alb", "elb", "cloudflare", "iis", "odd"])
@@ -323,7 +272,7 @@ def test_detection_keeps_formats_apart(corpus: Path, directory: str) -> None:
 
 
 def test_ftp_log_reply_codes_are_not_http_statuses(corpus: Path) -> None:
-    run, frame = parse(SHARED_CORPUS / "iis" / "lnav_test_logfile_w3c.2")
+    run, frame = parse_run(SHARED_CORPUS / "iis" / "lnav_test_logfile_w3c.2")
     records = frame.filter(pl.col("line_kind") == "record")
     assert records["status"].null_count() == records.height == 14
     assert set(records["ftp_status"].to_list()) == {331, 230, 226}
@@ -333,12 +282,12 @@ def test_ftp_log_reply_codes_are_not_http_statuses(corpus: Path) -> None:
 # The command line, with no option
 
 
-def test_cli_summary_of_a_corpus_file(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_summary_of_a_corpus_file(corpus: Path) -> None:
     log = SHARED_CORPUS / "iis" / "brianary-scripts_test_data_u_ex100815.log"
-    code, out, _ = run_cli(capsys, str(log))
+    code, out, _ = run_cli(str(log), in_process=True)
     assert code == 0
     assert "iis w3c" in out and "16 parsed" in out and "40 comment/header lines" in out
-    code, out, _ = run_cli(capsys, str(log), "--json")
+    code, out, _ = run_cli(str(log), "--json", in_process=True)
     document = json.loads(out)
     assert code == 0
     (file,) = document["files"]

@@ -8,7 +8,6 @@ long run finds becomes an `@example` here or a named test.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import tempfile
@@ -24,12 +23,8 @@ from logstat.errors import LogstatError
 from logstat.formats import FORMATS, Format
 from logstat.lines import Chunk, ReadProblems, read_chunks, split_lines
 from logstat.sources import detect_compression
-from tests.strategies import (
-    HOSTILE_PIECES,
-    RENDERERS,
-    assert_counts_add_up,
-    run_cli,
-)
+from tests.helpers import assert_counts_add_up, run_cli
+from tests.strategies import HOSTILE_PIECES, RENDERERS
 
 EXAMPLES = int(os.environ.get("LOGSTAT_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(
@@ -137,21 +132,6 @@ def test_parser(format: Format, data: bytes) -> None:
         assert rejected[schema.REJECT_REASON].null_count() == 0
 
 
-def _cli_in_process(*arguments: str) -> tuple[int, str, str]:
-    """`logstat ...` in this process (a child process per example would be too slow)."""
-    from logstat import cli
-
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with (
-        contextlib.redirect_stdout(stdout),
-        contextlib.redirect_stderr(stderr),
-        pytest.raises(SystemExit) as exit_info,
-    ):
-        cli.main(list(arguments))
-    code = exit_info.value.code
-    return int(code or 0), stdout.getvalue(), stderr.getvalue()
-
-
 @FUZZ
 @given(data=inputs(), compress=st.sampled_from([None, "gzip", "zstd"]))
 @example(data=b"\x1f\x8b", compress=None)  # gzip's magic bytes and nothing else
@@ -172,7 +152,8 @@ def test_whole_pipeline(data: bytes, compress: str | None) -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "fuzz.log"
         path.write_bytes(stored)
-        code, stdout, stderr = _cli_in_process(str(path), "--json", "--quiet")
+        # in this process: a child process per example would be too slow
+        code, stdout, stderr = run_cli(str(path), "--json", "--quiet", in_process=True)
     assert "internal error" not in stderr, stderr
     assert code in (0, 3, 5), stderr  # 5: no line parsed, or most have no status
     if code in (3, 5):

@@ -29,13 +29,8 @@ import zstandard
 from logstat import lines, pipeline
 from logstat.sources import expand
 from logstat.summary import SummaryBuilder
-from tests.strategies import (
-    CliResult,
-    assert_counts_add_up,
-    assert_one_line_error,
-    nginx_lines,
-    run_cli,
-)
+from tests.helpers import CliResult, assert_counts_add_up, assert_one_line_error, run_cli
+from tests.strategies import nginx_lines
 
 LINE = b'203.0.113.9 - - [10/Oct/2023:13:55:36 +0000] "GET /x HTTP/1.1" 200 12 "-" "curl/8.0"\n'
 BIG = 40_000  # lines in the logs that are compressed: several MiB, many read calls
@@ -430,10 +425,9 @@ def test_unreadable_file_is_a_one_line_error() -> None:
 
 
 def test_file_that_cannot_be_opened_is_a_one_line_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Permission denied (simulated: root may open anything): exit 1, no traceback."""
-    from logstat import cli
 
     path = tmp_path / "secret.log"
     path.write_bytes(LINE)
@@ -445,13 +439,9 @@ def test_file_that_cannot_be_opened_is_a_one_line_error(
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr("builtins.open", refusing_open)
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main([str(path), "--json"])
-    captured = capsys.readouterr()
-    assert exit_info.value.code == 1
-    assert captured.err.strip().splitlines() == [
-        f"logstat: error: {path}: cannot open: Permission denied"
-    ]
+    code, _, error = run_cli(path, "--json", in_process=True)
+    assert code == 1
+    assert error.strip().splitlines() == [f"logstat: error: {path}: cannot open: Permission denied"]
 
 
 def test_missing_file_and_empty_glob_are_one_line_errors(tmp_path: Path) -> None:

@@ -22,15 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logstat.formats import FORMATS
-from tests.conftest import SHARED_CORPUS
-from tests.strategies import (
-    RENDERERS,
-    Renderer,
-    assert_counts_add_up,
-    hostile_text,
-    parse_back,
-    run_cli,
-)
+from tests.helpers import SHARED_CORPUS, assert_counts_add_up, run_cli
+from tests.strategies import RENDERERS, Renderer, hostile_text, parse_back
 
 
 def _manifest() -> list[dict[str, str]]:

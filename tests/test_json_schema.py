@@ -13,8 +13,7 @@ import pytest
 
 from logstat import topk
 from logstat.report.model import JSON_SCHEMA_VERSION, SCHEMA_RESOURCE
-from tests.conftest import REPO
-from tests.reporting import REPORT_FIXTURES, run_cli
+from tests.helpers import REPO, REPORT_FIXTURES, run_cli
 
 SCHEMA: dict[str, Any] = json.loads(
     resources.files("logstat").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
@@ -80,9 +79,9 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
 
 
 @pytest.mark.parametrize("name", RUNS)
-def test_output_validates(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_validates(name: str, tmp_path: Path) -> None:
     arguments = [argument.format(tmp=tmp_path) for argument in RUNS[name]]
-    code, out, _ = run_cli(capsys, *arguments, "--json")
+    code, out, _ = run_cli(*arguments, "--json", in_process=True)
     assert code in (0, 4)
     document = json.loads(out)
     errors = sorted(VALIDATOR.iter_errors(document), key=str)
@@ -92,9 +91,9 @@ def test_output_validates(name: str, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert set(document) == set(SCHEMA["required"])
 
 
-def test_the_schema_rejects_drift(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_schema_rejects_drift() -> None:
     """The tests above can fail: undocumented fields and wrong types are caught."""
-    _, out, _ = run_cli(capsys, NGINX_SAMPLE, "--every", "1h", "--json")
+    _, out, _ = run_cli(NGINX_SAMPLE, "--every", "1h", "--json", in_process=True)
     document = json.loads(out)
     for change in (
         lambda data: data.update(surprise=1),
@@ -109,17 +108,15 @@ def test_the_schema_rejects_drift(capsys: pytest.CaptureFixture[str]) -> None:
         assert not VALIDATOR.is_valid(changed)
 
 
-def test_schema_command_prints_the_shipped_file(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(capsys, "schema")
+def test_schema_command_prints_the_shipped_file() -> None:
+    code, out, _ = run_cli("schema", in_process=True)
     assert code == 0 and json.loads(out) == SCHEMA
 
 
-def test_approximate_top_validates(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_approximate_top_validates(monkeypatch: pytest.MonkeyPatch) -> None:
     """With more distinct values than the counters kept, `error` appears and validates."""
     monkeypatch.setattr(topk, "BUDGET", 2)
-    _, out, _ = run_cli(capsys, "report", VHOSTS, "--top", "3", "--json")
+    _, out, _ = run_cli("report", VHOSTS, "--top", "3", "--json", in_process=True)
     document = json.loads(out)
     assert not sorted(VALIDATOR.iter_errors(document), key=str)
     fields = [found for group in document["top"]["groups"] for found in group["fields"]]

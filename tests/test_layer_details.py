@@ -33,8 +33,7 @@ from logstat.report.text import NO_MEANING, render_plain, render_rich
 from logstat.sources import expand
 from logstat.status import load_registry
 from logstat.summary import LAYERS, ReportSettings
-from tests.conftest import FIXTURES
-from tests.reporting import REPORT_FIXTURES, run_cli, summarise
+from tests.helpers import FIXTURES, REPORT_FIXTURES, run_cli, summarise
 
 SCHEMA: dict[str, Any] = json.loads(
     resources.files("logstat").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
@@ -96,10 +95,10 @@ def alb_line(status: int, error_reason: str = "-", classification: str = "-") ->
     )
 
 
-def cli_views(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, str]:
+def cli_views(*args: str) -> dict[str, str]:
     outputs = {}
     for view, flags in (("text", []), ("json", ["--json"]), ("markdown", ["--markdown"])):
-        code, out, _ = run_cli(capsys, *args, *flags)
+        code, out, _ = run_cli(*args, *flags, in_process=True)
         assert code == 0
         outputs[view] = out
     return outputs
@@ -132,14 +131,12 @@ def test_alb_error_reason_counts_match_the_fixture(expected: Path) -> None:
         assert row.meaning == registry.alb_classification_reason(row.value)
 
 
-def test_every_view_explains_win32_64_and_an_alb_error_reason(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_every_view_explains_win32_64_and_an_alb_error_reason() -> None:
     registry = load_registry()
     win32_name, win32_meaning = registry.win32(64) or ("", "")
     reason_meaning = registry.alb_error_reason("LambdaInvalidResponse")
     assert win32_meaning and reason_meaning
-    views = cli_views(capsys, str(IIS_SAMPLE), str(ALB_SAMPLE))
+    views = cli_views(str(IIS_SAMPLE), str(ALB_SAMPLE))
 
     text = views["text"].splitlines()
     assert any(line.startswith("Layer details: IIS sc-win32-status") for line in text)
@@ -165,13 +162,11 @@ def test_every_view_explains_win32_64_and_an_alb_error_reason(
     assert win32_meaning in inline and reason_meaning in inline
 
 
-def test_unknown_values_say_no_meaning_is_known(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_unknown_values_say_no_meaning_is_known(tmp_path: Path) -> None:
     iis = iis_log(tmp_path / "u_ex240301.log", [(500, 987654), (200, 0)])
     alb = tmp_path / "alb.log"
     alb.write_text(alb_line(502, "SomethingAwsAddsLater") + "\n", encoding="utf-8")
-    views = cli_views(capsys, str(iis), str(alb))
+    views = cli_views(str(iis), str(alb))
     for value in ("987654", "SomethingAwsAddsLater"):
         row = next(line for line in views["text"].splitlines() if line.startswith(value))
         assert row.endswith(NO_MEANING)
@@ -310,19 +305,19 @@ def test_held_rows_count_the_layer_parts(tmp_path: Path) -> None:
     assert builder.layer_counts("win32_status")["count"].to_list() == [50]
 
 
-def test_an_empty_file_says_it_is_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_empty_file_says_it_is_empty(tmp_path: Path) -> None:
     empty = tmp_path / "empty.log"
     empty.write_bytes(b"")
     blank = tmp_path / "blank.log"
     blank.write_text("\n\n", encoding="utf-8")
     garbage = tmp_path / "garbage.log"
     garbage.write_text("not a log line\n", encoding="utf-8")
-    code, out, _ = run_cli(capsys, str(empty), str(blank), str(garbage), str(IIS_SAMPLE))
+    code, out, _ = run_cli(str(empty), str(blank), str(garbage), str(IIS_SAMPLE), in_process=True)
     assert code == 0
     assert f"  {empty}: empty file\n" in out
     assert f"  {blank}: no format recognised: the first lines are all blank\n" in out
     assert f"  {garbage}: format not recognised\n" in out
-    code, out, _ = run_cli(capsys, str(empty), "--json")
+    code, out, _ = run_cli(str(empty), "--json", in_process=True)
     assert code == 0
     (file,) = json.loads(out)["files"]
     assert (file["source"], file["detection"]) == (None, "empty file")

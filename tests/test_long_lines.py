@@ -15,8 +15,7 @@ import pytest
 from logstat import pipeline
 from logstat.lines import MAX_LINE_BYTES, ReadProblems, read_blocks
 from logstat.sources import Source, open_source
-from tests.helpers import run_cli
-from tests.test_state import log_line
+from tests.helpers import log_line, run_cli
 
 OVER_LONG = "line longer than 16 MiB (only its start was read)"
 

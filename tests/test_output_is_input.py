@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reporting import run_cli
+from tests.helpers import run_cli
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "nginx-access.log"
 
@@ -37,52 +37,48 @@ def _outputs(log: Path) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("case", range(6))
-def test_output_that_is_the_input_is_refused(
-    capsys: pytest.CaptureFixture[str], log: Path, case: int
-) -> None:
+def test_output_that_is_the_input_is_refused(log: Path, case: int) -> None:
     before = log.read_bytes()
-    code, _, err = run_cli(capsys, *_outputs(log)[case])
+    code, _, err = run_cli(*_outputs(log)[case], in_process=True)
     assert code == 2
     assert "would replace the log" in err and err.count("\n") == 1
     assert log.read_bytes() == before
     assert not (log.parent / "ds").exists()
 
 
-def test_a_link_or_a_glob_to_the_input_is_the_input(
-    capsys: pytest.CaptureFixture[str], log: Path
-) -> None:
+def test_a_link_or_a_glob_to_the_input_is_the_input(log: Path) -> None:
     link = log.parent / "link.prom"
     os.symlink(log, link)
     before = log.read_bytes()
-    code, _, err = run_cli(capsys, str(log.parent / "*.log"), "--prometheus", str(link))
+    code, _, err = run_cli(str(log.parent / "*.log"), "--prometheus", str(link), in_process=True)
     assert code == 2 and "is the input" in err
-    code, _, err = run_cli(capsys, str(log.parent), "--rejects", f"{log.parent}/./a.log")
+    code, _, err = run_cli(str(log.parent), "--rejects", f"{log.parent}/./a.log", in_process=True)
     assert code == 2 and "is the input" in err
     assert log.read_bytes() == before
 
 
-def test_two_outputs_on_one_file_are_refused(
-    capsys: pytest.CaptureFixture[str], log: Path, tmp_path: Path
-) -> None:
+def test_two_outputs_on_one_file_are_refused(log: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.txt"
     out.write_text("x")
-    code, _, err = run_cli(capsys, str(log), "--rejects", str(out), "--prometheus", str(out))
+    code, _, err = run_cli(
+        str(log), "--rejects", str(out), "--prometheus", str(out), in_process=True
+    )
     assert code == 2 and "same file" in err
     assert out.read_text() == "x"
 
 
-def test_other_outputs_are_written(capsys: pytest.CaptureFixture[str], log: Path) -> None:
+def test_other_outputs_are_written(log: Path) -> None:
     prom = log.parent / "x.prom"
     prom.write_text("old")
-    code, _, _ = run_cli(capsys, str(log), "--prometheus", str(prom))
+    code, _, _ = run_cli(str(log), "--prometheus", str(prom), in_process=True)
     assert code == 0 and "logstat_requests_total" in prom.read_text()
 
 
-def test_a_dataset_inside_an_input_directory_is_refused(
-    capsys: pytest.CaptureFixture[str], log: Path
-) -> None:
-    code, _, err = run_cli(capsys, "ingest", str(log.parent), "--to", str(log.parent / "ds"))
+def test_a_dataset_inside_an_input_directory_is_refused(log: Path) -> None:
+    code, _, err = run_cli(
+        "ingest", str(log.parent), "--to", str(log.parent / "ds"), in_process=True
+    )
     assert code == 2 and "inside the input directory" in err
     assert not (log.parent / "ds").exists()
-    code, _, _ = run_cli(capsys, "ingest", str(log), "--to", str(log.parent / "ds"), "-q")
+    code, _, _ = run_cli("ingest", str(log), "--to", str(log.parent / "ds"), "-q", in_process=True)
     assert code == 0  # a file beside the dataset is fine

@@ -26,7 +26,8 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from tests.strategies import CliResult, assert_one_line_error, nginx_lines, run_cli
+from tests.helpers import CliResult, assert_one_line_error, run_cli
+from tests.strategies import nginx_lines
 
 # Sequences that would act on a terminal if printed raw.
 CLEAR_SCREEN = "\x1b[2J"

@@ -19,8 +19,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.helpers import REPO, run_cli
-from tests.test_state import log_line
+from tests.helpers import REPO, log_line, run_cli
 
 SAMPLE = REPO / "samples" / "nginx-access.log"
 

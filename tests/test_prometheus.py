@@ -13,14 +13,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from logstat.report import prometheus
 from logstat.report.model import CountRow, Summary
 from logstat.summary import ReportSettings
-from tests.reporting import (
+from tests.helpers import (
     REPORT_FIXTURES,
     START,
     Record,
     apache_line,
     run_cli,
     summarise,
-    write_log,
+    write_requests,
 )
 
 # One line of the text format: a comment (HELP/TYPE) or a sample with escaped labels.
@@ -160,13 +160,13 @@ def test_a_failed_write_keeps_the_previous_file(
     assert target.read_text() == "previous\n" and os.listdir(tmp_path) == ["logstat.prom"]
 
 
-def test_cli_writes_the_file_beside_the_usual_output(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_writes_the_file_beside_the_usual_output(tmp_path: Path) -> None:
     records = [Record("shop.example.com", "192.0.2.1", START, "GET", "/", 503, "x")]
-    log = write_log(tmp_path / "apache_access.log", records)
+    log = write_requests(tmp_path / "apache_access.log", records)
     target = tmp_path / "out.prom"
-    code, out, _ = run_cli(capsys, str(log), "--prometheus", str(target), "--status", "5xx")
+    code, out, _ = run_cli(
+        str(log), "--prometheus", str(target), "--status", "5xx", in_process=True
+    )
     assert code == 0 and out.startswith("Read 1 file")
     found = families(target.read_text())
     assert found["logstat_requests"] == [
@@ -175,12 +175,12 @@ def test_cli_writes_the_file_beside_the_usual_output(
     assert found["logstat_excluded_records"] == [({}, 0.0)]
 
 
-def test_cli_unwritable_target_is_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_unwritable_target_is_one_line(tmp_path: Path) -> None:
     records = [Record("shop.example.com", "192.0.2.1", START, "GET", "/", 503, "x")]
-    log = write_log(tmp_path / "apache_access.log", records)
-    code, _, err = run_cli(capsys, str(log), "--prometheus", str(tmp_path / "no" / "x.prom"))
+    log = write_requests(tmp_path / "apache_access.log", records)
+    code, _, err = run_cli(
+        str(log), "--prometheus", str(tmp_path / "no" / "x.prom"), in_process=True
+    )
     assert code == 1 and err.startswith("logstat: error:") and len(err.splitlines()) == 1
 
 
@@ -208,9 +208,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-def test_with_state_the_counters_only_go_up_across_runs_and_rotation(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_with_state_the_counters_only_go_up_across_runs_and_rotation(tmp_path: Path) -> None:
     """Prometheus reads a value below the last one as a counter reset: with --state the
     file holds totals since the state began, checked with prometheus_client's parser."""
     from datetime import timedelta
@@ -239,8 +237,10 @@ def test_with_state_the_counters_only_go_up_across_runs_and_rotation(
             log.rename(tmp_path / "access.log.1")
             written = []
         written += batch
-        write_log(log, written)
-        code, _, err = run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))
+        write_requests(log, written)
+        code, _, err = run_cli(
+            str(log), "--state", str(state), "--prometheus", str(target), in_process=True
+        )
         assert code == 0, err
         text = target.read_text()
         strictly_valid(text)
@@ -265,24 +265,26 @@ def test_with_state_the_counters_only_go_up_across_runs_and_rotation(
     assert lines["parsed"] == 69
     # a new state file starts the counters again
     state.unlink()
-    code, _, _ = run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))
+    code, _, _ = run_cli(
+        str(log), "--state", str(state), "--prometheus", str(target), in_process=True
+    )
     assert code == 0
     again = _samples(target.read_text())
     assert sum(v for k, v in again.items() if k[0] == "logstat_requests") == len(written)
 
 
 def test_hosts_keep_their_series_across_runs(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(prometheus, "MAX_HOSTS", 2)
     log, state, target = tmp_path / "access.log", tmp_path / "st", tmp_path / "x.prom"
     first = [Record(host, "192.0.2.1", START, "GET", "/", 200, "x") for host in ("a", "b")]
-    write_log(log, first)
-    run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))
+    write_requests(log, first)
+    run_cli(str(log), "--state", str(state), "--prometheus", str(target), in_process=True)
     # c is now the busiest, but a and b had their series: c goes to the overflow
     second = [Record("c", "192.0.2.1", START, "GET", "/", 200, "x")] * 5
-    write_log(log, first + second)
-    run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))
+    write_requests(log, first + second)
+    run_cli(str(log), "--state", str(state), "--prometheus", str(target), in_process=True)
     found = families(target.read_text())
     by_host = {labels["host"]: value for labels, value in found["logstat_requests"]}
     assert by_host == {"a:443": 1, "b:443": 1, "_other": 5}
@@ -304,9 +306,7 @@ def test_status_producers_split_the_statuses(fixture_summary: Summary) -> None:
     }
 
 
-def test_blank_lines_are_a_series_that_adds_up_across_runs(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_blank_lines_are_a_series_that_adds_up_across_runs(tmp_path: Path) -> None:
     """Blank lines are counted (totals.blank): logstat_lines_total{result="blank"} says so,
     and with --state it only goes up like the other results, across a rotation."""
     log, state, target = tmp_path / "access.log", tmp_path / "st", tmp_path / "x.prom"
@@ -316,17 +316,26 @@ def test_blank_lines_are_a_series_that_adds_up_across_runs(
         found = families(target.read_text())
         return {labels["result"]: value for labels, value in found["logstat_lines"]}
 
-    write_log(log, ok * 3, ["", "   "])
-    assert run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))[0] == 0
+    write_requests(log, ok * 3, ["", "   "])
+    assert (
+        run_cli(str(log), "--state", str(state), "--prometheus", str(target), in_process=True)[0]
+        == 0
+    )
     assert lines_total() == {"parsed": 3, "rejected": 0, "comment": 0, "blank": 2}
     with log.open("a", encoding="utf-8") as handle:  # one more blank line, then a request
         handle.write("\n" + apache_line(ok[0]) + "\n")
-    assert run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))[0] == 0
+    assert (
+        run_cli(str(log), "--state", str(state), "--prometheus", str(target), in_process=True)[0]
+        == 0
+    )
     assert lines_total() == {"parsed": 4, "rejected": 0, "comment": 0, "blank": 3}
     log.rename(tmp_path / "access.log.1")  # rotated: the new file has no blank line
-    write_log(log, ok)
-    assert run_cli(capsys, str(log), "--state", str(state), "--prometheus", str(target))[0] == 0
+    write_requests(log, ok)
+    assert (
+        run_cli(str(log), "--state", str(state), "--prometheus", str(target), in_process=True)[0]
+        == 0
+    )
     assert lines_total() == {"parsed": 5, "rejected": 0, "comment": 0, "blank": 3}
     # without --state: this run's lines only
-    assert run_cli(capsys, str(log), "--prometheus", str(target))[0] == 0
+    assert run_cli(str(log), "--prometheus", str(target), in_process=True)[0] == 0
     assert lines_total() == {"parsed": 1, "rejected": 0, "comment": 0, "blank": 0}

@@ -8,30 +8,21 @@ Write or refresh them (and read the diff!) with:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.reporting import REPORT_FIXTURES, run_cli
+from tests.helpers import REPO, REPORT_FIXTURES, check_golden, run_cli
 
 OPTIONS = ["--every", "1h", "--top", "3", "--by", "host", "--fail-if", "5xx > 10%", "--tz", "UTC"]
 VIEWS = {"txt": [], "md": ["--markdown"], "json": ["--json"]}
-UPDATE = os.environ.get("LOGSTAT_UPDATE_GOLDEN") == "1"
 
 
 @pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("log", sorted(REPORT_FIXTURES.glob("*.log")), ids=lambda path: path.name)
-def test_report_matches_golden(
-    log: Path, view: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_report_matches_golden(log: Path, view: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)  # file names in the report are as given: relative
     relative = str(log.relative_to(REPO))
-    code, out, _ = run_cli(capsys, "report", relative, *OPTIONS, *VIEWS[view])
+    code, out, _ = run_cli("report", relative, *OPTIONS, *VIEWS[view], in_process=True)
     assert code in (0, 4)
-    golden = log.with_name(f"{log.stem}.report.{view}")
-    if UPDATE:
-        golden.write_text(out, encoding="utf-8")
-    assert golden.exists(), f"no golden {golden.name}: run with LOGSTAT_UPDATE_GOLDEN=1"
-    assert out == golden.read_text(encoding="utf-8")
+    check_golden(log.with_name(f"{log.stem}.report.{view}"), out)

@@ -6,14 +6,13 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 
 from logstat.report.model import Summary
 from logstat.status import status_class
 from logstat.summary import ReportSettings
-from tests.conftest import REPO
-from tests.reporting import START, Record, records_strategy, run_cli, summarise, write_log
+from tests.helpers import REPO, START, Record, run_cli, summarise, write_requests
+from tests.strategies import records_strategy
 
 NGINX_SAMPLE = REPO / "samples" / "nginx-access.log"
 
@@ -41,7 +40,7 @@ def check_groups_add_up(result: Summary) -> None:
 )
 @given(records=records_strategy)
 def test_by_host_matches_the_reference(tmp_path: Path, records: list[Record]) -> None:
-    log = write_log(tmp_path / "access.log", records)
+    log = write_requests(tmp_path / "access.log", records)
     result = summarise([log], ReportSettings(by="host"))
     assert result.groups is not None and result.groups.by == "host"
     expected = Counter((record.host, record.status) for record in records)
@@ -63,8 +62,10 @@ def test_by_host_matches_the_reference(tmp_path: Path, records: list[Record]) ->
 
 
 def test_by_file(tmp_path: Path) -> None:
-    first = write_log(tmp_path / "a.log", [Record("h", "192.0.2.1", START, "GET", "/", 200, "x")])
-    second = write_log(
+    first = write_requests(
+        tmp_path / "a.log", [Record("h", "192.0.2.1", START, "GET", "/", 200, "x")]
+    )
+    second = write_requests(
         tmp_path / "b.log",
         [Record("h", "192.0.2.1", START, "GET", "/", status, "x") for status in (500, 404)],
     )
@@ -84,14 +85,12 @@ def test_a_format_without_hosts_has_one_unnamed_group() -> None:
     assert group.key is None and group.records == 600
 
 
-def test_several_sources_are_reported_per_source_by_default(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    apache = write_log(
+def test_several_sources_are_reported_per_source_by_default(tmp_path: Path) -> None:
+    apache = write_requests(
         tmp_path / "apache_access.log",
         [Record("h", "192.0.2.1", START, "GET", "/", status, "x") for status in (499, 200, 200)],
     )
-    code, out, _ = run_cli(capsys, str(NGINX_SAMPLE), str(apache), "--json")
+    code, out, _ = run_cli(str(NGINX_SAMPLE), str(apache), "--json", in_process=True)
     data = json.loads(out)
     assert code == 0 and data["groups"]["by"] == "source"
     assert [(group["key"], group["records"]) for group in data["groups"]["groups"]] == [
@@ -101,23 +100,23 @@ def test_several_sources_are_reported_per_source_by_default(
     # the same code means different things by source: nginx's 499 vs nobody's for Apache
     apache_statuses = data["groups"]["groups"][1]["statuses"]
     assert {row["status"]: row["vendor"] for row in apache_statuses}[499] == "class"
-    code, out, _ = run_cli(capsys, str(NGINX_SAMPLE), str(apache))
+    code, out, _ = run_cli(str(NGINX_SAMPLE), str(apache), in_process=True)
     assert "\nBy class\n" in out  # the total first
     assert "\nsource nginx (600 requests): by class\n" in out
     assert "\nsource apache (3 requests): by status\n" in out
     # one source: no split unless asked for
-    code, out, _ = run_cli(capsys, str(apache), "--json")
+    code, out, _ = run_cli(str(apache), "--json", in_process=True)
     assert json.loads(out)["groups"] is None
 
 
-def test_by_host_in_the_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_by_host_in_the_terminal(tmp_path: Path) -> None:
     records = [
         Record("shop.example.com", "192.0.2.1", START, "GET", "/", 200, "x"),
         Record("api.example.com", "192.0.2.1", START, "GET", "/", 502, "x"),
         Record("api.example.com", "192.0.2.1", START, "GET", "/", 502, "x"),
     ]
-    log = write_log(tmp_path / "apache_access.log", records)
-    code, out, _ = run_cli(capsys, str(log), "--by", "host")
+    log = write_requests(tmp_path / "apache_access.log", records)
+    code, out, _ = run_cli(str(log), "--by", "host", in_process=True)
     assert code == 0
     assert out.index("host api.example.com (2 requests): by class") < out.index(
         "host shop.example.com (1 request): by class"

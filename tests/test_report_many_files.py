@@ -35,7 +35,7 @@ from logstat.report.markdown import render_markdown
 from logstat.report.model import JSON_SCHEMA_VERSION, FileSummary, Summary
 from logstat.report.text import FILE_GROUPS_TITLE, Section, render_plain, sections
 from logstat.summary import ReportSettings
-from tests.reporting import REPORT_FIXTURES, run_cli, summarise
+from tests.helpers import REPORT_FIXTURES, run_cli, summarise
 
 NGINX = (
     '203.0.113.{n} - - [01/Mar/2024:10:{n:02d}:00 +0000] "GET /page/{n} HTTP/1.1" '
@@ -169,9 +169,9 @@ def test_the_attention_list_is_capped(tmp_path: Path) -> None:
     assert "    ... and 7 more (see --json)" in out
 
 
-def test_json_lists_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_lists_every_file(tmp_path: Path) -> None:
     write_tree(tmp_path)
-    code, out, _ = run_cli(capsys, str(tmp_path), "--json")
+    code, out, _ = run_cli(str(tmp_path), "--json", in_process=True)
     assert code == 0
     document = json.loads(out)
     assert len(document["files"]) == document["totals"]["files"] == 25

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -16,7 +15,7 @@ from markdown_it.token import Token
 from logstat.report.markdown import escape, render_markdown, table
 from logstat.report.text import Section, safe
 from logstat.summary import ReportSettings
-from tests.reporting import REPORT_FIXTURES, run_cli, summarise
+from tests.helpers import REPORT_FIXTURES, run_cli, summarise
 
 PARSER = MarkdownIt("commonmark").enable("table").enable("strikethrough")
 FORBIDDEN = {
@@ -105,10 +104,9 @@ def test_autolink_triggers_are_broken() -> None:
     assert escape("me@evil.example") == "me\\@evil.example"
 
 
-def test_fixture_report_is_well_formed(capsys: pytest.CaptureFixture[str]) -> None:
+def test_fixture_report_is_well_formed() -> None:
     logs = [REPORT_FIXTURES / "apache_vhosts.log", REPORT_FIXTURES / "upstream.log"]
     code, out, _ = run_cli(
-        capsys,
         "report",
         *map(str, logs),
         "--markdown",
@@ -120,6 +118,7 @@ def test_fixture_report_is_well_formed(capsys: pytest.CaptureFixture[str]) -> No
         "5xx > 50%",
         "--tz",
         "UTC",
+        in_process=True,
     )
     assert code == 0
     tokens = PARSER.parse(out)
@@ -133,15 +132,13 @@ def test_fixture_report_is_well_formed(capsys: pytest.CaptureFixture[str]) -> No
     assert "Buckets of 6h (UTC start)" in out
 
 
-def test_markdown_and_json_together_is_a_usage_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run_cli(capsys, str(tmp_path / "x.log"), "--json", "--markdown")
+def test_markdown_and_json_together_is_a_usage_error(tmp_path: Path) -> None:
+    code, out, err = run_cli(str(tmp_path / "x.log"), "--json", "--markdown", in_process=True)
     assert code == 2 and out == "" and "--markdown" in err
 
 
-def test_library_render_matches_cli(capsys: pytest.CaptureFixture[str]) -> None:
+def test_library_render_matches_cli() -> None:
     log = REPORT_FIXTURES / "upstream.log"
     summary = summarise([log], ReportSettings(), format=None)
-    code, out, _ = run_cli(capsys, str(log), "--markdown", "--tz", "UTC")
+    code, out, _ = run_cli(str(log), "--markdown", "--tz", "UTC", in_process=True)
     assert code == 0 and out == render_markdown(summary)

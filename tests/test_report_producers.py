@@ -12,7 +12,7 @@ from logstat.report.markdown import render_markdown
 from logstat.report.model import StatusRow, Summary
 from logstat.report.text import render_plain, render_rich
 from logstat.summary import ReportSettings
-from tests.reporting import summarise
+from tests.helpers import summarise
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ALB_LOG = FIXTURES / "alb" / "produced_by.log"

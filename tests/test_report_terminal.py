@@ -9,7 +9,7 @@ from rich.console import Console
 from logstat.filters import parse_duration, parse_filters
 from logstat.report.text import render_plain, render_rich
 from logstat.summary import ReportSettings
-from tests.reporting import REPORT_FIXTURES, summarise
+from tests.helpers import REPORT_FIXTURES, summarise
 
 EVERYTHING = ReportSettings(
     filters=parse_filters(statuses=["2xx,4xx,5xx"]),

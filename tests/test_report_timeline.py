@@ -19,7 +19,8 @@ from logstat.report.model import status_text
 from logstat.report.text import fold, render_plain, sparkline
 from logstat.status import status_class
 from logstat.summary import ReportSettings
-from tests.reporting import START, Record, records_strategy, run_cli, summarise, write_log
+from tests.helpers import START, Record, run_cli, summarise, write_requests
+from tests.strategies import records_strategy
 
 
 def bucket_of(moment: datetime, seconds: int) -> datetime:
@@ -46,7 +47,7 @@ def test_buckets_match_the_reference(
     monkeypatch.setattr(summary_module, "COMPACT_EVERY", 3)  # merge partial counts often
     interval = parse_duration(every, "--every")
     filters = parse_filters(statuses=statuses)
-    log = write_log(tmp_path / "access.log", records)
+    log = write_requests(tmp_path / "access.log", records)
     result = summarise([log], ReportSettings(filters=filters, every=interval))
     kept = [
         record
@@ -90,7 +91,7 @@ def test_bucket_starts_are_utc_whatever_the_log_offset(tmp_path: Path) -> None:
     """The log says +01:00 and the local zone is Pacific/Chatham; buckets are UTC days."""
     late = Record("h", "192.0.2.1", datetime(2024, 3, 1, 23, 30, tzinfo=UTC), "GET", "/", 200, "x")
     early = Record("h", "192.0.2.1", datetime(2024, 3, 2, 0, 30, tzinfo=UTC), "GET", "/", 500, "x")
-    log = write_log(tmp_path / "access.log", [late, early])
+    log = write_requests(tmp_path / "access.log", [late, early])
     result = summarise([log], ReportSettings(every=parse_duration("1d", "--every")))
     assert result.timeline is not None
     assert [(bucket.start, bucket.count) for bucket in result.timeline.buckets] == [
@@ -115,7 +116,7 @@ def test_too_many_buckets_is_a_usage_error(tmp_path: Path) -> None:
         Record("h", "192.0.2.1", START + timedelta(days=days), "GET", "/", 200, "x")
         for days in (0, 3)
     ]
-    log = write_log(tmp_path / "access.log", records)
+    log = write_requests(tmp_path / "access.log", records)
     with pytest.raises(LogstatError) as raised:
         summarise([log], ReportSettings(every=parse_duration("1s", "--every")))
     assert raised.value.exit_code == ExitCode.USAGE and "--every 1s" in raised.value.message
@@ -136,17 +137,15 @@ def test_long_timelines_fold_into_at_most_72_marks() -> None:
     assert fold([1, 2, 3]) == ([1, 2, 3], 1)
 
 
-def test_terminal_timeline_is_stable_text(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_terminal_timeline_is_stable_text(tmp_path: Path) -> None:
     moments = [START + timedelta(minutes=minutes) for minutes in (0, 1, 2, 10, 25, 26)]
     statuses = [200, 200, 500, 200, 404, 200]
     records = [
         Record("h", "192.0.2.1", moment, "GET", "/", status, "x")
         for moment, status in zip(moments, statuses, strict=True)
     ]
-    log = write_log(tmp_path / "apache_access.log", records)
-    code, out, _ = run_cli(capsys, str(log), "--every", "5m", "--tz", "UTC")
+    log = write_requests(tmp_path / "apache_access.log", records)
+    code, out, _ = run_cli(str(log), "--every", "5m", "--tz", "UTC", in_process=True)
     assert code == 0
     section = out[out.index("Over time") :].split("\n\n")[0].rstrip("\n")
     assert section == (
@@ -157,7 +156,7 @@ def test_terminal_timeline_is_stable_text(
         "4xx           1     1  |     █|\n"
         "5xx           1     1  |█     |"
     )
-    code, out, _ = run_cli(capsys, str(log), "--every", "5m", "--json")
+    code, out, _ = run_cli(str(log), "--every", "5m", "--json", in_process=True)
     buckets = json.loads(out)["timeline"]["buckets"]
     assert [bucket["start"] for bucket in buckets][:2] == [
         "2024-03-01T09:00:00Z",

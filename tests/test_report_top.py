@@ -14,35 +14,15 @@ from hypothesis import strategies as st
 
 from logstat import pipeline
 from logstat import summary as summary_module
-from logstat.filters import StatusTerm, parse_filters
-from logstat.report.model import TopGroup, status_text
+from logstat.filters import parse_filters
+from logstat.report.model import TopGroup
 from logstat.sources import expand
 from logstat.status import status_class
-from logstat.summary import CLASS_ORDER, ReportSettings, SummaryBuilder, parse_top_fields
-from tests.reporting import START, Record, records_strategy, run_cli, summarise, write_log
+from logstat.summary import ReportSettings, SummaryBuilder, parse_top_fields
+from tests.helpers import START, Record, reference_groups, run_cli, summarise, write_requests
+from tests.strategies import records_strategy
 
 FIELDS = ("path", "client_ip", "host", "user_agent", "method")
-
-
-def reference_groups(
-    records: list[Record], by: str, terms: tuple[StatusTerm, ...]
-) -> list[tuple[str, list[Record]]]:
-    if by == "selection":
-        return [
-            (
-                term.text,
-                [r for r in records if term.covers(r.status, status_class(r.status))],
-            )
-            for term in terms
-        ]
-    if by == "class":
-        groups = [
-            (name, [r for r in records if status_class(r.status) == name]) for name in CLASS_ORDER
-        ]
-        return [(name, members) for name, members in groups if members]
-    codes = Counter(record.status for record in records)
-    ordered = sorted(codes, key=lambda code: (-codes[code], code))
-    return [(status_text(code), [r for r in records if r.status == code]) for code in ordered]
 
 
 def check_group(group: TopGroup, members: list[Record], limit: int) -> None:
@@ -79,7 +59,7 @@ def test_top_k_is_exact(
     if by == "selection" and not filters.statuses:
         by = "class"
     top_by = None if by == "selection" or (by == "class" and not filters.statuses) else by
-    log = write_log(tmp_path / "access.log", records)
+    log = write_requests(tmp_path / "access.log", records)
     chosen = ReportSettings(filters=filters, top=limit, top_fields=FIELDS, top_by=top_by)
     result = summarise([log], chosen, chunk_bytes=400)
     kept = [
@@ -119,7 +99,7 @@ def test_memory_grows_with_distinct_keys_not_lines(
         )
         for index in range(3000)
     ]
-    log = write_log(tmp_path / "access.log", records)
+    log = write_requests(tmp_path / "access.log", records)
     chosen = ReportSettings(top=3, top_fields=("path",))
     options = pipeline.Options(format="apache", chunk_bytes=2000)
     runs = pipeline.plan(expand([str(log)]), options)
@@ -138,7 +118,7 @@ def test_memory_grows_with_distinct_keys_not_lines(
 
 def test_only_the_needed_columns_are_parsed(tmp_path: Path) -> None:
     records = [Record("h", "192.0.2.1", START, "GET", "/", 200, "agent")]
-    log = write_log(tmp_path / "access.log", records)
+    log = write_requests(tmp_path / "access.log", records)
     options = pipeline.Options(format="apache")
     plain = ReportSettings()
     drilled = ReportSettings(top=3, top_fields=parse_top_fields(["path,agent"]))
@@ -156,15 +136,15 @@ def test_top_field_names_and_aliases() -> None:
     assert parse_top_fields(["client,agent", "path", "ua"]) == ("client_ip", "user_agent", "path")
 
 
-def test_report_is_summary_with_top_10(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_is_summary_with_top_10(tmp_path: Path) -> None:
     records = [
         Record("h", f"192.0.2.{index % 12}", START, "GET", f"/p{index % 13}", 500, "x")
         for index in range(40)
     ]
-    log = write_log(tmp_path / "apache_access.log", records)
-    _, summary_out, _ = run_cli(capsys, "summary", str(log), "--json")
-    _, report_out, _ = run_cli(capsys, "report", str(log), "--json")
-    _, none_out, _ = run_cli(capsys, "report", str(log), "--top", "0", "--json")
+    log = write_requests(tmp_path / "apache_access.log", records)
+    _, summary_out, _ = run_cli("summary", str(log), "--json", in_process=True)
+    _, report_out, _ = run_cli("report", str(log), "--json", in_process=True)
+    _, none_out, _ = run_cli("report", str(log), "--top", "0", "--json", in_process=True)
     plain, report, none = json.loads(summary_out), json.loads(report_out), json.loads(none_out)
     assert plain["top"] is None and none == plain
     assert report["top"]["limit"] == 10 and report["top"]["by"] == "class"
@@ -173,22 +153,30 @@ def test_report_is_summary_with_top_10(tmp_path: Path, capsys: pytest.CaptureFix
     assert path["field"] == "path" and len(path["entries"]) == 10 and path["distinct"] == 13
 
 
-def test_top_by_needs_top(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    log = write_log(tmp_path / "apache_access.log", [])
-    code, _, err = run_cli(capsys, "summary", str(log), "--top-by", "status")
+def test_top_by_needs_top(tmp_path: Path) -> None:
+    log = write_requests(tmp_path / "apache_access.log", [])
+    code, _, err = run_cli("summary", str(log), "--top-by", "status", in_process=True)
     assert code == 2 and "--top" in err
 
 
-def test_terminal_drill_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_terminal_drill_down(tmp_path: Path) -> None:
     records = [
         Record("h", "192.0.2.1", START, "GET", "/[bold]x[/]", 500, "a"),
         Record("h", "192.0.2.1", START, "GET", "/[bold]x[/]", 502, "a"),
         Record("h", "192.0.2.2", START, "GET", "/other", 499, "a"),
         Record("h", "192.0.2.3", START, "GET", "/ok", 200, "a"),
     ]
-    log = write_log(tmp_path / "apache_access.log", records)
+    log = write_requests(tmp_path / "apache_access.log", records)
     code, out, _ = run_cli(
-        capsys, "report", str(log), "--status", "5xx,499", "--top", "1", "--top-fields", "path"
+        "report",
+        str(log),
+        "--status",
+        "5xx,499",
+        "--top",
+        "1",
+        "--top-fields",
+        "path",
+        in_process=True,
     )
     assert code == 0
     assert (

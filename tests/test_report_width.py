@@ -21,8 +21,7 @@ from logstat.report.fit import PLAIN, PROSE, Layout, fit_table, wrap, wrap_line
 from logstat.report.model import Summary
 from logstat.report.text import render_plain, render_rich, sections
 from logstat.summary import ReportSettings
-from tests.conftest import REPO
-from tests.reporting import REPORT_FIXTURES, summarise
+from tests.helpers import REPO, REPORT_FIXTURES, plain_columns, rich_columns, summarise
 
 LOGS = [*sorted(REPORT_FIXTURES.glob("*.log")), REPO / "samples" / "nginx-access.log"]
 SUMMARY = ReportSettings()
@@ -41,51 +40,6 @@ def rich(summary: Summary, width: int) -> str:
     buffer = io.StringIO()
     render_rich(summary, Console(file=buffer, width=width, color_system=None))
     return buffer.getvalue()
-
-
-NOTES = ("Not shown at ", "Approximate")
-
-
-def plain_columns(text: str, title: str) -> dict[str, list[str]]:
-    """The table under `title` in the plain view: each header's cells, with the lines
-    of a wrapped cell joined by spaces (a row starts where the first column is set)."""
-    lines = text.splitlines()
-    start = lines.index(title) + 1
-    header = lines[start]
-    names = re.findall(r"\S+(?: \S+)*", header)  # headers are separated by 2+ spaces
-    starts = [header.index(name) for name in names]
-    columns: dict[str, list[str]] = {name: [] for name in names}
-    for line in lines[start + 1 :]:
-        if not line or line.startswith(NOTES):
-            break  # the table ends with a blank line, or with a note under it
-        new_row = not line[: starts[1]].isspace() if len(starts) > 1 else True
-        for index, name in enumerate(names):
-            end = starts[index + 1] if index + 1 < len(starts) else None
-            cell = line[starts[index] : end].strip()
-            if new_row:
-                columns[name].append(cell)
-            elif cell:
-                columns[name][-1] += " " + cell
-    return columns
-
-
-def rich_columns(text: str, title: str) -> dict[str, list[str]]:
-    """The same from the rich view: cells between the bars of the box."""
-    lines = text.splitlines()
-    at = lines.index(title)
-    header = [cell.strip() for cell in lines[at + 2].strip("┃").split("┃")]
-    columns: dict[str, list[str]] = {name: [] for name in header}
-    for line in lines[at + 4 :]:
-        if not line.startswith("│"):
-            break
-        cells = [cell.strip() for cell in line.strip("│").split("│")]
-        new_row = bool(cells[0])
-        for name, cell in zip(header, cells, strict=True):
-            if new_row:
-                columns[name].append(cell)
-            elif cell:
-                columns[name][-1] += " " + cell
-    return columns
 
 
 def expected_prose(summary: Summary) -> list[tuple[str, dict[str, list[str]], Layout]]:

@@ -10,152 +10,18 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logstat import schema, state
-from logstat.cli import main
+from logstat import state
 from logstat.errors import LogstatError
 from logstat.inputs import Inputs
 from logstat.pipeline import Options
 from logstat.state import StateFile
-
-START = datetime(2024, 3, 9, 22, 0, tzinfo=UTC)
-STATUSES = (200, 200, 200, 304, 404, 499, 500, 502)
-
-
-def log_line(number: int) -> str:
-    """A unique nginx combined line (the path carries the number); every 13th is garbage."""
-    if number % 13 == 12:
-        return f"garbage line {number} that no format parses\n"
-    moment = (START + timedelta(seconds=7 * number)).strftime("%d/%b/%Y:%H:%M:%S +0000")
-    status = STATUSES[number % len(STATUSES)]
-    return (
-        f'10.1.{number % 200}.{number % 250} - - [{moment}] "GET /item/{number}?q={number} '
-        f'HTTP/1.1" {status} {100 + number} "-" "agent/{number % 5}"\n'
-    )
-
-
-@dataclass
-class Totals:
-    """What runs counted, comparable across runs: lines by kind, and each request once."""
-
-    lines: int = 0
-    records: int = 0
-    rejected: int = 0
-    requests: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[int] = field(default_factory=Counter)
-
-    def add(self, other: Totals) -> None:
-        self.lines += other.lines
-        self.records += other.records
-        self.rejected += other.rejected
-        self.requests.update(other.requests)
-        self.statuses.update(other.statuses)
-
-
-def run(logs: list[Path], state_file: Path | None, detect: bool = False) -> Totals:
-    """One run over `logs` (with --state when given), as the commands do it.
-
-    The format is given (detection is tested elsewhere and costs time) unless `detect`.
-    """
-    options = Options() if detect else Options(format="nginx")
-    totals = Totals()
-    with Inputs(state_file) as inputs:
-        runs = inputs.plan([str(log) for log in logs], options)
-        for _, frame in inputs.read(runs, options, {"status", "path"}):
-            records = frame.filter(frame[schema.LINE_KIND] == schema.RECORD)
-            totals.requests.update(records["path"].to_list())
-            totals.statuses.update(records["status"].to_list())
-        inputs.commit(runs)
-    totals.lines = sum(run.lines for run in runs)
-    totals.records = sum(run.records for run in runs)
-    totals.rejected = sum(run.rejected for run in runs)
-    return totals
-
-
-class SimulatedLog:
-    """An access log that grows and is rotated; `everything` keeps all data, in order."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.current = directory / "access.log"
-        self.current.touch()
-        self.everything = directory.parent / "everything.log"
-        self.everything.touch()
-        self.written = 0
-        self.partial = ""  # the rest of a half-written line
-
-    def append(self, count: int, to: Path | None = None) -> None:
-        target = to or self.current
-        assert not self.partial, "finish the partial line first"
-        text = "".join(log_line(self.written + index) for index in range(count))
-        self.written += count
-        self._write(target, text)
-
-    def append_partial(self) -> None:
-        line = log_line(self.written)
-        self.written += 1
-        cut = len(line) // 2
-        self._write(self.current, line[:cut])
-        self.partial = line[cut:]
-
-    def finish_partial(self) -> None:
-        rest, self.partial = self.partial, ""
-        self._write(self.current, rest)
-
-    def _write(self, target: Path, text: str) -> None:
-        with target.open("a") as handle:
-            handle.write(text)
-        with self.everything.open("a") as handle:
-            handle.write(text)
-
-    def rotated(self, number: int) -> Path | None:
-        for name in (f"access.log.{number}", f"access.log.{number}.gz"):
-            path = self.directory / name
-            if path.exists():
-                return path
-        return None
-
-    def rotate(self, copytruncate: bool = False, compress: str = "delayed") -> None:
-        """As logrotate: shift access.log.N(.gz) up, then move or copy access.log to .1.
-
-        compress: "none", "delayed" (delaycompress: .2 is compressed) or "now" (.1 is).
-        """
-        assert not self.partial
-        numbers = sorted(
-            (int(path.name.split(".")[2]) for path in self.directory.glob("access.log.*")),
-            reverse=True,
-        )
-        for number in numbers:
-            old = self.rotated(number)
-            assert old is not None
-            old.rename(self.directory / old.name.replace(f".{number}", f".{number + 1}", 1))
-        first = self.directory / "access.log.1"
-        if copytruncate:
-            shutil.copy2(self.current, first)
-            with self.current.open("r+") as handle:
-                handle.truncate(0)
-        else:
-            self.current.rename(first)
-            self.current.touch()
-        if compress == "delayed":
-            self._compress(self.directory / "access.log.2")
-        elif compress == "now":
-            self._compress(first)
-
-    def _compress(self, path: Path) -> None:
-        if path.exists():
-            packed = path.with_name(path.name + ".gz")
-            packed.write_bytes(gzip.compress(path.read_bytes()))
-            path.unlink()
+from tests.helpers import SimulatedLog, Totals, assert_same, count_run, log_line, run_cli
 
 
 @pytest.fixture
@@ -163,14 +29,6 @@ def log(tmp_path: Path) -> SimulatedLog:
     directory = tmp_path / "logs"
     directory.mkdir()
     return SimulatedLog(directory)
-
-
-def assert_same(runs: Totals, full: Totals) -> None:
-    duplicated = {path for path, count in runs.requests.items() if count > 1}
-    assert not duplicated, f"counted twice: {sorted(duplicated)[:5]}"
-    missing = set(full.requests) - set(runs.requests)
-    assert not missing, f"skipped: {sorted(missing)[:5]}"
-    assert runs == full
 
 
 def test_cron_runs_over_growing_and_rotating_log_count_each_line_once(
@@ -181,7 +39,7 @@ def test_cron_runs_over_growing_and_rotating_log_count_each_line_once(
     counted = Totals()
 
     def step(expected_new_lines: int) -> None:
-        totals = run(logs, state_file)
+        totals = count_run(logs, state_file)
         assert totals.lines == expected_new_lines
         counted.add(totals)
 
@@ -219,14 +77,14 @@ def test_cron_runs_over_growing_and_rotating_log_count_each_line_once(
     step(2)
     step(0)
 
-    assert_same(counted, run([log.everything], None))
+    assert_same(counted, count_run([log.everything], None))
     assert counted.rejected > 0  # garbage lines are counted once too
 
 
 def test_no_new_data_opens_nothing(log: SimulatedLog, tmp_path: Path) -> None:
     state_file = tmp_path / "state.json"
     log.append(4)
-    run([log.current], state_file)
+    count_run([log.current], state_file)
     with Inputs(state_file) as inputs:
         assert inputs.plan([str(log.current)], Options()) == []
 
@@ -234,7 +92,7 @@ def test_no_new_data_opens_nothing(log: SimulatedLog, tmp_path: Path) -> None:
 def test_line_numbers_carry_on_across_runs(log: SimulatedLog, tmp_path: Path) -> None:
     state_file = tmp_path / "state.json"
     log.append(3)
-    run([log.current], state_file)
+    count_run([log.current], state_file)
     log.append(2)
     with Inputs(state_file) as inputs:
         runs = inputs.plan([str(log.current)], Options())
@@ -245,10 +103,10 @@ def test_line_numbers_carry_on_across_runs(log: SimulatedLog, tmp_path: Path) ->
 def test_truncated_in_place_is_read_from_the_start(log: SimulatedLog, tmp_path: Path) -> None:
     state_file = tmp_path / "state.json"
     log.append(6)
-    run([log.current], state_file)
+    count_run([log.current], state_file)
     log.current.write_text("")  # truncated, nobody kept a copy
     log.append(2)
-    totals = run([log.current], state_file)
+    totals = count_run([log.current], state_file)
     assert totals.lines == 2
     assert set(totals.requests) == {"/item/6", "/item/7"}
 
@@ -259,7 +117,7 @@ def test_state_file_is_versioned_json_with_whole_lines_only(
     state_file = tmp_path / "state.json"
     log.append(2)
     log.append_partial()
-    run([log.current], state_file)
+    count_run([log.current], state_file)
     document = json.loads(state_file.read_text())
     assert document["logstat_state"] == state.STATE_VERSION
     [entry] = document["files"]
@@ -275,9 +133,9 @@ def test_state_file_is_versioned_json_with_whole_lines_only(
 def test_fingerprint_grows_with_the_file(log: SimulatedLog, tmp_path: Path) -> None:
     state_file = tmp_path / "state.json"
     log.append(1)
-    run([log.current], state_file)
+    count_run([log.current], state_file)
     log.append(200)
-    run([log.current], state_file)
+    count_run([log.current], state_file)
     [entry] = json.loads(state_file.read_text())["files"]
     assert entry["fingerprint_bytes"] == state.FINGERPRINT_BYTES
 
@@ -303,23 +161,21 @@ def test_a_second_run_waits_then_fails_clearly(
     log: SimulatedLog,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     state_file = tmp_path / "state.json"
     log.append(2)
     monkeypatch.setattr(state, "LOCK_WAIT_S", 0.3)
-    with StateFile.open(state_file), pytest.raises(SystemExit) as exit_info:
-        main(["summary", str(log.current), "--state", str(state_file)])
-    assert exit_info.value.code == 1
-    error = capsys.readouterr().err
+    arguments = ["summary", str(log.current), "--state", str(state_file)]
+    with StateFile.open(state_file):
+        code, _, error = run_cli(*arguments, in_process=True)
+    assert code == 1
     assert error.count("\n") == 1
     assert "another logstat run is using this state file" in error
     assert not state_file.exists()
     # once the other run is done, this one goes ahead
-    with pytest.raises(SystemExit) as exit_info:
-        main(["summary", str(log.current), "--state", str(state_file), "--json"])
-    assert exit_info.value.code == 0
-    assert json.loads(capsys.readouterr().out)["totals"]["lines"] == 2
+    result = run_cli(*arguments, "--json", in_process=True)
+    assert result.code == 0
+    assert result.summary["totals"]["lines"] == 2
     assert state_file.exists()
 
 
@@ -328,20 +184,10 @@ def test_state_is_written_only_after_the_outputs(log: SimulatedLog, tmp_path: Pa
     log.append(3)
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("")
-    with pytest.raises(SystemExit) as exit_info:
-        main(
-            [
-                "ingest",
-                str(log.current),
-                "--to",
-                str(blocked / "dataset"),
-                "--state",
-                str(state_file),
-            ]
-        )
-    assert exit_info.value.code != 0
+    arguments = ["ingest", str(log.current), "--to", str(blocked / "dataset")]
+    assert run_cli(*arguments, "--state", str(state_file), in_process=True).code != 0
     assert not state_file.exists()  # nothing was written, so nothing is remembered
-    assert run([log.current], state_file).lines == 3
+    assert count_run([log.current], state_file).lines == 3
 
 
 def test_several_inputs_and_a_directory(tmp_path: Path) -> None:
@@ -351,10 +197,10 @@ def test_several_inputs_and_a_directory(tmp_path: Path) -> None:
     first.write_text(log_line(0) + log_line(1))
     second.write_text(log_line(2))
     state_file = tmp_path / "state.json"
-    assert run([directory], state_file, detect=True).lines == 3
+    assert count_run([directory], state_file, detect=True).lines == 3
     with first.open("a") as handle:
         handle.write(log_line(3))
-    totals = run([directory], state_file, detect=True)
+    totals = count_run([directory], state_file, detect=True)
     assert set(totals.requests) == {"/item/3"}
 
 
@@ -404,10 +250,10 @@ def test_any_split_into_runs_counts_like_one_run(
     directory.mkdir()
     log = SimulatedLog(directory)
     state_file = base / "state.json"
-    counted = run([log.current], state_file)  # cron starts with the (empty) log
+    counted = count_run([log.current], state_file)  # cron starts with the (empty) log
     for operation, argument in operations:
         if operation == "run":
-            counted.add(run([log.current], state_file))
+            counted.add(count_run([log.current], state_file))
             continue
         if operation == "reuse":
             assert isinstance(argument, int)
@@ -430,28 +276,28 @@ def test_any_split_into_runs_counts_like_one_run(
             log.rotate(copytruncate=operation == "copytruncate", compress=argument)
     if log.partial:
         log.finish_partial()
-    counted.add(run([log.current], state_file))
-    full = run([log.everything], None) if log.written else Totals()
+    counted.add(count_run([log.current], state_file))
+    full = count_run([log.everything], None) if log.written else Totals()
     assert_same(counted, full)
 
 
 def test_dateext_rotation_and_other_files_beside_the_log(log: SimulatedLog) -> None:
     # the state file beside the log is no rotated log: it must never be read as one
     state_file = log.directory / "access.log.state.json"
-    counted = run([log.current], state_file)
+    counted = count_run([log.current], state_file)
     log.append(5)
-    counted.add(run([log.current], state_file))
+    counted.add(count_run([log.current], state_file))
     log.append(3)
     (log.directory / "access.log.bak").write_text(log_line(999))  # not a rotation either
     log.current.rename(log.directory / "access.log-20240310")  # logrotate dateext
     log.current.touch()
     log.append(2)
-    counted.add(run([log.current], state_file))
+    counted.add(count_run([log.current], state_file))
     packed = log.directory / "access.log-20240310.gz"
     packed.write_bytes(gzip.compress((log.directory / "access.log-20240310").read_bytes()))
     (log.directory / "access.log-20240310").unlink()
     log.append(1)
-    counted.add(run([log.current], state_file))
-    assert_same(counted, run([log.everything], None))
+    counted.add(count_run([log.current], state_file))
+    assert_same(counted, count_run([log.everything], None))
     origins = {entry["origin"] for entry in json.loads(state_file.read_text())["files"]}
     assert origins == {str(log.current)}

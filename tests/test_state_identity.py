@@ -14,21 +14,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from logstat.cli import main
 from logstat.inputs import Inputs
 from logstat.pipeline import Options
-from tests.helpers import REPO
-from tests.test_state import SimulatedLog, Totals, assert_same, log_line, run
+from tests.helpers import REPO, SimulatedLog, Totals, assert_same, count_run, log_line, run_cli
 
 SAMPLE = REPO / "samples" / "nginx-access.log"
 
 
 def ingest(*arguments: str) -> int:
-    try:
-        main(["ingest", *arguments, "-q"])
-    except SystemExit as done:
-        return int(done.code or 0)
-    return 0
+    return run_cli("ingest", *arguments, "-q", in_process=True).code
 
 
 def dataset_rows(root: Path) -> int:
@@ -92,12 +86,12 @@ def test_a_file_with_a_stale_inode_and_known_content_resumes(
     """The live log rotated with `compress`: the new .gz and the new access.log each take
     the inode of a file the state knew, and neither is read from its start."""
     state_file = tmp_path / "state.json"
-    counted = run([log.current], state_file)
+    counted = count_run([log.current], state_file)
     log.append(40)
-    counted.add(run([log.current], state_file))
+    counted.add(count_run([log.current], state_file))
     log.rotate(compress="now")  # access.log.1.gz; the inode of access.log is gone
     log.append(7)
-    counted.add(run([log.current], state_file))
+    counted.add(count_run([log.current], state_file))
     log.append(5)
     log.rotate(compress="now")
     log.append(3)
@@ -113,8 +107,8 @@ def test_a_file_with_a_stale_inode_and_known_content_resumes(
         status = now.stat()
         by_name[name]["device"], by_name[name]["inode"] = status.st_dev, status.st_ino
     state_file.write_text(json.dumps(document))
-    counted.add(run([log.current], state_file))
-    assert_same(counted, run([log.everything], None))
+    counted.add(count_run([log.current], state_file))
+    assert_same(counted, count_run([log.everything], None))
 
 
 def test_compressed_copy_is_recognised_by_its_decompressed_head(
@@ -122,14 +116,14 @@ def test_compressed_copy_is_recognised_by_its_decompressed_head(
 ) -> None:
     state_file = tmp_path / "state.json"
     log.append(30)
-    counted = run([log.directory / "access.log*"], state_file)
+    counted = count_run([log.directory / "access.log*"], state_file)
     log.rotate(compress="none")
     log.append(4)
-    counted.add(run([log.directory / "access.log*"], state_file))
+    counted.add(count_run([log.directory / "access.log*"], state_file))
     log.rotate(compress="delayed")  # access.log.2.gz: already read, now compressed
     log.append(2)
-    counted.add(run([log.directory / "access.log*"], state_file))
-    assert_same(counted, run([log.everything], None))
+    counted.add(count_run([log.directory / "access.log*"], state_file))
+    assert_same(counted, count_run([log.everything], None))
 
 
 def test_live_ingest_with_compress_counts_each_line_once(log: SimulatedLog, tmp_path: Path) -> None:
@@ -149,7 +143,7 @@ def test_live_ingest_with_compress_counts_each_line_once(log: SimulatedLog, tmp_
         .select("path")
         .collect()
     )
-    assert stored.height == run([log.everything], None).records
+    assert stored.height == count_run([log.everything], None).records
     assert stored["path"].is_duplicated().sum() == 0
 
 
@@ -176,19 +170,19 @@ def test_an_unterminated_last_line_of_a_rotated_file_counts_once(
     log.append(3)
     write_unterminated(log.current, 3, 2)  # /item/4 has no newline
     log.written = 5
-    counted = run(logs, state_file) if live else Totals()
+    counted = count_run(logs, state_file) if live else Totals()
     for _ in range(4):
         log.rotate(compress=compress)
         log.append(2)
-        counted.add(run(logs, state_file))
+        counted.add(count_run(logs, state_file))
     # every line once, as one run without --state over the same files counts them
     full = Totals()
     for path in sorted(directory.glob("access.log*")):
         if live or path.name != "access.log":
-            full.add(run([path], None))
+            full.add(count_run([path], None))
     if not live:  # the live log is no input: its last lines are not counted yet
-        counted.add(run([log.current], None))
-        full.add(run([log.current], None))
+        counted.add(count_run([log.current], None))
+        full.add(count_run([log.current], None))
     assert counted.requests["/item/4"] == 1
     assert_same(counted, full)
 
@@ -206,12 +200,12 @@ def test_a_symlinked_log_is_followed_to_where_it_is_rotated(compress: str, tmp_p
     counted = Totals()
     for day in range(4):
         log.append(5 + day)
-        counted.add(run([links / "access.log"], state_file))
+        counted.add(count_run([links / "access.log"], state_file))
         log.append(3)  # written after the run, before the rotation: the tail at risk
         log.rotate(compress=compress)
         log.append(1)
-    counted.add(run([links / "access.log"], state_file))
-    assert_same(counted, run([log.everything], None))
+    counted.add(count_run([links / "access.log"], state_file))
+    assert_same(counted, count_run([log.everything], None))
 
 
 def test_what_rotation_took_out_of_reach_is_named(tmp_path: Path) -> None:
@@ -222,7 +216,7 @@ def test_what_rotation_took_out_of_reach_is_named(tmp_path: Path) -> None:
     log = SimulatedLog(directory)
     state_file = tmp_path / "state.json"
     log.append(5)
-    run([log.current], state_file)
+    count_run([log.current], state_file)
     log.append(3)
     old = tmp_path / "old"
     old.mkdir()

@@ -1,27 +1,15 @@
-"""The format-string compiler (logstat/formats/template.py) and the golden fixtures.
-
-Every `fixtures/nginx/*.log` and `fixtures/apache/*.log` is parsed and compared
-with its `<name>.expected.csv`; a `<name>.options` sidecar holds the command-line
-options for custom formats.  A new fixture file is a new test.
-
-    UPDATE_GOLDEN=1 python3 -m pytest tests/test_template.py -k golden
-
-rewrites the goldens; read every changed line before keeping it.
-"""
+"""The format-string compiler (logstat/formats/template.py): the layouts and converters
+the formats are built from.  Every format's fixtures, parsed through them, are compared
+with their goldens in tests/test_format_fixtures.py."""
 
 from __future__ import annotations
 
-import difflib
-import os
-import shlex
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from logstat import schema
 from logstat.formats import apache, nginx
 from logstat.formats.template import (
     JsonLayout,
@@ -35,86 +23,6 @@ from logstat.formats.template import (
     missing,
     to_timestamp,
 )
-from tests.conftest import FIXTURES
-from tests.helpers import parse_file
-
-GOLDEN_COLUMNS = [
-    "line_no",
-    "status",
-    "status_class",
-    "upstream_status",
-    "upstream_status_list",
-    "method",
-    "path",
-    "query",
-    "protocol",
-    "client_ip",
-    "host",
-    "timestamp",
-    "bytes_sent",
-    "request_time_s",
-    "referer",
-    "user_agent",
-    "line_kind",
-    "reject_reason",
-]
-GOLDEN_FILES = sorted([*FIXTURES.glob("nginx/*.log"), *FIXTURES.glob("apache/*.log")])
-
-
-def options_for(log: Path) -> dict[str, Any]:
-    """The pipeline options a `<name>.options` sidecar holds (command-line syntax)."""
-    sidecar = log.with_suffix(".options")
-    if not sidecar.exists():
-        return {}
-    words = shlex.split(sidecar.read_text(encoding="utf-8"))
-    names = {"--format": "format", "--log-format": "log_format"}
-    options: dict[str, Any] = {}
-    for flag, value in zip(words[::2], words[1::2], strict=True):
-        if flag == "--vendor":
-            options["vendors"] = (*options.get("vendors", ()), value)
-        else:
-            options[names[flag]] = value
-    return options
-
-
-def golden_text(frame: pl.DataFrame) -> str:
-    """The parsed frame as the CSV kept in `<name>.expected.csv`."""
-    conformed = frame.lazy()
-    for column in GOLDEN_COLUMNS:
-        if column not in frame.columns:
-            dtype = schema.COLUMNS.get(column, pl.String())
-            conformed = conformed.with_columns(pl.lit(None, dtype=dtype).alias(column))
-    table = conformed.select(GOLDEN_COLUMNS).with_columns(
-        pl.col("timestamp").dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ")
-    )
-    return table.collect().write_csv()
-
-
-@pytest.mark.parametrize("log", GOLDEN_FILES, ids=lambda path: f"{path.parent.name}/{path.name}")
-def test_golden(log: Path) -> None:
-    expected_path = log.parent / f"{log.name}.expected.csv"
-    actual = golden_text(parse_file(log, **options_for(log)))
-    if os.environ.get("UPDATE_GOLDEN"):
-        expected_path.write_text(actual, encoding="utf-8")
-        pytest.skip(f"wrote {expected_path.name}: review it before keeping it")
-    assert expected_path.exists(), f"no golden {expected_path.name}; run with UPDATE_GOLDEN=1"
-    expected = expected_path.read_text(encoding="utf-8")
-    if actual != expected:
-        diff = "\n".join(
-            difflib.unified_diff(
-                expected.splitlines(), actual.splitlines(), "expected", "actual", lineterm=""
-            )
-        )
-        pytest.fail(f"{log.name} parses differently from its golden:\n{diff}")
-
-
-def test_every_golden_file_is_detected_as_its_server() -> None:
-    """The fixture directory names the server; detection (or the options) must agree."""
-    for log in GOLDEN_FILES:
-        frame = parse_file(log, **options_for(log))
-        sources = set(frame.get_column("source").drop_nulls())
-        assert sources == {log.parent.name}, log
-
 
 # --- the compiler itself ---------------------------------------------------------------
 

@@ -21,9 +21,7 @@ import pytest
 
 from logstat.report.model import Summary
 from logstat.summary import ReportSettings
-from tests.conftest import REPO
-from tests.reporting import summarise
-from tests.test_report_width import plain_columns, rich_columns
+from tests.helpers import REPO, plain_columns, rich_columns, summarise
 
 WIDTH = 80
 SAMPLE = "samples/nginx-access.log"

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from logstat.outputs import dataset_commits
-from tests.helpers import REPO
-from tests.test_state import log_line
+from tests.helpers import REPO, log_line
 
 
 @pytest.fixture(scope="module")

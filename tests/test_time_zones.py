@@ -109,7 +109,7 @@ def test_rich_on_a_terminal_says_the_zone_too() -> None:
 
     from logstat.report.text import render_rich
     from logstat.summary import ReportSettings
-    from tests.reporting import summarise
+    from tests.helpers import summarise
 
     summary = summarise([SAMPLE], ReportSettings(), format="nginx")
     buffer = StringIO()

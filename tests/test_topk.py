@@ -20,9 +20,15 @@ from logstat.report.model import TopField
 from logstat.sources import expand
 from logstat.summary import ReportSettings, SummaryBuilder
 from logstat.topk import COUNT, ERROR, TopCounts, distinct_estimate, water_level
-from tests.reporting import START, Record, run_cli, summarise, write_log
-from tests.test_dashboard import frame_of
-from tests.test_report_top import reference_groups
+from tests.helpers import (
+    START,
+    Record,
+    frame_of,
+    reference_groups,
+    run_cli,
+    summarise,
+    write_requests,
+)
 
 SCHEMA = {"status": pl.Int16(), "path": pl.String()}
 Pair = tuple[int, str]
@@ -173,7 +179,7 @@ def test_held_rows_stay_under_the_budget_whatever_the_cardinality(
     monkeypatch.setattr(topk, "BUDGET", 40)
     monkeypatch.setattr(topk, "SAMPLE", 16)  # hashes kept per status for distinct
     records = distinct_records(3000, hot=7)
-    log = write_log(tmp_path / "access.log", records)
+    log = write_requests(tmp_path / "access.log", records)
     chosen = ReportSettings(top=3, top_fields=("path", "client_ip"))
     options = pipeline.Options(format="apache", chunk_bytes=4000)
     runs = pipeline.plan(expand([str(log)]), options)
@@ -261,7 +267,7 @@ def test_the_report_states_an_error_that_holds(
     monkeypatch.setattr(topk, "BUDGET", budget)
     filters = parse_filters(statuses=["5xx,404,200-304"] if by == "selection" else [])
     top_by = None if by in ("selection", "class") else by
-    log = write_log(tmp_path / "access.log", records)
+    log = write_requests(tmp_path / "access.log", records)
     chosen = ReportSettings(
         filters=filters, top=limit, top_fields=("path", "client_ip"), top_by=top_by
     )
@@ -276,26 +282,28 @@ def test_the_report_states_an_error_that_holds(
 
 
 def test_text_json_and_markdown_state_the_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(topk, "BUDGET", 20)
-    log = write_log(tmp_path / "access.log", distinct_records(400, hot=5))
-    code, out, _ = run_cli(capsys, "report", str(log), "--top", "2", "--top-fields", "path")
+    log = write_requests(tmp_path / "access.log", distinct_records(400, hot=5))
+    code, out, _ = run_cli(
+        "report", str(log), "--top", "2", "--top-fields", "path", in_process=True
+    )
     assert code == 0
     assert "about" in out and "Approximate" in out and "may be low by up to" in out
-    code, out, _ = run_cli(capsys, "report", str(log), "--top", "2", "--json")
+    code, out, _ = run_cli("report", str(log), "--top", "2", "--json", in_process=True)
     document = json.loads(out)
     fields = [found for group in document["top"]["groups"] for found in group["fields"]]
     assert any(found.get("error", 0) >= 1 for found in fields)
     # a field that fit (the one host) stays exact: no error key at all
     assert all("error" not in found for found in fields if found["field"] == "host")
-    code, out, _ = run_cli(capsys, "report", str(log), "--top", "2", "--markdown")
+    code, out, _ = run_cli("report", str(log), "--top", "2", "--markdown", in_process=True)
     assert "Approximate" in out
 
 
 def test_small_inputs_stay_exact(tmp_path: Path) -> None:
     records = distinct_records(300)
-    log = write_log(tmp_path / "access.log", records)
+    log = write_requests(tmp_path / "access.log", records)
     result = summarise([log], ReportSettings(top=3, top_fields=("path",)), chunk_bytes=500)
     assert result.top is not None
     for group in result.top.groups:

@@ -17,9 +17,8 @@ import polars as pl
 import pytest
 
 from logstat import sources
-from logstat.cli import main
 from logstat.errors import ExitCode
-from tests.test_state import log_line
+from tests.helpers import CliResult, log_line, run_cli
 
 COMMANDS = ["summary", "ingest", "export", "dashboard"]
 
@@ -39,22 +38,14 @@ def logs(tmp_path: Path) -> Path:
     return directory
 
 
-def cli(
-    command: str, arguments: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
+def cli(command: str, arguments: list[str], tmp_path: Path) -> CliResult:
     outputs = {
         "summary": ["--json"],
         "ingest": ["--to", str(tmp_path / "ds")],
         "export": ["-o", str(tmp_path / "out.csv")],
         "dashboard": ["-o", str(tmp_path / "page.html")],
     }
-    try:
-        main([command, *arguments, *outputs[command], "-q"])
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cli(command, *arguments, *outputs[command], "-q", in_process=True)
 
 
 def vanish_on_open(monkeypatch: pytest.MonkeyPatch, target: Path, nth: int) -> Callable[[], int]:
@@ -97,11 +88,10 @@ def test_a_file_gone_before_it_is_opened_costs_only_that_file(
     when: str,
     logs: Path,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     opened = vanish_on_open(monkeypatch, logs / "b.log", 1 if when == "detection" else 2)
-    code, out, errors = cli(command, [str(logs / "*.log"), "--format", "nginx"], tmp_path, capsys)
+    code, out, errors = cli(command, [str(logs / "*.log"), "--format", "nginx"], tmp_path)
     assert code == ExitCode.PARTIAL == 6, errors
     assert opened() >= 1
     assert f"logstat: warning: {logs / 'b.log'}: gone before it could be read" in errors
@@ -113,7 +103,6 @@ def test_a_file_gone_before_it_is_opened_costs_only_that_file(
 def test_a_file_gone_between_the_glob_and_its_status(
     logs: Path,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     real_glob = glob.glob
@@ -122,7 +111,7 @@ def test_a_file_gone_between_the_glob_and_its_status(
         return [*real_glob(pattern, **options), str(logs / "b.log.1")]  # gone since
 
     monkeypatch.setattr(glob, "glob", listed_then_deleted)
-    code, out, errors = cli("summary", [str(logs / "*.log")], tmp_path, capsys)
+    code, out, errors = cli("summary", [str(logs / "*.log")], tmp_path)
     assert code == ExitCode.PARTIAL, errors
     assert "b.log.1: gone before it could be read" in errors
     totals = json.loads(out)["totals"]
@@ -138,7 +127,6 @@ def test_under_state_a_vanished_file_is_read_when_found_again(
     nth: int,
     logs: Path,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Gone at its first, second or third opening (fingerprint, detection, reading): the
@@ -148,13 +136,13 @@ def test_under_state_a_vanished_file_is_read_when_found_again(
     keep = (logs / "b.log").read_bytes()
     with monkeypatch.context() as patch:
         vanish_on_open(patch, logs / "b.log", nth)
-        code, out, errors = cli(command, arguments, tmp_path, capsys)
+        code, out, errors = cli(command, arguments, tmp_path)
     assert code == ExitCode.PARTIAL, errors
     first = counted_paths(command, tmp_path, out)
     if command == "summary":
         assert first == records(0, 20) + records(50, 40)
     (logs / "b.log").write_bytes(keep)  # back, as a rotated file may be found again
-    code, out, errors = cli(command, arguments, tmp_path, capsys)
+    code, out, errors = cli(command, arguments, tmp_path)
     assert code == 0, errors
     total = counted_paths(command, tmp_path, out)
     if command == "summary":
@@ -165,7 +153,6 @@ def test_under_state_a_vanished_file_is_read_when_found_again(
 def test_an_input_gone_before_the_state_looks_at_it(
     logs: Path,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     state_file = tmp_path / "state.json"
@@ -175,9 +162,7 @@ def test_an_input_gone_before_the_state_looks_at_it(
         return [*real_glob(pattern, **options), str(logs / "d.log")]
 
     monkeypatch.setattr(glob, "glob", listed_then_deleted)
-    code, out, errors = cli(
-        "summary", [str(logs / "*.log"), "--state", str(state_file)], tmp_path, capsys
-    )
+    code, out, errors = cli("summary", [str(logs / "*.log"), "--state", str(state_file)], tmp_path)
     assert code == ExitCode.PARTIAL, errors
     assert json.loads(out)["totals"]["lines"] == 90
 
@@ -185,28 +170,23 @@ def test_an_input_gone_before_the_state_looks_at_it(
 def test_an_alert_wins_over_a_partial_run(
     logs: Path,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     vanish_on_open(monkeypatch, logs / "b.log", 1)
-    code, _, errors = cli(
-        "summary", [str(logs / "*.log"), "--fail-if", "5xx > 0"], tmp_path, capsys
-    )
+    code, _, errors = cli("summary", [str(logs / "*.log"), "--fail-if", "5xx > 0"], tmp_path)
     assert code == ExitCode.ALERT, errors
     assert "gone before it could be read" in errors
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_an_empty_directory_is_like_a_glob_matching_nothing(
-    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_empty_directory_is_like_a_glob_matching_nothing(command: str, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / ".hidden").write_text(log_line(0))
     (empty / "sub").mkdir()
-    code, _, errors = cli(command, [str(empty)], tmp_path, capsys)
+    code, _, errors = cli(command, [str(empty)], tmp_path)
     assert code == ExitCode.ERROR
     assert errors == f"logstat: error: {empty}: no files in this directory (hidden files skipped)\n"
-    code, _, errors = cli(command, [str(tmp_path / "nothing*.log")], tmp_path, capsys)
+    code, _, errors = cli(command, [str(tmp_path / "nothing*.log")], tmp_path)
     assert code == ExitCode.ERROR
     assert errors.count("\n") == 1 and "no files match" in errors
