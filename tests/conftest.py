@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ os.environ["TZ"] = "Pacific/Chatham"  # UTC+12:45/+13:45: odd offsets catch loca
 time.tzset()
 
 from tests.helpers import SHARED_CORPUS  # noqa: E402  (after TZ: helpers import polars)
+from tests.servers.chromium import Browser, chromium  # noqa: E402
 
 
 @pytest.fixture
@@ -24,3 +26,13 @@ def corpus() -> Path:
     if not SHARED_CORPUS.is_dir():
         pytest.skip("../shared/corpus is not beside the repository")
     return SHARED_CORPUS
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    """A headless Chromium, closed after the test (skips where there is none)."""
+    opened = Browser(chromium(), tmp_path / "profile")
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -23,7 +23,8 @@ from logstat.dashboard import DashboardBuilder
 from logstat.dashboard.clock import Clock
 from logstat.dashboard.data import STEPS
 from logstat.time_zones import UTC_ZONE, resolve
-from tests.test_dashboard import Browser, browser, cli, frame_of  # noqa: F401 (a fixture)
+from tests.helpers import frame_of, run_cli
+from tests.servers.chromium import Browser
 
 ZONES = [
     "Asia/Kathmandu",  # +05:45
@@ -235,11 +236,23 @@ def page_data(page: Path) -> dict[str, object]:
     return data
 
 
-def test_the_page_names_the_zone_and_shows_its_times(tmp_path: Path, browser: Browser) -> None:  # noqa: F811
+def test_the_page_names_the_zone_and_shows_its_times(tmp_path: Path, browser: Browser) -> None:
     moments = [datetime(2024, 3, 1, 4, 14, tzinfo=UTC) + timedelta(hours=n) for n in range(196)]
     log = write_log(tmp_path / "access.log", moments)
     output = tmp_path / "report.html"
-    assert cli("dashboard", str(log), "-o", str(output), "-q", "--tz", "Asia/Kathmandu") == 0
+    assert (
+        run_cli(
+            "dashboard",
+            str(log),
+            "-o",
+            str(output),
+            "-q",
+            "--tz",
+            "Asia/Kathmandu",
+            in_process=True,
+        ).code
+        == 0
+    )
     browser.open(output.as_uri())
     state = browser.evaluate(PAGE)
     assert browser.problems() == [] and state["rendered"] == "true"
@@ -258,7 +271,19 @@ def test_logstat_tz_and_a_naive_since_are_read_in_the_zone(
     log = write_log(tmp_path / "access.log", moments)
     output = tmp_path / "report.html"
     monkeypatch.setenv("LOGSTAT_TZ", "Asia/Kolkata")
-    assert cli("dashboard", str(log), "-o", str(output), "-q", "--since", "2024-03-01T10:00") == 0
+    assert (
+        run_cli(
+            "dashboard",
+            str(log),
+            "-o",
+            str(output),
+            "-q",
+            "--since",
+            "2024-03-01T10:00",
+            in_process=True,
+        ).code
+        == 0
+    )
     data = page_data(output)
     assert data["zone"] == "Asia/Kolkata"
     # 10:00 in Kolkata is 04:30 UTC: the 04:14 UTC request is left out

@@ -8,4 +8,5 @@ site      the static files served, and the access logs a test reads back
 nginx     nginx's config, access logs and probes
 apache    Apache httpd's config, access logs and probes
 harness   start a server, play its probes, wait for the log lines, stop it
+chromium  headless Chromium over the DevTools pipe, for the dashboard tests
 """
