@@ -22,6 +22,10 @@ READ_BYTES = 1 << 20  # one read from the stream
 # no line end compress to 14 MB).  A 10 MB request line is still read whole.
 MAX_LINE_BYTES = 16 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
+# split_lines adds this column (each line's length in the file, UInt64) when an escaped
+# line is longer than MAX_LINE_BYTES: `\xHH` makes text up to four times the bytes it
+# stands for, so only the file's bytes say whether the reader cut a line (line_bytes)
+RAW_BYTES = "_line_bytes"
 # pl.scan_lines takes bytes that start like gzip, zlib or zstd data for compressed input
 # (a line starting with "x^" is zlib to it): such chunks are split without it
 POLARS_DECOMPRESSES = (b"\x1f\x8b", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"(\xb5/\xfd")
@@ -183,6 +187,15 @@ def split_lines(chunk: Chunk) -> pl.DataFrame:
     )
 
 
+def line_bytes(lines: pl.DataFrame) -> pl.Series:
+    """How long each line of a `split_lines` frame was in the file (without its line end,
+    or the `\\r` before it): what MAX_LINE_BYTES is about.  A line of bytes that are not
+    UTF-8 is longer as text (each such byte is `\\xHH`), and is not over-long for that."""
+    if RAW_BYTES in lines.columns:
+        return lines.get_column(RAW_BYTES)
+    return lines.get_column("line").str.len_bytes()
+
+
 def line_ends(data: bytes, lines: pl.DataFrame) -> int:
     """How many `\\n` `data` holds, from the frame it was split into."""
     return lines.height - (1 if data and not data.endswith(b"\n") else 0)
@@ -228,10 +241,20 @@ def _split_repairing(chunk: Chunk) -> pl.DataFrame:
     text = pl.repeat(None, count, dtype=pl.String, eager=True)
     text = text.scatter(suspects, pl.Series(repaired, dtype=pl.String))
     text = text.scatter(numpy.flatnonzero(clean), raw.filter(pl.Series(clean)).cast(pl.String))
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "line_no": _line_numbers(chunk.first_line_no, count),
             "line": text.str.strip_chars_end("\r\n"),
             "invalid_utf8": pl.Series(invalid, dtype=pl.Boolean),
         }
     )
+    longest = frame.get_column("line").str.len_bytes().max()
+    if isinstance(longest, int) and longest > MAX_LINE_BYTES:  # maybe only as escaped text
+        ended = len(ends)  # line i < ended ends at ends[i]
+        lengths = numpy.diff(offsets)
+        lengths[:ended] -= 1  # the \n
+        lengths[:ended][(ends > offsets[:ended]) & (buffer[ends - 1] == 13)] -= 1  # \r\n
+        if count > ended and data.endswith(b"\r"):
+            lengths[-1] -= 1
+        frame = frame.with_columns(pl.Series(RAW_BYTES, lengths, dtype=pl.UInt64))
+    return frame

@@ -24,10 +24,12 @@ from logstat.formats import Choice
 from logstat.lines import (
     CHUNK_BYTES,
     MAX_LINE_BYTES,
+    RAW_BYTES,
     UTF8_BOM,
     Chunk,
     Readable,
     ReadProblems,
+    line_bytes,
     line_ends,
     read_blocks,
     split_lines,
@@ -143,9 +145,10 @@ def plan(sources: list[Source], options: Options) -> list[FileRun]:
         problems = ReadProblems()
         blocks = _head_blocks(opened.stream, problems, options.chunk_bytes, source.once)
         head = next(blocks, b"")
-        lines = split_lines(Chunk(head, 1))["line"]
+        split = split_lines(Chunk(head, 1))
         # a line the reader cut is rejected anyway: no format is tried on its 16 MiB
-        sample = formats.sample_lines(lines.filter(lines.str.len_bytes() <= MAX_LINE_BYTES))
+        lines = split.get_column("line").filter(line_bytes(split) <= MAX_LINE_BYTES)
+        sample = formats.sample_lines(lines)
         choice = _choose(sample, source.name, options)
         run = FileRun(
             file_id,
@@ -559,7 +562,8 @@ def _parse(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> pl.Dat
     if split.height == 0:
         return _parse_lines(run, split, needed)
     text = split.get_column(schema.RAW_LINE)
-    lengths = text.str.len_bytes()
+    lengths = line_bytes(split)
+    split = split.drop(RAW_BYTES, strict=False)
     longest = lengths.max()
     if not isinstance(longest, int) or longest <= MAX_LINE_BYTES:
         return _parse_lines(run, split, needed)

@@ -8,12 +8,13 @@ import io
 import json
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+import polars as pl
 import pytest
 
 from logstat import pipeline
-from logstat.lines import MAX_LINE_BYTES, ReadProblems, read_blocks
+from logstat.lines import MAX_LINE_BYTES, Chunk, ReadProblems, line_bytes, read_blocks, split_lines
 from logstat.sources import Source, open_source
 from tests.helpers import log_line, run_cli
 
@@ -24,14 +25,19 @@ def lines(first: int, count: int) -> bytes:
     return "".join(log_line(number) for number in range(first, first + count)).encode()
 
 
+def summarized(data: bytes, compressed: bool, directory: Path) -> tuple[Path, dict[str, Any]]:
+    """`data` as access.log (or .gz), and its `summary --json`, the format detected."""
+    path = directory / ("access.log.gz" if compressed else "access.log")
+    path.write_bytes(gzip.compress(data, compresslevel=1) if compressed else data)
+    code, out, errors = run_cli("summary", str(path), "--json")
+    assert code == 0, errors
+    return path, json.loads(out)
+
+
 @pytest.mark.parametrize("compressed", [False, True])
 def test_a_long_first_line_is_one_reject_with_its_reason(compressed: bool, tmp_path: Path) -> None:
     data = b"x" * (24 << 20) + b"\n" + lines(0, 300)
-    path = tmp_path / ("access.log.gz" if compressed else "access.log")
-    path.write_bytes(gzip.compress(data, compresslevel=1) if compressed else data)
-    code, out, errors = run_cli("summary", str(path), "--json")  # detected, no --format
-    assert code == 0, errors
-    summary = json.loads(out)
+    _, summary = summarized(data, compressed, tmp_path)
     assert summary["totals"]["lines"] == 301
     assert summary["totals"]["records"] == sum(1 for n in range(300) if n % 13 != 12)
     assert summary["rejects"][OVER_LONG] == 1
@@ -103,3 +109,36 @@ class Counted:
         data = self.stream.read(size)
         self.count += len(data)
         return data
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_line_of_bytes_not_utf8_is_measured_in_the_files_bytes(
+    compressed: bool, tmp_path: Path
+) -> None:
+    """A 4.5 MB request path in Latin-1 is 18 MB of `\\xHH` text: still a record, not a
+    line longer than 16 MiB; a line of such bytes that is longer in the file is cut."""
+    path_bytes = b"/caf" + b"\xe9" * (4_500_000)
+    long_request = (
+        b'10.0.0.1 - - [09/Mar/2024:22:00:00 +0000] "GET ' + path_bytes + b' HTTP/1.1" 200 5 '
+        b'"-" "agent/1"\r\n'
+    )
+    over_long = b"\xe9" * (MAX_LINE_BYTES + 10) + b"\n"
+    data = lines(0, 3) + long_request + lines(3, 3) + over_long + lines(6, 3)
+    path, summary = summarized(data, compressed, tmp_path)
+    assert summary["totals"]["lines"] == 11
+    assert summary["totals"]["records"] == 1 + sum(1 for n in range(9) if n % 13 != 12)
+    assert summary["rejects"] == {OVER_LONG: 1}
+    exported = tmp_path / "out.parquet"
+    code, _, errors = run_cli("export", str(path), "-o", str(exported), "--format", "nginx")
+    assert code == 0, errors
+    frame = pl.read_parquet(exported)
+    assert not [name for name in frame.columns if "line_bytes" in name]  # bookkeeping only
+    [path_text] = frame.filter(pl.col("path").str.starts_with("/caf"))["path"].to_list()
+    assert path_text == "/caf" + "\\xe9" * 4_500_000
+
+
+def test_line_bytes_counts_the_files_bytes_without_line_ends() -> None:
+    data = b"ab\xff\r\n" + b"\xfe" * (MAX_LINE_BYTES // 2) + b"\n\n" + b"c\xfd\r"
+    frame = split_lines(Chunk(data, 1))
+    assert line_bytes(frame).to_list() == [3, MAX_LINE_BYTES // 2, 0, 2]
+    assert frame["line"].str.len_bytes().max() > MAX_LINE_BYTES  # as \xHH text
