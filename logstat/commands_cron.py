@@ -88,7 +88,7 @@ def ingest(
                 f" ({written.rejected:,} lines rejected; see `logstat summary --rejects FILE`)"
             )
         typer.echo(message, err=True)
-        _note(written.notes)
+    _note(written.notes)  # with --quiet too: cron mails what is on stderr
     if _warn_vanished(written.vanished):
         raise typer.Exit(ExitCode.PARTIAL)
 

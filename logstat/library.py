@@ -183,6 +183,19 @@ def vanished_warnings(runs: list[FileRun]) -> list[str]:
     return [f"{run.source.name}: {Vanished.REASON}" for run in vanished(runs)]
 
 
+def file_warnings(runs: list[FileRun]) -> list[str]:
+    """What reading each file ran into (lines left unread, a file read as plain text, a
+    rotated file found nowhere ...), as a summary lists it under the file: for the
+    commands that write no summary.  Files gone before they were read are not among them
+    (vanished_warnings)."""
+    return [
+        f"warning: {run.source.name}: {note}"
+        for run in runs
+        if not run.vanished
+        for note in run.notes()
+    ]
+
+
 def report_settings(
     *,
     filters: Filters | None = None,
@@ -416,7 +429,14 @@ def export(
             )
     gone = vanished_warnings(runs)
     rejected = sum(run.rejected for run in runs)
-    return Written(writer.rows, rejected, [target], warnings, gone, tally.doubt(rejected))
+    return Written(
+        writer.rows,
+        rejected,
+        [target],
+        [*file_warnings(runs), *warnings],
+        gone,
+        tally.doubt(rejected),
+    )
 
 
 def ingest(
@@ -451,7 +471,7 @@ def ingest(
         with _watching(progress, runs) as watch:
             run.write(runs, read_options, watch)
     gone = vanished_warnings(runs)
-    warnings = []
+    warnings = file_warnings(runs)
     if run.appended_unrecognisable:
         warnings.append(
             "stdin and pipes cannot be recognised again: their lines are added on every run"

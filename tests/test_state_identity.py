@@ -187,15 +187,20 @@ def test_an_unterminated_last_line_of_a_rotated_file_counts_once(
     assert_same(counted, full)
 
 
-@pytest.mark.parametrize("compress", ["none", "delayed", "now"])
-def test_a_symlinked_log_is_followed_to_where_it_is_rotated(compress: str, tmp_path: Path) -> None:
-    """log/access.log -> ../real/access.log, and logrotate works in real/."""
+def symlinked_log(tmp_path: Path) -> tuple[SimulatedLog, Path]:
+    """A log in real/, and log/access.log -> ../real/access.log: (the log, log/)."""
     real = tmp_path / "real"
     real.mkdir()
-    log = SimulatedLog(real)
     links = tmp_path / "log"
     links.mkdir()
     (links / "access.log").symlink_to(Path("..") / "real" / "access.log")
+    return SimulatedLog(real), links
+
+
+@pytest.mark.parametrize("compress", ["none", "delayed", "now"])
+def test_a_symlinked_log_is_followed_to_where_it_is_rotated(compress: str, tmp_path: Path) -> None:
+    """log/access.log -> ../real/access.log, and logrotate works in real/."""
+    log, links = symlinked_log(tmp_path)
     state_file = tmp_path / "state.json"
     counted = Totals()
     for day in range(4):
@@ -231,3 +236,26 @@ def test_what_rotation_took_out_of_reach_is_named(tmp_path: Path) -> None:
     assert planned.lines == 2
     [problem] = planned.problems
     assert "the file read before under this name (to line 5) was not found" in problem
+
+
+def test_ingest_says_on_stderr_what_rotation_took_out_of_reach(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ingest has no summary to list a file's warnings in: they go to stderr, with -q too."""
+    log, links = symlinked_log(tmp_path)
+    arguments = [str(links / "access.log"), "--to", str(tmp_path / "ds")]
+    arguments += ["--state", str(tmp_path / "st")]
+    log.append(5)
+    assert ingest(*arguments) == 0
+    assert capsys.readouterr().err == ""
+    log.append(3)
+    old = tmp_path / "old"  # logrotate's olddir: not where logstat looks
+    old.mkdir()
+    log.current.rename(old / "access.log.1")
+    log.current.touch()
+    log.append(2)
+    assert ingest(*arguments) == 0
+    [warning] = capsys.readouterr().err.splitlines()
+    assert warning.startswith(f"logstat: warning: {links / 'access.log'}: the file read before")
+    assert "(to line 5) was not found" in warning
+    assert dataset_rows(tmp_path / "ds") == 7
