@@ -22,8 +22,8 @@ only, counted in decompressed bytes).  The next run with the same state file:
   bytes) and reads the file again from its start;
 - leaves a partial last line (no newline yet) for the next run, except at the
   end of a compressed file, which is finished, and at the end of a rotated file
-  (no longer under the name it was read as) that has not changed since the last
-  run: its writer has moved on to the new log;
+  (no longer under the name it was read as) that has not changed since a run
+  that saw it rotated: its writer has moved on to the new log;
 - opens nothing whose device, inode, size and modification time are unchanged.
 
 The state file is JSON (`logstat_state` is its format version):
@@ -464,9 +464,12 @@ def _resume(candidate: _Candidate, entry: Entry, finish: bool = False) -> Resume
 
 def _abandoned_tail(entry: Entry, candidate: _Candidate) -> bool:
     """A rotated file that ends in a line without its newline, and has not changed since
-    the last run: its writer moved on to the new log, so that line is finished as it is
-    (as at the end of a compressed file).  The live log's last line keeps waiting."""
-    rotated = candidate.path != entry.origin
+    a run that saw it rotated already: its writer moved on to the new log, so that line is
+    finished as it is (as at the end of a compressed file).  The live log's last line keeps
+    waiting, and so does a file the last run saw under the name it was first read as: the
+    writer may not have reopened its log yet (logrotate renames, then tells it), and what
+    it still holds of that line goes to the rotated file when it does."""
+    rotated = candidate.path != entry.origin and entry.path != entry.origin
     return rotated and entry.compression is None and entry.offset < entry.size
 
 

@@ -259,3 +259,27 @@ def test_ingest_says_on_stderr_what_rotation_took_out_of_reach(
     assert warning.startswith(f"logstat: warning: {links / 'access.log'}: the file read before")
     assert "(to line 5) was not found" in warning
     assert dataset_rows(tmp_path / "ds") == 7
+
+
+def test_a_half_line_is_not_finished_before_the_writer_reopens(tmp_path: Path) -> None:
+    """logrotate renames the log, then tells the server, which writes what it still holds
+    (the rest of a half-written line) to the rotated file as it reopens: a run in between
+    must not count the half line as a whole one (a request lost, two rejects instead)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    live, state_file = logs / "access.log", tmp_path / "state.json"
+    server = live.open("ab", buffering=0)
+    last = log_line(3).encode()
+    server.write("".join(log_line(number) for number in range(3)).encode() + last[:20])
+    counted = run([live], state_file)
+    live.rename(logs / "access.log.1")
+    live.touch()
+    counted.add(run([live], state_file))  # between the rename and the reopen
+    server.write(last[20:])  # the server reopens its log
+    server.close()
+    with live.open("a") as handle:
+        handle.write(log_line(4))
+    for _ in range(2):
+        counted.add(run([live], state_file))
+    assert (counted.lines, counted.records, counted.rejected) == (5, 5, 0)
+    assert counted.requests["/item/3"] == 1
