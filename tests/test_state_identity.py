@@ -238,24 +238,22 @@ def test_what_rotation_took_out_of_reach_is_named(tmp_path: Path) -> None:
     assert "the file read before under this name (to line 5) was not found" in problem
 
 
-def test_ingest_says_on_stderr_what_rotation_took_out_of_reach(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ingest_says_on_stderr_what_rotation_took_out_of_reach(tmp_path: Path) -> None:
     """ingest has no summary to list a file's warnings in: they go to stderr, with -q too."""
     log, links = symlinked_log(tmp_path)
-    arguments = [str(links / "access.log"), "--to", str(tmp_path / "ds")]
-    arguments += ["--state", str(tmp_path / "st")]
+    arguments = [links / "access.log", "--to", tmp_path / "ds", "--state", tmp_path / "st", "-q"]
     log.append(5)
-    assert ingest(*arguments) == 0
-    assert capsys.readouterr().err == ""
+    first = run_cli("ingest", *arguments, in_process=True)
+    assert (first.code, first.stderr) == (0, "")
     log.append(3)
     old = tmp_path / "old"  # logrotate's olddir: not where logstat looks
     old.mkdir()
     log.current.rename(old / "access.log.1")
     log.current.touch()
     log.append(2)
-    assert ingest(*arguments) == 0
-    [warning] = capsys.readouterr().err.splitlines()
+    second = run_cli("ingest", *arguments, in_process=True)
+    assert second.code == 0
+    [warning] = second.stderr.splitlines()
     assert warning.startswith(f"logstat: warning: {links / 'access.log'}: the file read before")
     assert "(to line 5) was not found" in warning
     assert dataset_rows(tmp_path / "ds") == 7
@@ -271,15 +269,15 @@ def test_a_half_line_is_not_finished_before_the_writer_reopens(tmp_path: Path) -
     server = live.open("ab", buffering=0)
     last = log_line(3).encode()
     server.write("".join(log_line(number) for number in range(3)).encode() + last[:20])
-    counted = run([live], state_file)
+    counted = count_run([live], state_file)
     live.rename(logs / "access.log.1")
     live.touch()
-    counted.add(run([live], state_file))  # between the rename and the reopen
+    counted.add(count_run([live], state_file))  # between the rename and the reopen
     server.write(last[20:])  # the server reopens its log
     server.close()
     with live.open("a") as handle:
         handle.write(log_line(4))
     for _ in range(2):
-        counted.add(run([live], state_file))
+        counted.add(count_run([live], state_file))
     assert (counted.lines, counted.records, counted.rejected) == (5, 5, 0)
     assert counted.requests["/item/3"] == 1
