@@ -143,7 +143,7 @@ def summary_run(
     from logstat.objects import Window
     from logstat.outputs.rejects import RejectsWriter
     from logstat.read_health import doubt
-    from logstat.summary import ReportSettings, SummaryBuilder
+    from logstat.summary import PartialSummary, ReportSettings
 
     chosen = settings or ReportSettings()
     window = Window(chosen.filters.since, chosen.filters.until)
@@ -151,17 +151,18 @@ def summary_run(
     state_path = Path(state) if state is not None else None
     with Inputs(state_path) as inputs:  # locks the state file until the run ends
         runs = inputs.plan(_paths(paths), read_options)
-        builder = SummaryBuilder(chosen)
+        counted = PartialSummary(chosen)
         with contextlib.ExitStack() as stack:
             writer = stack.enter_context(RejectsWriter(Path(rejects))) if rejects else None
             watch = stack.enter_context(_watching(progress, runs))
             for _, frame in inputs.read(runs, read_options, chosen.needed(), watch):
-                builder.add(frame)
+                counted.add(frame)
                 if writer:
                     writer.write(frame)
-        result = builder.build(runs, read_options.vendors)
+        counted.add_files(runs)
+        result = counted.summary(read_options.vendors)
         totals = result.totals
-        in_doubt = doubt(totals.records, totals.rejected, builder.without_status)
+        in_doubt = doubt(totals.records, totals.rejected, counted.without_status)
         if in_doubt and result.alerts:
             result.alerts = withhold(result.alerts, in_doubt)
         yield SummaryRun(result, runs, inputs.state_file, in_doubt, vanished_warnings(runs))
@@ -428,7 +429,7 @@ def export(
                 "export: export it on its own to keep them"
             )
     gone = vanished_warnings(runs)
-    rejected = sum(run.rejected for run in runs)
+    rejected = sum(run.counts.rejected for run in runs)
     return Written(
         writer.rows,
         rejected,
@@ -476,7 +477,7 @@ def ingest(
         warnings.append(
             "stdin and pipes cannot be recognised again: their lines are added on every run"
         )
-    rejected = sum(item.rejected for item in runs)
+    rejected = sum(item.counts.rejected for item in runs)
     return Written(run.rows, rejected, list(run.parts), warnings, gone)
 
 

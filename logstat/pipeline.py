@@ -21,6 +21,7 @@ import polars as pl
 from logstat import formats, schema
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats import Choice
+from logstat.line_counts import LineCounts, count_lines, count_lines_by_file
 from logstat.lines import (
     CHUNK_BYTES,
     MAX_LINE_BYTES,
@@ -80,12 +81,7 @@ class FileRun:
     source: Source
     choice: Choice | None
     compression: str | None = None
-    lines: int = 0
-    records: int = 0
-    rejected: int = 0
-    comments: int = 0
-    blanks: int = 0  # empty or white-space-only lines
-    invalid_utf8: int = 0
+    counts: LineCounts = field(default_factory=LineCounts)  # what reading it found so far
     problems: list[str] = field(default_factory=list)
     # records with fields after their layout's last one: how many fields -> lines
     trailing: dict[int, int] = field(default_factory=dict)
@@ -104,20 +100,29 @@ class FileRun:
         return self.choice.format.name if self.choice else None
 
     def notes(self) -> list[str]:
-        """What the summary says about reading this file: problems, and records with
-        fields the layout does not explain (read, but some fields may be lost)."""
-        if not self.trailing:
-            return list(self.problems)
-        lines = sum(self.trailing.values())
-        fewest, most = min(self.trailing), max(self.trailing)
-        fields = str(most) if fewest == most else f"{fewest} to {most}"
-        hint = getattr(self.choice.detection.parser, "trailing_hint", None) if self.choice else None
-        return [
-            *self.problems,
-            f"{lines:,} line{'s have' if lines != 1 else ' has'} {fields} "
-            f"field{'s' if most != 1 else ''} after the layout: "
-            + (hint or "pass --log-format with the server's format string to read them"),
-        ]
+        """What reading this file ran into, as the summary says it under the file."""
+        return reading_notes(self.problems, self.trailing, trailing_hint(self.choice))
+
+
+def reading_notes(problems: list[str], trailing: dict[int, int], hint: str | None) -> list[str]:
+    """Problems, and records with fields the layout does not explain (`trailing`: how many
+    fields -> lines; read, but some fields may be lost), with `hint` on how to read them."""
+    if not trailing:
+        return list(problems)
+    lines = sum(trailing.values())
+    fewest, most = min(trailing), max(trailing)
+    fields = str(most) if fewest == most else f"{fewest} to {most}"
+    return [
+        *problems,
+        f"{lines:,} line{'s have' if lines != 1 else ' has'} {fields} "
+        f"field{'s' if most != 1 else ''} after the layout: "
+        + (hint or "pass --log-format with the server's format string to read them"),
+    ]
+
+
+def trailing_hint(choice: Choice | None) -> str | None:
+    """The parser's advice on reading fields after its layout, if it has any."""
+    return getattr(choice.detection.parser, "trailing_hint", None) if choice else None
 
 
 def plan(sources: list[Source], options: Options) -> list[FileRun]:
@@ -330,7 +335,7 @@ def _parse_piece(
         frame = _parse(run, lines, needed)
         if run.tentative:
             frame = _confirm(run, lines, frame, options, needed)
-        _count(run, frame)
+        _count([run], frame)
         yield run, frame
         return
     frame = _parse(runs[-1], lines, needed)
@@ -348,9 +353,9 @@ def _parse_piece(
             settled.append((run, _confirm(run, own, own_frames[file_id], options, needed)))
     for run in runs:
         run.tentative = False
-    _count_files(runs, frame)
+    _count(runs, frame)
     for run, own_frame in settled:
-        _count(run, own_frame)
+        _count([run], own_frame)
     yield runs[-1], frame
     yield from settled
 
@@ -639,50 +644,19 @@ def _blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _count_files(runs: list[FileRun], frame: pl.DataFrame) -> None:
-    """_count for a frame holding several files."""
-    if len(runs) == 1:
-        _count(runs[0], frame)
-        return
+def _count(runs: list[FileRun], frame: pl.DataFrame) -> None:
+    """Add the lines of `frame` (of one file, or of several with their `file_id`) to
+    the counters of their files."""
     by_id = {run.file_id: run for run in runs}
-    kinds = pl.col(schema.LINE_KIND)
-    counts = frame.group_by(schema.FILE_ID).agg(
-        pl.len().alias("lines"),
-        (kinds == schema.RECORD).sum().alias("records"),
-        (kinds == schema.REJECTED).sum().alias("rejected"),
-        (kinds == schema.COMMENT).sum().alias("comments"),
-        (kinds == schema.BLANK).sum().alias("blanks"),
-        pl.col("invalid_utf8").sum().alias("invalid_utf8"),
-    )
-    for row in counts.iter_rows(named=True):
-        run = by_id[row[schema.FILE_ID]]
-        run.lines += row["lines"]
-        run.records += row["records"]
-        run.rejected += row["rejected"]
-        run.comments += row["comments"]
-        run.blanks += row["blanks"]
-        run.invalid_utf8 += row["invalid_utf8"]
+    if len(runs) == 1:
+        runs[0].counts.add(count_lines(frame))
+    else:
+        for file_id, counts in count_lines_by_file(frame).items():
+            by_id[file_id].counts.add(counts)
     if schema.TRAILING_FIELDS in frame.columns:
         trailing = pl.col(schema.TRAILING_FIELDS)
-        found = frame.filter(trailing.is_not_null()).group_by(schema.FILE_ID, trailing).len()
-        for file_id, fields, lines in found.iter_rows():
-            _add_trailing(by_id[file_id], fields, lines)
-
-
-def _count(run: FileRun, frame: pl.DataFrame) -> None:
-    kinds = frame.get_column(schema.LINE_KIND)
-    run.lines += frame.height
-    run.records += int((kinds == schema.RECORD).sum())
-    run.rejected += int((kinds == schema.REJECTED).sum())
-    run.comments += int((kinds == schema.COMMENT).sum())
-    run.blanks += int((kinds == schema.BLANK).sum())
-    run.invalid_utf8 += int(frame.get_column("invalid_utf8").sum())
-    if schema.TRAILING_FIELDS in frame.columns:
-        trailing = frame.get_column(schema.TRAILING_FIELDS)
-        if trailing.null_count() < len(trailing):
-            for fields, lines in trailing.drop_nulls().value_counts().iter_rows():
-                _add_trailing(run, fields, lines)
-
-
-def _add_trailing(run: FileRun, fields: int, lines: int) -> None:
-    run.trailing[fields] = run.trailing.get(fields, 0) + lines
+        if frame.get_column(schema.TRAILING_FIELDS).null_count() < frame.height:
+            found = frame.filter(trailing.is_not_null()).group_by(schema.FILE_ID, trailing).len()
+            for file_id, fields, lines in found.iter_rows():
+                run = by_id[file_id]
+                run.trailing[fields] = run.trailing.get(fields, 0) + lines

@@ -38,7 +38,7 @@ from logstat.inputs import Inputs
 from logstat.lines import Chunk, split_lines
 from logstat.report.model import Summary, status_text
 from logstat.status import status_class
-from logstat.summary import CLASS_ORDER, ReportSettings, SummaryBuilder
+from logstat.summary import CLASS_ORDER, ReportSettings, summarize_frames
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -409,13 +409,11 @@ def summarise(
     log_format: str | None = None,
 ) -> Summary:
     """The summary the library builds for these files (format fixed to apache by default),
-    read in small chunks so that the builder's merging of partial counts is exercised."""
+    read in small chunks so that the merging of partial summaries is exercised."""
     chosen = pipeline.Options(format=format, log_format=log_format, chunk_bytes=chunk_bytes)
     runs = pipeline.plan(sources.expand([str(path) for path in paths]), chosen)
-    builder = SummaryBuilder(settings)
-    for _, frame in pipeline.read(runs, chosen, settings.needed()):
-        builder.add(frame)
-    return builder.build(runs)
+    frames = (frame for _, frame in pipeline.read(runs, chosen, settings.needed()))
+    return summarize_frames(frames, runs, settings)
 
 
 def reference_groups(
@@ -542,9 +540,9 @@ def count_run(logs: list[Path], state_file: Path | None, detect: bool = False) -
             totals.requests.update(counted["path"].to_list())
             totals.statuses.update(counted["status"].to_list())
         inputs.commit(runs)
-    totals.lines = sum(run.lines for run in runs)
-    totals.records = sum(run.records for run in runs)
-    totals.rejected = sum(run.rejected for run in runs)
+    totals.lines = sum(run.counts.lines for run in runs)
+    totals.records = sum(run.counts.records for run in runs)
+    totals.rejected = sum(run.counts.rejected for run in runs)
     return totals
 
 

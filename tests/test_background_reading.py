@@ -59,4 +59,4 @@ def test_a_big_file_is_numbered_across_chunks(tmp_path: Path) -> None:
     assert len(frames) > 5
     numbers = [number for frame in frames for number in frame.get_column("line_no").to_list()]
     assert numbers == list(range(1, 5001))
-    assert runs[0].records == 5000
+    assert runs[0].counts.records == 5000

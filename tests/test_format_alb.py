@@ -33,7 +33,7 @@ def test_gzip_s3_object_is_read_by_magic_bytes() -> None:
     (log,) = (FIXTURES / "alb").glob("*_elasticloadbalancing_*_app.*.log.gz")
     assert gzip.decompress(log.read_bytes())  # really gzip, as AWS writes it
     run, _ = parse_run(log)
-    assert (run.format_name, run.compression, run.records) == ("alb", "gzip", 3)
+    assert (run.format_name, run.compression, run.counts.records) == ("alb", "gzip", 3)
 
 
 def test_every_documented_field_is_kept() -> None:
@@ -97,7 +97,7 @@ def test_corpus_file_is_detected_as_alb(corpus: Path, name: str) -> None:
     log = corpus / "alb" / name
     run, frame = parse_run(log)
     assert run.format_name == "alb"
-    assert run.records > 0
+    assert run.counts.records > 0
     assert frame.filter(pl.col("line_kind") == "rejected")["reject_reason"].null_count() == 0
     if golden_of(log).exists():
         check_expected_statuses(log, frame, AWS_EXPECTED)
@@ -153,7 +153,7 @@ def test_corpus_odd_alb_files_are_rejected_with_reasons(
     detected, _ = parse_run(log)
     assert detected.choice is None  # no format claims them
     run, frame = parse_run(log, format="alb")
-    assert run.records == 0
+    assert run.counts.records == 0
     assert frame["reject_reason"].to_list() == [reason] * frame.height
 
 

@@ -130,7 +130,7 @@ def test_pretty_printed_json_is_claimed_and_rejected_with_a_reason() -> None:
     if not log.exists():
         pytest.skip("../shared/corpus is not beside the repository")
     run, frame = parse_run(log)
-    assert run.format_name == "cloudflare" and run.records == 0
+    assert run.format_name == "cloudflare" and run.counts.records == 0
     assert set(frame["reject_reason"].to_list()) == {NOT_ONE_LINE}
     assert run.choice is not None and "pretty-printed" in run.choice.detection.parser.description
 
@@ -191,9 +191,13 @@ def test_lines_add_up_in_any_chunking(
             [part for _, part in pipeline.read(runs, options)], how="diagonal_relaxed"
         )
     run = runs[0]
-    assert run.lines == len(lines) == run.records + run.rejected + run.comments + run.blanks
-    assert run.comments == 1 + sum(kind == "header" for kind, _ in kinds)
-    assert run.rejected == sum(kind == "garbage" for kind, _ in kinds)
+    assert (
+        run.counts.lines
+        == len(lines)
+        == run.counts.records + run.counts.rejected + run.counts.comments + run.counts.blank
+    )
+    assert run.counts.comments == 1 + sum(kind == "header" for kind, _ in kinds)
+    assert run.counts.rejected == sum(kind == "garbage" for kind, _ in kinds)
     records = frame.filter(pl.col("line_kind") == "record")
     assert records["status"].to_list() == [status for status in expected if status is not None]
 
@@ -245,7 +249,10 @@ def test_produced_by(tmp_path: Path, record: dict[str, object], expected: str) -
 def test_corpus_file_is_cloudflare_and_matches_expected_statuses(corpus: Path, log: Path) -> None:
     run, frame = parse_run(log)
     assert run.format_name == "cloudflare"
-    assert run.lines == run.records + run.rejected + run.comments + run.blanks
+    assert (
+        run.counts.lines
+        == run.counts.records + run.counts.rejected + run.counts.comments + run.counts.blank
+    )
     expected_path = golden_of(log)
     if not expected_path.exists():
         return

@@ -31,7 +31,7 @@ def test_corpus_file_is_detected_as_elb(corpus: Path, name: str) -> None:
     log = corpus / "elb" / name
     run, frame = parse_run(log)
     assert run.format_name == "elb"
-    assert run.rejected == 0
+    assert run.counts.rejected == 0
     if golden_of(log).exists():
         check_expected_statuses(log, frame, AWS_EXPECTED)
 

@@ -42,7 +42,11 @@ def test_fixture_parses_as_its_golden(format_name: str, log: Path) -> None:
     assert run.format_name == format_name
     assert set(frame["source"].drop_nulls()) == {format_name}
     # every line is counted once, as one kind
-    assert run.lines == frame.height == run.records + run.rejected + run.comments + run.blanks
+    assert (
+        run.counts.lines
+        == frame.height
+        == run.counts.records + run.counts.rejected + run.counts.comments + run.counts.blank
+    )
     check_golden(golden_of(log), golden_csv(frame, format_name))
 
 

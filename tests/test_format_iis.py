@@ -69,7 +69,7 @@ def test_fields_change_mid_file_is_read_the_same_across_chunk_boundaries() -> No
 def test_crlf_and_bom_are_not_part_of_fields() -> None:
     run, frame = parse_run(FIXTURES / "iis" / "crlf-bom.log")
     records = frame.filter(pl.col("line_kind") == "record")
-    assert run.comments == 4 and records.height == 4
+    assert run.counts.comments == 4 and records.height == 4
     assert records["request_time_s"].to_list() == [0.187, 0.015, 0.0, 0.003]
     assert not records["line"].str.contains("\r").any()
 
@@ -94,7 +94,7 @@ def test_headerless_mixed_layouts_are_named() -> None:
 def test_line_with_wrong_field_count_is_rejected_with_counts(tmp_path: Path) -> None:
     log = write_iis_log(tmp_path, [*HEADER, request("200"), request("200") + " surplus"])
     run, frame = parse_run(log)
-    assert (run.records, run.rejected) == (1, 1)
+    assert (run.counts.records, run.counts.rejected) == (1, 1)
     assert frame["reject_reason"].drop_nulls().to_list() == ["has 16 fields, #Fields lists 15"]
 
 
@@ -183,11 +183,15 @@ def test_header_blocks_add_up_in_any_chunking(
             [part for _, part in pipeline.read(runs, options)], how="diagonal_relaxed"
         )
     run = runs[0]
-    assert run.lines == len(lines) == run.records + run.rejected + run.comments + run.blanks
-    assert run.comments == 3 * len(blocks)
+    assert (
+        run.counts.lines
+        == len(lines)
+        == run.counts.records + run.counts.rejected + run.counts.comments + run.counts.blank
+    )
+    assert run.counts.comments == 3 * len(blocks)
     records = frame.filter(pl.col("line_kind") == "record")
     assert records["status"].to_list() == [status for status in expected if status is not None]
-    assert run.rejected == sum(damaged for _, rows in blocks for _, damaged in rows)
+    assert run.counts.rejected == sum(damaged for _, rows in blocks for _, damaged in rows)
 
 
 def test_state_run_reads_new_lines_with_the_header_above_them(tmp_path: Path) -> None:
@@ -245,8 +249,11 @@ def corpus_logs(directory: str) -> list[Path]:
 def test_corpus_file_is_iis_and_matches_expected_statuses(corpus: Path, log: Path) -> None:
     run, frame = parse_run(log)
     assert run.format_name == "iis"
-    assert run.lines == run.records + run.rejected + run.comments + run.blanks
-    assert run.records > 0
+    assert (
+        run.counts.lines
+        == run.counts.records + run.counts.rejected + run.counts.comments + run.counts.blank
+    )
+    assert run.counts.records > 0
     # every line of IIS's own files is read (blank lines are blank, not rejects)
     assert frame["reject_reason"].drop_nulls().to_list() == []
     if golden_of(log).exists():

@@ -28,7 +28,7 @@ import zstandard
 
 from logstat import lines, pipeline
 from logstat.sources import expand
-from logstat.summary import SummaryBuilder
+from logstat.summary import summarize_frames
 from tests.helpers import CliResult, assert_counts_add_up, assert_one_line_error, run_cli
 from tests.strategies import nginx_lines
 
@@ -333,10 +333,8 @@ def summarise_in_process(path: Path, chunk_bytes: int) -> dict[str, Any]:
     """The summary of `path` read `chunk_bytes` at a time, through the library."""
     options = pipeline.Options(chunk_bytes=chunk_bytes)
     runs = pipeline.plan(expand([str(path)]), options)
-    builder = SummaryBuilder()
-    for _, frame in pipeline.read(runs, options):
-        builder.add(frame)
-    summary: dict[str, Any] = builder.build(runs).to_json()
+    frames = (frame for _, frame in pipeline.read(runs, options))
+    summary: dict[str, Any] = summarize_frames(frames, runs).to_json()
     assert_counts_add_up(summary)
     return summary
 

@@ -11,8 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from logstat import topk
 from logstat.report.model import JSON_SCHEMA_VERSION, SCHEMA_RESOURCE
+from logstat.summary import topk
 from tests.helpers import REPO, REPORT_FIXTURES, run_cli
 
 SCHEMA: dict[str, Any] = json.loads(

@@ -25,7 +25,6 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 
 from logstat import pipeline
-from logstat import summary as summary_module
 from logstat.filters import parse_filters
 from logstat.report.markdown import render_markdown
 from logstat.report.model import SCHEMA_RESOURCE, LayerRow, Summary, status_text
@@ -33,6 +32,7 @@ from logstat.report.text import NO_MEANING, render_plain, render_rich
 from logstat.sources import expand
 from logstat.status import load_registry
 from logstat.summary import LAYERS, ReportSettings
+from logstat.summary import partial as partial_module
 from tests.helpers import FIXTURES, REPORT_FIXTURES, run_cli, summarise
 
 SCHEMA: dict[str, Any] = json.loads(
@@ -275,7 +275,7 @@ def test_layer_counts_add_up_across_chunks_and_compaction(
     rows: list[tuple[int, int]],
     chunk_bytes: int,
 ) -> None:
-    monkeypatch.setattr(summary_module, "COMPACT_EVERY", 2)
+    monkeypatch.setattr(partial_module, "COMPACT_EVERY", 2)
     log = iis_log(tmp_path / "u_ex.log", rows)
     result = summarise([log], ReportSettings(), chunk_bytes=chunk_bytes, format=None)
     expected: dict[str, Counter[str]] = {}
@@ -294,7 +294,7 @@ def test_held_rows_count_the_layer_parts(tmp_path: Path) -> None:
     log = iis_log(tmp_path / "u_ex.log", [(200, 64)] * 50)
     options = pipeline.Options(chunk_bytes=200)
     runs = pipeline.plan(expand([str(log)]), options)
-    builder = summary_module.SummaryBuilder()
+    builder = partial_module.PartialSummary()
     chunks = 0
     for _, frame in pipeline.read(runs, options, builder.settings.needed()):
         builder.add(frame)

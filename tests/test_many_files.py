@@ -44,13 +44,14 @@ def one_by_one(paths: list[Path]) -> dict[str, tuple[str | None, int, int]]:
     result = {}
     for path in paths:
         [run], _ = read_all([path])
-        result[path.name] = (run.format_name, run.records, run.rejected)
+        result[path.name] = (run.format_name, run.counts.records, run.counts.rejected)
     return result
 
 
 def by_file(runs: list[pipeline.FileRun]) -> dict[str, tuple[str | None, int, int]]:
     return {
-        Path(run.source.name).name: (run.format_name, run.records, run.rejected) for run in runs
+        Path(run.source.name).name: (run.format_name, run.counts.records, run.counts.rejected)
+        for run in runs
     }
 
 
@@ -66,7 +67,7 @@ def test_siblings_share_detection_and_match_reading_each_alone(tmp_path: Path) -
     # line numbers restart in every file, though files were split together
     for run in runs:
         numbers = frame.filter(pl.col("file_id") == run.file_id).get_column("line_no")
-        assert numbers.to_list() == list(range(1, run.lines + 1))
+        assert numbers.to_list() == list(range(1, run.counts.lines + 1))
 
 
 def test_a_sibling_of_another_format_is_detected_on_its_own(tmp_path: Path) -> None:
@@ -84,7 +85,7 @@ def test_a_sibling_of_another_format_is_detected_on_its_own(tmp_path: Path) -> N
     assert by_file(runs) == one_by_one(paths)
     alb_rows = frame.filter(pl.col("file_id") == 3)
     assert set(alb_rows.get_column("source").drop_nulls()) == {"alb"}
-    assert alb_rows.height == runs[3].lines  # each line once: not also in the batch's frame
+    assert alb_rows.height == runs[3].counts.lines  # each line once: not also in the batch's frame
 
 
 def test_bad_lines_in_a_sibling_are_rejected_not_a_new_format(tmp_path: Path) -> None:
@@ -94,7 +95,7 @@ def test_bad_lines_in_a_sibling_are_rejected_not_a_new_format(tmp_path: Path) ->
     second.write_bytes(nginx_lines(10) + b"not a request\n" + nginx_lines(10))
     runs, frame = read_all([first, second])
     assert [run.format_name for run in runs] == ["nginx", "nginx"]
-    assert (runs[1].records, runs[1].rejected) == (20, 1)
+    assert (runs[1].counts.records, runs[1].counts.rejected) == (20, 1)
     rejected = frame.filter(pl.col("line_kind") == "rejected")
     assert rejected.select("file_id", "line_no").rows() == [(1, 11)]
 
@@ -119,7 +120,7 @@ def test_compressed_siblings_report_their_compression(tmp_path: Path) -> None:
         paths.append(path)
     runs, _ = read_all(paths)
     assert [run.compression for run in runs] == ["gzip"] * 3
-    assert sum(run.records for run in runs) == 45
+    assert sum(run.counts.records for run in runs) == 45
 
 
 def test_an_empty_sibling_is_blank(tmp_path: Path) -> None:
@@ -128,7 +129,7 @@ def test_an_empty_sibling_is_blank(tmp_path: Path) -> None:
     second = tmp_path / "access.log.2"
     second.write_bytes(b"")
     runs, _ = read_all([first, second])
-    assert runs[1].lines == 0
+    assert runs[1].counts.lines == 0
     assert runs[1].blank
 
 
@@ -152,7 +153,7 @@ def test_export_says_which_columns_a_file_detected_late_could_not_keep(tmp_path:
     assert "read as alb" in warning and "request_type" in warning
     exported = pl.read_csv(output, infer_schema=False)
     [alone], _ = read_all([ALB_FIXTURE])  # the same file read on its own
-    assert exported.filter(pl.col("source") == "alb").height == alone.records > 0
+    assert exported.filter(pl.col("source") == "alb").height == alone.counts.records > 0
     assert exported.filter(pl.col("source") == "nginx").height == 30
     # an export of files of one kind warns of nothing
     code, _, err = run_cli("export", str(tmp_path / "part-00[0-2].log"), "-o", str(output))

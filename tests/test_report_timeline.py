@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logstat import summary as summary_module
 from logstat.errors import ExitCode, LogstatError
 from logstat.filters import parse_duration, parse_filters
 from logstat.report.model import status_text
 from logstat.report.text import fold, render_plain, sparkline
 from logstat.status import status_class
 from logstat.summary import ReportSettings
+from logstat.summary import partial as partial_module
 from tests.helpers import START, Record, run_cli, summarise, write_requests
 from tests.strategies import records_strategy
 
@@ -44,7 +44,7 @@ def test_buckets_match_the_reference(
     every: str,
     statuses: list[str],
 ) -> None:
-    monkeypatch.setattr(summary_module, "COMPACT_EVERY", 3)  # merge partial counts often
+    monkeypatch.setattr(partial_module, "COMPACT_EVERY", 3)  # merge partial counts often
     interval = parse_duration(every, "--every")
     filters = parse_filters(statuses=statuses)
     log = write_requests(tmp_path / "access.log", records)

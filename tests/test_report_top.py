@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logstat import pipeline
-from logstat import summary as summary_module
 from logstat.filters import parse_filters
 from logstat.report.model import TopGroup
 from logstat.sources import expand
 from logstat.status import status_class
-from logstat.summary import ReportSettings, SummaryBuilder, parse_top_fields
+from logstat.summary import PartialSummary, ReportSettings, parse_top_fields
+from logstat.summary import partial as partial_module
 from tests.helpers import START, Record, reference_groups, run_cli, summarise, write_requests
 from tests.strategies import records_strategy
 
@@ -54,7 +54,7 @@ def test_top_k_is_exact(
     by: str,
     statuses: list[str],
 ) -> None:
-    monkeypatch.setattr(summary_module, "COMPACT_EVERY", 2)  # merge partial counts often
+    monkeypatch.setattr(partial_module, "COMPACT_EVERY", 2)  # merge partial counts often
     filters = parse_filters(statuses=statuses)
     if by == "selection" and not filters.statuses:
         by = "class"
@@ -91,7 +91,7 @@ def test_missing_fields_are_counted_not_ranked(tmp_path: Path) -> None:
 def test_memory_grows_with_distinct_keys_not_lines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(summary_module, "COMPACT_EVERY", 4)
+    monkeypatch.setattr(partial_module, "COMPACT_EVERY", 4)
     paths = [f"/p{number}" for number in range(5)]
     records = [
         Record(
@@ -103,7 +103,7 @@ def test_memory_grows_with_distinct_keys_not_lines(
     chosen = ReportSettings(top=3, top_fields=("path",))
     options = pipeline.Options(format="apache", chunk_bytes=2000)
     runs = pipeline.plan(expand([str(log)]), options)
-    builder = SummaryBuilder(chosen)
+    builder = PartialSummary(chosen)
     held = []
     for _, frame in pipeline.read(runs, options, chosen.needed()):
         builder.add(frame)
@@ -111,7 +111,8 @@ def test_memory_grows_with_distinct_keys_not_lines(
     assert len(held) > 50  # many chunks
     # one (status, path) row per distinct path and chunk, merged every 4 chunks
     assert max(held) <= 4 * (5 + 1 + 1 + 1)
-    result = builder.build(runs)
+    builder.add_files(runs)
+    result = builder.summary()
     assert result.top is not None
     assert [entry.count for entry in result.top.groups[0].fields[0].entries] == [600, 600, 600]
 

@@ -233,7 +233,7 @@ def test_what_rotation_took_out_of_reach_is_named(tmp_path: Path) -> None:
         [planned] = inputs.plan([str(log.current)], options)
         for _ in inputs.read([planned], options):
             pass
-    assert planned.lines == 2
+    assert planned.counts.lines == 2
     [problem] = planned.problems
     assert "the file read before under this name (to line 5) was not found" in problem
 

@@ -1,7 +1,7 @@
 """What the dashboard shows, folded chunk by chunk like the summary.
 
 The summary (classes, codes with their meanings, proxy/upstream split) comes
-from `SummaryBuilder`; this adds counts per minute and class for the chart over
+from `PartialSummary`; this adds counts per minute and class for the chart over
 time (re-bucketed at the end to at most MAX_BUCKETS bars, whatever the time
 span, on the hours and days of the --tz zone: clock.py) and the paths that drew
 the most 4xx and 5xx answers.  Times are shown in that zone, which the page names.
@@ -32,9 +32,9 @@ from logstat.report.files import (
 from logstat.report.model import FileSummary, FilterReport
 from logstat.report.text import LAYER_LABELS
 from logstat.status.producers import LAYER_NAMES
-from logstat.summary import CLASS_ORDER, ReportSettings, SummaryBuilder
+from logstat.summary import CLASS_ORDER, PartialSummary, ReportSettings
+from logstat.summary.topk import ERROR, TopCounts
 from logstat.time_zones import UTC_ZONE, DisplayZone
-from logstat.topk import ERROR, TopCounts
 
 MAX_BUCKETS = 240
 # bucket sizes to choose from, in seconds: the smallest that gives few enough bars
@@ -53,7 +53,7 @@ class DashboardBuilder:
         self.zone = zone  # --tz: the times shown, and the hours and days the bars start on
         # the filters (--status, --since ...) apply to every chart and table, as in summary
         self.filters = filters or Filters()
-        self.summary = SummaryBuilder(ReportSettings(filters=self.filters))
+        self.summary = PartialSummary(ReportSettings(filters=self.filters))
         self._minutes: list[pl.DataFrame] = []
         # bounded like the --top counts: exact until topk.BUDGET distinct (class, status, path)
         self._paths = TopCounts(["status_class", "status"], "path", dict(PATH_SCHEMA))
@@ -98,7 +98,8 @@ class DashboardBuilder:
 
     def build(self, runs: list[FileRun], vendors: Iterable[str] = ()) -> dict[str, Any]:
         """The page's data: plain JSON values."""
-        result = self.summary.build(runs, vendors)
+        self.summary.add_files(runs)
+        result = self.summary.summary(vendors)
         # the files are added below: a page lists at most a few dozen of them
         summary = dataclasses.replace(result, files=[]).to_json()
         timeline = {**_timeline(self._minute_counts(), self.zone), "untimed": self._untimed}

@@ -35,6 +35,7 @@ import polars as pl
 from logstat import formats, schema
 from logstat.errors import LogstatError
 from logstat.formats import Choice, Detection
+from logstat.line_counts import LineCounts
 from logstat.outputs.dataset_commits import (
     LEDGER,
     Ledger,
@@ -328,8 +329,7 @@ def read(
         assert run.choice is not None
         for group in _groups(run.parts, run.staged):
             rows = _read_group(group, run, read_columns, keep)
-            run.lines += rows.height
-            run.records += rows.height
+            run.counts.add(LineCounts(lines=rows.height, records=rows.height))
             yield run, rows
 
 

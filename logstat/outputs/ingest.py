@@ -123,7 +123,7 @@ class Ingest:
                 complete = schema.conform(frame.lazy()).collect()
                 writer.write(annotate(complete, chains, columns))
             # rows read with the wrong format would stay, and be taken as read: none go in
-            in_doubt = tally.doubt(sum(run.rejected for run in runs))
+            in_doubt = tally.doubt(sum(run.counts.rejected for run in runs))
             if in_doubt:
                 raise LogstatError(f"{in_doubt}; nothing was added", ExitCode.UNPARSED)
             entries = self._planner.next_entries(runs) if self._planner is not None else None
@@ -177,11 +177,15 @@ def _ranges(runs: list[FileRun]) -> list[dict[str, Any]]:
                     "end_offset": resume.end_offset,
                     "start_line": resume.lines + 1,
                     "end_line": resume.end_lines,
-                    "rows": run.records,
+                    "rows": run.counts.records,
                 }
             )
             continue
-        item: dict[str, Any] = {"path": run.source.name, "lines": run.lines, "rows": run.records}
+        item: dict[str, Any] = {
+            "path": run.source.name,
+            "lines": run.counts.lines,
+            "rows": run.counts.records,
+        }
         if run.source.path is not None:
             try:
                 status = os.stat(run.source.path)

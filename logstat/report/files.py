@@ -20,6 +20,7 @@ GROUP_LIMIT = 50  # groups shown; the rest are added up in one row
 NOT_RECOGNISED = "format not recognised"
 # how formats/__init__.py's Choice.summary says the lines fit other formats as well
 AMBIGUOUS = " (same lines as "
+GROUPED_COUNTS = ("lines", "records", "rejected", "comments")  # LineCounts the groups show
 
 
 @dataclass
@@ -34,6 +35,12 @@ class FileGroup:
     records: int = 0
     rejected: int = 0
     comments: int = 0
+
+    def add(self, files: int, counts: FileSummary | FileGroup) -> None:
+        """Count in `files` more files, whose lines `counts` adds up."""
+        self.files += files
+        for name in GROUPED_COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(counts, name))
 
 
 def listed_one_by_one(files: list[FileSummary]) -> bool:
@@ -71,11 +78,7 @@ def group_files(files: list[FileSummary]) -> list[FileGroup]:
         group = groups.get(key)
         if group is None:
             group = groups[key] = FileGroup(*key)
-        group.files += 1
-        group.lines += file.lines
-        group.records += file.records
-        group.rejected += file.rejected
-        group.comments += file.comments
+        group.add(1, file)
     return sorted(
         groups.values(), key=lambda group: (group.directory, group.format, group.compression or "")
     )
@@ -89,9 +92,5 @@ def shown_groups(groups: list[FileGroup]) -> tuple[list[FileGroup], FileGroup | 
     rest = groups[GROUP_LIMIT - 1 :]
     others = FileGroup(f"({len(rest):,} more groups)", "", None)
     for group in rest:
-        others.files += group.files
-        others.lines += group.lines
-        others.records += group.records
-        others.rejected += group.rejected
-        others.comments += group.comments
+        others.add(group.files, group)
     return shown, others

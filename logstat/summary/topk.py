@@ -71,6 +71,11 @@ class TopCounts:
         return kept + self._pending_rows + self._errors.height + self._hashes.height
 
     @property
+    def pending_parts(self) -> int:
+        """Parts added since the counters were last merged."""
+        return len(self._pending)
+
+    @property
     def held_bytes(self) -> int:
         """Bytes held in counters: about 2 x budget_bytes plus the last chunk's (the
         row limit is set from the rows' mean size)."""
@@ -90,7 +95,9 @@ class TopCounts:
         if not self._pending:
             return
         parts = [self._kept] if self._kept is not None else []
-        merged = _sum([*parts, *self._pending], [*self.keys, self.value])
+        parts += self._pending
+        # a single part is grouped already (what `add` takes): no second group-by
+        merged = parts[0] if len(parts) == 1 else _sum(parts, [*self.keys, self.value])
         self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
         limit = self._row_limit(merged)
         if merged.height > limit:
@@ -109,13 +116,15 @@ class TopCounts:
         return max(1, min(self.budget, self.budget_bytes // per_row))
 
     def merge(self, other: TopCounts) -> None:
-        """Add another summary of other records (same keys and value) to this one."""
-        other.compact()
-        if other._kept is not None:
-            self.add(other._kept)
-        self._hashes = self._smallest(pl.concat([self._hashes, other._hashes]))
-        self._add_errors(other._errors)
-        self.compact()
+        """Add another summary of other records (same keys and value) to this one; `other`
+        is left as it was.  The counters add up and so do the errors, so the bound holds
+        for the sum; the budget is enforced as for `add`, when the pending rows exceed it."""
+        for part in [*other._pending, *([other._kept] if other._kept is not None else [])]:
+            self.add(part)
+        if other._hashes.height:
+            self._hashes = self._smallest(pl.concat([self._hashes, other._hashes]))
+        if other._errors.height:
+            self._add_errors(other._errors)
 
     def counts(self) -> pl.DataFrame:
         """The counters: (keys, value, count); exact where the partition's error is 0."""

@@ -1,0 +1,101 @@
+"""A partial summary made into the report: the tables, with meanings joined once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from logstat import schema
+from logstat.alerts import evaluate
+from logstat.filters import Filters
+from logstat.formats import BY_NAME, vendor_chains
+from logstat.line_counts import LineCounts
+from logstat.report.model import FilterReport, Summary, Totals
+from logstat.status import load_registry
+from logstat.summary.drilldown import drilldown
+from logstat.summary.rows import (
+    breakdown,
+    class_rows,
+    count_rows,
+    layer_rows,
+    status_rows,
+    status_table,
+    total,
+    upstream_rows,
+)
+from logstat.summary.settings import LAYERS
+from logstat.summary.timeline import timeline
+
+if TYPE_CHECKING:
+    from logstat.summary.partial import PartialSummary
+
+
+def build(partial: PartialSummary, vendors: tuple[str, ...]) -> Summary:
+    settings = partial.settings
+    rows = [partial.files[file_id] for file_id in sorted(partial.files)]
+    sources = {row.source for row in rows if row.source is not None}
+    # per format read: the --vendor tables, then the format's own (what `tag` reads with)
+    chains = {name: chain for name, chain in vendor_chains(vendors).items() if name in sources}
+    # the tables of the layer that wrote each log: its own statuses only (tag)
+    own = {name: BY_NAME[name].vendors for name in chains}
+    counts = partial.status_counts()
+    selected = total(counts)
+    files = [row.report() for row in rows]
+    lines = LineCounts.total(row.counts for row in rows)
+    classes = class_rows(counts, selected)
+    by = settings.by or ("source" if len(sources) > 1 else None)
+    return Summary(
+        totals=Totals(
+            files=len(rows),
+            lines=lines.lines,
+            records=lines.records,
+            rejected=lines.rejected,
+            comments=lines.comments,
+            blank=lines.blank,
+            selected=selected,
+        ),
+        files=files,
+        rejects={
+            str(row[schema.REJECT_REASON]): int(row["count"])
+            for row in partial.reject_counts()
+            .sort(["count", schema.REJECT_REASON], descending=[True, False])
+            .iter_rows(named=True)
+        },
+        first=partial.first,
+        last=partial.last,
+        classes=classes,
+        statuses=status_rows(status_table(counts, chains, own), selected),
+        # the server behind a proxy speaks plain HTTP (or the --vendor apps), not the
+        # proxy's dialect: a target's 502 is not ALB's 502
+        upstream_statuses=upstream_rows(counts, {name: vendors for name in chains}),
+        layers=[
+            row
+            for name in LAYERS
+            for row in layer_rows(partial.layer_counts(name), name, load_registry(), selected)
+        ],
+        vendors=list(vendors),
+        filters=_filter_report(settings.filters, partial.excluded),
+        timeline=(
+            timeline(partial.bucket_counts(), settings.every, [row.status_class for row in classes])
+            if settings.every is not None
+            else None
+        ),
+        top=drilldown(settings, partial.top, counts) if settings.top else None,
+        groups=breakdown(counts, chains, own, by, selected) if by else None,
+        counts=count_rows(counts) if settings.counts else None,
+        alerts=evaluate(settings.rules, counts, files) if settings.rules else None,
+    )
+
+
+def _filter_report(filters: Filters, excluded: int) -> FilterReport | None:
+    if not filters.active:
+        return None
+    return FilterReport(
+        since=filters.since,
+        until=filters.until,
+        status=[term.text for term in filters.statuses],
+        path=filters.path,
+        host=list(filters.hosts),
+        method=list(filters.methods),
+        source=list(filters.sources),
+        excluded=excluded,
+    )
