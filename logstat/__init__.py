@@ -26,12 +26,9 @@ def __getattr__(name: str) -> Any:
         return committed_files
     if name != "__version__":
         raise AttributeError(f"module 'logstat' has no attribute {name!r}")
-    from importlib.metadata import PackageNotFoundError, version
+    from logstat.version import version
 
-    try:
-        return version("logstat")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0.0.0+source"
+    return version()
 
 
 __all__ = [

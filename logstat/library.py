@@ -343,9 +343,9 @@ def read(
 
 @dataclass(frozen=True)
 class Written:
-    """What export or ingest wrote."""
+    """What export, ingest or dashboard wrote."""
 
-    rows: int
+    rows: int  # the dashboard: the records it counted
     rejected: int  # lines that did not parse (see summarize(..., rejects=...))
     files: list[Path]  # the output file, or the dataset's new part files
     notes: list[str]  # what a user should know (the command line prints them on stderr)
@@ -479,6 +479,57 @@ def ingest(
         )
     rejected = sum(item.counts.rejected for item in runs)
     return Written(run.rows, rejected, list(run.parts), warnings, gone)
+
+
+def dashboard(
+    paths: PathLike | Sequence[PathLike],
+    output: PathLike,
+    *,
+    top: int = 20,
+    format: str | None = None,
+    log_format: str | None = None,
+    json_keys: str | None = None,
+    vendors: Sequence[str] = (),
+    endpoint_url: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    status: Sequence[str] = (),
+    path: str | None = None,
+    host: Sequence[str] = (),
+    method: Sequence[str] = (),
+    source: Sequence[str] = (),
+    tz: str | None = None,
+    progress: Watch | None = None,
+) -> Written:
+    """An HTML dashboard (one self-contained file) of the logs, or of a dataset written
+    by `ingest`, written atomically.  Times are shown in `tz` (else $LOGSTAT_TZ, else
+    the local zone); `top` error paths and status codes are listed."""
+    from logstat.dashboard import DashboardBuilder, render_page
+    from logstat.inputs import Inputs
+    from logstat.objects import Window
+    from logstat.outputs.atomic import atomic_output
+    from logstat.outputs.output_paths import refuse_overwriting_inputs
+
+    logs = _paths(paths)
+    target = Path(output)
+    refuse_overwriting_inputs(logs, {"--output": target})
+    zone = display_zone(tz)  # times shown and bars aligned in it; naive --since read in it
+    chosen = request_filters(since, until, status, path, host, method, source, zone)
+    read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
+    read_options = dataclasses.replace(read_options, window=Window(chosen.since, chosen.until))
+    builder = DashboardBuilder(top, chosen, zone)
+    with Inputs() as inputs:
+        runs = inputs.plan(logs, read_options)
+        with _watching(progress, runs) as watch:
+            for _, frame in inputs.read(runs, read_options, builder.needed(), watch):
+                builder.add(frame)
+    data = builder.build(runs, read_options.vendors)
+    with atomic_output(target) as handle:
+        handle.write(render_page(data).encode("utf-8"))
+    records = sum(run.counts.records for run in runs)
+    rejected = sum(run.counts.rejected for run in runs)
+    # the page lists each file's warnings: none are repeated here
+    return Written(records, rejected, [target], [], vanished_warnings(runs), data["in_doubt"])
 
 
 def meaning(

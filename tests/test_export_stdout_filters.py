@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from logstat import cli_options
 from logstat.cli import app
+from logstat.cli import options as cli_options
 from tests.helpers import REPO, run_cli
 
 SAMPLE = REPO / "samples" / "nginx-access.log"
@@ -102,7 +102,7 @@ def test_dashboard_counts_only_what_the_filters_keep(tmp_path: Path) -> None:
 
 
 def test_the_filter_options_are_declared_once() -> None:
-    """summary, report, export and dashboard share cli_options' declarations."""
+    """summary, report, export and dashboard share cli/options.py's declarations."""
     import typer.main
 
     group = typer.main.get_command(app)

@@ -117,10 +117,11 @@ def test_rich_view_shows_markup_and_escapes(
 ) -> None:
     """The rich view, rendered to a string as a colour terminal would get it."""
     from logstat import cli
+    from logstat.cli import messages
 
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, color_system="truecolor", width=250)
-    monkeypatch.setattr(cli, "_stdout_console", lambda: console)
+    monkeypatch.setattr(messages, "stdout_console", lambda: console)
     with contextlib.redirect_stdout(_Terminal()), pytest.raises(SystemExit) as exit_info:
         cli.main(
             [

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from logstat.report.escape import safe
 from logstat.report.markdown import escape, render_markdown, table
-from logstat.report.text import Section, safe
+from logstat.report.text import Section
 from logstat.summary import ReportSettings
 from tests.helpers import REPORT_FIXTURES, run_cli, summarise
 

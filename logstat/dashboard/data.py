@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from logstat import __version__, schema
+from logstat import schema
 from logstat.dashboard.clock import DAY, Clock
 from logstat.filters import Filters
 from logstat.pipeline import FileRun
@@ -35,6 +35,7 @@ from logstat.status.producers import LAYER_NAMES
 from logstat.summary import CLASS_ORDER, PartialSummary, ReportSettings
 from logstat.summary.topk import ERROR, TopCounts
 from logstat.time_zones import UTC_ZONE, DisplayZone
+from logstat.version import version
 
 MAX_BUCKETS = 240
 # bucket sizes to choose from, in seconds: the smallest that gives few enough bars
@@ -107,7 +108,7 @@ class DashboardBuilder:
         totals = result.totals
         return {
             "generated": zone.show(datetime.now(UTC)),
-            "version": __version__,
+            "version": version(),
             "zone": zone.name,  # every time on the page is shown in it
             # why the counts say nothing (no line parsed, most without a status), or None
             "in_doubt": doubt(totals.records, totals.rejected, self.summary.without_status),

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
+from logstat.report.escape import safe
 from logstat.report.model import Summary
-from logstat.report.text import Section, overview, safe, sections, timeline_table
+from logstat.report.text import Section, overview, sections, timeline_table
 from logstat.time_zones import UTC_ZONE, DisplayZone
 
 # Characters with an inline meaning in CommonMark/GFM: emphasis, code, links and

@@ -9,7 +9,6 @@ through `safe`, and cells are rich `Text`, never markup, so a path like
 from __future__ import annotations
 
 import os
-import re
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from logstat.alerts import shown_percent
+from logstat.report.escape import safe
 from logstat.report.files import (
     ATTENTION_LIMIT,
     NOT_RECOGNISED,
@@ -43,21 +43,6 @@ from logstat.report.model import (
 )
 from logstat.status import UNKNOWN, producer_label
 from logstat.time_zones import UTC_ZONE, DisplayZone
-
-# C0/C1 controls, tab and newline too (a log field must not start a line of the report),
-# and the Unicode line separators and bidi overrides that would reorder what follows
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def safe(value: object) -> str:
-    """Text from a log, with control characters shown as escapes."""
-    return _CONTROL.sub(_escape, str(value))
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
 
 FILE_GROUPS_TITLE = "Files read, by directory, format and compression"
 # a narrow terminal shows a status's name in its meaning's column: "Not Found: Nothing ..."

@@ -1,16 +1,11 @@
-"""Command-line option types shared by every command (cli.py and commands_cron.py)."""
+"""Command-line option types, declared once and shared by every command in logstat/cli/."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-if TYPE_CHECKING:
-    from logstat.filters import Filters
-    from logstat.time_zones import DisplayZone
 
 Logs = Annotated[
     list[str],
@@ -126,38 +121,6 @@ SourceOption = Annotated[
         rich_help_panel=FILTERS,
     ),
 ]
-
-
-def parse_filter_options(
-    since: str | None,
-    until: str | None,
-    status: list[str] | None,
-    path: str | None,
-    host: list[str] | None,
-    method: list[str] | None,
-    source: list[str] | None,
-    zone: DisplayZone | None = None,
-) -> Filters:
-    """The filter options above -> Filters (a usage error names a bad value).
-
-    Times without an offset are read in `zone` (--tz); None: $LOGSTAT_TZ, else local."""
-    from logstat.filters import parse_filters
-    from logstat.formats import BY_NAME
-    from logstat.time_zones import ENVIRONMENT, resolve
-
-    zone = zone or resolve(os.environ.get(ENVIRONMENT))
-
-    return parse_filters(
-        since=since,
-        until=until,
-        statuses=status or (),
-        path=path,
-        hosts=host or (),
-        methods=method or (),
-        sources=source or (),
-        known_sources=BY_NAME,
-        zone=zone.zone,
-    )
 
 
 TimeZoneOption = Annotated[

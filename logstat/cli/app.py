@@ -1,0 +1,67 @@
+"""The typer app: the commands, each from its own module, under one `logstat`.
+
+The command modules know nothing of the app or of each other; this is where they are
+named.  `logstat access.log` is short for `logstat summary access.log`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from logstat.cli import codes, dashboard, export, formats, ingest, lines, schema, summary
+
+app = typer.Typer(
+    name="logstat",
+    help="Count and explain the HTTP status codes in web access logs.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    # plain help and usage errors: rich's help formatter costs 0.2 s of imports a run
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from logstat.version import version
+
+        typer.echo(f"logstat {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Count and explain the HTTP status codes in web access logs.
+
+    `logstat access.log` is short for `logstat summary access.log`.
+    """
+
+
+app.command("summary", help=summary.SUMMARY_HELP)(summary.summary)
+app.command("report", help=summary.REPORT_HELP)(summary.report)
+app.command()(schema.schema)
+app.command()(export.export)
+app.command()(lines.lines)
+app.command()(codes.codes)
+app.command()(formats.formats)
+app.command()(ingest.ingest)
+app.command()(dashboard.dashboard)
+
+COMMANDS = {
+    info.name or info.callback.__name__ for info in app.registered_commands if info.callback
+}
+
+
+def with_default_command(args: list[str]) -> list[str]:
+    """`logstat access.log` means `logstat summary access.log`."""
+    if not args or args[0] in COMMANDS or args[0] in ("-h", "--help", "--version"):
+        return args
+    return ["summary", *args]
