@@ -131,14 +131,19 @@ def summary_run(
     state: PathLike | None = None,
     rejects: PathLike | None = None,
     progress: Watch | None = None,
+    cluster: str | None = None,
 ) -> Iterator[SummaryRun]:
     """Read and count; the caller writes its outputs inside the `with`.
+
+    `cluster` (else $LOGSTAT_CLUSTER): a Dask scheduler's address, or local:N, to count
+    there (engines/dask.py); None: here.
 
     With `state`, the state file stays locked until the block ends, and what was read
     is remembered only when it ends without an error and the counts can be trusted:
     a failed output, or a log read with the wrong format, is read again next time.
     """
     from logstat.alerts import withhold
+    from logstat.engines.dask import cluster_address
     from logstat.inputs import Inputs
     from logstat.objects import Window
     from logstat.outputs.rejects import RejectsWriter
@@ -148,6 +153,10 @@ def summary_run(
     chosen = settings or ReportSettings()
     window = Window(chosen.filters.since, chosen.filters.until)
     read_options = dataclasses.replace(read_options or reading_options(), window=window)
+    address = cluster_address(cluster)
+    if address is not None:
+        yield _cluster_run(address, _paths(paths), chosen, read_options, state, rejects)
+        return
     state_path = Path(state) if state is not None else None
     with Inputs(state_path) as inputs:  # locks the state file until the run ends
         runs = inputs.plan(_paths(paths), read_options)
@@ -168,6 +177,36 @@ def summary_run(
         yield SummaryRun(result, runs, inputs.state_file, in_doubt, vanished_warnings(runs))
         if not in_doubt:
             inputs.commit(runs)  # remember what was read, once the outputs are out
+
+
+def _cluster_run(
+    address: str,
+    logs: list[str],
+    settings: ReportSettings,
+    read_options: Options,
+    state: PathLike | None,
+    rejects: PathLike | None,
+) -> SummaryRun:
+    """The summary counted on a Dask cluster: the same partial summaries, merged there."""
+    from logstat.alerts import withhold
+    from logstat.engines import dask
+    from logstat.outputs import dataset
+    from logstat.read_health import doubt
+
+    for option, given in (("--state", state), ("--rejects", rejects)):
+        if given is not None:
+            raise LogstatError(f"{option} does not work with --cluster yet", ExitCode.USAGE)
+    if any(dataset.is_dataset(log) for log in logs):
+        raise LogstatError("--cluster reads logs, not a dataset", ExitCode.USAGE)
+    sources = read_options.expand(logs)
+    with dask.connect(address) as client:
+        counted = dask.summarize(client, sources, settings, read_options)
+    result = counted.summary(read_options.vendors)
+    totals = result.totals
+    in_doubt = doubt(totals.records, totals.rejected, counted.without_status)
+    if in_doubt and result.alerts:
+        result.alerts = withhold(result.alerts, in_doubt)
+    return SummaryRun(result, [], None, in_doubt)
 
 
 def _watching(
@@ -262,11 +301,13 @@ def summarize(
     tz: str | None = None,
     state: PathLike | None = None,
     rejects: PathLike | None = None,
+    cluster: str | None = None,
 ) -> Summary:
     """Count the logs' statuses with their meanings: what `logstat summary` prints.
 
     The arguments are the command's options (`status=["5xx", "499"]`, `since="1h"`,
     `top=10`). Naive times are read in `tz` (else $LOGSTAT_TZ, else the local zone).
+    `cluster`: a Dask scheduler (tcp://host:8786) or local:N to count on.
     Raises UnparsedInput when no line parsed or most records have no status.
     """
     display = display_zone(tz)
@@ -280,7 +321,9 @@ def summarize(
         fail_if=fail_if,
     )
     read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
-    with summary_run(paths, settings, read_options, state=state, rejects=rejects) as run:
+    with summary_run(
+        paths, settings, read_options, state=state, rejects=rejects, cluster=cluster
+    ) as run:
         if run.in_doubt:
             raise UnparsedInput(run.in_doubt, run.summary)
         return run.summary

@@ -128,13 +128,13 @@ class Store:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
-    # the pool and fetched bytes stay with the process (a Dask worker makes its own)
+    # what travels to a Dask worker is where the store is: the pool, the fetched bytes
+    # and the reading order stay with this process (a task adds its own objects)
     def __getstate__(self) -> dict[str, Any]:
-        return {"scheme": self.scheme, "endpoint_url": self.endpoint_url, "order": self.order}
+        return {"scheme": self.scheme, "endpoint_url": self.endpoint_url}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["scheme"], state["endpoint_url"])  # type: ignore[misc]
-        self.add(state["order"])
 
     def add(self, objects: list[RemoteObject]) -> None:
         for item in objects:

@@ -137,7 +137,7 @@ def plan(sources: list[Source], options: Options) -> list[FileRun]:
     runs = []
     detected: dict[tuple[str, str], Choice] = {}
     for file_id, source in enumerate(sources):
-        kin = _kinship(source)
+        kin = kinship(source)
         known = detected.get(kin) if kin is not None else None
         if known is not None:
             runs.append(FileRun(file_id, source, known, tentative=True))
@@ -181,7 +181,7 @@ def _choose(sample: pl.Series, name: str, options: Options) -> Choice | None:
     return formats.detect(sample, name)
 
 
-def _kinship(source: Source) -> tuple[str, str] | None:
+def kinship(source: Source) -> tuple[str, str] | None:
     """Files with the same key are taken to share a format: same directory, and the
     same name once words with digits in them (dates, sequence numbers, addresses,
     random ids) are set aside."""

@@ -60,6 +60,15 @@ StateOption = Annotated[
         "(follows rotation; see the README).",
     ),
 ]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Count on a Dask cluster: its scheduler (tcp://host:8786), or local:N worker "
+        "processes here; default $LOGSTAT_CLUSTER.",
+        show_default=False,
+    ),
+]
 LogsOrDataset = Annotated[
     list[str],
     typer.Argument(

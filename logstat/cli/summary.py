@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from logstat.cli.options import (
+    ClusterOption,
     DebugOption,
     EndpointOption,
     FormatOption,
@@ -61,6 +62,7 @@ def command(default_top: int) -> Callable[..., None]:
         json_keys: JsonKeysOption = None,
         vendor: VendorOption = None,
         endpoint_url: EndpointOption = None,
+        cluster: ClusterOption = None,
         since: SinceOption = None,
         until: UntilOption = None,
         status: StatusOption = None,
@@ -188,7 +190,13 @@ def command(default_top: int) -> Callable[..., None]:
             logs, {"--rejects": rejects, "--prometheus": prometheus, "--state": state}
         )
         with summary_run(
-            logs, settings, read_options, state=state, rejects=rejects, progress=watch(quiet)
+            logs,
+            settings,
+            read_options,
+            state=state,
+            rejects=rejects,
+            progress=watch(quiet),
+            cluster=cluster,
         ) as run:
             result = run.summary
             if prometheus is not None:

@@ -1,0 +1,146 @@
+"""A Dask cluster as the engine: the same answer as here, byte for byte, even when a
+worker dies mid-run.  Real distributed.LocalCluster worker processes on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import logstat
+from logstat import pipeline
+from logstat.engines import dask as engine
+from logstat.formats import FORMATS
+from logstat.summary import PartialSummary, ReportSettings
+from tests.helpers import FIXTURES, REPO, data_files, run_cli, write_numbered_log
+
+distributed = pytest.importorskip("distributed")
+
+SAMPLE = REPO / "samples" / "nginx-access.log"
+
+
+def fixture_logs() -> list[Path]:
+    """Every format's fixture logs that are read without options."""
+    logs = []
+    for format in FORMATS:
+        logs += [
+            log
+            for log in data_files(FIXTURES / format.name)
+            if not log.with_name(log.name + ".options").exists()
+        ]
+    return logs
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    with engine.connect("local:2") as connected:
+        yield connected
+
+
+def test_every_format_gives_the_same_json_on_the_cluster(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "TASK_FILES", 3)  # many tasks, many merges
+    logs = [SAMPLE, *fixture_logs()]
+    settings = ReportSettings(top=5, by="source")
+    options = pipeline.Options()
+    here = logstat.summarize(logs, top=5, by="source", tz="UTC")
+    sources = options.expand([str(log) for log in logs])
+    there = engine.summarize(client, sources, settings, options).summary()
+    assert there.to_json_text() == here.to_json_text()
+    assert here.totals.files == len(logs) and here.totals.records > 0
+
+
+def test_the_command_line_runs_on_a_local_cluster(tmp_path: Path) -> None:
+    logs = [
+        str(write_numbered_log(tmp_path / f"access{index}.log", index * 100, 50))
+        for index in range(5)
+    ]
+    local = run_cli(*logs, "--json", "--tz", "UTC", "--top", "3")
+    cluster = run_cli(*logs, "--json", "--tz", "UTC", "--top", "3", "--cluster", "local:2")
+    assert cluster.code == local.code == 0, cluster.stderr
+    assert json.loads(cluster.stdout) == json.loads(local.stdout)
+
+
+def test_a_worker_killed_mid_run_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = [
+        write_numbered_log(tmp_path / f"a{index}.log", index * 1000, 400) for index in range(60)
+    ]
+    options = pipeline.Options()
+    settings = ReportSettings(top=3)
+    truth = logstat.summarize(logs, top=3, tz="UTC").to_json_text()
+    monkeypatch.setattr(engine, "TASK_FILES", 1)  # a task a file: the kill lands mid-run
+    with engine.connect("local:2") as client:
+        sources = options.expand([str(log) for log in logs])
+        result: list[PartialSummary] = []
+        counting = threading.Thread(
+            target=lambda: result.append(engine.summarize(client, sources, settings, options))
+        )
+        counting.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _done_tasks(client):
+            time.sleep(0.05)
+        victim = next(iter(client.scheduler_info()["workers"]))
+        pid = client.run(os.getpid, workers=[victim])[victim]
+        os.kill(pid, signal.SIGKILL)
+        counting.join(timeout=120)
+    assert result, "the run did not finish"
+    assert result[0].summary().to_json_text() == truth
+
+
+def _done_tasks(client: Any) -> int:
+    def done(dask_scheduler: Any) -> int:
+        return sum(1 for task in dask_scheduler.tasks.values() if task.state == "memory")
+
+    return int(client.run_on_scheduler(done))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "fragment"),
+    [
+        (["--cluster", "local:0"], 2, "local:N needs N >= 1"),
+        (["--cluster", "tcp://127.0.0.1:9"], 1, "cannot connect"),
+        (["--cluster", "local:1", "--state", "run.state"], 2, "--state does not work with"),
+    ],
+)
+def test_cluster_usage_errors_are_one_line(
+    arguments: list[str], code: int, fragment: str, tmp_path: Path
+) -> None:
+    result = run_cli(str(SAMPLE), *arguments, cwd=tmp_path)
+    assert result.code == code, result.stderr
+    assert result.stderr.count("\n") == 1 and fragment in result.stderr
+
+
+def test_stdin_cannot_go_to_a_cluster() -> None:
+    result = run_cli("-", "--cluster", "local:1", stdin=SAMPLE.read_bytes())
+    assert result.code == 2 and "stdin" in result.stderr
+
+
+def test_objects_are_read_by_the_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    from tests.servers.s3 import run_server
+
+    for server in run_server():
+        for name, value in server.environment().items():
+            monkeypatch.setenv(name, value)  # the worker processes started below get it
+        client = server.client()
+        client.create_bucket(Bucket="logs")
+        for index in range(12):
+            lines = SAMPLE.read_bytes().splitlines(keepends=True)[index * 40 : index * 40 + 40]
+            key = f"nginx/2026/11/20/access-{index:02d}.log.gz"
+            client.put_object(Bucket="logs", Key=key, Body=gzip.compress(b"".join(lines)))
+        monkeypatch.setattr(engine, "TASK_FILES", 5)
+        here = logstat.summarize("s3://logs/nginx/", top=3, tz="UTC")
+        there = logstat.summarize("s3://logs/nginx/", top=3, tz="UTC", cluster="local:2")
+        assert there.to_json_text() == here.to_json_text()
+        assert here.totals.files == 12 and here.totals.records > 0
