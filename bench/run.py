@@ -26,7 +26,7 @@ from bench.measure import Run, Timing, run_once
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
-SCENARIOS = ("peers", "compressed", "startup", "many-files", "formats", "big")
+SCENARIOS = ("peers", "compressed", "startup", "many-files", "formats", "big", "objects")
 DEFAULT_SCENARIOS = ("peers", "compressed", "startup", "many-files", "formats")
 GOACCESS_PANELS = [  # goaccess --help, "Available panels"
     "VISITORS", "REQUESTS", "REQUESTS_STATIC", "NOT_FOUND", "HOSTS", "OS", "BROWSERS",
@@ -634,6 +634,10 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--many-lines", type=int, default=500, help="lines per file there")
     parser.add_argument(
+        "--objects", type=int, default=2_000, help="objects in the object-storage scenario"
+    )
+    parser.add_argument("--object-lines", type=int, default=50, help="lines per object there")
+    parser.add_argument(
         "--format-lines", type=int, default=1_000_000, help="lines per log in the formats scenario"
     )
     parser.add_argument(
@@ -740,6 +744,8 @@ def run(argv: list[str]) -> Report:
             print(f"timing {case.name} ...", file=sys.stderr, flush=True)
             repeat = min(arguments.repeat, arguments.slow_repeat) if case.slow else arguments.repeat
             report.rows.append(measure(case, repeat, scratch, expected))
+        if "objects" in scenarios:
+            report.rows += object_rows(work, arguments, scratch, available)
         if "big" in scenarios:
             report.rows.append(
                 big_file(work, arguments.format, arguments.big_gigabytes, arguments.seed, scratch)
@@ -757,6 +763,41 @@ def run(argv: list[str]) -> Report:
     print(table(report))
     print(f"\nresults: {output}", file=sys.stderr)
     return report
+
+
+def object_rows(
+    work: Path, arguments: argparse.Namespace, scratch: Path, available: set[str]
+) -> list[Row]:
+    """Many small objects: from disk, from moto's S3, and from S3 on a local Dask cluster
+    of one and of two workers (the per-object overhead, and what a second worker adds)."""
+    from bench import objects
+
+    [local] = many_files_cases(
+        work, arguments.objects, arguments.object_lines, arguments.seed, available
+    )
+    directory = Path(local.argv[4])
+    expected = truth_counts(generate.read_truth(directory))
+    local.group = "objects"
+    local.name = f"logstat summary, {arguments.objects:,} .gz files on disk"
+    rows = []
+    with objects.s3_server() as endpoint:
+        url = objects.upload(directory, endpoint)
+        cases = [local]
+        for name, extra in (
+            ("from S3", []),
+            ("from S3, --cluster local:1", ["--cluster", "local:1"]),
+            ("from S3, --cluster local:2", ["--cluster", "local:2"]),
+        ):
+            case = logstat_summary(
+                url, local.lines, local.size, f"logstat summary, {name}", "objects"
+            )
+            case.argv += extra
+            case.is_logstat = False
+            cases.append(case)
+        for case in cases:
+            print(f"timing {case.name} ...", file=sys.stderr, flush=True)
+            rows.append(measure(case, arguments.repeat, scratch, expected))
+    return rows
 
 
 def big_file(work: Path, format_name: str, gigabytes: float, seed: int, scratch: Path) -> Row:
