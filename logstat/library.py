@@ -59,6 +59,19 @@ def reading_options(
 ) -> Options:
     """How to read the logs: --format, --log-format, --vendor, --json-keys, --endpoint-url."""
     from logstat.pipeline import Options
+
+    chosen = known_vendors(vendors)
+    return Options(
+        format=format,
+        log_format=log_format,
+        vendors=chosen,
+        json_keys=json_keys,
+        endpoint_url=endpoint_url,
+    )
+
+
+def known_vendors(vendors: Sequence[str]) -> tuple[str, ...]:
+    """--vendor names, checked against the status tables (no polars needed)."""
     from logstat.status import load_registry
 
     known = set(load_registry().vendors())
@@ -68,13 +81,7 @@ def reading_options(
             raise LogstatError(
                 f"unknown vendor {vendor!r}; known: {', '.join(sorted(known))}", ExitCode.USAGE
             )
-    return Options(
-        format=format,
-        log_format=log_format,
-        vendors=chosen,
-        json_keys=json_keys,
-        endpoint_url=endpoint_url,
-    )
+    return chosen
 
 
 def display_zone(tz: str | None = None) -> DisplayZone:
@@ -587,7 +594,7 @@ def meaning(
     from logstat.status import load_registry
     from logstat.status.explain import explain
 
-    chosen = reading_options(vendors=vendors).vendors
+    chosen = known_vendors(vendors)
     known = {entry["name"]: tuple(entry["vendors"]) for entry in format_catalog.read()}
     if source is not None and source.lower() not in known:
         raise LogstatError(f"--source {source!r}: choose one of {', '.join(known)}", ExitCode.USAGE)

@@ -32,10 +32,7 @@ def codes(
     """Show what a status code means for each vendor that defines it, with sources."""
     from dataclasses import asdict
 
-    from logstat.cli.messages import stdout_console
     from logstat.library import meaning
-    from logstat.report.fit import DATA, PROSE, Layout
-    from logstat.report.text import MEANING, Section, print_section
     from logstat.status.explain import describe_by, status_text
 
     readings = [
@@ -66,6 +63,10 @@ def codes(
         for row in rows:
             sys.stdout.write("\t".join(row) + "\n")
         return
+    from logstat.cli.messages import stdout_console
+    from logstat.report.fit import DATA, PROSE, Layout
+    from logstat.report.text import MEANING, Section, print_section
+
     layout = Layout(
         {"by": PROSE, "name": PROSE, "meaning": PROSE, "source": DATA}, ("source",), MEANING
     )

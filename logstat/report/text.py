@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from logstat.alerts import shown_percent
 from logstat.report.escape import safe
 from logstat.report.files import (
     ATTENTION_LIMIT,
@@ -570,6 +569,8 @@ def _approximate_note(error: int | None) -> str | None:
 
 def measured(result: AlertResult) -> str:
     if result.percent:
+        from logstat.alerts import shown_percent  # alerts loads polars: not for `codes`
+
         return f"{shown_percent(result)} ({_count(result.count)} of {_count(result.total)})"
     return _count(result.count)
 

@@ -13,8 +13,11 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl  # loaded by tagging only: `logstat codes` starts without it
+
 
 IANA = "iana"
 CLASS_VENDOR = "class"
@@ -234,6 +237,8 @@ def _resolved_tables(
     sub-status is not in `exact` resolves exactly like its plain code, so two left joins
     reproduce `Registry.lookup`.
     """
+    import polars as pl
+
     chains: dict[str, Sequence[str]] = {**vendors_by_source, _OTHER_SOURCES: ()}
     exact: list[dict[str, object]] = []
     plain: list[dict[str, object]] = []
@@ -280,6 +285,8 @@ def _resolved_tables(
 
 def _fallback_meaning_expression(code: pl.Expr) -> pl.Expr:
     """`fallback_meaning` as an expression; the two must produce identical text."""
+    import polars as pl
+
     ending: pl.Expr = pl.lit(", and it lies outside the 100-599 status range.")
     for class_name, phrase in CLASS_PHRASES.items():
         lowest = int(class_name[0]) * 100
@@ -320,6 +327,8 @@ def tag(
     `producer_chain(chain, own, its producer)`: a status the upstream produced is not read
     in the proxy's dialect.  A null producer reads like "unknown".
     """
+    import polars as pl
+
     exact_table, plain_table = _resolved_tables(
         load_registry(),
         vendors_by_source,
