@@ -1,13 +1,24 @@
 """logstat: count and explain the HTTP status codes in web access logs.
 
-The Python API (see docs/library.md): read, summarize, export, ingest, meaning.
+The Python API (see docs/library.md): read, summarize, export, ingest, meaning, diff,
+read_summary.
 Importing logstat is cheap: polars is loaded by the first call that reads logs.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.library import UnparsedInput, Written, export, ingest, meaning, read, summarize
+from logstat.library import (
+    UnparsedInput,
+    Written,
+    diff,
+    export,
+    ingest,
+    meaning,
+    read,
+    read_summary,
+    summarize,
+)
 
 if TYPE_CHECKING:
     from logstat.outputs.dataset import committed_files
@@ -39,9 +50,11 @@ __all__ = [
     "Written",
     "__version__",
     "committed_files",
+    "diff",
     "export",
     "ingest",
     "meaning",
     "read",
+    "read_summary",
     "summarize",
 ]

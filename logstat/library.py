@@ -7,6 +7,7 @@
     logstat.export(["access.log"], "requests.parquet")
     logstat.ingest(["/var/log/nginx/access.log*"], "dataset", state="ingest.state")
     logstat.meaning(499, source="nginx")
+    change = logstat.diff(logstat.summarize("before.log"), logstat.summarize("after.log"))
 
 The commands in logstat/cli/ are these functions plus option parsing and views.
 Errors are `LogstatError` with a one-line message and the exit code the command
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
     from logstat.filters import Filters
     from logstat.pipeline import FileRun, Options
+    from logstat.report.diff import Difference
     from logstat.report.model import Summary
     from logstat.state import StateFile
     from logstat.status.explain import Reading
@@ -602,3 +604,31 @@ def meaning(
     return explain(
         [str(code)], load_registry(), (name, known[name]) if name is not None else None, chosen
     )
+
+
+def diff(
+    before: Summary,
+    after: Summary,
+    *,
+    threshold: float = 3.0,
+    min_count: int = 10,
+    labels: tuple[str, str] = ("before", "after"),
+) -> Difference:
+    """What rose and fell from one summary to another, by share of requests: statuses,
+    classes, producers and (when both were made with the same `by`) hosts, sources or
+    files.  A change is flagged when a two-proportion z-test of its share gives
+    |z| >= `threshold` and one side counts at least `min_count` requests."""
+    from logstat.report import diff as difference
+
+    if threshold <= 0:
+        raise LogstatError(f"--threshold must be above 0, not {threshold:g}", ExitCode.USAGE)
+    if min_count < 0:
+        raise LogstatError(f"--min-count must be 0 or more, not {min_count}", ExitCode.USAGE)
+    return difference.diff(before, after, threshold=threshold, min_count=min_count, labels=labels)
+
+
+def read_summary(path: PathLike) -> Summary:
+    """A summary written by `logstat summary --json` (or Summary.to_json), read back."""
+    from logstat.report.summary_file import read_summary as read_file
+
+    return read_file(os.fspath(path))

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from logstat.cli import codes, dashboard, export, formats, ingest, lines, schema, summary
+from logstat.cli import codes, dashboard, diff, export, formats, ingest, lines, schema, summary
 
 app = typer.Typer(
     name="logstat",
@@ -54,6 +54,7 @@ app.command()(codes.codes)
 app.command()(formats.formats)
 app.command()(ingest.ingest)
 app.command()(dashboard.dashboard)
+app.command()(diff.diff)
 
 COMMANDS = {
     info.name or info.callback.__name__ for info in app.registered_commands if info.callback

@@ -46,6 +46,7 @@ from logstat.time_zones import UTC_ZONE, DisplayZone
 FILE_GROUPS_TITLE = "Files read, by directory, format and compression"
 # a narrow terminal shows a status's name in its meaning's column: "Not Found: Nothing ..."
 MEANING = ("name", "meaning")
+EVERY_COLUMN = "--markdown and --json show every column"
 
 
 @dataclass
@@ -603,26 +604,34 @@ def render_plain(summary: Summary, zone: DisplayZone = UTC_ZONE, width: int | No
     out = [part for line in overview(summary, zone) for part in wrap_line(line, width)]
     for section in sections(summary, zone, width, PLAIN):
         out.append("")
-        out.extend(wrap_line(section.title, width))
-        fitted = fit_table(
-            section.headers, section.rows, section.right_aligned, section.layout, width, PLAIN
-        )
-        last = len(fitted.headers) - 1
-        for cells in [fitted.headers, *fitted.rows]:
-            for line in range(max(len(lines) for lines in cells)):
-                parts = []
-                for index, lines in enumerate(cells):
-                    cell = lines[line] if line < len(lines) else ""
-                    if index in fitted.right_aligned:
-                        parts.append(cell.rjust(fitted.widths[index]))
-                    elif index == last:
-                        parts.append(cell)  # no trailing spaces
-                    else:
-                        parts.append(cell.ljust(fitted.widths[index]))
-                out.append("  ".join(parts).rstrip())
-        for note in _notes(section, fitted.left_out, width):
-            out.extend(wrap_line(note, width))
+        out.extend(plain_section(section, width))
     return "\n".join(out) + "\n"
+
+
+def plain_section(
+    section: Section, width: int | None, every_column: str = EVERY_COLUMN
+) -> list[str]:
+    """One table as plain lines (its title, rows and notes), within `width` when given."""
+    out = wrap_line(section.title, width)
+    fitted = fit_table(
+        section.headers, section.rows, section.right_aligned, section.layout, width, PLAIN
+    )
+    last = len(fitted.headers) - 1
+    for cells in [fitted.headers, *fitted.rows]:
+        for line in range(max(len(lines) for lines in cells)):
+            parts = []
+            for index, lines in enumerate(cells):
+                cell = lines[line] if line < len(lines) else ""
+                if index in fitted.right_aligned:
+                    parts.append(cell.rjust(fitted.widths[index]))
+                elif index == last:
+                    parts.append(cell)  # no trailing spaces
+                else:
+                    parts.append(cell.ljust(fitted.widths[index]))
+            out.append("  ".join(parts).rstrip())
+    for note in _notes(section, fitted.left_out, width, every_column):
+        out.extend(wrap_line(note, width))
+    return out
 
 
 def pipe_width() -> int | None:
@@ -639,9 +648,6 @@ def pipe_width() -> int | None:
         return os.get_terminal_size(sys.stderr.fileno()).columns
     except (AttributeError, OSError, ValueError):  # no file descriptor (a test's capture)
         return None
-
-
-EVERY_COLUMN = "--markdown and --json show every column"
 
 
 def _notes(
