@@ -30,8 +30,8 @@ SIDE_HELP = (
 
 
 def diff(
-    before: Annotated[str, typer.Argument(help="The earlier side. " + SIDE_HELP)],
-    after: Annotated[str, typer.Argument(help="The later side. " + SIDE_HELP)],
+    before: Annotated[str, typer.Argument(metavar="BEFORE", help="The earlier side. " + SIDE_HELP)],
+    after: Annotated[str, typer.Argument(metavar="AFTER", help="The later side. " + SIDE_HELP)],
     by: Annotated[
         str | None,
         typer.Option(
@@ -49,7 +49,8 @@ def diff(
         typer.Option("--min-count", help="... and one side counts at least this many requests."),
     ] = 10,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print the difference as JSON (logstat schema diff).")
+        bool,
+        typer.Option("--json", help="Print the difference as versioned JSON (docs/reports.md)."),
     ] = False,
     format: FormatOption = None,
     log_format: LogFormatOption = None,
