@@ -454,6 +454,59 @@ def cloudflare(requests: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+def _escape_haproxy(text: pl.Expr) -> pl.Expr:
+    """HAProxy writes `#` and `"` in a logged request as #23 and #22."""
+    return text.str.replace_all("#", "#23", literal=True).str.replace_all('"', "#22", literal=True)
+
+
+def haproxy(requests: pl.DataFrame) -> pl.Series:
+    """HAProxy `option httplog` behind rsyslog's header, in UTC: its own 503 (`SC--`, a
+    server refused the connection), 504 (`sH--`), 408 (`cR--`), 400 (`PR--`) and -1 (the
+    client left while HAProxy connected, `CC--`); every other status is the server's."""
+    status = pl.col("status")
+    state = (
+        pl.when(status == 503)
+        .then(pl.lit("SC--"))
+        .when(status == 504)
+        .then(pl.lit("sH--"))
+        .when(status == 408)
+        .then(pl.lit("cR--"))
+        .when(status == 400)
+        .then(pl.lit("PR--"))
+        .when(status == -1)
+        .then(pl.lit("CC--"))
+        .otherwise(pl.lit("----"))
+    )
+    server = pl.when(status.is_in([400, 408])).then(pl.lit("<NOSRV>")).otherwise(pl.lit("app1"))
+    milliseconds = (pl.col("duration") * 1000).round(0).cast(pl.Int64).cast(pl.String)
+    return requests.select(
+        pl.concat_str(
+            pl.col("time").dt.strftime("%b %e %H:%M:%S"),
+            pl.lit(" lb1 haproxy[2130]: "),
+            pl.col("client_ip"),
+            pl.lit(":"),
+            pl.col("client_port").cast(pl.String),
+            pl.lit(" ["),
+            pl.col("time").dt.strftime("%d/%b/%Y:%H:%M:%S%.3f"),
+            pl.lit("] https~ be_app/"),
+            server,
+            pl.lit(" 0/0/1/"),
+            milliseconds,
+            pl.lit("/"),
+            milliseconds,
+            pl.lit(" "),
+            status.cast(pl.String),
+            pl.lit(" "),
+            pl.col("bytes").cast(pl.String),
+            pl.lit(" - - "),
+            state,
+            pl.lit(' 12/12/3/1/0 0/0 "'),
+            _request(_escape_haproxy),
+            pl.lit('"'),
+        )
+    ).to_series()
+
+
 @dataclass(frozen=True)
 class LogFormat:
     """How one source writes a request, and the codes only that source logs."""
@@ -480,6 +533,7 @@ FORMATS = {
         {520: 0.001, 521: 0.0005, 522: 0.001, 523: 0.0002, 524: 0.0005},
         suffix=".json",
     ),
+    "haproxy": LogFormat("haproxy", haproxy, {-1: 0.001}),
 }
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from logstat.report.diff import Difference
     from logstat.report.model import Summary
     from logstat.state import StateFile
+    from logstat.status.details import DetailReading
     from logstat.status.explain import Reading
     from logstat.summary import ReportSettings
     from logstat.time_zones import DisplayZone
@@ -586,8 +587,9 @@ def dashboard(
 
 def meaning(
     code: int | str, *, source: str | None = None, vendors: Sequence[str] = ()
-) -> list[Reading]:
-    """What a status means: `meaning(499)`, `meaning("500.19")`, `meaning("5xx")`.
+) -> list[Reading | DetailReading]:
+    """What a status means: `meaning(499)`, `meaning("500.19")`, `meaning("5xx")`; or a
+    value logged beside it: `meaning("SC--")` (HAProxy), `meaning("LambdaInvalidResponse")`.
 
     With `source` ("nginx", "alb" ...), the readings a summary of that log gives: as the
     source's own status and as one passed on from the server behind it.

@@ -254,9 +254,8 @@ def columns_for(needed: set[str] | None) -> set[str] | None:
     """Columns to parse: what the report needs plus what produced_by reads."""
     if needed is None:
         return None
-    # nginx's per-attempt variables show whether the last upstream attempt answered
-    evidence = {"upstream_header_time", "upstream_bytes_received", "upstream_response_length"}
-    return needed | {"status", "upstream_status", "upstream_status_list"} | evidence
+    reads = {column for format in formats.FORMATS for column in format.produced_by_reads}
+    return needed | {"status", "upstream_status", "upstream_status_list"} | reads
 
 
 def read(

@@ -632,6 +632,64 @@ def cloudflare_expected(request: Request) -> Expected:
     }
 
 
+def haproxy_escape(text: str, header: bool = False) -> str:
+    """HAProxy's log encoding (manual 8.6): bytes outside 32-126, `#` and `"` as #XX,
+    and `{`, `|`, `}` too inside captured headers."""
+    special = {0x22, 0x23} | ({0x7B, 0x7C, 0x7D} if header else set())
+    return "".join(
+        f"#{byte:02X}" if byte in special or byte < 0x20 or byte >= 0x7F else chr(byte)
+        for byte in text.encode("utf-8")
+    )
+
+
+def haproxy_read(text: str) -> str:
+    """What logstat reads back from HAProxy's request line: #22 and #23 undone."""
+    return re.sub(r"#(22|23)", lambda match: chr(int(match.group(1), 16)), haproxy_escape(text))
+
+
+# (termination state, server): a server answered, HAProxy answered, no server at all
+HAPROXY_ENDINGS = (("----", "srv1"), ("SC--", "srv1"), ("sH--", "srv2"), ("PR--", "<NOSRV>"))
+
+
+def _haproxy_ending(request: Request) -> tuple[str, str]:
+    return HAPROXY_ENDINGS[request.bytes_sent % len(HAPROXY_ENDINGS)]
+
+
+def haproxy_httplog(request: Request) -> str:
+    """`option httplog`, in UTC (HAProxy logs local time with no offset: logstat reads UTC);
+    every other line captures the Host and User-Agent headers."""
+    state, server = _haproxy_ending(request)
+    moment = request.timestamp.astimezone(UTC)
+    milliseconds = round(request.request_time * 1000)
+    captures = ""
+    if request.bytes_sent % 3:
+        agent = haproxy_escape(request.user_agent or "", header=True)
+        captures = f"{{{request.host}|{agent}}} "
+    return (
+        f"{request.client_ip}:{request.bytes_sent % 65536} "
+        f"[{moment.strftime('%d/%b/%Y:%H:%M:%S')}.000] web~ app/{server} "
+        f"0/0/1/{milliseconds}/{milliseconds} {-1 if request.status is None else request.status} "
+        f"{request.bytes_sent} - - {state} 1/1/0/0/0 0/0 {captures}"
+        f'"{haproxy_escape(request.request_line)}"'
+    )
+
+
+def haproxy_expected(request: Request) -> Expected:
+    state, server = _haproxy_ending(request)
+    agent = haproxy_escape(request.user_agent or "", header=True)
+    return {
+        "client_ip": request.client_ip,
+        "timestamp": utc_second(request.timestamp),
+        **_request_fields(request, haproxy_read),
+        "status": -1 if request.status is None else request.status,
+        "bytes_sent": request.bytes_sent,
+        "request_time_s": round(request.request_time * 1000) / 1000,
+        "termination_state": state,
+        "server": server,
+        "captured_request_headers": f"{request.host}|{agent}" if request.bytes_sent % 3 else None,
+    }
+
+
 RENDERERS: list[Renderer] = [
     Renderer("nginx", "combined", nginx_combined, nginx_combined_expected),
     Renderer("nginx", "vhost_combined", nginx_vhost, nginx_vhost_expected),
@@ -653,6 +711,7 @@ RENDERERS: list[Renderer] = [
     Renderer(
         "cloudflare", "json", cloudflare_entry, cloudflare_expected, strategy=cloudflare_requests()
     ),
+    Renderer("haproxy", "httplog", haproxy_httplog, haproxy_expected, strategy=apache_requests()),
 ]
 
 

@@ -29,6 +29,7 @@ sys.stderr.write("polars loaded: %s\\n" % ("polars" in sys.modules))
         ["codes", "499", "502"],
         ["codes", "502", "--source", "alb", "--json"],
         ["codes", "5xx", "--vendor", "esri"],
+        ["codes", "CD--", "sQ", "--source", "haproxy"],  # a layer's table, not a code
         ["summary"],  # a usage error: no logs named
     ],
     ids=" ".join,

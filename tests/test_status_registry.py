@@ -35,7 +35,13 @@ def read_table(filename: str) -> list[dict[str, str]]:
 
 
 CODES = read_table("codes.csv")
-OTHER_TABLES = ["win32.csv", "alb_error_reasons.csv", "alb_classification_reasons.csv"]
+OTHER_TABLES = [
+    "win32.csv",
+    "alb_error_reasons.csv",
+    "alb_classification_reasons.csv",
+    "haproxy_termination_states.csv",
+    "haproxy_termination_flags.csv",
+]
 
 
 def row_key(row: dict[str, str]) -> tuple[int, int | None, str]:

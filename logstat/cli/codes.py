@@ -15,7 +15,8 @@ def codes(
     code: Annotated[
         list[str],
         typer.Argument(
-            help="Status codes (499 502 000), IIS status.substatus (500.19) or classes (5xx)."
+            help="Status codes (499 502 000), IIS status.substatus (500.19), classes (5xx), "
+            "or values logged beside them (HAProxy CD--, ALB error_reason)."
         ),
     ],
     source: Annotated[
@@ -33,6 +34,7 @@ def codes(
     from dataclasses import asdict
 
     from logstat.library import meaning
+    from logstat.status.details import DetailReading
     from logstat.status.explain import describe_by, status_text
 
     readings = [
@@ -41,7 +43,14 @@ def codes(
     name = source.lower() if source is not None else None
     if json_output:
         found = [
-            {"query": reading.term, **asdict(reading.meaning), "produced_by": reading.produced_by}
+            {"query": reading.term, "layer": reading.layer, "vendor": reading.vendor}
+            | asdict(reading.explained)
+            if isinstance(reading, DetailReading)
+            else {
+                "query": reading.term,
+                **asdict(reading.meaning),
+                "produced_by": reading.produced_by,
+            }
             for reading in readings
         ]
         sys.stdout.write(json.dumps(found, indent=2) + "\n")
@@ -49,6 +58,15 @@ def codes(
     headers = ["code", *(["by"] if name else []), "vendor", "name", "meaning", "source"]
     rows = [
         [
+            reading.term,
+            *(["-"] if name else []),
+            reading.vendor,
+            reading.explained.name or reading.label,
+            reading.explained.meaning,
+            reading.explained.source_url,
+        ]
+        if isinstance(reading, DetailReading)
+        else [
             status_text(reading.meaning.code)
             + (f".{reading.meaning.substatus}" if reading.meaning.substatus is not None else ""),
             *([describe_by(reading, name)] if name else []),

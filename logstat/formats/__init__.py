@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.formats import alb, apache, cloudflare, elb, iis, json_keys, nginx
+from logstat.formats import alb, apache, cloudflare, elb, haproxy, iis, json_keys, nginx
 from logstat.formats.base import Detection, Format, Parser
 
 FORMATS: list[Format] = [
@@ -22,6 +22,7 @@ FORMATS: list[Format] = [
     elb.FORMAT,
     iis.FORMAT,
     cloudflare.FORMAT,
+    haproxy.FORMAT,
 ]
 BY_NAME = {format.name: format for format in FORMATS}
 
@@ -36,6 +37,7 @@ PATH_HINTS = {
     "elb": ("elasticloadbalancing",),
     "iis": ("iis", "w3svc", "u_ex"),
     "cloudflare": ("cloudflare", "logpush"),
+    "haproxy": ("haproxy",),
 }
 
 

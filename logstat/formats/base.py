@@ -16,6 +16,7 @@ import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats import json_keys
+from logstat.formats.envelope import Wrapped, unwrap
 from logstat.formats.template import Token, compile_template, every_layout
 from logstat.formats.template import detect as detect_layouts
 
@@ -65,6 +66,8 @@ class Format:
     make_parser: Callable[[str | None], Parser]  # layout name or format string -> parser
     detect: Callable[[pl.Series], Detection | None]  # sample lines -> best parser
     produced_by: Callable[[set[str]], pl.Expr] = field(default=lambda columns: pl.lit("unknown"))
+    # columns `produced_by` reads: parsed whatever a report needs
+    produced_by_reads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,10 @@ class TemplateSyntax:
     status_directives: str = "a status"
     # JSON lines are recognised by what their keys mean (formats/json_keys.py) too
     json_by_keys: bool = False
+    # a transport's header before each line (syslog), cut before the line is read
+    envelope: str | None = None
+    # the server's own messages among its access lines, counted as comments
+    notices: str | None = None
 
 
 def template_format(
@@ -89,6 +96,7 @@ def template_format(
     vendors: tuple[str, ...],
     syntax: TemplateSyntax,
     produced_by: Callable[[set[str]], pl.Expr],
+    produced_by_reads: frozenset[str] = frozenset(),
 ) -> Format:
     """A Format for a server whose lines are described by a format string."""
     compiled = {
@@ -96,7 +104,15 @@ def template_format(
         for layout_name, template in syntax.layouts.items()
     }
 
+    def wrapped(parser: Parser) -> Parser:
+        if syntax.envelope is None:
+            return parser
+        return Wrapped(parser, syntax.envelope, syntax.notices)
+
     def make_parser(layout_or_template: str | None) -> Parser:
+        return wrapped(_make_parser(layout_or_template))
+
+    def _make_parser(layout_or_template: str | None) -> Parser:
         if layout_or_template is None:
             return every_layout(list(compiled.values()))
         key = layout_or_template
@@ -121,8 +137,11 @@ def template_format(
         return custom
 
     def detect(sample: pl.Series) -> Detection | None:
-        found = detect_layouts(list(compiled.values()), sample, syntax.fallbacks)
-        detection = None if found is None else Detection(found[0], found[1], len(sample), found[2])
+        unwrapped = sample if syntax.envelope is None else unwrap(sample, syntax.envelope)
+        found = detect_layouts(list(compiled.values()), unwrapped, syntax.fallbacks)
+        detection = (
+            None if found is None else Detection(wrapped(found[0]), found[1], len(sample), found[2])
+        )
         keyed = json_keys.layout_from_sample(name, sample) if syntax.json_by_keys else None
         if keyed is not None:
             matched = keyed.count_matches(sample)
@@ -138,4 +157,5 @@ def template_format(
         make_parser=make_parser,
         detect=detect,
         produced_by=produced_by,
+        produced_by_reads=produced_by_reads,
     )

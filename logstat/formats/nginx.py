@@ -271,4 +271,5 @@ FORMAT = template_format(
         json_by_keys=True,
     ),
     produced_by=produced_by,
+    produced_by_reads=frozenset({"status", "upstream_status", *ANSWER_EVIDENCE}),
 )

@@ -41,6 +41,7 @@ from logstat.report.model import (
     Timeline,
 )
 from logstat.status import UNKNOWN, producer_label
+from logstat.status.details import LAYERS as DETAIL_LAYERS
 from logstat.time_zones import UTC_ZONE, DisplayZone
 
 FILE_GROUPS_TITLE = "Files read, by directory, format and compression"
@@ -342,11 +343,7 @@ def _status_section(title: str, statuses: list[StatusRow], several_sources: bool
 
 
 # What each status layer is called and what it says, for the titles of its table.
-LAYER_LABELS = {
-    "win32_status": ("IIS sc-win32-status", "the Windows error behind the response"),
-    "error_reason": ("ALB error_reason", "why the load balancer could not serve the request"),
-    "classification_reason": ("ALB classification_reason", "desync mitigation's verdict"),
-}
+LAYER_LABELS = {name: (layer.label, layer.says) for name, layer in DETAIL_LAYERS.items()}
 LAYER_TITLES = {layer: f"{name}, {says}" for layer, (name, says) in LAYER_LABELS.items()}
 NO_MEANING = "no meaning known"
 

@@ -1,4 +1,5 @@
-"""`logstat codes`: what a status code, an IIS status.substatus or a whole class means.
+"""`logstat codes`: what a status code, an IIS status.substatus, a whole class, or a
+value logged beside the status (HAProxy `CD--`, ALB error_reason) means.
 
 Without a log source, every vendor's row is listed.  With one (`--source alb`), each
 code is read the way a summary of that source reads it: once as the source's own status
@@ -13,6 +14,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from logstat.errors import ExitCode, LogstatError
+from logstat.status import details
+from logstat.status.details import DetailReading
 from logstat.status.producers import LAYER_NAMES, PASSES_ON, producer_label
 from logstat.status.registry import (
     PROXY,
@@ -66,7 +69,8 @@ def parse_term(text: str) -> CodeTerm:
         return CodeTerm(name, status_class=name)
     raise LogstatError(
         f"codes: {text!r} is not a status code: give a code (502, 000), an IIS "
-        "status.substatus (500.19) or a class (1xx..5xx)",
+        "status.substatus (500.19), a class (1xx..5xx), or a value logged beside the "
+        "status (HAProxy termination state CD--, ALB error_reason)",
         ExitCode.USAGE,
     )
 
@@ -140,17 +144,32 @@ def explain(
     registry: Registry,
     source: tuple[str, Sequence[str]] | None = None,
     user_vendors: Sequence[str] = (),
-) -> list[Reading]:
-    """Readings for every term, in order.  `source` is (format name, its vendor tables)."""
-    parsed = [parse_term(text) for text in terms]
-    if source is None:
-        return [reading for term in parsed for reading in _every_vendor(term, registry)]
-    name, own = source
-    return [
-        reading
-        for term in parsed
-        for reading in _by_source(term, registry, name, own, user_vendors)
-    ]
+) -> list[Reading | DetailReading]:
+    """Readings for every term, in order.  `source` is (format name, its vendor tables).
+
+    A term that some layer's table knows (`CD--`, `LambdaInvalidResponse`) is read
+    from those tables (the source's own, with `source`); any other must be a code."""
+    found: list[Reading | DetailReading] = []
+    for text in terms:
+        detail = details.readings(text.strip(), None if source is None else tuple(source[1]))
+        if detail:
+            found.extend(detail)
+            continue
+        elsewhere = details.readings(text.strip()) if source is not None else []
+        if elsewhere:
+            assert source is not None
+            raise LogstatError(
+                f"codes: {text.strip()!r} is a value of {elsewhere[0].label}, "
+                f"which {source[0]} logs do not have",
+                ExitCode.USAGE,
+            )
+        term = parse_term(text)
+        if source is None:
+            found.extend(_every_vendor(term, registry))
+        else:
+            name, own = source
+            found.extend(_by_source(term, registry, name, own, user_vendors))
+    return found
 
 
 def describe_by(reading: Reading, source: str | None) -> str:

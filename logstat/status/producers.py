@@ -18,6 +18,7 @@ LAYER_NAMES: dict[str, tuple[str, str]] = {
     "nginx": ("nginx", "upstream"),
     "iis": ("IIS/ARR", "backend"),
     "apache": ("Apache", "backend"),
+    "haproxy": ("HAProxy", "server"),
 }
 
 
@@ -35,7 +36,8 @@ def producer_label(source: str | None, produced_by: str | None) -> str:
     return produced_by
 
 
-# Sources whose log holds the status of the server behind them too (ALB target, ELB
-# backend, Cloudflare origin, nginx $upstream_status): there a status is either the
-# source's own or one it passed on, and the two read differently.
-PASSES_ON = frozenset({"alb", "elb", "cloudflare", "nginx"})
+# Sources whose log tells a status of the server behind them (ALB target, ELB backend,
+# Cloudflare origin, nginx $upstream_status, HAProxy's termination state) from their
+# own: there a status is either the source's own or one it passed on, and the two read
+# differently.
+PASSES_ON = frozenset({"alb", "elb", "cloudflare", "nginx", "haproxy"})

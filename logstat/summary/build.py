@@ -10,7 +10,6 @@ from logstat.filters import Filters
 from logstat.formats import BY_NAME, vendor_chains
 from logstat.line_counts import LineCounts
 from logstat.report.model import FilterReport, Summary, Totals
-from logstat.status import load_registry
 from logstat.summary.drilldown import drilldown
 from logstat.summary.rows import (
     breakdown,
@@ -68,9 +67,7 @@ def build(partial: PartialSummary, vendors: tuple[str, ...]) -> Summary:
         # proxy's dialect: a target's 502 is not ALB's 502
         upstream_statuses=upstream_rows(counts, {name: vendors for name in chains}),
         layers=[
-            row
-            for name in LAYERS
-            for row in layer_rows(partial.layer_counts(name), name, load_registry(), selected)
+            row for name in LAYERS for row in layer_rows(partial.layer_counts(name), name, selected)
         ],
         vendors=list(vendors),
         filters=_filter_report(settings.filters, partial.excluded),

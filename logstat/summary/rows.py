@@ -17,7 +17,8 @@ from logstat.report.model import (
     UpstreamRow,
     status_text,
 )
-from logstat.status import Registry, tag
+from logstat.status import tag
+from logstat.status.details import explain as explain_detail
 from logstat.summary.settings import CLASS_ORDER, PRODUCERS, ensure_columns
 
 
@@ -123,7 +124,7 @@ def upstream_rows(counts: pl.DataFrame, chains: dict[str, tuple[str, ...]]) -> l
     ]
 
 
-def layer_rows(counts: pl.DataFrame, name: str, registry: Registry, total: int) -> list[LayerRow]:
+def layer_rows(counts: pl.DataFrame, name: str, total: int) -> list[LayerRow]:
     """One row per (source, value) of layer `name`, most requests first, with the
     statuses it came with and its meaning (looked up once per distinct value)."""
     grouped = (
@@ -134,7 +135,7 @@ def layer_rows(counts: pl.DataFrame, name: str, registry: Registry, total: int) 
     )
     rows = []
     for row in grouped.iter_rows(named=True):
-        label, meaning = _layer_meaning(registry, name, row[name])
+        label, meaning = _layer_meaning(name, row[name])
         rows.append(
             LayerRow(
                 layer=name,
@@ -153,15 +154,10 @@ def layer_rows(counts: pl.DataFrame, name: str, registry: Registry, total: int) 
     return rows
 
 
-def _layer_meaning(
-    registry: Registry, name: str, value: int | str
-) -> tuple[str | None, str | None]:
+def _layer_meaning(name: str, value: int | str) -> tuple[str | None, str | None]:
     """(symbolic name, meaning) of one layer value; None where the tables do not know it."""
-    if name == "win32_status":
-        return registry.win32(int(value)) or (None, None)
-    if name == "error_reason":
-        return None, registry.alb_error_reason(str(value))
-    return None, registry.alb_classification_reason(str(value))
+    found = explain_detail(name, value)
+    return (None, None) if found is None else (found.name, found.meaning)
 
 
 def breakdown(

@@ -11,6 +11,7 @@ from logstat import schema
 from logstat.alerts import Rule
 from logstat.errors import ExitCode, LogstatError
 from logstat.filters import Duration, Filters
+from logstat.status.details import LAYERS as DETAIL_LAYERS
 
 # The columns the default summary reads; the pipeline parses nothing else.
 NEEDED = {"status", "substatus", "upstream_status", "upstream_status_list", "timestamp"}
@@ -27,15 +28,10 @@ MAX_BUCKETS = 100_000  # --every: a report nobody can read, and a lot of memory
 
 BUCKET = "bucket"
 
-# The status layers logged beside the HTTP status, explained in their own tables, with
-# which rows say something: IIS sc-win32-status (0 is "no error"), ALB error_reason and
-# desync classification_reason.  Counted apart from STATUS_KEYS and only in frames that
-# have the column, so nginx and Apache (which have none) pay nothing.
-LAYERS: dict[str, pl.Expr] = {
-    "win32_status": pl.col("win32_status").is_not_null() & (pl.col("win32_status") != 0),
-    "error_reason": pl.col("error_reason").is_not_null(),
-    "classification_reason": pl.col("classification_reason").is_not_null(),
-}
+# The status layers logged beside the HTTP status (status/details.py), with which rows
+# say something.  Counted apart from STATUS_KEYS and only in frames that have the
+# column, so formats that have none pay nothing.
+LAYERS: dict[str, pl.Expr] = {name: layer.informative() for name, layer in DETAIL_LAYERS.items()}
 LAYER_KEYS = ["source", "status"]  # + the layer's column: which status each value came with
 
 

@@ -2,8 +2,8 @@
 
 A path with `/slow` sleeps longer than the proxies' read timeout before answering, so
 that a proxy gives up (504) or a client hangs up first (nginx 499); a path with
-`/status/NNN` answers NNN (the upstream's own 502, which a proxy passes on); anything
-else answers 200 at once.
+`/status/NNN` answers NNN (the upstream's own 502, which a proxy passes on); a path
+with `/close` closes the connection without an answer; anything else answers 200 at once.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
+        if "/close" in self.path:
+            self.close_connection = True  # no answer at all: the proxy reads end of file
+            return
         if "/slow" in self.path:
             time.sleep(SLOW_SECONDS)
         asked = re.search(r"/status/(\d{3})", self.path)

@@ -1,0 +1,158 @@
+"""The status layers logged beside the HTTP status, each explained by a table of its own.
+
+IIS logs the Windows error behind a response (sc-win32-status), ALB why it answered
+by itself (error_reason) and its desync verdict (classification_reason), HAProxy how
+and when the session ended (termination_state).  A `DetailLayer` names the column,
+who writes it, which of its values say something, and how a value is explained; the
+summary counts each layer by value and status, every view shows the counts with
+their meanings (Layer details), and `logstat codes CD--` answers from the same
+tables.  Each table is a CSV beside this module, with the vendor's address per row.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from logstat.status import termination
+
+if TYPE_CHECKING:
+    import polars as pl  # loaded by the summary only: `logstat codes` starts without it
+
+
+@dataclass(frozen=True)
+class Explained:
+    """What one logged value means."""
+
+    name: str | None  # a symbolic name where the value is a number (ERROR_FILE_NOT_FOUND)
+    meaning: str
+    source_url: str
+
+
+@dataclass(frozen=True)
+class DetailLayer:
+    column: str  # the canonical (or format) column: win32_status, termination_state ...
+    vendor: str  # whose values these are: the status table family of the log source
+    label: str  # the field as its vendor names it: "HAProxy termination_state"
+    says: str  # what its values tell, for the titles of its table
+    informative: Callable[[], pl.Expr]  # which values say something (win32 0 says nothing)
+    explain: Callable[[str], Explained | None]  # a value as logged -> its meaning
+    asked: bool = True  # `logstat codes VALUE` looks it up (not numbers: they are codes)
+
+
+def _rows(filename: str) -> list[dict[str, str]]:
+    text = resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+@functools.cache
+def _table(filename: str, key: str) -> dict[str, Explained]:
+    return {
+        row[key]: Explained(row.get("name") or None, row["meaning"], row["source_url"])
+        for row in _rows(filename)
+    }
+
+
+def _lookup(filename: str, key: str) -> Callable[[str], Explained | None]:
+    return lambda value: _table(filename, key).get(value)
+
+
+def _termination(value: str) -> Explained | None:
+    found = termination.explain(value)
+    return None if found is None else Explained(None, *found)
+
+
+def _present(column: str) -> Callable[[], pl.Expr]:
+    def informative() -> pl.Expr:
+        import polars as pl
+
+        return pl.col(column).is_not_null()
+
+    return informative
+
+
+def _win32_error() -> pl.Expr:
+    """0 is ERROR_SUCCESS: no error to explain."""
+    import polars as pl
+
+    return pl.col("win32_status").is_not_null() & (pl.col("win32_status") != 0)
+
+
+def _abnormal_end() -> pl.Expr:
+    """`--` (and `----`): a normal end says nothing beside the status."""
+    import polars as pl
+
+    return pl.col("termination_state").str.slice(0, 2) != termination.NORMAL
+
+
+# In the order the views list them.
+LAYERS: dict[str, DetailLayer] = {
+    layer.column: layer
+    for layer in (
+        DetailLayer(
+            "win32_status",
+            "iis",
+            "IIS sc-win32-status",
+            "the Windows error behind the response",
+            _win32_error,
+            _lookup("win32.csv", "code"),
+            asked=False,
+        ),
+        DetailLayer(
+            "error_reason",
+            "alb",
+            "ALB error_reason",
+            "why the load balancer could not serve the request",
+            _present("error_reason"),
+            _lookup("alb_error_reasons.csv", "reason"),
+        ),
+        DetailLayer(
+            "classification_reason",
+            "alb",
+            "ALB classification_reason",
+            "desync mitigation's verdict",
+            _present("classification_reason"),
+            _lookup("alb_classification_reasons.csv", "reason"),
+        ),
+        DetailLayer(
+            "termination_state",
+            "haproxy",
+            "HAProxy termination_state",
+            "what ended the session, and when",
+            _abnormal_end,
+            _termination,
+        ),
+    )
+}
+
+
+def explain(layer: str, value: object) -> Explained | None:
+    """The meaning of one value of a layer; None where its table does not know it."""
+    return LAYERS[layer].explain(str(value))
+
+
+@dataclass(frozen=True)
+class DetailReading:
+    """One answer of `logstat codes` for a layer's value (`CD--`, `UF`, ...)."""
+
+    term: str
+    layer: str
+    vendor: str
+    label: str
+    explained: Explained
+
+
+def readings(term: str, vendors: tuple[str, ...] | None = None) -> list[DetailReading]:
+    """Every layer whose table explains `term` (of those whose vendor is in `vendors`)."""
+    found = []
+    for layer in LAYERS.values():
+        if not layer.asked or (vendors is not None and layer.vendor not in vendors):
+            continue
+        explained = layer.explain(term)
+        if explained is not None:
+            found.append(DetailReading(term, layer.column, layer.vendor, layer.label, explained))
+    return found

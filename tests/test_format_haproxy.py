@@ -1,0 +1,252 @@
+"""HAProxy logs: layouts from HAProxy's own log-format strings, syslog headers cut,
+HAProxy's notices as comments, who produced a status from the termination state.
+
+Golden files: each log under fixtures/haproxy/ has `<log>.expected.csv` (the manual's
+examples, lines real HAProxy 2.6 wrote, its syslog headers).  Rewrite them after a
+deliberate change with `LOGSTAT_UPDATE_GOLDEN=1` and review the diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from logstat import pipeline, schema
+from logstat.errors import LogstatError
+from logstat.formats import BY_NAME, haproxy
+from logstat.sources import expand
+from logstat.status import load_registry, termination
+from logstat.status.details import DetailReading
+from logstat.status.explain import explain
+from tests.conftest import FIXTURES
+from tests.helpers import parse_file, run_cli
+from tests.test_format_alb import data_files, sample_of
+from tests.test_layer_details import VALIDATOR
+from tests.test_template import options_for
+
+GOLDEN_COLUMNS = (
+    "line_no", "line_kind", "reject_reason", "timestamp", "client_ip", "frontend", "backend",
+    "server", "method", "path", "query", "protocol", "status", "status_class",
+    "termination_state", "produced_by", "bytes_sent", "request_time_s",
+    "captured_request_headers", "captured_response_headers", "captured_headers",
+)  # fmt: skip
+FIXTURE_LOGS = [log for log in data_files(FIXTURES / "haproxy") if log.suffix != ".options"]
+LINE = (
+    "10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 "
+    '- - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1"'
+)
+
+
+def golden_text(frame: pl.DataFrame) -> str:
+    absent = [
+        pl.lit(None, dtype=schema.COLUMNS.get(column, pl.String())).alias(column)
+        for column in GOLDEN_COLUMNS
+        if column not in frame.columns
+    ]
+    table = frame.with_columns(absent).select(GOLDEN_COLUMNS)
+    return table.with_columns(pl.col("timestamp").dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ")).write_csv()
+
+
+@pytest.mark.parametrize("log", FIXTURE_LOGS, ids=lambda path: path.name)
+def test_fixture_parses_as_its_golden(log: Path) -> None:
+    frame = parse_file(log, **options_for(log))
+    assert set(frame["source"].drop_nulls()) == {"haproxy"}
+    golden = log.with_name(log.name + ".expected.csv")
+    actual = golden_text(frame)
+    if os.environ.get("LOGSTAT_UPDATE_GOLDEN") == "1":
+        golden.write_text(actual, encoding="utf-8")
+        pytest.skip(f"wrote {golden.name}: review it before keeping it")
+    assert golden.exists(), f"no golden {golden.name}: run with LOGSTAT_UPDATE_GOLDEN=1"
+    expected = golden.read_text(encoding="utf-8")
+    diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(), lineterm="")
+    assert actual == expected, "\n".join(diff)
+
+
+def parse_lines(lines: list[str], tmp_path: Path, **options: str) -> pl.DataFrame:
+    path = tmp_path / "haproxy.log"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return parse_file(path, **options)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Feb  6 12:14:14 localhost haproxy[14389]: ",  # rsyslog, traditional file format
+        "Feb 06 12:14:14 lb1 haproxy[14389]: ",  # journalctl -o short
+        "2009-02-06T12:14:14.655000+00:00 lb1 haproxy[14389]: ",  # rsyslog ISO format
+        "2009-02-06T12:14:14+0000 lb1 haproxy[14389]: ",  # journalctl -o short-iso
+        "haproxy[14389]: ",  # as the manual prints its examples
+        "<134>Feb  6 12:14:14 haproxy[14389]: ",  # HAProxy's rfc3164 to a socket
+        "<134>1 2009-02-06T12:14:14.655+00:00 lb1 haproxy 14389 - - ",  # rfc5424
+        r'<134>1 2009-02-06T12:14:14.655Z - haproxy 14389 - [meta x="a\]b"][y@1 z="2"] ',
+        "<134>",  # format short
+        "2009-02-06T12:14:14.655+00:00 ",  # format iso
+        "<134>2009-02-06T12:14:14.655+00:00 ",  # format timed
+    ],
+)
+def test_syslog_headers_are_cut(header: str, tmp_path: Path) -> None:
+    frame = parse_lines([header + LINE] * 3, tmp_path)
+    assert frame["line_kind"].to_list() == ["record"] * 3
+    assert frame["client_ip"].to_list() == ["10.0.1.2"] * 3
+    assert frame["status"].to_list() == [200] * 3
+    assert frame["line"].to_list() == [header + LINE] * 3  # given back as logged
+
+
+@pytest.mark.parametrize(
+    ("state", "server", "status", "producer"),
+    [
+        ("----", "srv1", 200, "upstream"),  # passed on
+        ("----", "srv1", 503, "upstream"),  # the server's own 503
+        ("CD--", "srv1", 200, "upstream"),  # headers had gone out: the server's status
+        ("sD--", "srv1", 200, "upstream"),
+        ("SC--", "srv1", 503, "proxy"),  # could not connect
+        ("sC--", "srv1", 504, "proxy"),
+        ("sQ--", "srv1", 503, "proxy"),  # queue timeout
+        ("sH--", "srv1", 504, "proxy"),  # no headers in time
+        ("SH--", "srv1", 502, "proxy"),
+        ("PH--", "srv1", 502, "proxy"),  # HAProxy blocked the response
+        ("PR--", "<NOSRV>", 403, "proxy"),  # a deny rule
+        ("LR--", "<NOSRV>", 302, "proxy"),  # a redirect
+        ("----", "<STATS>", 200, "proxy"),  # HAProxy's stats page
+        ("----", "<CACHE>", 200, "proxy"),  # served from HAProxy's cache
+        ("CR--", "<NOSRV>", -1, "proxy"),  # no status: the client left
+        ("CQ--", "srv1", -1, "proxy"),
+        ("--VN", "srv1", 200, "upstream"),  # cookie flags change nothing
+    ],
+)
+def test_who_produced_the_status(
+    state: str, server: str, status: int, producer: str, tmp_path: Path
+) -> None:
+    line = (
+        f"10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/{server} 10/0/30/69/109 "
+        f'{status} 2750 - - {state} 1/1/1/1/0 0/0 "GET / HTTP/1.1"'
+    )
+    frame = parse_lines([line], tmp_path)
+    assert frame["produced_by"].to_list() == [producer]
+
+
+def test_without_a_termination_state_only_minus_one_is_known(tmp_path: Path) -> None:
+    template = "%ci [%tr] %ST %{+Q}r"
+    lines = [
+        '10.0.0.1 [06/Feb/2009:12:14:14.655] 503 "GET / HTTP/1.1"',
+        '10.0.0.1 [06/Feb/2009:12:14:14.655] -1 "GET / HTTP/1.1"',
+    ]
+    frame = parse_lines(lines, tmp_path, format="haproxy", log_format=template)
+    assert frame["produced_by"].to_list() == ["unknown", "proxy"]
+
+
+def test_the_summary_reads_the_termination_state_it_did_not_ask_for(tmp_path: Path) -> None:
+    """produced_by reads termination_state and server, so they are parsed whatever is needed."""
+    path = tmp_path / "haproxy.log"
+    path.write_text(LINE.replace("200 2750 - - ----", "503 0 - - SC--") + "\n")
+    options = pipeline.Options()
+    runs = pipeline.plan(expand([str(path)]), options)
+    [(_, frame)] = list(pipeline.read(runs, options, {"status"}))
+    assert frame["produced_by"].to_list() == ["proxy"]
+
+
+def test_haproxys_own_messages_are_comments(tmp_path: Path) -> None:
+    lines = [
+        "Proxy web started.",
+        "<129>Dec  7 03:01:55 haproxy[30447]: Server live/app is DOWN, reason: Layer4 "
+        'connection problem, info: "Connection refused", check duration: 0ms.',
+        "[WARNING]  (30447) : Proxy web stopped (cumulated conns: FE: 19, BE: 0).",
+        "127.0.0.1:56059 [03/Dec/2012:17:35:10.380] frt/f1: Connection error during SSL handshake",
+        LINE,
+        "not a line of any log",
+    ]
+    frame = parse_lines(lines, tmp_path)
+    assert frame["line_kind"].to_list() == ["comment"] * 4 + ["record", "rejected"]
+    assert frame["reject_reason"].to_list()[:5] == [None] * 5
+
+
+def test_a_log_format_string_reads_as_haproxy_writes_it(tmp_path: Path) -> None:
+    """Quoting with %{+Q}o and %{-Q}, escaped spaces from the config file, %%, samples."""
+    template = r"%{+Q}o\ %{-Q}ci\ %ST\ 100%%\ %b\ %[req.hdr(host),lower]\ %HM\ %HU"
+    line = '192.0.2.7 404 100% "be one" "example.com" "GET" "/a?b=#22c#22"'
+    frame = parse_lines([line], tmp_path, format="haproxy", log_format=template)
+    [row] = frame.iter_rows(named=True)
+    assert row["line_kind"] == "record", row["reject_reason"]
+    assert (row["client_ip"], row["status"], row["backend"]) == ("192.0.2.7", 404, "be one")
+    assert row["req_hdr_host"] == "example.com"
+    assert (row["method"], row["path"], row["query"]) == ("GET", "/a", 'b="c"')
+
+
+def test_a_log_format_without_a_status_is_refused() -> None:
+    with pytest.raises(LogstatError, match="%ST"):
+        BY_NAME["haproxy"].make_parser("%ci [%tr] %{+Q}r")
+
+
+def test_codes_reads_termination_states() -> None:
+    registry = load_registry()
+    [reading] = explain(["CD--"], registry)
+    assert isinstance(reading, DetailReading)
+    assert (reading.layer, reading.vendor) == ("termination_state", "haproxy")
+    assert "client" in reading.explained.meaning
+    assert reading.explained.source_url.startswith("https://docs.haproxy.org/")
+    # a pair the manual does not list is read from its two characters
+    [killed] = explain(["KD--"], registry, ("haproxy", ("haproxy",)))
+    assert isinstance(killed, DetailReading) and "administrator" in killed.explained.meaning
+    # cookie flags add their meaning
+    [cookie] = explain(["--NI"], registry)
+    assert isinstance(cookie, DetailReading) and "inserted" in cookie.explained.meaning
+    for nonsense in ("XX--", "C", "CDXY"):
+        with pytest.raises(LogstatError):
+            explain([nonsense], registry)
+    with pytest.raises(LogstatError, match="haproxy logs do not have"):
+        explain(["LambdaInvalidResponse"], registry, ("haproxy", ("haproxy",)))
+
+
+def test_haproxy_claims_no_other_formats_files(corpus: Path) -> None:
+    for directory in ("nginx", "apache", "iis", "alb", "elb", "cloudflare"):
+        for log in data_files(corpus / directory):
+            found = haproxy.FORMAT.detect(sample_of(log))
+            assert found is None or found.matched == 0, log
+
+
+@pytest.mark.parametrize("log", FIXTURE_LOGS, ids=lambda path: path.name)
+def test_no_other_format_claims_haproxys_fixtures(log: Path) -> None:
+    if options_for(log):
+        pytest.skip("a custom log-format string: only --format haproxy reads it")
+    sample = sample_of(log)
+    haproxys = haproxy.FORMAT.detect(sample)
+    assert haproxys is not None
+    for format in BY_NAME.values():
+        if format.name == "haproxy":
+            continue
+        other = format.detect(sample)
+        assert other is None or (other.matched, other.whole) < (haproxys.matched, haproxys.whole)
+
+
+def test_every_view_explains_the_termination_states(tmp_path: Path) -> None:
+    """Text, JSON (valid against its schema), Markdown and the dashboard's data: each
+    abnormal termination state with its count, its statuses and its meaning."""
+    log = FIXTURES / "haproxy" / "real-httplog.log"
+    meaning = termination.explain("SC--")
+    assert meaning is not None
+    code, text, _ = run_cli(str(log))
+    assert code == 0
+    assert "Layer details: HAProxy termination_state" in text
+    row = next(line for line in text.splitlines() if line.startswith("SC-- "))
+    assert "503: 1" in row and meaning[0][:40] in row
+    assert not any(line.startswith("---- ") for line in text.splitlines())  # normal: no row
+    code, output, _ = run_cli(str(log), "--json")
+    document = json.loads(output)
+    assert not list(VALIDATOR.iter_errors(document))
+    layers = {row["value"]: row for row in document["layers"]}
+    assert layers["SC--"]["statuses"] == {"503": 1}
+    assert layers["sH--"]["statuses"] == {"504": 2}
+    assert layers["SC--"]["meaning"] == meaning[0]
+    code, markdown, _ = run_cli(str(log), "--markdown")
+    assert "| SC-- |" in markdown and meaning[0] in markdown
+    page = tmp_path / "page.html"
+    code, _, _ = run_cli("dashboard", str(log), "-o", str(page))
+    assert code == 0
+    html = page.read_text(encoding="utf-8")
+    assert "HAProxy termination_state" in html and "SC--" in html
