@@ -270,6 +270,12 @@ GOLDEN_COLUMNS: dict[str, tuple[str, ...]] = {
         "referer", "cache_cache_status", "security_action", "security_actions",
         "worker_status", "ray_id",
     ),
+    "haproxy": (
+        "line_no", "line_kind", "reject_reason", "timestamp", "client_ip", "frontend",
+        "backend", "server", "method", "path", "query", "protocol", "status", "status_class",
+        "termination_state", "produced_by", "bytes_sent", "request_time_s",
+        "captured_request_headers", "captured_response_headers", "captured_headers",
+    ),
 }  # fmt: skip
 # how the goldens write times: ISO 8601 in UTC, except where polars' CSV form was kept
 ISO_UTC = "%Y-%m-%dT%H:%M:%S%.fZ"

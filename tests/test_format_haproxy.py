@@ -1,70 +1,39 @@
 """HAProxy logs: layouts from HAProxy's own log-format strings, syslog headers cut,
 HAProxy's notices as comments, who produced a status from the termination state.
 
-Golden files: each log under fixtures/haproxy/ has `<log>.expected.csv` (the manual's
-examples, lines real HAProxy 2.6 wrote, its syslog headers).  Rewrite them after a
-deliberate change with `LOGSTAT_UPDATE_GOLDEN=1` and review the diff.
+The fixtures in fixtures/haproxy/ (the manual's examples, lines real HAProxy 2.6 wrote,
+its syslog headers, a custom log-format) are compared with their goldens in
+test_format_fixtures.py.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-import os
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import polars as pl
 import pytest
 
-from logstat import pipeline, schema
+from logstat import pipeline
 from logstat.errors import LogstatError
 from logstat.formats import BY_NAME, haproxy
+from logstat.report.model import SCHEMA_RESOURCE
 from logstat.sources import expand
 from logstat.status import load_registry, termination
 from logstat.status.details import DetailReading
 from logstat.status.explain import explain
-from tests.conftest import FIXTURES
-from tests.helpers import parse_file, run_cli
-from tests.test_format_alb import data_files, sample_of
-from tests.test_layer_details import VALIDATOR
-from tests.test_template import options_for
+from tests.helpers import FIXTURES, data_files, fixture_options, parse_file, run_cli, sample_of
 
-GOLDEN_COLUMNS = (
-    "line_no", "line_kind", "reject_reason", "timestamp", "client_ip", "frontend", "backend",
-    "server", "method", "path", "query", "protocol", "status", "status_class",
-    "termination_state", "produced_by", "bytes_sent", "request_time_s",
-    "captured_request_headers", "captured_response_headers", "captured_headers",
-)  # fmt: skip
-FIXTURE_LOGS = [log for log in data_files(FIXTURES / "haproxy") if log.suffix != ".options"]
+FIXTURE_LOGS = data_files(FIXTURES / "haproxy")
+SCHEMA = resources.files("logstat").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA))
+
 LINE = (
     "10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 "
     '- - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1"'
 )
-
-
-def golden_text(frame: pl.DataFrame) -> str:
-    absent = [
-        pl.lit(None, dtype=schema.COLUMNS.get(column, pl.String())).alias(column)
-        for column in GOLDEN_COLUMNS
-        if column not in frame.columns
-    ]
-    table = frame.with_columns(absent).select(GOLDEN_COLUMNS)
-    return table.with_columns(pl.col("timestamp").dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ")).write_csv()
-
-
-@pytest.mark.parametrize("log", FIXTURE_LOGS, ids=lambda path: path.name)
-def test_fixture_parses_as_its_golden(log: Path) -> None:
-    frame = parse_file(log, **options_for(log))
-    assert set(frame["source"].drop_nulls()) == {"haproxy"}
-    golden = log.with_name(log.name + ".expected.csv")
-    actual = golden_text(frame)
-    if os.environ.get("LOGSTAT_UPDATE_GOLDEN") == "1":
-        golden.write_text(actual, encoding="utf-8")
-        pytest.skip(f"wrote {golden.name}: review it before keeping it")
-    assert golden.exists(), f"no golden {golden.name}: run with LOGSTAT_UPDATE_GOLDEN=1"
-    expected = golden.read_text(encoding="utf-8")
-    diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(), lineterm="")
-    assert actual == expected, "\n".join(diff)
 
 
 def parse_lines(lines: list[str], tmp_path: Path, **options: str) -> pl.DataFrame:
@@ -212,7 +181,7 @@ def test_haproxy_claims_no_other_formats_files(corpus: Path) -> None:
 
 @pytest.mark.parametrize("log", FIXTURE_LOGS, ids=lambda path: path.name)
 def test_no_other_format_claims_haproxys_fixtures(log: Path) -> None:
-    if options_for(log):
+    if fixture_options(log):
         pytest.skip("a custom log-format string: only --format haproxy reads it")
     sample = sample_of(log)
     haproxys = haproxy.FORMAT.detect(sample)
@@ -230,23 +199,22 @@ def test_every_view_explains_the_termination_states(tmp_path: Path) -> None:
     log = FIXTURES / "haproxy" / "real-httplog.log"
     meaning = termination.explain("SC--")
     assert meaning is not None
-    code, text, _ = run_cli(str(log))
-    assert code == 0
-    assert "Layer details: HAProxy termination_state" in text
-    row = next(line for line in text.splitlines() if line.startswith("SC-- "))
+    text = run_cli(log, in_process=True)
+    assert text.code == 0
+    assert "Layer details: HAProxy termination_state" in text.stdout
+    lines = text.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("SC-- "))
     assert "503: 1" in row and meaning[0][:40] in row
-    assert not any(line.startswith("---- ") for line in text.splitlines())  # normal: no row
-    code, output, _ = run_cli(str(log), "--json")
-    document = json.loads(output)
+    assert not any(line.startswith("---- ") for line in lines)  # a normal end: no row
+    document = run_cli(log, "--json", in_process=True).summary
     assert not list(VALIDATOR.iter_errors(document))
     layers = {row["value"]: row for row in document["layers"]}
     assert layers["SC--"]["statuses"] == {"503": 1}
     assert layers["sH--"]["statuses"] == {"504": 2}
     assert layers["SC--"]["meaning"] == meaning[0]
-    code, markdown, _ = run_cli(str(log), "--markdown")
+    markdown = run_cli(log, "--markdown", in_process=True).stdout
     assert "| SC-- |" in markdown and meaning[0] in markdown
     page = tmp_path / "page.html"
-    code, _, _ = run_cli("dashboard", str(log), "-o", str(page))
-    assert code == 0
+    assert run_cli("dashboard", log, "-o", page, in_process=True).code == 0
     html = page.read_text(encoding="utf-8")
     assert "HAProxy termination_state" in html and "SC--" in html

@@ -19,8 +19,8 @@ import pytest
 
 from tests.servers import haproxy, harness
 from tests.servers.harness import Run
+from tests.servers.outputs import Outputs, log_text, run_logstat
 from tests.servers.site import AccessLog
-from tests.test_real_servers import Outputs, log_text, run_logstat
 
 CASES = [pytest.param(log, id=log.file_name) for log in haproxy.LOGS]
 
