@@ -1,7 +1,7 @@
 """logstat: count and explain the HTTP status codes in web access logs.
 
 The Python API (see docs/library.md): read, summarize, export, ingest, meaning, diff,
-read_summary.
+compare, read_summary.
 Importing logstat is cheap: polars is loaded by the first call that reads logs.
 """
 
@@ -11,6 +11,7 @@ from logstat.errors import ExitCode, LogstatError
 from logstat.library import (
     UnparsedInput,
     Written,
+    compare,
     diff,
     export,
     ingest,
@@ -50,6 +51,7 @@ __all__ = [
     "Written",
     "__version__",
     "committed_files",
+    "compare",
     "diff",
     "export",
     "ingest",

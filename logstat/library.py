@@ -8,6 +8,7 @@
     logstat.ingest(["/var/log/nginx/access.log*"], "dataset", state="ingest.state")
     logstat.meaning(499, source="nginx")
     change = logstat.diff(logstat.summarize("before.log"), logstat.summarize("after.log"))
+    recent = logstat.compare(["access.log"], "1h")  # the last hour against the one before
 
 The commands in logstat/cli/ are these functions plus option parsing and views.
 Errors are `LogstatError` with a one-line message and the exit code the command
@@ -21,8 +22,9 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from logstat.errors import ExitCode, LogstatError
 
@@ -634,3 +636,76 @@ def read_summary(path: PathLike) -> Summary:
     from logstat.report.summary_file import read_summary as read_file
 
     return read_file(os.fspath(path))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The last `duration` of the logs against the `duration` before it."""
+
+    summary: Summary  # the last window: [since, until)
+    previous: Summary  # the window before it: [since - duration, since)
+    difference: Difference  # from previous to summary
+    since: datetime  # UTC
+    until: datetime  # UTC, exclusive
+
+
+# a window's options: compare() sets them itself, or they read the logs once only
+_NOT_WITH_COMPARE = ("since", "state", "rejects")
+
+
+def compare(
+    paths: PathLike | Sequence[PathLike],
+    duration: str,
+    *,
+    until: str | None = None,
+    threshold: float = 3.0,
+    min_count: int = 10,
+    **options: Any,
+) -> Comparison:
+    """`logstat summary --compare 1h`: the last `duration` of the logs, and what changed
+    from the `duration` before it (`diff`).
+
+    The last window ends at `until` (exclusive) when given, else just after the newest
+    record of the logs (the finest time a record has, a microsecond): so a log from the
+    past is compared at its end, not at the clock's now.  `options` are summarize()'s
+    (status, host, top, by, tz ...), applied to both windows; `since`, `state` and
+    `rejects` are not among them.  The logs are read once per window (and once more to
+    find the newest record when `until` is None): stdin cannot be compared.
+    """
+    from logstat.filters import parse_duration, parse_moment
+
+    for name in _NOT_WITH_COMPARE:
+        if options.get(name) is not None:
+            raise LogstatError(f"--compare sets its own window: no --{name}", ExitCode.USAGE)
+    logs = _paths(paths)
+    if "-" in logs:
+        raise LogstatError("--compare reads the logs more than once: not stdin", ExitCode.USAGE)
+    length = timedelta(seconds=parse_duration(duration, "--compare").seconds)
+    now = datetime.now(UTC)
+    zone = display_zone(options.get("tz")).zone
+    end = parse_moment(until, "--until", now, zone) if until else _after_newest(logs, options)
+    windows = [(end - length * (step + 1), end - length * step) for step in (1, 0)]
+    previous, recent = (
+        summarize(logs, since=start.isoformat(), until=stop.isoformat(), **options)
+        for start, stop in windows
+    )
+    labels = (f"the {duration.strip()} before", f"the last {duration.strip()}")
+    change = diff(previous, recent, threshold=threshold, min_count=min_count, labels=labels)
+    return Comparison(recent, previous, change, windows[1][0], end)
+
+
+def _after_newest(logs: list[str], options: dict[str, Any]) -> datetime:
+    """Just after the newest record's time in the logs, whatever the filters keep."""
+    reading = ("format", "log_format", "json_keys", "vendors", "endpoint_url", "tz")
+    newest: datetime | None = None
+    given = {name: options[name] for name in reading if name in options}
+    for frame in read(logs, columns=["timestamp"], **given):
+        latest = frame["timestamp"].max()
+        if isinstance(latest, datetime) and (newest is None or latest > newest):
+            newest = latest
+    if newest is None:
+        raise LogstatError(
+            "--compare: no record has a time; give --until to say where the window ends",
+            ExitCode.USAGE,
+        )
+    return newest + timedelta(microseconds=1)

@@ -117,6 +117,16 @@ def command(default_top: int) -> Callable[..., None]:
                 rich_help_panel=REPORT,
             ),
         ] = None,
+        compare: Annotated[
+            str | None,
+            typer.Option(
+                "--compare",
+                help="Show the last DURATION (1h, 1d; ending at --until, else at the newest "
+                "record) and what changed from the DURATION before it.",
+                rich_help_panel=REPORT,
+                metavar="DURATION",
+            ),
+        ] = None,
         fail_if: Annotated[
             list[str] | None,
             typer.Option(
@@ -158,8 +168,6 @@ def command(default_top: int) -> Callable[..., None]:
         quiet: QuietOption = False,
         debug: DebugOption = False,
     ) -> None:
-        from logstat.alerts import describe
-        from logstat.cli.messages import say, warn_vanished
         from logstat.cli.progress import watch
         from logstat.library import (
             display_zone,
@@ -172,6 +180,38 @@ def command(default_top: int) -> Callable[..., None]:
 
         if json_output and markdown:
             raise LogstatError("choose one of --json and --markdown", ExitCode.USAGE)
+        if compare is not None:
+            from logstat.cli import compare as comparison
+
+            given = {"--since": since, "--markdown": markdown, "--prometheus": prometheus}
+            comparison.refuse_alongside({**given, "--rejects": rejects, "--state": state})
+            shown = comparison.show(
+                list(logs),
+                compare,
+                json_output,
+                display_zone(tz),
+                until=until,
+                format=format,
+                log_format=log_format,
+                json_keys=json_keys,
+                vendors=vendor or (),
+                endpoint_url=endpoint_url,
+                status=status or (),
+                path=path,
+                host=host or (),
+                method=method or (),
+                source=source or (),
+                every=every,
+                top=default_top if top is None else top,
+                top_by=top_by,
+                top_fields=top_fields or (),
+                by=by,
+                fail_if=fail_if or (),
+                tz=tz,
+                cluster=cluster,
+            )
+            _judge(shown, [])
+            return
         read_options = reading_options(format, log_format, vendor or (), json_keys, endpoint_url)
         zone = display_zone(tz)
         settings = report_settings(
@@ -209,16 +249,24 @@ def command(default_top: int) -> Callable[..., None]:
                 # the lines are read again next time, when the format may have been fixed
                 rules = "; --fail-if rules not judged" if result.alerts else ""
                 raise LogstatError(run.in_doubt + rules, ExitCode.UNPARSED)
-        tripped = [alert for alert in result.alerts or [] if alert.tripped]
-        for alert in tripped:
-            say(f"fail-if: {describe(alert)}")
-        partial = warn_vanished(run.vanished)
-        if tripped:
-            raise typer.Exit(ExitCode.ALERT)  # takes precedence over a partial run
-        if partial:
-            raise typer.Exit(ExitCode.PARTIAL)
+        _judge(result, run.vanished)
 
     return summarize
+
+
+def _judge(result: Summary, vanished: list[str]) -> None:
+    """Say which --fail-if rules held and exit as they and the files read say."""
+    from logstat.alerts import describe
+    from logstat.cli.messages import say, warn_vanished
+
+    tripped = [alert for alert in result.alerts or [] if alert.tripped]
+    for alert in tripped:
+        say(f"fail-if: {describe(alert)}")
+    partial = warn_vanished(vanished)
+    if tripped:
+        raise typer.Exit(ExitCode.ALERT)  # takes precedence over a partial run
+    if partial:
+        raise typer.Exit(ExitCode.PARTIAL)
 
 
 def _print(result: Summary, json_output: bool, markdown: bool, zone: DisplayZone) -> None:
