@@ -32,10 +32,10 @@ if TYPE_CHECKING:
     import polars as pl
 
     from logstat.filters import Filters
-    from logstat.pipeline import FileRun, Options
+    from logstat.reading.runs import FileRun, Options
+    from logstat.reading.state import StateFile
     from logstat.report.diff import Difference
     from logstat.report.model import Summary
-    from logstat.state import StateFile
     from logstat.status.details import DetailReading
     from logstat.status.explain import Reading
     from logstat.summary import ReportSettings
@@ -63,7 +63,7 @@ def reading_options(
     endpoint_url: str | None = None,
 ) -> Options:
     """How to read the logs: --format, --log-format, --vendor, --json-keys, --endpoint-url."""
-    from logstat.pipeline import Options
+    from logstat.reading.runs import Options
 
     chosen = known_vendors(vendors)
     return Options(
@@ -156,10 +156,10 @@ def summary_run(
     """
     from logstat.alerts import withhold
     from logstat.engines.dask import cluster_address
-    from logstat.inputs import Inputs
-    from logstat.objects import Window
     from logstat.outputs.rejects import RejectsWriter
     from logstat.read_health import doubt
+    from logstat.reading.inputs import Inputs
+    from logstat.reading.objects import Window
     from logstat.summary import PartialSummary, ReportSettings
 
     chosen = settings or ReportSettings()
@@ -229,8 +229,8 @@ def _watching(
 
 def vanished_warnings(runs: list[FileRun]) -> list[str]:
     """One warning per file gone (rotated, deleted) before it was read."""
-    from logstat.pipeline import vanished
-    from logstat.sources import Vanished
+    from logstat.reading.runs import vanished
+    from logstat.reading.sources import Vanished
 
     return [f"{run.source.name}: {Vanished.REASON}" for run in vanished(runs)]
 
@@ -370,8 +370,9 @@ def read(
     """
     import polars as pl
 
-    from logstat import pipeline, schema
-    from logstat.objects import Window
+    from logstat import schema
+    from logstat.reading import pipeline
+    from logstat.reading.objects import Window
 
     chosen = request_filters(since, until, status, path, host, method, source, display_zone(tz))
     read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
@@ -439,11 +440,12 @@ def export(
 
     `to` is "csv" or "parquet" when the output's suffix does not say; "-" writes stdout.
     """
-    from logstat import formats, pipeline
-    from logstat.objects import Window
+    from logstat import formats
     from logstat.outputs.export import Writer, annotate, export_columns, kind_for
     from logstat.outputs.output_paths import refuse_overwriting_inputs
     from logstat.read_health import StatusTally
+    from logstat.reading import pipeline
+    from logstat.reading.objects import Window
 
     if to is not None and to not in ("csv", "parquet"):
         raise LogstatError(f"--to must be csv or parquet, not {to!r}", ExitCode.USAGE)
@@ -560,10 +562,10 @@ def dashboard(
     by `ingest`, written atomically.  Times are shown in `tz` (else $LOGSTAT_TZ, else
     the local zone); `top` error paths and status codes are listed."""
     from logstat.dashboard import DashboardBuilder, render_page
-    from logstat.inputs import Inputs
-    from logstat.objects import Window
     from logstat.outputs.atomic import atomic_output
     from logstat.outputs.output_paths import refuse_overwriting_inputs
+    from logstat.reading.inputs import Inputs
+    from logstat.reading.objects import Window
 
     logs = _paths(paths)
     target = Path(output)

@@ -32,10 +32,11 @@ from typing import Any, NamedTuple
 import polars as pl
 import pytest
 
-from logstat import formats, pipeline, schema, sources
+from logstat import formats, schema
 from logstat.filters import StatusTerm
-from logstat.inputs import Inputs
-from logstat.lines import Chunk, split_lines
+from logstat.reading import detection, pipeline, sources
+from logstat.reading.inputs import Inputs
+from logstat.reading.lines import Chunk, split_lines
 from logstat.report.model import Summary, status_text
 from logstat.status import status_class
 from logstat.summary import CLASS_ORDER, ReportSettings, summarize_frames
@@ -166,7 +167,7 @@ def plan_file(path: str | Path, **options: Any) -> pipeline.FileRun:
 def parse_run(path: str | Path, **options: Any) -> tuple[pipeline.FileRun, pl.DataFrame]:
     """Detect (or force) the format of one file and parse every line of it, all columns.
 
-    `options` are `logstat.pipeline.Options` fields: format, log_format, vendors, chunk_bytes.
+    `options` are `pipeline.Options` fields: format, log_format, vendors, chunk_bytes.
     """
     settings = pipeline.Options(**options)
     [run] = pipeline.plan(sources.expand([str(path)]), settings)
@@ -189,7 +190,7 @@ def sample_of(path: Path) -> pl.Series:
     (source,) = sources.expand([str(path)])
     opened = sources.open_source(source)
     try:
-        head = opened.stream.read(pipeline.HEAD_BYTES)
+        head = opened.stream.read(detection.HEAD_BYTES)
     finally:
         opened.close()
     return formats.sample_lines(split_lines(Chunk(head, 1))["line"])

@@ -724,8 +724,8 @@ def renderers_for(format_name: str) -> list[Renderer]:
 
 def parse_back(path: Path, format_name: str | None, layout: str | None = None) -> pl.DataFrame:
     """Every line of `path` as logstat's pipeline parses it (all columns), in line order."""
-    from logstat import pipeline
-    from logstat.sources import expand
+    from logstat.reading import pipeline
+    from logstat.reading.sources import expand
 
     options = pipeline.Options(format=format_name, log_format=layout)
     runs = pipeline.plan(expand([str(path)]), options)

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from logstat import pipeline
 from logstat.errors import LogstatError
-from logstat.sources import expand
+from logstat.reading import background, pipeline
+from logstat.reading.sources import expand
 
 LINE = b'203.0.113.9 - - [22/Nov/2026:10:00:00 +0000] "GET /x HTTP/1.1" 200 12 "-" "curl/8.0"\n'
 
 
 def test_items_arrive_in_order() -> None:
-    assert list(pipeline._in_background(iter(range(100)))) == list(range(100))
+    assert list(background.in_background(iter(range(100)))) == list(range(100))
 
 
 def test_an_error_while_reading_is_raised_to_the_caller() -> None:
@@ -26,7 +26,7 @@ def test_an_error_while_reading_is_raised_to_the_caller() -> None:
 
     received = []
     with pytest.raises(LogstatError, match="disk on fire"):
-        for item in pipeline._in_background(failing()):
+        for item in background.in_background(failing()):
             received.append(item)
     assert received == [1]
 
@@ -43,7 +43,7 @@ def test_stopping_early_stops_the_reader_and_closes_its_files() -> None:
         finally:
             closed.set()
 
-    for item in pipeline._in_background(endless()):
+    for item in background.in_background(endless()):
         if item == 5:
             break
     assert closed.wait(5)

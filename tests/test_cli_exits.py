@@ -151,7 +151,7 @@ def test_a_run_with_a_state_keeps_its_lock_file_and_the_next_run_takes_it(
 def test_a_waiting_run_follows_a_lock_file_removed_by_its_holder(tmp_path: Path) -> None:
     """The holder of a lock for a state never written removes the lock file as it lets
     go; a run that was waiting on the old file must not think it holds the lock."""
-    from logstat.state import StateFile
+    from logstat.reading.state import StateFile
 
     state = tmp_path / "x.state"
     first = StateFile.open(state)
@@ -163,7 +163,7 @@ def test_a_waiting_run_follows_a_lock_file_removed_by_its_holder(tmp_path: Path)
             "-c",
             "import sys, time\n"
             "from pathlib import Path\n"
-            "from logstat.state import StateFile\n"
+            "from logstat.reading.state import StateFile\n"
             f"held = StateFile.open(Path({str(state)!r}), lock_wait_s=20)\n"
             "print(Path(held._lock.path).stat().st_ino, flush=True)\n"
             "time.sleep(1)\n"

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 import logstat
-from logstat import pipeline
 from logstat.engines import dask as engine
 from logstat.formats import FORMATS
+from logstat.reading import pipeline
 from logstat.summary import PartialSummary, ReportSettings
 from tests.helpers import FIXTURES, REPO, data_files, run_cli, write_numbered_log
 

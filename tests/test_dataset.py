@@ -10,12 +10,13 @@ import polars as pl
 import pyarrow.dataset
 import pytest
 
-from logstat import pipeline, schema
+from logstat import schema
 from logstat.errors import LogstatError
-from logstat.inputs import Inputs
 from logstat.outputs import dataset, dataset_commits
 from logstat.outputs.export import export_columns
-from logstat.pipeline import Options
+from logstat.reading import pipeline
+from logstat.reading.inputs import Inputs
+from logstat.reading.pipeline import Options
 from tests.helpers import log_line, run_cli, write_numbered_log
 
 # 23:30 at UTC-5 is the next day in UTC: the partition follows UTC

@@ -16,9 +16,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from logstat import state
 from logstat.errors import LogstatError
 from logstat.outputs import atomic, dataset, dataset_commits
+from logstat.reading import state
 from tests.helpers import log_line, run_cli, write_numbered_log
 
 
@@ -130,7 +130,7 @@ def test_a_run_killed_while_moving_its_parts_in_is_finished_by_the_next(
         patched.setattr(dataset_commits.os, "replace", killed_after_two)
         with pytest.raises(KeyboardInterrupt):
             from logstat.outputs.ingest import Ingest
-            from logstat.pipeline import Options
+            from logstat.reading.pipeline import Options
 
             with Ingest(root) as run:
                 runs = run.plan([str(log)], Options())
@@ -219,7 +219,7 @@ def test_readers_see_whole_runs_while_parts_are_moved_in(
     import threading
 
     from logstat.outputs.ingest import Ingest
-    from logstat.pipeline import Options
+    from logstat.reading.pipeline import Options
 
     root = tmp_path / "ds"
     sizes: list[int] = []
@@ -281,7 +281,7 @@ def test_committed_files_is_a_snapshot_for_other_readers(
         real_replace(source, target)  # type: ignore[arg-type]
 
     from logstat.outputs.ingest import Ingest
-    from logstat.pipeline import Options
+    from logstat.reading.pipeline import Options
 
     with monkeypatch.context() as patched:
         patched.setattr(dataset_commits.os, "replace", killed_after_one)

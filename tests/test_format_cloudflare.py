@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logstat import pipeline, sources
 from logstat.errors import LogstatError
 from logstat.formats import cloudflare, sample_lines
 from logstat.formats.cloudflare import NOT_ONE_LINE
+from logstat.reading import pipeline, sources
 from tests.helpers import (
     FIXTURES,
     SHARED_CORPUS,

@@ -16,11 +16,11 @@ import jsonschema
 import polars as pl
 import pytest
 
-from logstat import pipeline
 from logstat.errors import LogstatError
 from logstat.formats import BY_NAME, haproxy
+from logstat.reading import pipeline
+from logstat.reading.sources import expand
 from logstat.report.model import SCHEMA_RESOURCE
-from logstat.sources import expand
 from logstat.status import load_registry, termination
 from logstat.status.details import DetailReading
 from logstat.status.explain import explain

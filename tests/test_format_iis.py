@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logstat import pipeline, sources
 from logstat.errors import LogstatError
 from logstat.formats import detect, iis, sample_lines
+from logstat.reading import pipeline, sources
 from tests.helpers import (
     FIXTURES,
     SHARED_CORPUS,

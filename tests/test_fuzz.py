@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from logstat import schema
 from logstat.errors import LogstatError
 from logstat.formats import FORMATS, Format
-from logstat.lines import Chunk, ReadProblems, read_chunks, split_lines
-from logstat.sources import detect_compression
+from logstat.reading.lines import Chunk, ReadProblems, read_chunks, split_lines
+from logstat.reading.sources import detect_compression
 from tests.helpers import assert_counts_add_up, run_cli
 from tests.strategies import HOSTILE_PIECES, RENDERERS
 

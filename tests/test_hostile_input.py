@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 import zstandard
 
-from logstat import lines, pipeline
-from logstat.sources import expand
+from logstat.reading import batching, detection, lines, pipeline, sources
+from logstat.reading.sources import expand
 from logstat.summary import summarize_frames
 from tests.helpers import CliResult, assert_counts_add_up, assert_one_line_error, run_cli
 from tests.strategies import nginx_lines
@@ -343,7 +343,7 @@ def _read_while_changing(
     path: Path, change: Callable[[], None], monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Any]:
     """Summarise `path` in small chunks, running `change` between the first chunks."""
-    real_open = pipeline.open_source
+    real_open = sources.open_source
     opened_count = 0
 
     def open_and_change(source: Any) -> Any:
@@ -354,9 +354,10 @@ def _read_while_changing(
             opened.stream = _ChangesAfterFirstRead(opened.stream, change)
         return opened
 
-    monkeypatch.setattr(pipeline, "open_source", open_and_change)
+    monkeypatch.setattr(detection, "open_source", open_and_change)
+    monkeypatch.setattr(batching, "open_source", open_and_change)
     summary = summarise_in_process(path, chunk_bytes=256 << 10)
-    assert opened_count == 2, "the read path no longer goes through pipeline.open_source"
+    assert opened_count == 2, "the read path no longer goes through sources.open_source"
     return summary
 
 

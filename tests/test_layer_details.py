@@ -24,12 +24,12 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from rich.console import Console
 
-from logstat import pipeline
 from logstat.filters import parse_filters
+from logstat.reading import pipeline
+from logstat.reading.sources import expand
 from logstat.report.markdown import render_markdown
 from logstat.report.model import SCHEMA_RESOURCE, LayerRow, Summary, status_text
 from logstat.report.text import NO_MEANING, render_plain, render_rich
-from logstat.sources import expand
 from logstat.status import load_registry
 from logstat.summary import LAYERS, ReportSettings
 from logstat.summary import partial as partial_module

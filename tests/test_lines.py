@@ -10,7 +10,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logstat.lines import (
+from logstat.reading.lines import (
     Chunk,
     ReadProblems,
     line_ends,
@@ -18,7 +18,7 @@ from logstat.lines import (
     read_chunks,
     split_lines,
 )
-from logstat.sources import Source, open_source
+from logstat.reading.sources import Source, open_source
 
 # bytes that matter to splitting: line ends, carriage returns, invalid UTF-8, a BOM
 PIECES = st.sampled_from(

@@ -13,9 +13,16 @@ from typing import Any, BinaryIO
 import polars as pl
 import pytest
 
-from logstat import pipeline
-from logstat.lines import MAX_LINE_BYTES, Chunk, ReadProblems, line_bytes, read_blocks, split_lines
-from logstat.sources import Source, open_source
+from logstat.reading import detection
+from logstat.reading.lines import (
+    MAX_LINE_BYTES,
+    Chunk,
+    ReadProblems,
+    line_bytes,
+    read_blocks,
+    split_lines,
+)
+from logstat.reading.sources import Source, open_source
 from tests.helpers import log_line, run_cli
 
 OVER_LONG = "line longer than 16 MiB (only its start was read)"
@@ -66,7 +73,7 @@ def cpu_seconds(line_bytes: int) -> float:
     for _ in range(3):
         stream = io.BytesIO(data)
         start = time.process_time()
-        blocks = list(read_blocks(stream, ReadProblems(), pipeline.HEAD_BYTES))
+        blocks = list(read_blocks(stream, ReadProblems(), detection.HEAD_BYTES))
         best = min(best, time.process_time() - start)
         assert blocks[0].index(b"\n") == min(line_bytes, MAX_LINE_BYTES + 1)
     return best
@@ -90,10 +97,10 @@ def test_detection_reads_a_bounded_part_of_a_file_with_no_line_end(tmp_path: Pat
     opened = open_source(Source(str(path), path))
     counted = Counted(opened.stream)
     try:
-        blocks = pipeline._head_blocks(counted, ReadProblems(), 16 << 20, once=False)
+        blocks = detection._head_blocks(counted, ReadProblems(), 16 << 20, once=False)
         head = next(blocks)
         assert len(head) == MAX_LINE_BYTES + 1  # the start of the one line, cut
-        assert counted.count == pipeline.HEAD_READ_LIMIT
+        assert counted.count == detection.HEAD_READ_LIMIT
     finally:
         opened.close()
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
-from logstat import pipeline
-from logstat.lines import CHUNK_BYTES
-from logstat.sources import expand
+from logstat.reading import pipeline
+from logstat.reading.lines import CHUNK_BYTES
+from logstat.reading.sources import expand
 from tests.helpers import REPO, run_cli
 
 NGINX = (

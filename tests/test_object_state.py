@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from logstat.errors import LogstatError
-from logstat.object_state import ObjectLedger
+from logstat.reading.object_state import ObjectLedger
 
 DAY = "s3://b/AWSLogs/1/elasticloadbalancing/r/2026/12/01"
 

@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 
 import logstat
-from logstat import objects
+from logstat.reading import objects
 from tests.helpers import run_cli
 from tests.servers.s3 import S3Server, run_server
 

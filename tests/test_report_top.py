@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logstat import pipeline
 from logstat.filters import parse_filters
+from logstat.reading import pipeline
+from logstat.reading.sources import expand
 from logstat.report.model import TopGroup
-from logstat.sources import expand
 from logstat.status import status_class
 from logstat.summary import PartialSummary, ReportSettings, parse_top_fields
 from logstat.summary import partial as partial_module

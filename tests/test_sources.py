@@ -18,10 +18,10 @@ import polars as pl
 import pytest
 import zstandard
 
-from logstat import decompress, pipeline
 from logstat.errors import LogstatError
-from logstat.lines import ReadProblems, read_chunks
-from logstat.sources import Source, detect_compression, expand, looks_like_text, open_source
+from logstat.reading import decompress, pipeline
+from logstat.reading.lines import ReadProblems, read_chunks
+from logstat.reading.sources import Source, detect_compression, expand, looks_like_text, open_source
 from tests.helpers import parse_file, plan_file
 
 TEXT = b"".join(

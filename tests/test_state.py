@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logstat import state
 from logstat.errors import LogstatError
-from logstat.inputs import Inputs
-from logstat.pipeline import Options
-from logstat.state import StateFile
+from logstat.reading import state
+from logstat.reading.inputs import Inputs
+from logstat.reading.pipeline import Options
+from logstat.reading.state import StateFile
 from tests.helpers import SimulatedLog, Totals, assert_same, count_run, log_line, run_cli
 
 

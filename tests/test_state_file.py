@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from logstat import state
+from logstat.reading import state
 from tests.helpers import REPO, CliResult, run_cli
 
 SAMPLE = REPO / "samples" / "nginx-access.log"

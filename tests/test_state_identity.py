@@ -14,8 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from logstat.inputs import Inputs
-from logstat.pipeline import Options
+from logstat.reading.inputs import Inputs
+from logstat.reading.pipeline import Options
 from tests.helpers import REPO, SimulatedLog, Totals, assert_same, count_run, log_line, run_cli
 
 SAMPLE = REPO / "samples" / "nginx-access.log"

@@ -20,12 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logstat import pipeline
 from logstat.alerts import parse_rules
 from logstat.filters import Filters, parse_duration, parse_filters
 from logstat.line_counts import LineCounts
-from logstat.pipeline import FileRun
-from logstat.sources import Source, expand
+from logstat.reading import pipeline
+from logstat.reading.pipeline import FileRun
+from logstat.reading.sources import Source, expand
 from logstat.summary import (
     TOP_FIELDS,
     PartialSummary,

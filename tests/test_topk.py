@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logstat import pipeline
 from logstat.dashboard import DashboardBuilder
 from logstat.filters import parse_filters
+from logstat.reading import pipeline
+from logstat.reading.sources import expand
 from logstat.report.model import TopField
-from logstat.sources import expand
 from logstat.summary import PartialSummary, ReportSettings, topk
 from logstat.summary.topk import COUNT, ERROR, TopCounts, distinct_estimate, water_level
 from tests.helpers import (

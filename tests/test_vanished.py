@@ -16,8 +16,8 @@ from typing import Any, BinaryIO
 import polars as pl
 import pytest
 
-from logstat import sources
 from logstat.errors import ExitCode
+from logstat.reading import sources
 from tests.helpers import CliResult, log_line, run_cli
 
 COMMANDS = ["summary", "ingest", "export", "dashboard"]

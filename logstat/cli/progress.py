@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from logstat.library import Progress, Watch
-    from logstat.pipeline import FileRun
+    from logstat.reading.runs import FileRun
 
 
 def watch(quiet: bool) -> Watch:

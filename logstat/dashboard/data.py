@@ -20,8 +20,8 @@ import polars as pl
 from logstat import schema
 from logstat.dashboard.clock import DAY, Clock
 from logstat.filters import Filters
-from logstat.pipeline import FileRun
 from logstat.read_health import doubt
+from logstat.reading.runs import FileRun
 from logstat.report.files import (
     ATTENTION_LIMIT,
     group_files,

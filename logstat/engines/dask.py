@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from logstat.errors import ExitCode, LogstatError
 
 if TYPE_CHECKING:
-    from logstat.pipeline import Options
-    from logstat.sources import Source
+    from logstat.reading.runs import Options
+    from logstat.reading.sources import Source
     from logstat.summary import PartialSummary, ReportSettings
 
 ENVIRONMENT = "LOGSTAT_CLUSTER"
@@ -96,7 +96,7 @@ class Task:
 
 def tasks(sources: Sequence[Source]) -> list[Task]:
     """The inputs cut into tasks, each a few files (or objects) of a bounded size, in order."""
-    from logstat.pipeline import kinship
+    from logstat.reading.detection import kinship
 
     groups: list[list[tuple[int, Source]]] = []
     group: list[tuple[int, Source]] = []
@@ -140,7 +140,7 @@ def count(task: Task, settings: ReportSettings, options: Options) -> PartialSumm
     one earlier in the run shares its detection (confirmed by its own lines), so that
     earlier file is detected here first; each file keeps its number in the whole run,
     so the files' rows merge on the client."""
-    from logstat import pipeline
+    from logstat.reading import pipeline
     from logstat.summary import PartialSummary
 
     sources = [source for _, source in task.inputs]

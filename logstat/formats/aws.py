@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import polars as pl
 import polars.selectors as cs
@@ -185,6 +185,8 @@ class Reason:
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: it holds dicts
 class FieldLayout:
     """A fixed AWS log layout, compiled to regexes; implements the `Parser` protocol."""
+
+    keeps_state: ClassVar[bool] = False
 
     source: str  # format name: "alb", "elb"
     title: str  # what a user reads in the summary, e.g. "AWS ALB access log"

@@ -23,6 +23,13 @@ from logstat.formats.template import detect as detect_layouts
 
 class Parser(Protocol):
     @property
+    def keeps_state(self) -> bool:
+        """True when reading a chunk depends on the chunks before it (IIS `#Fields`, a
+        Cloudflare CSV header): such a parser reads one file, in order, and is never
+        shared by the files named like it or handed their lines in one batch."""
+        ...
+
+    @property
     def description(self) -> str:
         """What was recognised, e.g. 'nginx combined'."""
         ...

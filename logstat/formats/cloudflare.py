@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 import polars as pl
 
@@ -220,6 +221,8 @@ def is_header(line: str) -> bool:
 
 class CloudflareParser:
     """Reads one file of Cloudflare http_requests records; keeps a CSV header between chunks."""
+
+    keeps_state: ClassVar[bool] = True
 
     def __init__(self, header: Header | None = None) -> None:
         self._initial = header

@@ -38,6 +38,10 @@ class Wrapped:
     notices: str | None  # regex: the server's own messages, read as comments
 
     @property
+    def keeps_state(self) -> bool:
+        return self.parser.keeps_state
+
+    @property
     def description(self) -> str:
         return self.parser.description
 

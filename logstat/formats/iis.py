@@ -24,6 +24,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import polars as pl
 
@@ -231,6 +232,8 @@ def _segment(fields: tuple[str, ...] | None, software: str | None) -> Segment:
 
 class IisParser:
     """Reads one IIS W3C file; keeps the directives in effect from chunk to chunk."""
+
+    keeps_state: ClassVar[bool] = True
 
     def __init__(self, fields: tuple[str, ...] | None = None) -> None:
         self._fields = fields

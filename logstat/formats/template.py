@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import polars as pl
 from polars.expr.whenthen import ChainedThen, Then
@@ -210,6 +211,8 @@ def _unescaped(convert: Converter, unescape: Unescape) -> Converter:
 class Layout:
     """A compiled format string."""
 
+    keeps_state: ClassVar[bool] = False
+
     source: str  # format name, e.g. "nginx"
     name: str  # layout name, e.g. "combined" or "custom"
     template: str
@@ -325,6 +328,8 @@ class LayoutChain:
     Later layouts only see the lines no earlier one covered whole, so a file that
     is all one layout pays for one regex.
     """
+
+    keeps_state: ClassVar[bool] = False
 
     layouts: tuple[Layout, ...]
     # the layout most sample lines used: what the summary reports
@@ -487,6 +492,8 @@ class JsonLayout:
     escapes), then converted by the field their format string names.  A line is
     a record when it is a JSON object holding the `anchor` key (the status).
     """
+
+    keeps_state: ClassVar[bool] = False
 
     source: str
     name: str

@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import polars as pl
 
@@ -44,8 +44,9 @@ from logstat.outputs.dataset_commits import (
     pending_parts,
 )
 from logstat.outputs.export import export_columns
-from logstat.pipeline import FileRun, columns_for
-from logstat.sources import Source
+from logstat.reading.pipeline import columns_for
+from logstat.reading.runs import FileRun
+from logstat.reading.sources import Source
 
 DATE = "date"
 SOURCE = "source"
@@ -241,6 +242,8 @@ class DatasetWriter:
 @dataclass(frozen=True)
 class _StoredParser:
     """Stands in for a parser: the rows were parsed when they were ingested."""
+
+    keeps_state: ClassVar[bool] = False
 
     description: str = "logstat dataset"
 

@@ -17,17 +17,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from logstat import formats, pipeline, schema
+from logstat import formats, schema
 from logstat.errors import ExitCode, LogstatError
-from logstat.object_state import SECTION as OBJECTS
-from logstat.object_state import ObjectLedger
 from logstat.outputs import dataset
 from logstat.outputs.dataset_commits import LEDGER, Ledger
 from logstat.outputs.export import annotate, export_columns
-from logstat.pipeline import FileRun, Options, Progress
 from logstat.read_health import StatusTally
-from logstat.sources import Source
-from logstat.state import Entry, StateFile
+from logstat.reading import pipeline
+from logstat.reading.object_state import SECTION as OBJECTS
+from logstat.reading.object_state import ObjectLedger
+from logstat.reading.runs import FileRun, Options, Progress
+from logstat.reading.sources import Source
+from logstat.reading.state import Entry, StateFile, resume_of
 
 
 def _recognisable(source: Source) -> bool:
@@ -160,7 +161,7 @@ def _ranges(runs: list[FileRun]) -> list[dict[str, Any]]:
     """What each file added: its identity and the decompressed bytes and lines read."""
     ranges: list[dict[str, Any]] = []
     for run in runs:
-        resume = run.resume
+        resume = resume_of(run)
         if resume is not None:
             if resume.end_offset is None:
                 continue  # not read to its end: nothing of it counts

@@ -47,8 +47,8 @@ def refuse_overwriting_inputs(logs: Iterable[str], outputs: Mapping[str, Path | 
         existing[identity] = f"{option} {path}"
     if not existing:
         return
-    from logstat.objects import is_url
-    from logstat.sources import expand
+    from logstat.reading.objects import is_url
+    from logstat.reading.sources import expand
 
     arguments = [log for log in logs if log != "-"]
     local = [argument for argument in arguments if not is_url(argument)]  # objects are no outputs

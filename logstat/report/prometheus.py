@@ -37,7 +37,7 @@ from logstat.outputs.atomic import atomic_output
 from logstat.report.model import CountRow, Summary, status_text
 
 if TYPE_CHECKING:
-    from logstat.state import StateFile
+    from logstat.reading.state import StateFile
 
 MAX_HOSTS = 100
 # the families a run may leave out (no filters, no request with a time)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from logstat.line_counts import LineCounts
-from logstat.pipeline import FileRun, reading_notes, trailing_hint
+from logstat.reading.runs import FileRun, reading_notes, trailing_hint
 from logstat.report.model import FileSummary
 
 

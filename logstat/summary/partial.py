@@ -20,7 +20,7 @@ from datetime import datetime
 import polars as pl
 
 from logstat import schema
-from logstat.pipeline import FileRun
+from logstat.reading.runs import FileRun
 from logstat.report.model import Summary
 from logstat.summary.file_rows import FileRow, file_rows
 from logstat.summary.settings import (

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
-    from logstat.lines import Readable
+    from logstat.reading.lines import Readable
 
 OUTPUT_STEP = 256 << 10  # the most one step decompresses (zstd: more than a block)
 INPUT_BYTES = 128 << 10  # compressed bytes read from the file at a time

@@ -127,7 +127,7 @@ def _read(stream: Readable, problems: ReadProblems, size: int) -> bytes:
     """One read; a read error or damaged compressed data ends the file (b"").
 
     read1 where the stream has it: one step of a decompressing stream, so the
-    reads stay about `size`.  The decompressing streams of `logstat.decompress`
+    reads stay about `size`.  The decompressing streams of `logstat.reading.decompress`
     return everything decompressed before damage before they report it.
     """
     read = getattr(stream, "read1", stream.read)

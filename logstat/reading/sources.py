@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from logstat import decompress, objects
 from logstat.errors import LogstatError
-from logstat.lines import ReadNotice
+from logstat.reading import decompress, objects
+from logstat.reading.lines import ReadNotice
 
 STDIN = "-"
 

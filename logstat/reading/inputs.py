@@ -18,11 +18,11 @@ from pathlib import Path
 
 import polars as pl
 
-from logstat import pipeline
 from logstat.errors import ExitCode, LogstatError
 from logstat.outputs import dataset
-from logstat.pipeline import FileRun, Options, Progress
-from logstat.state import StateFile
+from logstat.reading import pipeline
+from logstat.reading.runs import FileRun, Options, Progress
+from logstat.reading.state import StateFile
 
 
 class Inputs:

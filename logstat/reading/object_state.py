@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from logstat.errors import LogstatError
-from logstat.objects import folder_end
+from logstat.reading.objects import folder_end
 
 SECTION = "objects"  # the state file's and the dataset commit's key
 VERSION = 1

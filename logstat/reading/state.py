@@ -60,13 +60,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from logstat import pipeline
 from logstat.errors import ExitCode, LogstatError
-from logstat.lines import Chunk, ReadProblems, read_chunks
-from logstat.object_state import SECTION as OBJECTS
-from logstat.object_state import ObjectLedger
 from logstat.outputs.atomic import atomic_output
-from logstat.sources import MAGIC_OF, OpenedSource, Source, Vanished, open_source
+from logstat.reading import detection
+from logstat.reading.lines import Chunk, ReadProblems, read_chunks
+from logstat.reading.object_state import SECTION as OBJECTS
+from logstat.reading.object_state import ObjectLedger
+from logstat.reading.runs import FileRun, Options
+from logstat.reading.sources import MAGIC_OF, OpenedSource, Source, Vanished, open_source
 
 STATE_VERSION = 1
 # A file's identity: enough bytes that two logs never share them (each line has a
@@ -224,7 +225,7 @@ class _Candidate:
 class Resume:
     """How one file is read under --state, and where reading ended.
 
-    `pipeline.read` calls `read_chunks`; `end_offset` stays None unless the file
+    The pipeline calls `read_chunks` (runs.Resumed); `end_offset` stays None unless the file
     was read to its end, so a run cut short records nothing for it.
     """
 
@@ -303,6 +304,11 @@ class Resume:
             lines=self.end_lines,
             read_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         )
+
+
+def resume_of(run: FileRun) -> Resume | None:
+    """How `run` was read under --state (None: read whole, without one)."""
+    return run.resume if isinstance(run.resume, Resume) else None
 
 
 @dataclass
@@ -542,7 +548,7 @@ class StateFile:
             lock.close()
             raise
 
-    def plan(self, sources: list[Source], options: pipeline.Options) -> list[pipeline.FileRun]:
+    def plan(self, sources: list[Source], options: Options) -> list[FileRun]:
         """The files to read, each with where to start; unchanged files are left out.
 
         Objects (s3://...) are read whole, once: those the state has not seen."""
@@ -559,32 +565,32 @@ class StateFile:
                 )
         self._plan = _match(self.entries, sources)
         reads = self._plan.reads
-        runs = pipeline.plan([*(resume.candidate.source for resume in reads), *unread], options)
+        runs = detection.plan([*(resume.candidate.source for resume in reads), *unread], options)
         for run, resume in zip(runs[: len(reads)], reads, strict=True):
             run.resume = resume
             if resume.candidate.path in self._plan.lost:
                 run.problems.append(self._plan.lost[resume.candidate.path])
         for source in self._plan.gone:
             problems = [Vanished.REASON]
-            runs.append(pipeline.FileRun(len(runs), source, None, problems=problems, vanished=True))
+            runs.append(FileRun(len(runs), source, None, problems=problems, vanished=True))
         return runs
 
-    def commit(self, runs: list[pipeline.FileRun]) -> None:
+    def commit(self, runs: list[FileRun]) -> None:
         """Write down what was read; call it after the outputs are safely written."""
         self.save(self.next_entries(runs), self.next_objects(runs))
 
-    def next_objects(self, runs: list[pipeline.FileRun]) -> ObjectLedger:
+    def next_objects(self, runs: list[FileRun]) -> ObjectLedger:
         """The objects read once `runs` are (a vanished one is looked for again)."""
         read = [run.source.name for run in runs if run.source.remote and not run.vanished]
         return self.objects.after(read, self._since)
 
-    def next_entries(self, runs: list[pipeline.FileRun]) -> list[Entry]:
+    def next_entries(self, runs: list[FileRun]) -> list[Entry]:
         """What the state says once `runs` are read (`commit` writes it down)."""
         if self._plan is None:
             raise RuntimeError("commit before plan")
         entries: list[Entry] = []
         for run in runs:
-            resume = run.resume
+            resume = resume_of(run)
             if resume is None:
                 continue
             if resume.end_offset is not None:

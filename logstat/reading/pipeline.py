@@ -1,0 +1,251 @@
+"""From planned files to parsed frames: read in chunks, parse, confirm guessed formats.
+
+Every arrow is a small step over polars frames.  Files are read chunk by chunk so
+memory stays flat as they grow (batching.py, on a second thread: background.py);
+each chunk is parsed lazily and collected once.
+
+    runs = pipeline.plan(options.expand(paths), options)   # detection.plan
+    for run, frame in pipeline.read(runs, options): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+
+from logstat import formats, schema
+from logstat.line_counts import count_lines, count_lines_by_file
+from logstat.reading.background import in_background
+from logstat.reading.batching import Piece, pieces
+from logstat.reading.detection import choose, plan, same_reading
+from logstat.reading.lines import MAX_LINE_BYTES, RAW_BYTES, line_bytes
+from logstat.reading.runs import FileRun, Options, Progress, require_recognised, vanished
+
+# the reading stage in one place: plan the files, then read them
+__all__ = [
+    "FileRun",
+    "Options",
+    "Progress",
+    "columns_for",
+    "plan",
+    "read",
+    "require_recognised",
+    "vanished",
+]
+
+UNRECOGNISED = "format not recognised"
+OVER_LONG = f"line longer than {MAX_LINE_BYTES >> 20} MiB (only its start was read)"
+
+
+def columns_for(needed: set[str] | None) -> set[str] | None:
+    """Columns to parse: what the report needs plus what produced_by reads."""
+    if needed is None:
+        return None
+    reads = {column for format in formats.FORMATS for column in format.produced_by_reads}
+    return needed | {"status", "upstream_status", "upstream_status_list"} | reads
+
+
+def read(
+    runs: list[FileRun],
+    options: Options,
+    needed: set[str] | None = None,
+    progress: Progress | None = None,
+) -> Iterator[tuple[FileRun, pl.DataFrame]]:
+    """Parsed chunks of every file, in order.
+
+    Each frame has the canonical columns the parser filled (all when `needed`
+    is None), `status_class`, `produced_by`, `line_kind`, `reject_reason` and
+    the raw `line`.  Counters on each FileRun are updated as chunks go by.
+
+    Small files read with the same parser are parsed together, so that ten
+    thousand of them cost about what one big file does: such a frame holds the
+    lines of several files (`file_id` and `file` tell them apart) and comes with
+    the last of them.  A file whose guessed format (`FileRun.tentative`) turns
+    out wrong is detected on its own and comes in a frame of its own, after.
+
+    Files are read, decompressed and split into lines on a second thread while
+    this one parses: polars and the decompressors release the GIL, so both
+    cores work.
+    """
+    wanted = columns_for(needed)
+    for piece in in_background(pieces(runs, options.chunk_bytes)):
+        yield from _parse_piece(piece, options, wanted)
+        if progress is not None:
+            progress(piece.consumed)
+
+
+def _parse_piece(
+    piece: Piece, options: Options, needed: set[str] | None
+) -> Iterator[tuple[FileRun, pl.DataFrame]]:
+    runs, lines = piece.runs, piece.lines
+    if not piece.whole_files:
+        [run] = runs
+        frame = _parse(run, lines, needed)
+        if run.tentative:
+            frame = _confirm(run, lines, frame, options, needed)
+        _count([run], frame)
+        yield run, frame
+        return
+    frame = _parse(runs[-1], lines, needed)
+    doubtful = _doubtful(runs, frame)
+    settled = []
+    if doubtful:
+        ids = pl.col(schema.FILE_ID)
+        # their rows taken out in one go: a filter of the whole batch per file
+        # would cost time and, with polars' string views, a lot of memory
+        own_lines = _by_file(lines.filter(ids.is_in(list(doubtful))))
+        own_frames = _by_file(frame.filter(ids.is_in(list(doubtful))))
+        frame = frame.filter(~ids.is_in(list(doubtful)))
+        for file_id, run in doubtful.items():
+            own = own_lines[file_id]
+            settled.append((run, _confirm(run, own, own_frames[file_id], options, needed)))
+    for run in runs:
+        run.tentative = False
+    _count(runs, frame)
+    for run, own_frame in settled:
+        _count([run], own_frame)
+    yield runs[-1], frame
+    yield from settled
+
+
+def _confirm(
+    run: FileRun,
+    lines: pl.DataFrame,
+    frame: pl.DataFrame,
+    options: Options,
+    needed: set[str] | None,
+) -> pl.DataFrame:
+    """The first chunk of a file whose format was guessed from a sibling's: keep the
+    parse when every line parsed, else detect the format from these lines."""
+    run.tentative = False
+    if not (frame.get_column(schema.LINE_KIND) == schema.REJECTED).any():
+        return frame
+    guess = run.choice
+    sample = formats.sample_lines(lines.get_column(schema.RAW_LINE))
+    run.choice = choose(sample, run.source.name, options)
+    run.blank = len(sample) == 0
+    if run.choice is not None and guess is not None and same_reading(run.choice, guess):
+        run.choice = guess  # detection agrees: the lines that failed are bad lines
+        return frame
+    return _parse(run, lines, needed)
+
+
+def _by_file(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    parts = frame.partition_by(schema.FILE_ID, as_dict=True, maintain_order=True)
+    return {int(key[0]): part for key, part in parts.items()}
+
+
+def _doubtful(runs: list[FileRun], frame: pl.DataFrame) -> dict[int, FileRun]:
+    """Files of a batch whose format was guessed, and which have lines that did not parse."""
+    guessed = [run.file_id for run in runs if run.tentative]
+    if not guessed:
+        return {}
+    rejected = frame.filter(
+        (pl.col(schema.LINE_KIND) == schema.REJECTED) & pl.col(schema.FILE_ID).is_in(guessed)
+    ).get_column(schema.FILE_ID)
+    by_id = {run.file_id: run for run in runs}
+    return {file_id: by_id[file_id] for file_id in rejected.unique(maintain_order=True).to_list()}
+
+
+def _parse(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> pl.DataFrame:
+    """Parse lines of `run` (or of a batch of files whose `file_id`/`file` are columns).
+
+    Lines the reader cut (longer than MAX_LINE_BYTES) are rejected, saying why, and no
+    parser spends time on their 16 MiB: they are parsed as empty lines, then restored."""
+    if split.height == 0:
+        return _parse_lines(run, split, needed)
+    text = split.get_column(schema.RAW_LINE)
+    lengths = line_bytes(split)
+    split = split.drop(RAW_BYTES, strict=False)
+    longest = lengths.max()
+    if not isinstance(longest, int) or longest <= MAX_LINE_BYTES:
+        return _parse_lines(run, split, needed)
+    cut = lengths > MAX_LINE_BYTES
+    emptied = split.with_columns(pl.when(cut).then(pl.lit("")).otherwise(text).alias(text.name))
+    frame = _parse_lines(run, emptied, needed)
+
+    def unless_cut(column: str, value: object) -> pl.Expr:
+        return pl.when(cut).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)
+
+    return frame.with_columns(
+        text,
+        unless_cut(schema.LINE_KIND, schema.REJECTED),
+        unless_cut(schema.REJECT_REASON, OVER_LONG),
+        unless_cut("status_class", None),
+        unless_cut("produced_by", None),
+    )
+
+
+def _parse_lines(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> pl.DataFrame:
+    lines = split.lazy()
+    identity = []
+    if schema.FILE_ID not in split.columns:
+        identity = [
+            pl.lit(run.file_id, dtype=pl.UInt32).alias(schema.FILE_ID),
+            pl.lit(run.source.name, dtype=pl.String).alias("file"),
+        ]
+    if run.choice is None:
+        frame = lines.with_columns(
+            *identity,
+            pl.lit(None, dtype=pl.String).alias("source"),
+            pl.lit(schema.REJECTED).alias(schema.LINE_KIND),
+            pl.lit(UNRECOGNISED).alias(schema.REJECT_REASON),
+        )
+        columns = ["source", "file", "line_no", "status", "status_class"]
+        unparsed = schema.conform(_blank_lines(frame), columns)
+        return unparsed.with_columns(pl.lit(None, dtype=pl.String).alias("produced_by")).collect()
+    parser = run.choice.detection.parser
+    parsed = _blank_lines(
+        parser.parse(lines, needed).with_columns(
+            *identity, pl.lit(run.choice.format.name).alias("source")
+        )
+    )
+    present = parsed.collect_schema()
+    keep = [name for name in schema.COLUMNS if name in present]
+    if needed is not None:
+        keep = [name for name in keep if name in needed | {"source", "file", "line_no"}]
+    wanted = list(dict.fromkeys(["source", "file", "line_no", *keep, "status", "status_class"]))
+    conformed = schema.conform(parsed, wanted)
+    produced_by = run.choice.format.produced_by(parser.columns())
+    record = pl.col(schema.LINE_KIND) == schema.RECORD
+    return conformed.with_columns(
+        pl.when(record)
+        .then(schema.status_class_expression(pl.col("status")))
+        .alias("status_class"),
+        pl.when(record).then(produced_by).alias("produced_by"),
+    ).collect()
+
+
+def _blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Empty and white-space-only lines are blank, whatever the parser made of them:
+    no request, but nothing wrong either (no reject, no file needing attention)."""
+    blank = pl.col(schema.RAW_LINE).str.strip_chars() == ""
+    return frame.with_columns(
+        pl.when(blank)
+        .then(pl.lit(schema.BLANK))
+        .otherwise(pl.col(schema.LINE_KIND))
+        .alias(schema.LINE_KIND),
+        pl.when(blank)
+        .then(None)
+        .otherwise(pl.col(schema.REJECT_REASON))
+        .alias(schema.REJECT_REASON),
+    )
+
+
+def _count(runs: list[FileRun], frame: pl.DataFrame) -> None:
+    """Add the lines of `frame` (of one file, or of several with their `file_id`) to
+    the counters of their files."""
+    by_id = {run.file_id: run for run in runs}
+    if len(runs) == 1:
+        runs[0].counts.add(count_lines(frame))
+    else:
+        for file_id, counts in count_lines_by_file(frame).items():
+            by_id[file_id].counts.add(counts)
+    if schema.TRAILING_FIELDS in frame.columns:
+        trailing = pl.col(schema.TRAILING_FIELDS)
+        if frame.get_column(schema.TRAILING_FIELDS).null_count() < frame.height:
+            found = frame.filter(trailing.is_not_null()).group_by(schema.FILE_ID, trailing).len()
+            for file_id, fields, lines in found.iter_rows():
+                run = by_id[file_id]
+                run.trailing[fields] = run.trailing.get(fields, 0) + lines
