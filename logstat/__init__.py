@@ -22,7 +22,7 @@ from logstat.library import (
 )
 
 if TYPE_CHECKING:
-    from logstat.outputs.dataset import committed_files
+    from logstat.reading.dataset import committed_files
     from logstat.report.model import Summary
 
 
@@ -33,7 +33,7 @@ def __getattr__(name: str) -> Any:
 
         return Summary
     if name == "committed_files":  # a dataset's consistent snapshot, for other readers
-        from logstat.outputs.dataset import committed_files
+        from logstat.reading.dataset import committed_files
 
         return committed_files
     if name != "__version__":

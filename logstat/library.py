@@ -202,8 +202,8 @@ def _cluster_run(
     """The summary counted on a Dask cluster: the same partial summaries, merged there."""
     from logstat.alerts import withhold
     from logstat.engines import dask
-    from logstat.outputs import dataset
     from logstat.read_health import doubt
+    from logstat.reading import dataset
 
     for option, given in (("--state", state), ("--rejects", rejects)):
         if given is not None:
@@ -440,8 +440,8 @@ def export(
 
     `to` is "csv" or "parquet" when the output's suffix does not say; "-" writes stdout.
     """
-    from logstat import formats
-    from logstat.outputs.export import Writer, annotate, export_columns, kind_for
+    from logstat import formats, schema
+    from logstat.outputs.export import Writer, annotate, kind_for
     from logstat.outputs.output_paths import refuse_overwriting_inputs
     from logstat.read_health import StatusTally
     from logstat.reading import pipeline
@@ -464,7 +464,7 @@ def export(
         if run.choice is not None
         for column in run.choice.detection.parser.columns()
     }
-    columns = export_columns(extras)
+    columns = schema.export_columns(extras)
     # every format: a file's format may change when it is read (pipeline._confirm)
     chains = formats.vendor_chains(read_options.vendors)
     tally = StatusTally()

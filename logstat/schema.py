@@ -49,6 +49,16 @@ ANNOTATIONS: dict[str, pl.DataType] = {
     "produced_by": pl.String(),  # proxy / upstream / unknown
 }
 
+
+def export_columns(extras: Iterable[str]) -> dict[str, pl.DataType]:
+    """An exported row's columns (export, ingest's dataset): canonical columns,
+    annotations, then the format-specific extras (as strings)."""
+    columns: dict[str, pl.DataType] = {**COLUMNS, **ANNOTATIONS}
+    for name in sorted(set(extras) - set(columns)):
+        columns[name] = pl.String()
+    return columns
+
+
 # Bookkeeping columns a parser adds next to the canonical ones.
 LINE_KIND = "line_kind"  # record / comment / blank / rejected
 REJECT_REASON = "reject_reason"

@@ -13,8 +13,8 @@ import pytest
 from logstat import schema
 from logstat.errors import LogstatError
 from logstat.outputs import dataset, dataset_commits
-from logstat.outputs.export import export_columns
 from logstat.reading import pipeline
+from logstat.reading.dataset import NO_DATE, part_columns
 from logstat.reading.inputs import Inputs
 from logstat.reading.pipeline import Options
 from tests.helpers import log_line, run_cli, write_numbered_log
@@ -47,7 +47,7 @@ def test_ingest_writes_a_hive_dataset_that_polars_and_pyarrow_read(tmp_path: Pat
     assert late["status_name"][0] == "Service Unavailable"
     assert frame.schema["timestamp"] == schema.TIMESTAMP
     assert frame.schema["status"] == pl.Int16
-    expected = set(export_columns(())) | {"date"}
+    expected = set(schema.export_columns(())) | {"date"}
     assert set(frame.columns) == expected
     table = pyarrow.dataset.dataset(root, format="parquet", partitioning="hive").to_table()
     assert table.num_rows == records
@@ -76,7 +76,7 @@ def test_every_part_has_the_same_schema_without_the_partition_columns(tmp_path: 
     [columns] = schemas
     names = [name for name, _ in columns]
     assert "source" not in names and "date" not in names
-    assert names == list(dataset.part_columns())
+    assert names == list(part_columns())
 
 
 def test_runs_append_and_state_keeps_rows_from_repeating(tmp_path: Path) -> None:
@@ -158,7 +158,7 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path: Path) -> None:
     )
     rows = rows.select(
         pl.col(name) if name in rows.columns else pl.lit(None, dtype=dtype).alias(name)
-        for name, dtype in export_columns(()).items()
+        for name, dtype in schema.export_columns(()).items()
     )
     with pytest.raises(RuntimeError), dataset.DatasetWriter(root) as writer:
         writer.write(rows)
@@ -169,7 +169,7 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path: Path) -> None:
     with dataset.DatasetWriter(root) as writer:
         writer.write(rows)
     [part] = parts(root)
-    assert part.parent.parent.name == f"date={dataset.NO_DATE}"
+    assert part.parent.parent.name == f"date={NO_DATE}"
     assert [p.name for p in tmp_path.iterdir()] == ["dataset"]
     read = pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).collect()
     assert read["date"].to_list() == [None]

@@ -17,8 +17,8 @@ import polars as pl
 import pytest
 
 from logstat.errors import LogstatError
-from logstat.outputs import atomic, dataset, dataset_commits
-from logstat.reading import state
+from logstat.outputs import atomic, dataset_commits
+from logstat.reading import dataset, state
 from tests.helpers import log_line, run_cli, write_numbered_log
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -50,14 +50,6 @@ def standard_output() -> Iterator[IO[bytes]]:
     stream = sys.stdout.buffer
     yield stream
     stream.flush()
-
-
-def export_columns(extras: Iterable[str]) -> dict[str, pl.DataType]:
-    """Canonical columns, annotations, then the format-specific extras (as strings)."""
-    columns: dict[str, pl.DataType] = {**schema.COLUMNS, **schema.ANNOTATIONS}
-    for name in sorted(set(extras) - set(columns)):
-        columns[name] = pl.String()
-    return columns
 
 
 def annotate(

@@ -21,9 +21,10 @@ from logstat import formats, schema
 from logstat.errors import ExitCode, LogstatError
 from logstat.outputs import dataset
 from logstat.outputs.dataset_commits import LEDGER, Ledger
-from logstat.outputs.export import annotate, export_columns
+from logstat.outputs.export import annotate
 from logstat.read_health import StatusTally
 from logstat.reading import pipeline
+from logstat.reading.dataset import is_dataset
 from logstat.reading.object_state import SECTION as OBJECTS
 from logstat.reading.object_state import ObjectLedger
 from logstat.reading.runs import FileRun, Options, Progress
@@ -78,7 +79,7 @@ class Ingest:
 
     def plan(self, logs: list[str], options: Options) -> list[FileRun]:
         assert self._ledger is not None
-        if any(dataset.is_dataset(log) for log in logs):
+        if any(is_dataset(log) for log in logs):
             raise LogstatError("ingest reads log files, not a dataset", ExitCode.USAGE)
         sources = options.expand(logs)
         unrecognisable = [source for source in sources if not _recognisable(source)]
@@ -113,7 +114,7 @@ class Ingest:
     def write(self, runs: list[FileRun], options: Options, progress: Progress | None) -> None:
         """Read the runs into the dataset and commit them (then save the state file)."""
         assert self._ledger is not None
-        columns = export_columns(())
+        columns = schema.export_columns(())
         # every format: a file's format may change when it is read (pipeline._confirm)
         chains = formats.vendor_chains(options.vendors)
         tally = StatusTally()

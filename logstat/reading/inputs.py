@@ -19,8 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.outputs import dataset
-from logstat.reading import pipeline
+from logstat.reading import dataset, pipeline
 from logstat.reading.runs import FileRun, Options, Progress
 from logstat.reading.state import StateFile
 
