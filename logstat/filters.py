@@ -22,14 +22,13 @@ from datetime import UTC, datetime, timedelta, tzinfo
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
+from logstat.status.classes import class_named
 
 # unit -> seconds; "m" is minutes (as in polars and cron-minded speech), there are no months
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _CODE = re.compile(r"^\d{1,4}$")
 _RANGE = re.compile(r"^(\d{1,4})\s*-\s*(\d{1,4})$")
-_CLASS = re.compile(r"^([1-5])xx$", re.IGNORECASE)
-NAMED_CLASSES = ("other", "none")  # status_class values that are not Nxx
 
 
 def usage(message: str) -> LogstatError:
@@ -130,11 +129,9 @@ def _status_term(text: str, where: str) -> StatusTerm:
         if low > high:
             raise usage(f"{where}: the range {text!r} runs backwards")
         return StatusTerm(f"{low}-{high}", low, high)
-    named = _CLASS.match(text)
-    if named:
-        return StatusTerm(f"{named.group(1)}xx", status_class=f"{named.group(1)}xx")
-    if text.lower() in NAMED_CLASSES:
-        return StatusTerm(text.lower(), status_class=text.lower())
+    named = class_named(text)
+    if named is not None:
+        return StatusTerm(named, status_class=named)
     raise usage(
         f"{where}: {text!r} is not a status code (499), a class (5xx, other, none) "
         "or a range (400-403)"

@@ -64,29 +64,15 @@ def reading_options(
 ) -> Options:
     """How to read the logs: --format, --log-format, --vendor, --json-keys, --endpoint-url."""
     from logstat.reading.runs import Options
+    from logstat.status.chains import chosen_vendors
 
-    chosen = known_vendors(vendors)
     return Options(
         format=format,
         log_format=log_format,
-        vendors=chosen,
+        vendors=chosen_vendors(vendors),
         json_keys=json_keys,
         endpoint_url=endpoint_url,
     )
-
-
-def known_vendors(vendors: Sequence[str]) -> tuple[str, ...]:
-    """--vendor names, checked against the status tables (no polars needed)."""
-    from logstat.status import load_registry
-
-    known = set(load_registry().vendors())
-    chosen = tuple(vendor.lower() for vendor in vendors)
-    for vendor in chosen:
-        if vendor not in known:
-            raise LogstatError(
-                f"unknown vendor {vendor!r}; known: {', '.join(sorted(known))}", ExitCode.USAGE
-            )
-    return chosen
 
 
 def display_zone(tz: str | None = None) -> DisplayZone:
@@ -600,9 +586,10 @@ def meaning(
     """
     from logstat import format_catalog
     from logstat.status import load_registry
+    from logstat.status.chains import chosen_vendors
     from logstat.status.explain import explain
 
-    chosen = known_vendors(vendors)
+    chosen = chosen_vendors(vendors)
     known = {entry["name"]: tuple(entry["vendors"]) for entry in format_catalog.read()}
     if source is not None and source.lower() not in known:
         raise LogstatError(f"--source {source!r}: choose one of {', '.join(known)}", ExitCode.USAGE)

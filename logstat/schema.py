@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from logstat.status.classes import HIGHEST, LOWEST, NONE, OTHER
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -96,11 +98,12 @@ def conform(frame: pl.LazyFrame, columns: Iterable[str] | None = None) -> pl.Laz
 
 
 def status_class_expression(status: pl.Expr) -> pl.Expr:
-    """1xx..5xx for 100-599, 'other' for any other number, 'none' when nothing was logged."""
+    """1xx..5xx for 100-599, 'other' for any other number, 'none' when nothing was logged:
+    status/classes.py's status_class over a column."""
     return (
         pl.when(status.is_null())
-        .then(pl.lit("none"))
-        .when(status.is_between(100, 599))
+        .then(pl.lit(NONE))
+        .when(status.is_between(LOWEST, HIGHEST))
         .then((status // 100).cast(pl.String) + pl.lit("xx"))
-        .otherwise(pl.lit("other"))
+        .otherwise(pl.lit(OTHER))
     )

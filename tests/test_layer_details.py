@@ -1,13 +1,14 @@
 """Layer details: the status layers beside the HTTP status (IIS sc-win32-status, ALB
-error_reason and classification_reason) are counted, explained from the registry and
+error_reason and classification_reason) are counted, explained from their tables and
 shown in every view; nginx and Apache runs are untouched.
 
 Expected counts come from the fixtures' *.expected.csv (written apart from the code),
-meanings from `load_registry()`, never from literals copied out of the output.
+meanings from the shipped CSV tables, never from literals copied out of the output.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import io
 import json
@@ -30,7 +31,7 @@ from logstat.reading.sources import expand
 from logstat.report.markdown import render_markdown
 from logstat.report.model import SCHEMA_RESOURCE, LayerRow, Summary, status_text
 from logstat.report.text import NO_MEANING, render_plain, render_rich
-from logstat.status import load_registry
+from logstat.status.details import LAYERS as DETAIL_LAYERS
 from logstat.summary import LAYERS, ReportSettings
 from logstat.summary import partial as partial_module
 from tests.helpers import FIXTURES, REPORT_FIXTURES, run_cli, summarise
@@ -44,6 +45,12 @@ ALB_EXPECTED = sorted((FIXTURES / "alb").glob("*.expected.csv"))
 IIS_SAMPLE = FIXTURES / "iis" / "fields-change.log"  # win32 2, 5, 64, 12029, 67567567567 (unknown)
 ALB_SAMPLE = FIXTURES / "alb" / "produced_by.log"  # LambdaInvalidResponse, AuthInvalidIdToken
 IIS_FIELDS = "#Fields: date time cs-method cs-uri-stem sc-status sc-substatus sc-win32-status"
+
+
+def shipped(filename: str, key: str) -> dict[str, dict[str, str]]:
+    """A detail table as logstat ships it (logstat/status/*.csv), by its key column."""
+    text = resources.files("logstat.status").joinpath(filename).read_text(encoding="utf-8")
+    return {row[key]: row for row in csv.DictReader(text.splitlines())}
 
 
 def log_of(expected: Path) -> Path:
@@ -110,10 +117,12 @@ def test_iis_win32_counts_match_the_fixture(expected: Path) -> None:
     says_something = pl.col("win32_status").is_not_null() & (pl.col("win32_status") != "0")
     rows = layer(result, "win32_status")
     assert counted(rows) == reference(expected, "win32_status", says_something)
-    registry = load_registry()
+    table = shipped("win32.csv", "code")
     for row in rows:
-        name, meaning = registry.win32(int(row.value)) or (None, None)
-        assert (row.name, row.meaning) == (name, meaning)
+        entry = table.get(row.value)
+        assert (row.name, row.meaning) == (
+            (entry["name"], entry["meaning"]) if entry else (None, None)
+        )
         assert row.count == sum(row.statuses.values())
         assert row.share == round(row.count / result.totals.selected, 6)
 
@@ -124,17 +133,26 @@ def test_alb_error_reason_counts_match_the_fixture(expected: Path) -> None:
     rows = layer(result, "error_reason")
     error_reason = pl.col("error_reason").is_not_null()
     assert counted(rows) == reference(expected, "error_reason", error_reason)
-    registry = load_registry()
+    reasons = shipped("alb_error_reasons.csv", "reason")
     for row in rows:
-        assert row.name is None and row.meaning == registry.alb_error_reason(row.value)
+        assert row.name is None and row.meaning == reasons.get(row.value, {}).get("meaning")
+    verdicts = shipped("alb_classification_reasons.csv", "reason")
     for row in layer(result, "classification_reason"):
-        assert row.meaning == registry.alb_classification_reason(row.value)
+        assert row.meaning == verdicts.get(row.value, {}).get("meaning")
+
+
+def test_the_json_schema_names_every_detail_table() -> None:
+    """A new detail table is a CSV and an entry in status/details.py; --json's schema
+    lists the layers too, and must say so."""
+    layer = SCHEMA["properties"]["layers"]["items"]["properties"]["layer"]
+    assert layer["enum"] == list(DETAIL_LAYERS)
 
 
 def test_every_view_explains_win32_64_and_an_alb_error_reason() -> None:
-    registry = load_registry()
-    win32_name, win32_meaning = registry.win32(64) or ("", "")
-    reason_meaning = registry.alb_error_reason("LambdaInvalidResponse")
+    win32_name, win32_meaning = (
+        shipped("win32.csv", "code")["64"][key] for key in ("name", "meaning")
+    )
+    reason_meaning = shipped("alb_error_reasons.csv", "reason")["LambdaInvalidResponse"]["meaning"]
     assert win32_meaning and reason_meaning
     views = cli_views(str(IIS_SAMPLE), str(ALB_SAMPLE))
 
@@ -346,5 +364,6 @@ def test_corpus_alb_lambda_error_reason(corpus: Path) -> None:
     result = summarise(sorted((corpus / "alb").glob("*.log")), ReportSettings(), format=None)
     rows = {row.value: row for row in layer(result, "error_reason")}
     lambda_error = rows["LambdaInvalidResponse"]
-    assert lambda_error.meaning == load_registry().alb_error_reason("LambdaInvalidResponse")
+    reasons = shipped("alb_error_reasons.csv", "reason")
+    assert lambda_error.meaning == reasons["LambdaInvalidResponse"]["meaning"]
     assert "502" in lambda_error.statuses

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logstat.status import Meaning, load_registry, producer_chain, status_class, tag
+from logstat.status.details import explain
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 STATUS_FILES = resources.files("logstat.status")
@@ -113,10 +114,9 @@ def test_meanings_are_not_copied_from_the_notes(filename: str) -> None:
 
 
 def test_side_tables_cover_the_notes() -> None:
-    registry = load_registry()
     for code in (0, 2, 3, 5, 64, 121, 995, 1236, 1326, 50, 87, 1231, 1232):
-        found = registry.win32(code)
-        assert found is not None and found[0].startswith("ERROR_"), code
+        found = explain("win32_status", code)
+        assert found is not None and (found.name or "").startswith("ERROR_"), code
     reasons = [
         *(f"Auth{suffix}" for suffix in ("InvalidCookie", "UserinfoResponseSizeExceeded")),
         "AWSALBTGCookieInvalid",
@@ -126,12 +126,12 @@ def test_side_tables_cover_the_notes() -> None:
         "WAFServiceError",
     ]
     for reason in reasons:
-        assert registry.alb_error_reason(reason), reason
+        assert explain("error_reason", reason), reason
     assert len(read_table("alb_error_reasons.csv")) == 46
     assert len(read_table("alb_classification_reasons.csv")) == 19
-    assert registry.alb_classification_reason("BothTeClPresent")
-    assert registry.win32(424242) is None
-    assert registry.alb_error_reason("NoSuchReason") is None
+    assert explain("classification_reason", "BothTeClPresent")
+    assert explain("win32_status", 424242) is None
+    assert explain("error_reason", "NoSuchReason") is None
 
 
 # --- lookup -------------------------------------------------------------------------

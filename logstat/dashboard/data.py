@@ -30,7 +30,7 @@ from logstat.report.files import (
     shown_groups,
 )
 from logstat.report.model import FileSummary, FilterReport
-from logstat.report.text import LAYER_LABELS
+from logstat.status.details import LAYERS as DETAIL_LAYERS
 from logstat.status.producers import LAYER_NAMES
 from logstat.summary import CLASS_ORDER, PartialSummary, ReportSettings
 from logstat.summary.topk import ERROR, TopCounts
@@ -123,7 +123,9 @@ class DashboardBuilder:
             "producer_labels": {source: list(names) for source, names in LAYER_NAMES.items()},
             "upstream_statuses": summary["upstream_statuses"],
             "layers": summary["layers"],
-            "layer_labels": {layer: list(label) for layer, label in LAYER_LABELS.items()},
+            "layer_labels": {
+                name: [layer.label, layer.says] for name, layer in DETAIL_LAYERS.items()
+            },
             "vendors": summary["vendors"],
             "timeline": timeline,
             "error_paths": _error_paths(self._paths.counts(), self.top),

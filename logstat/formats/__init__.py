@@ -14,6 +14,7 @@ import polars as pl
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats import alb, apache, cloudflare, elb, haproxy, iis, json_keys, nginx
 from logstat.formats.base import Detection, Format, Parser
+from logstat.status.chains import VendorChains
 
 FORMATS: list[Format] = [
     nginx.FORMAT,
@@ -55,9 +56,14 @@ class Choice:
         text = f"{self.detection.parser.description}, {self.detection.confidence}"
         if self.like is not None:
             text = f"{self.detection.parser.description}, as detected in {self.like}"
-        if self.alternatives:
-            text += f" (same lines as {', '.join(self.alternatives)}: use --format to choose)"
-        return text
+        return text + self.caveat
+
+    @property
+    def caveat(self) -> str:
+        """What the summary adds when the lines fit other formats as well ("" when not)."""
+        if not self.alternatives:
+            return ""
+        return f" (same lines as {', '.join(self.alternatives)}: use --format to choose)"
 
 
 def get(name: str) -> Format:
@@ -70,10 +76,10 @@ def get(name: str) -> Format:
         ) from None
 
 
-def vendor_chains(user_vendors: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    """Per format, the status tables to consult, most specific first: the user's
-    --vendor tables, then the format's own, then IANA (added by the registry)."""
-    return {format.name: (*user_vendors, *format.vendors) for format in FORMATS}
+def vendor_chains(chosen: tuple[str, ...] = ()) -> VendorChains:
+    """Every format's status tables, after the --vendor ones (`chosen`, checked):
+    status/chains.py puts the chains together."""
+    return VendorChains({format.name: format.vendors for format in FORMATS}, chosen)
 
 
 def sample_lines(lines: pl.Series) -> pl.Series:

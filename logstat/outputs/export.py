@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -17,9 +17,9 @@ import polars as pl
 
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
-from logstat.formats import FORMATS
 from logstat.outputs.atomic import atomic_output
 from logstat.status import tag
+from logstat.status.chains import VendorChains
 
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 # a spreadsheet runs a cell that starts with one of these as a formula
@@ -53,15 +53,20 @@ def standard_output() -> Iterator[IO[bytes]]:
 
 
 def annotate(
-    frame: pl.DataFrame, chains: Mapping[str, Sequence[str]], columns: dict[str, pl.DataType]
+    frame: pl.DataFrame, chains: VendorChains, columns: dict[str, pl.DataType]
 ) -> pl.DataFrame:
     """Parsed records of one chunk -> export rows with meanings, in a fixed schema."""
     records = frame.lazy().filter(pl.col(schema.LINE_KIND) == schema.RECORD)
     # only IIS logs a sub-status; tag() needs to be told when the column is absent
     substatus = "substatus" if "substatus" in frame.columns else None
     # a status the upstream produced is read without the proxy's own tables
-    own = {format.name: format.vendors for format in FORMATS}
-    tagged = tag(records, chains, substatus=substatus, produced_by="produced_by", own_vendors=own)
+    tagged = tag(
+        records,
+        chains.chains,
+        substatus=substatus,
+        produced_by="produced_by",
+        own_vendors=chains.own,
+    )
     present = tagged.collect_schema()
     return tagged.select(
         pl.col(name).cast(dtype, strict=False)

@@ -18,8 +18,6 @@ ATTENTION_LIMIT = 20  # files needing attention listed past LIST_LIMIT
 GROUP_LIMIT = 50  # groups shown; the rest are added up in one row
 
 NOT_RECOGNISED = "format not recognised"
-# how formats/__init__.py's Choice.summary says the lines fit other formats as well
-AMBIGUOUS = " (same lines as "
 GROUPED_COUNTS = ("lines", "records", "rejected", "comments")  # LineCounts the groups show
 
 
@@ -61,9 +59,7 @@ def format_label(file: FileSummary) -> str:
     for a file not read, why ("empty file", "format not recognised")."""
     if file.layout is None:
         return file.detection or NOT_RECOGNISED
-    detection = file.detection or ""
-    caveat = detection.rfind(AMBIGUOUS)
-    return file.layout + (detection[caveat:] if caveat >= 0 else "")
+    return file.layout + file.caveat
 
 
 def group_files(files: list[FileSummary]) -> list[FileGroup]:

@@ -40,6 +40,9 @@ class FileSummary:
     invalid_utf8: int
     problems: list[str] = field(default_factory=list)
     blank: int = 0  # empty or white-space-only lines
+    # detection's caveat when the lines fit other formats too ("" when not): the views
+    # add it to the layout of grouped files; not in --json, whose `detection` holds it
+    caveat: str = field(default="", metadata={"json": False})
 
     def to_json(self) -> dict[str, Any]:
         # written out, not walked: --json may list 100,000 files (a test checks the keys)

@@ -1,5 +1,6 @@
 """Status-code meanings per vendor, as data with a source for every row, plus `tag()`."""
 
+from logstat.status.classes import status_class
 from logstat.status.producers import producer_label
 from logstat.status.registry import (
     CLASS_VENDOR,
@@ -14,7 +15,6 @@ from logstat.status.registry import (
     class_fallback,
     load_registry,
     producer_chain,
-    status_class,
     tag,
 )
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from logstat.errors import ExitCode, LogstatError
 from logstat.status import details
+from logstat.status.classes import CLASSES, class_named
 from logstat.status.details import DetailReading
 from logstat.status.producers import LAYER_NAMES, PASSES_ON, producer_label
 from logstat.status.registry import (
@@ -28,7 +29,6 @@ from logstat.status.registry import (
 )
 
 _CODE = re.compile(r"(-?\d{1,4})(?:\.(\d{1,4}))?")
-_CLASS = re.compile(r"([1-5])xx", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,12 @@ class CodeTerm:
         if self.code is not None:
             return [self.code]
         assert self.status_class is not None
-        lowest = int(self.status_class[0]) * 100
+        codes = CLASSES[self.status_class]
         return sorted(
             {
                 row.code
                 for row in registry.meanings()
-                if lowest <= row.code <= lowest + 99 and (vendors is None or row.vendor in vendors)
+                if row.code in codes and (vendors is None or row.vendor in vendors)
             }
         )
 
@@ -63,9 +63,9 @@ def parse_term(text: str) -> CodeTerm:
     if found:
         substatus = int(found.group(2)) if found.group(2) is not None else None
         return CodeTerm(value, code=int(found.group(1)), substatus=substatus)
-    found = _CLASS.fullmatch(value)
-    if found:
-        name = f"{found.group(1)}xx"
+    name = class_named(value)
+    # a class of codes: other and none have no codes to list
+    if name is not None and name in CLASSES:
         return CodeTerm(name, status_class=name)
     raise LogstatError(
         f"codes: {text!r} is not a status code: give a code (502, 000), an IIS "

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from logstat.status.classes import CLASSES, HIGHEST, LOWEST, status_class
+
 if TYPE_CHECKING:
     import polars as pl  # loaded by tagging only: `logstat codes` starts without it
 
@@ -29,6 +31,8 @@ PROXY, UPSTREAM, UNKNOWN = "proxy", "upstream", "unknown"
 PRODUCERS = (PROXY, UPSTREAM, UNKNOWN)
 
 # How the class fallback describes each class; also used by the vectorised `tag`.
+# the end of the fallback sentence for a code in no class
+OUTSIDE = f"the {LOWEST}-{HIGHEST} status range."
 CLASS_PHRASES: dict[str, str] = {
     "1xx": "an informational reply",
     "2xx": "a success",
@@ -52,20 +56,11 @@ class Meaning:
     registered: bool  # False for the class fallback
 
 
-def status_class(code: int | None) -> str:
-    """Return "1xx".."5xx" for 100-599, "none" for None and "other" for anything else."""
-    if code is None:
-        return "none"
-    if 100 <= code <= 599:
-        return f"{code // 100}xx"
-    return "other"
-
-
 def fallback_meaning(code: int) -> str:
     """The sentence used for a code that no vendor table defines."""
     phrase = CLASS_PHRASES.get(status_class(code))
     if phrase is None:
-        return f"No known vendor defines {code}, and it lies outside the 100-599 status range."
+        return f"No known vendor defines {code}, and it lies outside {OUTSIDE}"
     return f"No known vendor defines {code}; read it as {phrase} by its class."
 
 
@@ -116,21 +111,13 @@ def _read_table(filename: str) -> list[dict[str, str]]:
 
 
 class Registry:
-    """All vendors' status tables, plus IIS win32 codes and ALB reason codes."""
+    """All vendors' status tables.  What is logged beside a status (IIS win32 codes,
+    ALB reasons, HAProxy termination states) has tables of its own: status/details.py."""
 
-    def __init__(
-        self,
-        meanings: Iterable[Meaning],
-        win32: Mapping[int, tuple[str, str]] | None = None,
-        alb_error_reasons: Mapping[str, str] | None = None,
-        alb_classification_reasons: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, meanings: Iterable[Meaning]) -> None:
         self._rows: dict[tuple[str, int, int | None], Meaning] = {}
         for meaning in meanings:
             self._rows[(meaning.vendor, meaning.code, meaning.substatus)] = meaning
-        self._win32 = dict(win32 or {})
-        self._alb_error_reasons = dict(alb_error_reasons or {})
-        self._alb_classification_reasons = dict(alb_classification_reasons or {})
 
     def lookup(self, code: int, substatus: int | None, vendors: Sequence[str]) -> Meaning:
         """Resolve `code` (and IIS `substatus`) for a log whose vendor chain is `vendors`.
@@ -167,18 +154,6 @@ class Registry:
         """The vendor names the tables know, sorted (for validating --vendor)."""
         return sorted({vendor for vendor, _, _ in self._rows})
 
-    def win32(self, code: int) -> tuple[str, str] | None:
-        """(name, meaning) of an IIS sc-win32-status value, or None if not in the table."""
-        return self._win32.get(code)
-
-    def alb_error_reason(self, reason: str) -> str | None:
-        """Meaning of an ALB `error_reason` value, or None if not in the table."""
-        return self._alb_error_reasons.get(reason)
-
-    def alb_classification_reason(self, reason: str) -> str | None:
-        """Meaning of an ALB desync `classification_reason` value, or None."""
-        return self._alb_classification_reasons.get(reason)
-
 
 def _display_order(meaning: Meaning) -> tuple[bool, str, int, int]:
     substatus = -1 if meaning.substatus is None else meaning.substatus
@@ -201,12 +176,7 @@ def load_registry() -> Registry:
         )
         for row in _read_table("codes.csv")
     ]
-    win32 = {int(row["code"]): (row["name"], row["meaning"]) for row in _read_table("win32.csv")}
-    errors = {row["reason"]: row["meaning"] for row in _read_table("alb_error_reasons.csv")}
-    classifications = {
-        row["reason"]: row["meaning"] for row in _read_table("alb_classification_reasons.csv")
-    }
-    return Registry(meanings, win32, errors, classifications)
+    return Registry(meanings)
 
 
 # Column names used only inside `tag`; the prefix keeps them clear of the caller's columns.
@@ -287,11 +257,13 @@ def _fallback_meaning_expression(code: pl.Expr) -> pl.Expr:
     """`fallback_meaning` as an expression; the two must produce identical text."""
     import polars as pl
 
-    ending: pl.Expr = pl.lit(", and it lies outside the 100-599 status range.")
+    ending: pl.Expr = pl.lit(f", and it lies outside {OUTSIDE}")
     for class_name, phrase in CLASS_PHRASES.items():
-        lowest = int(class_name[0]) * 100
+        codes = CLASSES[class_name]
         in_class = pl.lit(f"; read it as {phrase} by its class.")
-        ending = pl.when(code.is_between(lowest, lowest + 99)).then(in_class).otherwise(ending)
+        ending = (
+            pl.when(code.is_between(codes.start, codes.stop - 1)).then(in_class).otherwise(ending)
+        )
     return pl.concat_str(pl.lit("No known vendor defines "), code.cast(pl.String), ending)
 
 

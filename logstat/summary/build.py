@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from logstat import schema
 from logstat.alerts import evaluate
 from logstat.filters import Filters
-from logstat.formats import BY_NAME, vendor_chains
+from logstat.formats import vendor_chains
 from logstat.line_counts import LineCounts
 from logstat.report.model import FilterReport, Summary, Totals
 from logstat.summary.drilldown import drilldown
@@ -32,10 +32,9 @@ def build(partial: PartialSummary, vendors: tuple[str, ...]) -> Summary:
     settings = partial.settings
     rows = [partial.files[file_id] for file_id in sorted(partial.files)]
     sources = {row.source for row in rows if row.source is not None}
-    # per format read: the --vendor tables, then the format's own (what `tag` reads with)
-    chains = {name: chain for name, chain in vendor_chains(vendors).items() if name in sources}
-    # the tables of the layer that wrote each log: its own statuses only (tag)
-    own = {name: BY_NAME[name].vendors for name in chains}
+    # per format read: the --vendor tables, then the format's own (status/chains.py)
+    read_with = vendor_chains(vendors).only(sources)
+    chains, own = read_with.chains, read_with.own
     counts = partial.status_counts()
     selected = total(counts)
     files = [row.report() for row in rows]
@@ -63,9 +62,7 @@ def build(partial: PartialSummary, vendors: tuple[str, ...]) -> Summary:
         last=partial.last,
         classes=classes,
         statuses=status_rows(status_table(counts, chains, own), selected),
-        # the server behind a proxy speaks plain HTTP (or the --vendor apps), not the
-        # proxy's dialect: a target's 502 is not ALB's 502
-        upstream_statuses=upstream_rows(counts, {name: vendors for name in chains}),
+        upstream_statuses=upstream_rows(counts, read_with.upstream),
         layers=[
             row for name in LAYERS for row in layer_rows(partial.layer_counts(name), name, selected)
         ],

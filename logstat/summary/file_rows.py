@@ -23,6 +23,7 @@ class FileRow:
     layout: str | None
     detection: str | None  # how the format was chosen; None when none was
     compression: str | None
+    caveat: str = ""  # detection's, when the lines fit other formats too (Choice.caveat)
     all_blank: bool = False  # no non-empty line to detect a format from
     counts: LineCounts = field(default_factory=LineCounts)
     problems: list[str] = field(default_factory=list)
@@ -61,6 +62,7 @@ class FileRow:
             blank=counts.blank,
             invalid_utf8=counts.invalid_utf8,
             problems=self.notes(),
+            caveat=self.caveat,
         )
 
     def _undetected(self) -> str | None:
@@ -80,20 +82,22 @@ def file_rows(runs: Iterable[FileRun]) -> list[FileRow]:
     detection text is worked out once: files that took a format from a sibling share
     its Choice, and a parser's description is worked out afresh on every call (10,000s
     of files)."""
-    described: dict[int, tuple[str, str, str | None]] = {}
+    described: dict[int, tuple[str, str, str, str | None]] = {}
     rows = []
     for run in runs:
         choice = run.choice
         layout = detection = hint = None
+        caveat = ""
         if choice is not None:
             known = described.get(id(choice))
             if known is None:
                 known = described[id(choice)] = (
                     choice.detection.parser.description,
                     choice.summary,
+                    choice.caveat,
                     trailing_hint(choice),
                 )
-            layout, detection, hint = known
+            layout, detection, caveat, hint = known
         rows.append(
             FileRow(
                 file_id=run.file_id,
@@ -102,6 +106,7 @@ def file_rows(runs: Iterable[FileRun]) -> list[FileRow]:
                 layout=layout,
                 detection=detection,
                 compression=run.compression,
+                caveat=caveat,
                 all_blank=run.blank,
                 counts=replace(run.counts),  # a copy: rows merge, the run reads on
                 problems=list(run.problems),

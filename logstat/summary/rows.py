@@ -3,7 +3,7 @@ upstream statuses, status layers, per-group tables and the finest counts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -62,7 +62,7 @@ def class_rows(counts: pl.DataFrame, total: int) -> list[ClassRow]:
 def status_table(
     counts: pl.DataFrame,
     chains: dict[str, tuple[str, ...]],
-    own: dict[str, tuple[str, ...]],
+    own: Mapping[str, tuple[str, ...]],
     extra: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Counts by (extra keys, source, status, substatus, produced_by), tagged once, most
@@ -163,7 +163,7 @@ def _layer_meaning(name: str, value: int | str) -> tuple[str | None, str | None]
 def breakdown(
     counts: pl.DataFrame,
     chains: dict[str, tuple[str, ...]],
-    own: dict[str, tuple[str, ...]],
+    own: Mapping[str, tuple[str, ...]],
     by: str,
     total: int,
 ) -> Breakdown:

@@ -11,13 +11,14 @@ from logstat import schema
 from logstat.alerts import Rule
 from logstat.errors import ExitCode, LogstatError
 from logstat.filters import Duration, Filters
+from logstat.status import classes
 from logstat.status.details import LAYERS as DETAIL_LAYERS
 
 # The columns the default summary reads; the pipeline parses nothing else.
 NEEDED = {"status", "substatus", "upstream_status", "upstream_status_list", "timestamp"}
 STATUS_KEYS = ["source", "status", "substatus", "status_class", "upstream_status", "produced_by"]
 TOP_KEYS = ["status", "status_class"]  # --top counts are kept (and bounded) per status
-CLASS_ORDER = ["1xx", "2xx", "3xx", "4xx", "5xx", "other", "none"]
+CLASS_ORDER = list(classes.ORDER)
 PRODUCERS = ("proxy", "upstream", "unknown")
 
 # --top: the fields drilled into by default, and every field that may be named
