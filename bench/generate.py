@@ -507,6 +507,68 @@ def haproxy(requests: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+def istio(requests: pl.DataFrame) -> pl.Series:
+    """Istio's sidecar access log (Envoy, accessLogEncoding TEXT): Envoy's own 503 after a
+    failed connection (`UF,URX`), 504 on the route timeout (`UT`), 0 when the client left
+    first (`DC`); every other status came from the upstream (`via_upstream`)."""
+    status = pl.col("status")
+    flags = (
+        pl.when(status == 503)
+        .then(pl.lit("UF,URX"))
+        .when(status == 504)
+        .then(pl.lit("UT"))
+        .when(status == 0)
+        .then(pl.lit("DC"))
+        .otherwise(pl.lit("-"))
+    )
+    details = (
+        pl.when(status == 503)
+        .then(pl.lit("upstream_reset_before_response_started{connection_failure}"))
+        .when(status == 504)
+        .then(pl.lit("response_timeout"))
+        .when(status == 0)
+        .then(pl.lit("downstream_remote_disconnect"))
+        .otherwise(pl.lit("via_upstream"))
+    )
+    milliseconds = (pl.col("duration") * 1000).round(0).cast(pl.Int64).cast(pl.String)
+    return requests.select(
+        pl.concat_str(
+            pl.lit("["),
+            _iso(pl.col("time"), 3),
+            pl.lit('] "'),
+            pl.col("method"),
+            pl.lit(" "),
+            pl.col("path"),
+            pl.lit(" "),
+            pl.col("protocol"),
+            pl.lit('" '),
+            status.cast(pl.String),
+            pl.lit(" "),
+            flags,
+            pl.lit(" "),
+            details,
+            pl.lit(' - "-" 0 '),
+            pl.col("bytes").cast(pl.String),
+            pl.lit(" "),
+            milliseconds,
+            pl.lit(" "),
+            milliseconds,
+            pl.lit(' "-" "'),
+            pl.col("user_agent").str.replace_all('"', "'", literal=True),  # Envoy escapes none
+            pl.lit('" "'),
+            pl.col("client_port").cast(pl.String).str.zfill(8),
+            pl.lit('-4c1a-9a0e-3b44e4c2e812" "'),
+            pl.col("host"),
+            pl.lit('" "10.44.1.27:8080" outbound|8080||shop.default.svc.cluster.local '),
+            pl.lit("10.44.1.23:37652 10.0.45.184:8080 "),
+            pl.col("client_ip").str.replace(r"^(.*:.*)$", "[${1}]"),
+            pl.lit(":"),
+            pl.col("client_port").cast(pl.String),
+            pl.lit(" - default"),
+        )
+    ).to_series()
+
+
 @dataclass(frozen=True)
 class LogFormat:
     """How one source writes a request, and the codes only that source logs."""
@@ -534,6 +596,7 @@ FORMATS = {
         suffix=".json",
     ),
     "haproxy": LogFormat("haproxy", haproxy, {-1: 0.001}),
+    "envoy": LogFormat("envoy", istio, {0: 0.002}),
 }
 
 

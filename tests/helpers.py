@@ -204,6 +204,27 @@ OPTIONS_SUFFIX = ".options"
 UPDATE_GOLDEN = os.environ.get("LOGSTAT_UPDATE_GOLDEN") == "1"
 
 
+def detected_by_lines(log: Path) -> formats.Choice | None:
+    """The format detection picks for `log` from its lines alone, under a name that says
+    nothing about the server (no path hint breaks a tie)."""
+    return formats.detect(sample_of(log), "access.log")
+
+
+# the corpus folders of formats, whose logs no other format may read
+CORPUS_FORMATS = ("nginx", "apache", "iis", "alb", "elb", "cloudflare")
+
+
+def corpus_logs_read_by(format: formats.Format, corpus: Path) -> list[str]:
+    """The other formats' corpus logs of which `format` reads any sample line."""
+    return [
+        f"{directory}/{log.name}"
+        for directory in CORPUS_FORMATS
+        if directory != format.name
+        for log in data_files(corpus / directory)
+        if (found := format.detect(sample_of(log))) is not None and found.matched
+    ]
+
+
 def data_files(directory: Path) -> list[Path]:
     """The logs in a fixture or corpus directory: every file but goldens and options."""
     if not directory.is_dir():
@@ -276,6 +297,12 @@ GOLDEN_COLUMNS: dict[str, tuple[str, ...]] = {
         "backend", "server", "method", "path", "query", "protocol", "status", "status_class",
         "termination_state", "produced_by", "bytes_sent", "request_time_s",
         "captured_request_headers", "captured_response_headers", "captured_headers",
+    ),
+    "envoy": (
+        "line_no", "line_kind", "reject_reason", "timestamp", "client_ip", "host", "method",
+        "path", "query", "protocol", "status", "status_class", "response_flags",
+        "response_code_details", "upstream_host", "upstream_cluster", "produced_by",
+        "bytes_sent", "request_time_s", "user_agent", "request_id",
     ),
 }  # fmt: skip
 # how the goldens write times: ISO 8601 in UTC, except where polars' CSV form was kept

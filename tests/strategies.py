@@ -690,6 +690,58 @@ def haproxy_expected(request: Request) -> Expected:
     }
 
 
+ENVOY_FLAGS = ("-", "UF,URX", "NR", "DC", "UpstreamConnectionFailure")
+
+
+def _envoy_flags(request: Request) -> str:
+    return ENVOY_FLAGS[request.bytes_sent % len(ENVOY_FLAGS)]
+
+
+@st.composite
+def envoy_requests(draw: st.DrawFn) -> Request:
+    """Envoy writes values as they came, unescaped: the :path header holds no space or
+    quote (HTTP forbids them), the user agent no `"`; every request has a protocol."""
+    token = st.text(
+        st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters='"?'),
+        max_size=12,
+    )
+    request = draw(requests(text=quoted_safe_text(), protocols=st.sampled_from(PROTOCOLS)))
+    return replace(
+        request,
+        path="/" + draw(token),
+        query=draw(st.one_of(st.none(), token.filter(bool))),
+        method=draw(st.sampled_from(METHODS)),
+    )
+
+
+def envoy_default(request: Request) -> str:
+    """Envoy's default format string."""
+    moment = request.timestamp.astimezone(UTC)
+    milliseconds = round(request.request_time * 1000)
+    upstream = "-" if _envoy_flags(request) == "NR" else "10.0.2.1:80"
+    return (
+        f"[{moment.strftime('%Y-%m-%dT%H:%M:%S')}.000Z] "
+        f'"{request.request_line}" {request.status if request.status is not None else 0} '
+        f"{_envoy_flags(request)} 0 {request.bytes_sent} {milliseconds} - "
+        f'"-" "{request.user_agent or "-"}" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" '
+        f'"{request.host}" "{upstream}"'
+    )
+
+
+def envoy_expected(request: Request) -> Expected:
+    flags = _envoy_flags(request)
+    return {
+        "timestamp": utc_second(request.timestamp),
+        **_request_fields(request, str),
+        "status": request.status if request.status is not None else 0,
+        "bytes_sent": request.bytes_sent,
+        "request_time_s": round(request.request_time * 1000) / 1000,
+        "user_agent": absent(request.user_agent),
+        "host": request.host,
+        "response_flags": None if flags == "-" else flags,
+    }
+
+
 RENDERERS: list[Renderer] = [
     Renderer("nginx", "combined", nginx_combined, nginx_combined_expected),
     Renderer("nginx", "vhost_combined", nginx_vhost, nginx_vhost_expected),
@@ -712,6 +764,7 @@ RENDERERS: list[Renderer] = [
         "cloudflare", "json", cloudflare_entry, cloudflare_expected, strategy=cloudflare_requests()
     ),
     Renderer("haproxy", "httplog", haproxy_httplog, haproxy_expected, strategy=apache_requests()),
+    Renderer("envoy", "default", envoy_default, envoy_expected, strategy=envoy_requests()),
 ]
 
 

@@ -24,7 +24,16 @@ from logstat.report.model import SCHEMA_RESOURCE
 from logstat.status import load_registry, termination
 from logstat.status.details import DetailReading
 from logstat.status.explain import explain
-from tests.helpers import FIXTURES, data_files, fixture_options, parse_file, run_cli, sample_of
+from tests.helpers import (
+    FIXTURES,
+    corpus_logs_read_by,
+    data_files,
+    detected_by_lines,
+    fixture_options,
+    parse_file,
+    run_cli,
+    write_log,
+)
 
 FIXTURE_LOGS = data_files(FIXTURES / "haproxy")
 SCHEMA = resources.files("logstat").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
@@ -37,9 +46,7 @@ LINE = (
 
 
 def parse_lines(lines: list[str], tmp_path: Path, **options: str) -> pl.DataFrame:
-    path = tmp_path / "haproxy.log"
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return parse_file(path, **options)
+    return parse_file(write_log(tmp_path, lines, "haproxy.log"), **options)
 
 
 @pytest.mark.parametrize(
@@ -172,27 +179,6 @@ def test_codes_reads_termination_states() -> None:
         explain(["LambdaInvalidResponse"], registry, ("haproxy", ("haproxy",)))
 
 
-def test_haproxy_claims_no_other_formats_files(corpus: Path) -> None:
-    for directory in ("nginx", "apache", "iis", "alb", "elb", "cloudflare"):
-        for log in data_files(corpus / directory):
-            found = haproxy.FORMAT.detect(sample_of(log))
-            assert found is None or found.matched == 0, log
-
-
-@pytest.mark.parametrize("log", FIXTURE_LOGS, ids=lambda path: path.name)
-def test_no_other_format_claims_haproxys_fixtures(log: Path) -> None:
-    if fixture_options(log):
-        pytest.skip("a custom log-format string: only --format haproxy reads it")
-    sample = sample_of(log)
-    haproxys = haproxy.FORMAT.detect(sample)
-    assert haproxys is not None
-    for format in BY_NAME.values():
-        if format.name == "haproxy":
-            continue
-        other = format.detect(sample)
-        assert other is None or (other.matched, other.whole) < (haproxys.matched, haproxys.whole)
-
-
 def test_every_view_explains_the_termination_states(tmp_path: Path) -> None:
     """Text, JSON (valid against its schema), Markdown and the dashboard's data: each
     abnormal termination state with its count, its statuses and its meaning."""
@@ -218,3 +204,15 @@ def test_every_view_explains_the_termination_states(tmp_path: Path) -> None:
     assert run_cli("dashboard", log, "-o", page, in_process=True).code == 0
     html = page.read_text(encoding="utf-8")
     assert "HAProxy termination_state" in html and "SC--" in html
+
+
+@pytest.mark.parametrize("log", FIXTURE_LOGS, ids=lambda path: path.name)
+def test_its_fixtures_are_detected_by_their_lines(log: Path) -> None:
+    if fixture_options(log):
+        pytest.skip("a custom log-format string: only --format haproxy reads it")
+    found = detected_by_lines(log)
+    assert found is not None and (found.format.name, found.alternatives) == ("haproxy", ())
+
+
+def test_it_reads_no_line_of_other_formats_logs(corpus: Path) -> None:
+    assert corpus_logs_read_by(haproxy.FORMAT, corpus) == []

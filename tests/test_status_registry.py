@@ -42,6 +42,7 @@ OTHER_TABLES = [
     "alb_classification_reasons.csv",
     "haproxy_termination_states.csv",
     "haproxy_termination_flags.csv",
+    "envoy_response_flags.csv",
 ]
 
 

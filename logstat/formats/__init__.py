@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.formats import alb, apache, cloudflare, elb, haproxy, iis, json_keys, nginx
+from logstat.formats import alb, apache, cloudflare, elb, envoy, haproxy, iis, json_keys, nginx
 from logstat.formats.base import Detection, Format, Parser
 from logstat.status.chains import VendorChains
 
@@ -24,6 +24,7 @@ FORMATS: list[Format] = [
     iis.FORMAT,
     cloudflare.FORMAT,
     haproxy.FORMAT,
+    envoy.FORMAT,
 ]
 BY_NAME = {format.name: format for format in FORMATS}
 
@@ -39,6 +40,7 @@ PATH_HINTS = {
     "iis": ("iis", "w3svc", "u_ex"),
     "cloudflare": ("cloudflare", "logpush"),
     "haproxy": ("haproxy",),
+    "envoy": ("envoy", "istio"),
 }
 
 
@@ -94,11 +96,14 @@ def detect(sample: pl.Series, path: str) -> Choice | None:
     matches = [(format, detection) for format, detection in found if detection is not None]
     if not matches:
         return None
-    most = max((detection.matched, detection.whole) for _, detection in matches)
+    # a reading of JSON keys by their likely meaning gives way to a format that knows them
+    most = max(
+        (detection.matched, detection.whole, not detection.guessed) for _, detection in matches
+    )
     tied = [
         (format, detection)
         for format, detection in matches
-        if (detection.matched, detection.whole) == most
+        if (detection.matched, detection.whole, not detection.guessed) == most
     ]
     lowered = path.lower()
     hinted = [

@@ -51,6 +51,7 @@ class Detection:
     matched: int
     sampled: int
     covered: int | None = None  # lines read whole, no fields left over (None: all matched)
+    guessed: bool = False  # JSON keys read by what their names suggest (formats/json_keys.py)
 
     @property
     def whole(self) -> int:
@@ -153,7 +154,7 @@ def template_format(
         if keyed is not None:
             matched = keyed.count_matches(sample)
             if matched and (detection is None or matched > detection.matched):
-                return Detection(keyed, matched, len(sample))
+                return Detection(keyed, matched, len(sample), guessed=True)
         return detection
 
     return Format(

@@ -167,6 +167,22 @@ def from_status_list(text: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
+def split_directives(
+    template: str, directive: re.Pattern[str], field: Callable[[re.Match[str]], Token]
+) -> list[Token]:
+    """A format string as literal text between its directives, each made a token by `field`."""
+    tokens: list[Token] = []
+    position = 0
+    for match in directive.finditer(template):
+        if match.start() > position:
+            tokens.append(Literal(template[position : match.start()]))
+        tokens.append(field(match))
+        position = match.end()
+    if position < len(template):
+        tokens.append(Literal(template[position:]))
+    return tokens
+
+
 def context_of(tokens: Sequence[Token], index: int) -> str:
     """'quoted', 'bracketed' or 'token': what surrounds the field at `index`."""
     before = tokens[index - 1] if index > 0 else None

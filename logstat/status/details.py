@@ -2,7 +2,8 @@
 
 IIS logs the Windows error behind a response (sc-win32-status), ALB why it answered
 by itself (error_reason) and its desync verdict (classification_reason), HAProxy how
-and when the session ended (termination_state).  A `DetailLayer` names the column,
+and when the session ended (termination_state), Envoy what it ran into
+(response_flags).  A `DetailLayer` names the column,
 who writes it, which of its values say something, and how a value is explained; the
 summary counts each layer by value and status, every view shows the counts with
 their meanings (Layer details), and `logstat codes CD--` answers from the same
@@ -66,6 +67,31 @@ def _termination(value: str) -> Explained | None:
     return None if found is None else Explained(None, *found)
 
 
+@functools.cache
+def _envoy_flags() -> dict[str, Explained]:
+    """Envoy's response flags by short name (UF) and by long name (UpstreamConnectionFailure)."""
+    found = {}
+    for row in _rows("envoy_response_flags.csv"):
+        explained = Explained(None, row["meaning"], row["source_url"])
+        found[row["flag"]] = found[row["long_name"]] = explained
+    return found
+
+
+def _envoy(value: str) -> Explained | None:
+    """`UF` or `UF,URX`: each flag's meaning, in the order logged."""
+    flags = [_envoy_flags().get(flag) for flag in value.split(",")]
+    if not flags or any(flag is None for flag in flags):
+        return None
+    if len(flags) == 1 and flags[0] is not None:
+        return flags[0]
+    parts = [
+        f"{name}: {flag.meaning}"
+        for name, flag in zip(value.split(","), flags, strict=True)
+        if flag
+    ]
+    return Explained(None, " ".join(parts), flags[0].source_url if flags[0] else "")
+
+
 def _present(column: str) -> Callable[[], pl.Expr]:
     def informative() -> pl.Expr:
         import polars as pl
@@ -125,6 +151,14 @@ LAYERS: dict[str, DetailLayer] = {
             "what ended the session, and when",
             _abnormal_end,
             _termination,
+        ),
+        DetailLayer(
+            "response_flags",
+            "envoy",
+            "Envoy %RESPONSE_FLAGS%",
+            "what Envoy itself ran into",
+            _present("response_flags"),  # `-` (no flag) is read as null
+            _envoy,
         ),
     )
 }
