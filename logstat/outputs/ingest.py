@@ -25,6 +25,7 @@ from logstat.outputs.export import annotate
 from logstat.read_health import StatusTally
 from logstat.reading import pipeline
 from logstat.reading.dataset import is_dataset
+from logstat.reading.inputs import plan_files
 from logstat.reading.object_state import SECTION as OBJECTS
 from logstat.reading.object_state import ObjectLedger
 from logstat.reading.runs import FileRun, Options, Progress
@@ -100,16 +101,7 @@ class Ingest:
                 self._planner.entries = _entries(self._recorded, self.root)
             if self._recorded_objects is not None:
                 self._planner.objects = ObjectLedger.load(self._recorded_objects)
-        if self._planner is None:
-            runs = pipeline.plan(sources, options)
-            pipeline.require_recognised(runs)
-            return runs
-        runs = self._planner.plan(sources, options)
-        # a log just rotated is empty: not yet a reason to stop a cron run
-        pipeline.require_recognised(
-            [run for run in runs if (run.resume and run.resume.has_lines) or run.source.remote]
-        )
-        return runs
+        return plan_files(sources, options, self._planner)
 
     def write(self, runs: list[FileRun], options: Options, progress: Progress | None) -> None:
         """Read the runs into the dataset and commit them (then save the state file)."""

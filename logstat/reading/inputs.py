@@ -21,7 +21,23 @@ import polars as pl
 from logstat.errors import ExitCode, LogstatError
 from logstat.reading import dataset, pipeline
 from logstat.reading.runs import FileRun, Options, Progress
+from logstat.reading.sources import Source
 from logstat.reading.state import StateFile
+
+
+def plan_files(sources: list[Source], options: Options, state: StateFile | None) -> list[FileRun]:
+    """The log files to read (with a state: each from where the last run stopped, the
+    unchanged ones left out); stop when no file that has lines could be recognised."""
+    if state is None:
+        runs = pipeline.plan(sources, options)
+        pipeline.require_recognised(runs)
+        return runs
+    runs = state.plan(sources, options)
+    # a log just rotated is empty: not yet a reason to stop a cron run
+    pipeline.require_recognised(
+        [run for run in runs if (run.resume and run.resume.has_lines) or run.source.remote]
+    )
+    return runs
 
 
 class Inputs:
@@ -41,17 +57,7 @@ class Inputs:
                 )
             self._datasets = True
             return list(dataset.plan(roots))
-        sources = options.expand(logs)
-        if self.state_file is None:
-            runs = pipeline.plan(sources, options)
-            pipeline.require_recognised(runs)
-            return runs
-        runs = self.state_file.plan(sources, options)
-        # a log just rotated is empty: not yet a reason to stop a cron run
-        pipeline.require_recognised(
-            [run for run in runs if (run.resume and run.resume.has_lines) or run.source.remote]
-        )
-        return runs
+        return plan_files(options.expand(logs), options, self.state_file)
 
     def read(
         self,
