@@ -417,3 +417,38 @@ def test_a_page_of_unparsed_lines_says_so_at_its_top(tmp_path: Path, browser: Br
     assert cli("dashboard", str(write_sample(tmp_path / "ok.log")), "-o", str(output), "-q") == 0
     browser.open(output.as_uri())
     assert browser.evaluate('document.getElementById("doubt").hidden') is True
+
+
+TABLE_ORDER = """(() => [...document.querySelectorAll('#status-table tbody tr')]
+  .filter((row) => !row.hidden).map((row) => row.cells[%d].textContent))()"""
+
+
+def test_tables_sort_and_filter(tmp_path: Path, browser: Browser) -> None:
+    log = write_sample(tmp_path / "access.log")
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(log), "-o", str(output), "-q") == 0
+    browser.open(output.as_uri())
+    headings = browser.evaluate(
+        "[...document.querySelectorAll('#status-table thead th')].map((th) => th.textContent)"
+    )
+    status_column = headings.index("status")
+    shown = browser.evaluate(TABLE_ORDER % status_column)
+    assert len(shown) == 6
+    # a click on the heading sorts by status; a second click the other way
+    click = (
+        f"document.querySelectorAll('#status-table thead th')[{status_column}]"
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+    )
+    browser.evaluate(click)
+    once = browser.evaluate(TABLE_ORDER % status_column)
+    browser.evaluate(click)
+    twice = browser.evaluate(TABLE_ORDER % status_column)
+    assert sorted(once, key=int) in (once, list(reversed(once)))
+    assert twice == list(reversed(once)) and sorted(once) == sorted(shown)
+    # the filter box keeps the rows holding the typed text
+    browser.evaluate(
+        "(() => { const box = document.querySelector('#status-table').previousElementSibling;"
+        " box.value = '502'; box.dispatchEvent(new Event('input')); })()"
+    )
+    assert browser.evaluate(TABLE_ORDER % status_column) == ["502"]
+    assert browser.problems() == []

@@ -18,7 +18,8 @@ from importlib import resources
 from typing import Any
 
 ASSETS = "assets"
-SCRIPTS = ("chart.umd.min.js", "dashboard.js")  # Chart.js, then the page's own code
+# Chart.js, tablesort (sortable tables), then the page's own code
+SCRIPTS = ("chart.umd.min.js", "tablesort.min.js", "dashboard.js")
 
 
 def _asset(name: str) -> str:
@@ -56,7 +57,8 @@ def render_page(data: dict[str, Any]) -> str:
         "style": _asset("dashboard.css"),
         "data": json_for_html(data),
         "chart_js": scripts[0],
-        "dashboard_js": scripts[1],
+        "tablesort_js": scripts[1],
+        "dashboard_js": scripts[2],
     }
     # one pass, so that nothing inserted is itself searched for placeholders
     return re.sub(r"\{\{(\w+)\}\}", lambda match: values[match.group(1)], _asset("page.html"))

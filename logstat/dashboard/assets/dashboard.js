@@ -41,6 +41,8 @@
     return row.produced_by;
   }
 
+  const FILTER_FROM_ROWS = 5; // shorter tables get no filter box
+
   // columns: [heading, value(row), kind] where kind is "number", "path" or undefined
   function fillTable(id, columns, rows, emptyText) {
     const table = document.getElementById(id);
@@ -69,6 +71,24 @@
         }
       }
     }
+    new Tablesort(table); // a click on a heading sorts by that column (again: the other way)
+    if (rows.length > FILTER_FROM_ROWS) addFilter(table);
+  }
+
+  // Rows whose text holds the typed words (any case) stay; the others are hidden.
+  function addFilter(table) {
+    const input = element("input", null, "table-filter");
+    input.type = "search";
+    input.placeholder = "filter rows";
+    input.setAttribute("aria-label", "filter the rows of this table");
+    input.addEventListener("input", () => {
+      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      for (const line of table.tBodies[0].rows) {
+        const text = line.textContent.toLowerCase();
+        line.hidden = !words.every((word) => text.includes(word));
+      }
+    });
+    table.parentNode.insertBefore(input, table);
   }
 
   function swatch(color, text) {
