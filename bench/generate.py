@@ -569,6 +569,77 @@ def istio(requests: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+CLOUDFRONT_FIELDS = (
+    "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
+    "cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id "
+    "x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher "
+    "x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port "
+    "time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len "
+    "sc-range-start sc-range-end"
+)
+
+
+def cloudfront_header(start: datetime) -> str:
+    return f"#Version: 1.0\n#Fields: {CLOUDFRONT_FIELDS}\n"
+
+
+def cloudfront(requests: pl.DataFrame) -> pl.Series:
+    """CloudFront standard log, tab-separated: static paths are cache hits, the rest misses;
+    502 is the edge failing to reach the origin (OriginConnectError), 000 a viewer that
+    left before the answer (ClientHungUpRequest); user agents URL-encoded."""
+    status = pl.col("status")
+    result = (
+        pl.when(status.is_in([0, 502]) | (status >= 400))
+        .then(pl.lit("Error"))
+        .when(pl.col("path").str.starts_with("/static"))
+        .then(pl.lit("Hit"))
+        .otherwise(pl.lit("Miss"))
+    )
+    detailed = (
+        pl.when(status == 502)
+        .then(pl.lit("OriginConnectError"))
+        .when(status == 0)
+        .then(pl.lit("ClientHungUpRequest"))
+        .otherwise(result)
+    )
+    path, query = (
+        pl.col("path").str.splitn("?", 2).struct.field("field_0"),
+        pl.col("path").str.splitn("?", 2).struct.field("field_1"),
+    )
+    seconds = pl.col("duration").round(3).cast(pl.String)
+    return requests.select(
+        pl.concat_str(
+            pl.col("time").dt.strftime("%Y-%m-%d\t%H:%M:%S"),
+            pl.lit("FRA56-P2"),
+            pl.col("bytes").cast(pl.String),
+            pl.col("client_ip"),
+            pl.col("method"),
+            pl.lit("d111111abcdef8.cloudfront.net"),
+            path,
+            status.cast(pl.String).str.zfill(3),
+            pl.col("referer"),
+            pl.col("user_agent").str.replace_all(" ", "%20", literal=True),
+            pl.coalesce(query, pl.lit("-")),
+            pl.lit("-"),
+            result,
+            pl.col("client_port").cast(pl.String).str.zfill(12),
+            pl.col("host"),
+            pl.lit("https"),
+            pl.lit("420"),
+            seconds,
+            pl.lit("-\tTLSv1.3\tTLS_AES_128_GCM_SHA256"),
+            result,
+            pl.col("protocol"),
+            pl.lit("-\t-"),
+            pl.col("client_port").cast(pl.String),
+            seconds,
+            detailed,
+            pl.lit("text/html\t-\t-\t-"),
+            separator="\t",
+        )
+    ).to_series()
+
+
 @dataclass(frozen=True)
 class LogFormat:
     """How one source writes a request, and the codes only that source logs."""
@@ -597,6 +668,7 @@ FORMATS = {
     ),
     "haproxy": LogFormat("haproxy", haproxy, {-1: 0.001}),
     "envoy": LogFormat("envoy", istio, {0: 0.002}),
+    "cloudfront": LogFormat("cloudfront", cloudfront, {0: 0.001}, header=cloudfront_header),
 }
 
 

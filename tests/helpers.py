@@ -304,6 +304,12 @@ GOLDEN_COLUMNS: dict[str, tuple[str, ...]] = {
         "response_code_details", "upstream_host", "upstream_cluster", "produced_by",
         "bytes_sent", "request_time_s", "user_agent", "request_id",
     ),
+    "cloudfront": (
+        "line_no", "line_kind", "reject_reason", "timestamp", "client_ip", "host", "method",
+        "path", "query", "protocol", "status", "status_class", "edge_result_type",
+        "edge_response_result_type", "edge_detailed_result_type", "produced_by",
+        "bytes_sent", "request_time_s", "user_agent", "edge_location", "trailing_fields",
+    ),
 }  # fmt: skip
 # how the goldens write times: ISO 8601 in UTC, except where polars' CSV form was kept
 ISO_UTC = "%Y-%m-%dT%H:%M:%S%.fZ"

@@ -742,6 +742,82 @@ def envoy_expected(request: Request) -> Expected:
     }
 
 
+CLOUDFRONT_FIELDS = (
+    "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
+    "cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id "
+    "x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher "
+    "x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port "
+    "time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len "
+    "sc-range-start sc-range-end"
+)
+CLOUDFRONT_HEADER = ("#Version: 1.0", f"#Fields: {CLOUDFRONT_FIELDS}")
+# (result type, detailed result type, who produced the status)
+CLOUDFRONT_RESULTS = (
+    ("Hit", "Hit", "proxy"),
+    ("Miss", "Miss", "upstream"),
+    ("Error", "OriginConnectError", "proxy"),
+    ("Error", "Error", "unknown"),
+)
+
+
+@st.composite
+def cloudfront_requests(draw: st.DrawFn) -> Request:
+    """CloudFront URL-encodes what it logs: no tab, space or `%` reaches a field as is."""
+    token = st.text(
+        st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="?%"),
+        min_size=1,
+        max_size=12,
+    )
+    agent = st.text(
+        st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="%"),
+        max_size=20,
+    )
+    request = draw(requests(protocols=st.sampled_from(PROTOCOLS)))
+    return replace(
+        request,
+        path="/" + draw(token),
+        query=draw(st.one_of(st.none(), token)),
+        method=draw(st.sampled_from(METHODS)),
+        user_agent=draw(st.one_of(st.none(), agent.filter(lambda text: text.strip() == text))),
+        status=draw(st.integers(0, 999)),
+        timestamp=draw(timestamps(min_year=2000)),
+    )
+
+
+def cloudfront_entry(request: Request) -> str:
+    result, detailed, _ = CLOUDFRONT_RESULTS[request.bytes_sent % len(CLOUDFRONT_RESULTS)]
+    moment = request.timestamp.astimezone(UTC)
+    agent = (request.user_agent or "-").replace(" ", "%20") or "-"
+    fields = [
+        moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%S"), "FRA56-P2",
+        str(request.bytes_sent), request.client_ip, request.method,
+        "d111111abcdef8.cloudfront.net", request.path, f"{request.status:03d}", "-", agent,
+        request.query or "-", "-", result, "SOX4xwn4XV6Q4rgb7XiVGOHms==", request.host,
+        "https", "23", f"{request.request_time:.3f}", "-", "TLSv1.3", "TLS_AES_128_GCM_SHA256",
+        result, request.protocol or "HTTP/1.1", "-", "-", "50123", "0.001", detailed,
+        "text/html", "78", "-", "-",
+    ]  # fmt: skip
+    return "\t".join(fields)
+
+
+def cloudfront_expected(request: Request) -> Expected:
+    _, detailed, producer = CLOUDFRONT_RESULTS[request.bytes_sent % len(CLOUDFRONT_RESULTS)]
+    return {
+        "timestamp": utc_second(request.timestamp),
+        "client_ip": request.client_ip,
+        "method": request.method,
+        "path": request.path,
+        "query": request.query,
+        "protocol": request.protocol,
+        "status": request.status,
+        "bytes_sent": request.bytes_sent,
+        "user_agent": absent(request.user_agent),
+        "host": request.host,
+        "edge_detailed_result_type": detailed,
+        "produced_by": producer if request.status else "proxy",
+    }
+
+
 RENDERERS: list[Renderer] = [
     Renderer("nginx", "combined", nginx_combined, nginx_combined_expected),
     Renderer("nginx", "vhost_combined", nginx_vhost, nginx_vhost_expected),
@@ -765,6 +841,14 @@ RENDERERS: list[Renderer] = [
     ),
     Renderer("haproxy", "httplog", haproxy_httplog, haproxy_expected, strategy=apache_requests()),
     Renderer("envoy", "default", envoy_default, envoy_expected, strategy=envoy_requests()),
+    Renderer(
+        "cloudfront",
+        None,
+        cloudfront_entry,
+        cloudfront_expected,
+        header=CLOUDFRONT_HEADER,
+        strategy=cloudfront_requests(),
+    ),
 ]
 
 

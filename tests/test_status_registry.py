@@ -43,6 +43,7 @@ OTHER_TABLES = [
     "haproxy_termination_states.csv",
     "haproxy_termination_flags.csv",
     "envoy_response_flags.csv",
+    "cloudfront_result_types.csv",
 ]
 
 

@@ -12,7 +12,18 @@ from dataclasses import dataclass
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.formats import alb, apache, cloudflare, elb, envoy, haproxy, iis, json_keys, nginx
+from logstat.formats import (
+    alb,
+    apache,
+    cloudflare,
+    cloudfront,
+    elb,
+    envoy,
+    haproxy,
+    iis,
+    json_keys,
+    nginx,
+)
 from logstat.formats.base import Detection, Format, Parser
 from logstat.status.chains import VendorChains
 
@@ -25,6 +36,7 @@ FORMATS: list[Format] = [
     cloudflare.FORMAT,
     haproxy.FORMAT,
     envoy.FORMAT,
+    cloudfront.FORMAT,
 ]
 BY_NAME = {format.name: format for format in FORMATS}
 
@@ -41,6 +53,7 @@ PATH_HINTS = {
     "cloudflare": ("cloudflare", "logpush"),
     "haproxy": ("haproxy",),
     "envoy": ("envoy", "istio"),
+    "cloudfront": ("cloudfront",),
 }
 
 

@@ -24,6 +24,7 @@ import polars as pl
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.chunks import Position, numbered
 from logstat.formats.iis import first_true, latest
 from logstat.formats.template import missing, split_target
 
@@ -229,6 +230,7 @@ class CloudflareParser:
         # the CSV header at the end of the detection sample: for a file read on from
         # the middle (--state), which starts below its header
         self._resume: Header | None = None
+        self._position = Position()
         self._start()
 
     def fresh(self) -> CloudflareParser:
@@ -240,10 +242,14 @@ class CloudflareParser:
     def _start(self) -> None:
         """Forget what was read: the file is (read again) from its start."""
         self._header = self._initial
-        self._last_line_no = 0
         self._json_records = 0
         self._csv_records = 0
         self._fragments = 0
+
+    def _resumed(self) -> None:
+        """Read from the middle of the file: below the header the detection sample showed."""
+        if self._resume is not None:
+            self._header = self._resume
 
     @property
     def fragments(self) -> int:
@@ -282,18 +288,8 @@ class CloudflareParser:
         }
 
     def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
-        if "line_no" not in lines.collect_schema():
-            lines = lines.with_columns(
-                pl.int_range(1, pl.len() + 1, dtype=pl.UInt64).alias("line_no")
-            )
-        frame = lines.collect()
-        first = int(frame["line_no"][0]) if frame.height else 0
-        if first and first <= self._last_line_no:
-            self._start()
-        elif self._last_line_no == 0 and first > 1 and self._resume is not None:
-            self._header = self._resume
-        if frame.height:
-            self._last_line_no = int(frame["line_no"][-1])
+        frame = numbered(lines)
+        self._position.enter(frame, self._start, self._resumed)
         line = pl.col(schema.RAW_LINE)
         stripped = line.str.strip_chars()
         is_object = stripped.str.starts_with("{") & stripped.str.ends_with("}")

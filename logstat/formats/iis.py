@@ -649,6 +649,9 @@ def detect(sample: pl.Series) -> Detection | None:
     # a cheap look first keeps detection fast over thousands of small files of other formats
     if not sample.str.contains(r"^(?:#|\d{4}-\d{2}-\d{2} )").any():
         return None
+    # CloudFront writes W3C directives too, naming x-edge-* fields IIS never logs
+    if sample.str.contains(r"^#Fields:.* x-edge-").any():
+        return None
     probe = IisParser()
     parsed = probe.parse(pl.LazyFrame({schema.RAW_LINE: sample}), {"status"}).collect()
     records = int((parsed[schema.LINE_KIND] == schema.RECORD).sum())

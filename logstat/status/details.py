@@ -3,11 +3,12 @@
 IIS logs the Windows error behind a response (sc-win32-status), ALB why it answered
 by itself (error_reason) and its desync verdict (classification_reason), HAProxy how
 and when the session ended (termination_state), Envoy what it ran into
-(response_flags).  A `DetailLayer` names the column,
-who writes it, which of its values say something, and how a value is explained; the
-summary counts each layer by value and status, every view shows the counts with
-their meanings (Layer details), and `logstat codes CD--` answers from the same
-tables.  Each table is a CSV beside this module, with the vendor's address per row.
+(response_flags), CloudFront how its edge served a request
+(edge_detailed_result_type).  A `DetailLayer` names the column, who writes it, which
+of its values say something, and how a value is explained; the summary counts each
+layer by value and status, every view shows the counts with their meanings (Layer
+details), and `logstat codes CD--` answers from the same tables.  Each table is a
+CSV beside this module, with the vendor's address per row.
 """
 
 from __future__ import annotations
@@ -108,6 +109,17 @@ def _win32_error() -> pl.Expr:
     return pl.col("win32_status").is_not_null() & (pl.col("win32_status") != 0)
 
 
+def _not_plain_delivery() -> pl.Expr:
+    """A hit or a miss is the normal course of a CDN: every other type says something."""
+    import polars as pl
+
+    plain = ["Hit", "RefreshHit", "Miss", "OriginShieldHit"]
+    return (
+        ~pl.col("edge_detailed_result_type").is_in(plain)
+        & pl.col("edge_detailed_result_type").is_not_null()
+    )
+
+
 def _abnormal_end() -> pl.Expr:
     """`--` (and `----`): a normal end says nothing beside the status."""
     import polars as pl
@@ -151,6 +163,14 @@ LAYERS: dict[str, DetailLayer] = {
             "what ended the session, and when",
             _abnormal_end,
             _termination,
+        ),
+        DetailLayer(
+            "edge_detailed_result_type",
+            "cloudfront",
+            "CloudFront x-edge-detailed-result-type",
+            "how the edge served the request, or why it failed",
+            _not_plain_delivery,
+            _lookup("cloudfront_result_types.csv", "type"),
         ),
         DetailLayer(
             "response_flags",

@@ -20,6 +20,7 @@ LAYER_NAMES: dict[str, tuple[str, str]] = {
     "apache": ("Apache", "backend"),
     "haproxy": ("HAProxy", "server"),
     "envoy": ("Envoy", "upstream"),
+    "cloudfront": ("CloudFront", "origin"),
 }
 
 
@@ -38,7 +39,8 @@ def producer_label(source: str | None, produced_by: str | None) -> str:
 
 
 # Sources whose log tells a status of the server behind them (ALB target, ELB backend,
-# Cloudflare origin, nginx $upstream_status, HAProxy's termination state, Envoy's flags)
+# Cloudflare origin, nginx $upstream_status, HAProxy's termination state, Envoy's flags,
+# CloudFront's result types)
 # from their own: there a status is either the source's own or one it passed on, and the
 # two read differently.
-PASSES_ON = frozenset({"alb", "elb", "cloudflare", "nginx", "haproxy", "envoy"})
+PASSES_ON = frozenset({"alb", "elb", "cloudflare", "nginx", "haproxy", "envoy", "cloudfront"})
