@@ -245,6 +245,32 @@ def reuse_inode(state_file: Path, directory: Path, choice: int) -> None:
 def test_any_split_into_runs_counts_like_one_run(
     operations: list[tuple[str, object]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    split_into_runs(operations, tmp_path_factory)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known double count: a half line, two rotations, a run, a delayed-compress "
+    "rotation, then the state's entry pointing at a reused inode; not fixed yet",
+)
+def test_a_half_line_rotated_twice_then_an_inode_reused(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    operations: list[tuple[str, object]] = [
+        ("partial", 0),
+        ("rotate", "none"),
+        ("rotate", "none"),
+        ("run", 0),
+        ("rotate", "delayed"),
+        ("reuse", 3),
+    ]
+    split_into_runs(operations, tmp_path_factory)
+
+
+def split_into_runs(
+    operations: list[tuple[str, object]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Counts of the runs between the operations must equal one run over every line."""
     base = tmp_path_factory.mktemp("split")
     directory = base / "logs"
     directory.mkdir()
