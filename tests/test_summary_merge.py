@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import shutil
 import tempfile
 from dataclasses import replace
@@ -198,7 +199,9 @@ def test_ranges_of_one_file_read_apart_merge_into_one_run(
         whole = one_run([path], chosen, pipeline.Options())
         options = pipeline.Options(chunk_bytes=chunk_bytes)
         [planned] = pipeline.plan(expand([str(path)]), options)
-        lines = text.splitlines(keepends=True)
+        # lines end at "\n" only, as logstat reads them (str.splitlines also splits at
+        # \x0c, \x1c, \u2028 ..., which a log line may hold)
+        lines = [line for line in re.split(r"(?<=\n)", text) if line]
         bounds = [0, *sorted(min(cut, len(lines)) for cut in cuts), len(lines)]
         pieces = []
         for index, (start, end) in enumerate(itertools.pairwise(bounds)):
