@@ -362,10 +362,25 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
     def by_identity(candidates: list[_Candidate]) -> None:
         for candidate in candidates:
             status = candidate.status
-            for index in sorted(claims.free_entries):
+            same_inode = [
+                index
+                for index in claims.free_entries
+                if (entries[index].device, entries[index].inode) == (status.st_dev, status.st_ino)
+            ]
+            # Several entries may name one inode: a deleted file's, reused by a file the
+            # state knows too.  The entry with the most evidence is the file's own: the
+            # same size and time, else the longest fingerprint of its content (an entry
+            # that read nothing matches any file, and would read it all again).
+            same_inode.sort(
+                key=lambda index: (
+                    not entries[index].unchanged(status),
+                    -entries[index].fingerprint_bytes,
+                    -entries[index].offset,
+                    index,
+                )
+            )
+            for index in same_inode:
                 entry = entries[index]
-                if (entry.device, entry.inode) != (status.st_dev, status.st_ino):
-                    continue
                 if entry.unchanged(status) and _abandoned_tail(entry, candidate):
                     claims.claim(index, candidate)
                     plan.reads.append(_resume(candidate, entry, finish=True))
@@ -379,6 +394,7 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
                         unread.append(entry)
                 else:
                     judged.add((index, candidate.path))
+                    continue
                 break
 
     by_identity(inputs)
