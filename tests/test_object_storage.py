@@ -229,3 +229,25 @@ def test_small_objects_are_fetched_ahead(
             assert store.open(item).read() == store.fs.cat_file(item.url.split("://", 1)[1])
     finally:
         store.close()
+
+
+def test_an_hour_lists_the_keys_named_near_it(
+    bucket: tuple[str, Path], environment: dict[str, str]
+) -> None:
+    name, _ = bucket
+    url = f"s3://{name}/AWSLogs/"
+    window = objects.Window(
+        datetime(2026, 12, 2, 10, tzinfo=UTC), datetime(2026, 12, 2, 11, tzinfo=UTC)
+    )
+    by_names = objects.Store("s3", environment["AWS_ENDPOINT_URL"])
+    found = by_names.listing(url, window)
+    everything = objects.Store("s3", environment["AWS_ENDPOINT_URL"])
+    kept = [
+        item
+        for item in everything.listing(url, objects.Window())
+        if objects._object_wanted(item.url.rsplit("/", 1)[-1], window)
+    ]
+    assert [item.url for item in found] == [item.url for item in kept] != []
+    assert found == kept  # sizes and ETags as the full listing gives them
+    # the day folder of 24 objects was listed from the one named 08:05 to one past 13:05
+    assert by_names.listed[0] < everything.listed[0] / 3, (by_names.listed, everything.listed)

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO
 
 from logstat.errors import ExitCode, LogstatError
+from logstat.reading import object_listing
 
 # scheme -> (fsspec protocol, the extra that installs its library)
 SCHEMES = {
@@ -127,6 +128,7 @@ class Store:
         self._kept: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self.listed = [0]  # keys and folders listed so far (S3 listings by name count here)
 
     # what travels to a Dask worker is where the store is: the pool, the fetched bytes
     # and the reading order stay with this process (a task adds its own objects)
@@ -187,7 +189,11 @@ class Store:
     def _walk(self, path: str, window: Window) -> Iterator[RemoteObject]:
         """Objects below `path` in key order, one folder level at a time, skipping
         folders and objects whose names say they are outside the window."""
+        if self.scheme in ("s3", "s3a") and object_listing.listable(window.since, window.until):
+            yield from self._walk_by_names(path, window)
+            return
         entries = sorted(self.fs.ls(path, detail=True), key=lambda entry: entry["name"])
+        self.listed[0] += len(entries)
         parents = _date_parts(path)
         for entry in entries:
             name = entry["name"].rstrip("/")
@@ -199,6 +205,25 @@ class Store:
                 yield from self._walk(name, window)
             elif leaf and _object_wanted(leaf, window):
                 yield self._object(self._url(name), entry)
+
+    def _walk_by_names(self, path: str, window: Window) -> Iterator[RemoteObject]:
+        """As _walk, but a folder of objects named for their times lists only the names
+        near the window (object_listing.py): ListObjectsV2 starts after a given key."""
+        bucket, _, key = path.partition("/")
+        pages = object_listing.S3Pages(self.fs, bucket, self.listed)
+        parents = _date_parts(path)
+        folder = key + "/" if key else ""
+        listed = object_listing.by_name_times(pages, folder, window.since, window.until, SLACK)
+        for entry in listed:
+            name = f"{bucket}/{entry.key.rstrip('/')}"
+            leaf = name.rsplit("/", 1)[-1]
+            if entry.folder:
+                span = _folder_span(parents, leaf)
+                if span is not None and not window.overlaps(span[0] - SLACK, span[1] + SLACK):
+                    continue
+                yield from self._walk(name, window)
+            elif leaf and _object_wanted(leaf, window):
+                yield RemoteObject(self._url(name), entry.size, entry.etag)
 
     def _glob(self, argument: str, path: str, window: Window) -> list[RemoteObject]:
         found = self.fs.glob(path, detail=True)
@@ -306,11 +331,6 @@ SLACK = timedelta(hours=2)
 _YEAR = re.compile(r"^(?:19|20)[0-9]{2}$")
 _TWO = re.compile(r"^[0-9]{2}$")
 _DAY = re.compile(r"^((?:19|20)[0-9]{2})-?([01][0-9])-?([0-3][0-9])$")
-# a time in an object's name: ALB/ELB `_20261201T1405Z_`, Logpush `20261201T140500Z`,
-# CloudFront `.2026-12-01-14.`
-_NAME_TIME = re.compile(
-    r"(?<![0-9])((?:19|20)[0-9]{2})-?([01][0-9])-?([0-3][0-9])[T-]([0-2][0-9])([0-5][0-9])?"
-)
 
 
 def _date_parts(path: str) -> list[str]:
@@ -359,18 +379,7 @@ def _folder_span(parents: list[str], leaf: str) -> tuple[datetime, datetime] | N
 def _object_wanted(name: str, window: Window) -> bool:
     if window.open:
         return True
-    found = _NAME_TIME.search(name)
-    if found is None:
-        return True
-    try:
-        named = datetime(
-            int(found[1]),
-            int(found[2]),
-            int(found[3]),
-            int(found[4]),
-            int(found[5] or 0),
-            tzinfo=UTC,
-        )
-    except ValueError:
+    named = object_listing.name_time(name)
+    if named is None:
         return True
     return window.overlaps(named - SLACK, named + SLACK)
