@@ -500,7 +500,7 @@ def frame_of(lines: Sequence[tuple[datetime | None, int, str | None]]) -> pl.Dat
 
 # Tables of the terminal views, read back cell by cell
 
-NOTES = ("Not shown at ", "Approximate")  # lines that end a plain table from below
+NOTES = ("Not shown at ", "Approximate", "Lines behind ")  # lines that end a plain table below
 
 
 def plain_columns(text: str, title: str) -> dict[str, list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import re
 
 from tests.helpers import REPO, run_cli
@@ -42,3 +43,49 @@ def test_json_rows_match_the_summary_for_the_same_filters() -> None:
 def test_limit_stops_early() -> None:
     code, out, _ = run_cli("lines", str(SAMPLE), "--limit", "3")
     assert code == 0 and out.splitlines() == SAMPLE.read_text().splitlines()[:3]
+
+
+def drilldowns(text: str) -> list[str]:
+    """The commands the plain report shows under its tables."""
+    return [
+        line.split(": ", 1)[1]
+        for line in text.splitlines()
+        if line.startswith(("Lines behind a row: ", "Lines behind the table: "))
+    ]
+
+
+def lines_of(command: str, **values: str) -> int:
+    words = shlex.split(command)
+    assert words[:2] == ["logstat", "lines"]
+    words = [values.get(word, word) for word in words[2:]]
+    code, out, error = run_cli("lines", *words)
+    assert code == 0, error
+    return len(out.splitlines())
+
+
+def test_the_command_under_each_table_prints_the_lines_behind_its_rows() -> None:
+    # the times as resolved (in UTC), the path filter as given
+    filters = ["--since", "2026-11-20T22:10", "--path", "^/(cart|api)", "--tz", "UTC"]
+    code, out, _ = run_cli("report", str(SAMPLE), "--status", "5xx,499", "--top", "3", *filters)
+    assert code == 0
+    commands = drilldowns(out)
+    by_status, top_path, top_client = commands[0], commands[1], commands[2]
+    assert "--since 2026-11-20T22:10:00Z" in by_status and "--path '^/(cart|api)'" in by_status
+    code, out, _ = run_cli(str(SAMPLE), "--json", "--status", "5xx,499", *filters)
+    document = json.loads(out)
+    for row in document["statuses"]:
+        assert lines_of(by_status, STATUS=str(row["status"])) == row["count"]
+    code, out, _ = run_cli(
+        "report", str(SAMPLE), "--json", "--status", "5xx,499", "--top", "3", *filters
+    )
+    group = json.loads(out)["top"]["groups"][0]
+    assert group["group"] == "5xx" and group["fields"][0]["field"] == "path"
+    for entry in group["fields"][0]["entries"]:
+        exact = "^" + re.escape(entry["value"]) + "$"
+        assert lines_of(top_path, PATH=exact) == entry["count"]
+    assert lines_of(top_client) == group["count"]
+
+
+def test_no_command_when_the_input_cannot_be_read_again() -> None:
+    code, out, _ = run_cli("-", stdin=SAMPLE.read_bytes())
+    assert code == 0 and "By status" in out and not drilldowns(out)

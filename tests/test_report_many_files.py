@@ -254,6 +254,7 @@ def reference_document(summary: Summary) -> dict[str, Any]:
         return value
 
     document = {"schema_version": JSON_SCHEMA_VERSION, **jsonable(dataclasses.asdict(summary))}
+    del document["lines_command"]  # what only the views use (the drill-down command)
     for file in document["files"]:  # what only the views use (FileSummary.caveat)
         for name in set(file) - set(JSON_FIELDS):
             del file[name]

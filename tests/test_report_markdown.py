@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from logstat.cli.drilldown import lines_command
 from logstat.report.escape import safe
 from logstat.report.markdown import escape, render_markdown, table
 from logstat.report.text import Section
@@ -141,5 +142,7 @@ def test_markdown_and_json_together_is_a_usage_error(tmp_path: Path) -> None:
 def test_library_render_matches_cli() -> None:
     log = REPORT_FIXTURES / "upstream.log"
     summary = summarise([log], ReportSettings(), format=None)
+    # the command adds what only it knows: the inputs as typed, for `logstat lines`
+    summary.lines_command = lines_command([str(log)], summary.filters)
     code, out, _ = run_cli(str(log), "--markdown", "--tz", "UTC", in_process=True)
     assert code == 0 and out == render_markdown(summary)

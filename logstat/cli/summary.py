@@ -239,6 +239,18 @@ def command(default_top: int) -> Callable[..., None]:
             cluster=cluster,
         ) as run:
             result = run.summary
+            if state is None:  # with --state, a run reads only what the last one did not
+                from logstat.cli.drilldown import lines_command
+
+                result.lines_command = lines_command(
+                    logs,
+                    result.filters,
+                    format=format,
+                    log_format=log_format,
+                    json_keys=json_keys,
+                    vendors=vendor or (),
+                    endpoint_url=endpoint_url,
+                )
             if prometheus is not None:
                 from logstat.report import prometheus as prometheus_view
 

@@ -254,6 +254,10 @@ class Summary:
     groups: Breakdown | None = None  # --by, or per source when several were read
     counts: list[CountRow] | None = None  # asked for by counter views (--prometheus)
     alerts: list[AlertResult] | None = None  # --fail-if
+    # `logstat lines` with this summary's inputs and filters, shell-quoted, to which a
+    # table's row adds its own filter (--status 502): the views show it under the tables.
+    # None: the run cannot be read again the same way (stdin, --state); not in --json
+    lines_command: str | None = field(default=None, metadata={"json": False})
 
     def to_json(self) -> dict[str, Any]:
         """The --json document as plain values: dicts, lists, strings, numbers, None."""
@@ -282,7 +286,9 @@ _OMITTED: dict[type, tuple[str, ...]] = {}
 def _field_names(kind: type) -> tuple[str, ...]:
     names = _FIELD_NAMES.get(kind)
     if names is None:
-        names = _FIELD_NAMES[kind] = tuple(item.name for item in fields(kind))
+        names = _FIELD_NAMES[kind] = tuple(
+            item.name for item in fields(kind) if item.metadata.get("json", True)
+        )
         _OMITTED[kind] = tuple(item.name for item in fields(kind) if item.metadata.get(OMIT_NONE))
     return names
 

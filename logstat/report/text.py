@@ -9,6 +9,7 @@ through `safe`, and cells are rich `Text`, never markup, so a path like
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -250,7 +251,10 @@ def sections(
         )
     result.append(_class_section("By class", summary.classes))
     several_sources = len({row.source for row in summary.statuses}) > 1
-    result.append(_status_section("By status", summary.statuses, several_sources))
+    status_section = _status_section("By status", summary.statuses, several_sources)
+    source = ["--source", "SOURCE"] if several_sources else []
+    status_section.note = lines_note(summary.lines_command, *source, "--status", "STATUS")
+    result.append(status_section)
     if summary.upstream_statuses:
         result.append(
             Section(
@@ -274,12 +278,12 @@ def sections(
     result.extend(_layer_sections(summary.layers))
     if summary.groups:
         for group in summary.groups.groups:
-            result.extend(_group_sections(summary.groups.by, group))
+            result.extend(_group_sections(summary.groups.by, group, summary.lines_command))
     if summary.timeline:
         marks = spark_marks(summary.timeline, summary.totals.selected, width, frame)
         result.append(timeline_section(summary.timeline, summary.classes, zone, marks))
     if summary.top:
-        result.extend(_top_sections(summary.top))
+        result.extend(_top_sections(summary.top, summary.lines_command))
     if summary.alerts:
         result.append(_alert_section(summary.alerts))
     return result
@@ -398,13 +402,33 @@ def group_label(by: str, key: str | None) -> str:
     return f"{by} {safe(key) if key is not None else '(not logged)'}"
 
 
-def _group_sections(by: str, group: Group) -> list[Section]:
+def _group_sections(by: str, group: Group, command: str | None) -> list[Section]:
     label = f"{group_label(by, group.key)} ({_requests(group.records)})"
     several_sources = by != "source" and len({row.source for row in group.statuses}) > 1
-    return [
-        _class_section(f"{label}: by class", group.classes),
-        _status_section(f"{label}: by status", group.statuses, several_sources),
-    ]
+    statuses = _status_section(f"{label}: by status", group.statuses, several_sources)
+    option = GROUP_OPTIONS.get(by)
+    if option is not None and group.key is not None:
+        source = ["--source", "SOURCE"] if several_sources else []
+        statuses.note = lines_note(command, option, group.key, *source, "--status", "STATUS")
+    return [_class_section(f"{label}: by class", group.classes), statuses]
+
+
+# The `logstat lines` filter of a --by group and of a --top field; those without one
+# (file; client, user agent ...) are narrowed by status only.
+GROUP_OPTIONS = {"source": "--source", "host": "--host"}
+TOP_OPTIONS = {
+    "path": ("--path", "PATH"),
+    "host": ("--host", "HOST"),
+    "method": ("--method", "METHOD"),
+}
+
+
+def lines_note(command: str | None, *words: str, behind: str = "a row") -> str | None:
+    """The command that prints the lines behind a table's rows: the summary's own
+    `logstat lines` plus the row's filters (upper-case words stand for a row's value)."""
+    if command is None:
+        return None
+    return f"Lines behind {behind}: {command} {shlex.join(words)}"
 
 
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"
@@ -516,7 +540,7 @@ def field_label(name: str) -> str:
     return FIELD_LABELS.get(name, name)
 
 
-def _top_sections(top: Drilldown) -> list[Section]:
+def _top_sections(top: Drilldown, command: str | None) -> list[Section]:
     result = []
     for group in top.groups:
         for found in group.fields:
@@ -543,13 +567,17 @@ def _top_sections(top: Drilldown) -> list[Section]:
             if found.missing:
                 rows.append(["(not logged)", _count(found.missing), share(found.missing)])
             distinct = f"{'about ' if found.error else ''}{_count(found.distinct)} distinct"
+            row_filter = TOP_OPTIONS.get(found.field, ()) if found.distinct else ()
+            behind = "a row" if row_filter else "the table"
+            drilldown = lines_note(command, "--status", group.group, *row_filter, behind=behind)
+            notes = [note for note in (_approximate_note(found.error), drilldown) if note]
             result.append(
                 Section(
                     f"Top {label} for {group.group} ({_requests(group.count)}, {distinct})",
                     [label, "requests", "share"],
                     rows,
                     frozenset({1, 2}),
-                    _approximate_note(found.error),
+                    " ".join(notes) or None,
                     Layout({label: DATA}),
                 )
             )
