@@ -640,6 +640,41 @@ def cloudfront(requests: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+def traefik(requests: pl.DataFrame) -> pl.Series:
+    """Traefik's JSON access log: 502/504 are Traefik's own when forwarding failed (its
+    status text as the body), 404 on a path no router matches (OriginStatus 0); every
+    other status is the server's."""
+    status = pl.col("status")
+    own_body = {502: 11, 504: 15}
+    origin_size = pl.when(status == 502).then(own_body[502])
+    origin_size = origin_size.when(status == 504).then(own_body[504]).otherwise(pl.col("bytes"))
+    no_router = (status == 404) & pl.col("path").str.starts_with("/w")
+    nanoseconds = (pl.col("duration") * 1e9).cast(pl.Int64)
+    return requests.select(
+        pl.struct(
+            ClientHost=pl.col("client_ip"),
+            DownstreamContentSize=pl.col("bytes"),
+            DownstreamStatus=status,
+            Duration=nanoseconds,
+            OriginContentSize=pl.when(no_router).then(0).otherwise(origin_size),
+            OriginDuration=nanoseconds - 180_000,
+            OriginStatus=pl.when(no_router).then(0).otherwise(status),
+            RequestHost=pl.col("host"),
+            RequestMethod=pl.col("method"),
+            RequestPath=pl.col("path"),
+            RequestProtocol=pl.col("protocol"),
+            RouterName=pl.lit("shop@docker"),
+            ServiceName=pl.lit("shop@docker"),
+            ServiceURL=pl.lit("http://172.18.0.3:8080"),
+            StartUTC=_iso(pl.col("time"), 6),
+            entryPointName=pl.lit("websecure"),
+            level=pl.lit("info"),
+            msg=pl.lit(""),
+            **{"request_User-Agent": pl.col("user_agent")},
+        ).struct.json_encode()
+    ).to_series()
+
+
 @dataclass(frozen=True)
 class LogFormat:
     """How one source writes a request, and the codes only that source logs."""
@@ -669,6 +704,7 @@ FORMATS = {
     "haproxy": LogFormat("haproxy", haproxy, {-1: 0.001}),
     "envoy": LogFormat("envoy", istio, {0: 0.002}),
     "cloudfront": LogFormat("cloudfront", cloudfront, {0: 0.001}, header=cloudfront_header),
+    "traefik": LogFormat("traefik", traefik, {499: 0.004}, suffix=".json"),
 }
 
 

@@ -200,6 +200,7 @@ def sample_of(path: Path) -> pl.Series:
 
 GOLDEN_SUFFIX = ".expected.csv"
 OPTIONS_SUFFIX = ".options"
+FIXTURE_NOTES = "README.md"  # where a fixture folder says where its lines come from
 # LOGSTAT_UPDATE_GOLDEN=1 rewrites every golden file a test compares with: read the diff
 UPDATE_GOLDEN = os.environ.get("LOGSTAT_UPDATE_GOLDEN") == "1"
 
@@ -233,6 +234,7 @@ def data_files(directory: Path) -> list[Path]:
         path
         for path in directory.iterdir()
         if path.is_file()
+        and path.name != FIXTURE_NOTES
         and GOLDEN_SUFFIX not in path.name
         and not path.name.endswith(OPTIONS_SUFFIX)
     )
@@ -309,6 +311,13 @@ GOLDEN_COLUMNS: dict[str, tuple[str, ...]] = {
         "path", "query", "protocol", "status", "status_class", "edge_result_type",
         "edge_response_result_type", "edge_detailed_result_type", "produced_by",
         "bytes_sent", "request_time_s", "user_agent", "edge_location", "trailing_fields",
+    ),
+    "traefik": (
+        "line_no", "line_kind", "reject_reason", "timestamp", "client_ip", "host", "method",
+        "path", "query", "protocol", "status", "status_class", "upstream_status",
+        "origin_status", "origin_content_size", "produced_by", "bytes_sent", "request_time_s",
+        "origin_time_s", "router_name", "service_name", "service_url", "retry_attempts",
+        "user_agent",
     ),
 }  # fmt: skip
 # how the goldens write times: ISO 8601 in UTC, except where polars' CSV form was kept

@@ -818,6 +818,34 @@ def cloudfront_expected(request: Request) -> Expected:
     }
 
 
+def traefik_entry(request: Request) -> str:
+    """Traefik's JSON access log: the server's status as OriginStatus (0: none asked)."""
+    moment = request.timestamp.astimezone(UTC)
+    record = {
+        "ClientHost": request.client_ip,
+        "DownstreamContentSize": request.bytes_sent,
+        "DownstreamStatus": request.status,
+        "Duration": round(request.request_time * 1000) * 1_000_000,
+        "OriginStatus": _upstream(request) or 0,
+        "RequestHost": request.host,
+        "RequestMethod": request.method,
+        "RequestPath": request.target,
+        "RequestProtocol": request.protocol or "HTTP/1.0",
+        "RouterName": "shop@docker",
+        "StartUTC": moment.strftime("%Y-%m-%dT%H:%M:%S.000000000Z"),
+        "request_User-Agent": request.user_agent or "",
+        "request_Referer": request.referer or "",
+    }
+    return json.dumps(record, ensure_ascii=request.bytes_sent % 3 == 0)
+
+
+def traefik_expected(request: Request) -> Expected:
+    return {
+        **cloudflare_expected(request),
+        "request_time_s": round(request.request_time * 1000) / 1000,
+    }
+
+
 RENDERERS: list[Renderer] = [
     Renderer("nginx", "combined", nginx_combined, nginx_combined_expected),
     Renderer("nginx", "vhost_combined", nginx_vhost, nginx_vhost_expected),
@@ -849,6 +877,7 @@ RENDERERS: list[Renderer] = [
         header=CLOUDFRONT_HEADER,
         strategy=cloudfront_requests(),
     ),
+    Renderer("traefik", None, traefik_entry, traefik_expected, strategy=cloudflare_requests()),
 ]
 
 

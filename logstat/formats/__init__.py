@@ -23,6 +23,7 @@ from logstat.formats import (
     iis,
     json_keys,
     nginx,
+    traefik,
 )
 from logstat.formats.base import Detection, Format, Parser
 from logstat.status.chains import VendorChains
@@ -37,6 +38,7 @@ FORMATS: list[Format] = [
     haproxy.FORMAT,
     envoy.FORMAT,
     cloudfront.FORMAT,
+    traefik.FORMAT,
 ]
 BY_NAME = {format.name: format for format in FORMATS}
 
@@ -54,6 +56,7 @@ PATH_HINTS = {
     "haproxy": ("haproxy",),
     "envoy": ("envoy", "istio"),
     "cloudfront": ("cloudfront",),
+    "traefik": ("traefik",),
 }
 
 

@@ -21,6 +21,7 @@ LAYER_NAMES: dict[str, tuple[str, str]] = {
     "haproxy": ("HAProxy", "server"),
     "envoy": ("Envoy", "upstream"),
     "cloudfront": ("CloudFront", "origin"),
+    "traefik": ("Traefik", "server"),
 }
 
 
@@ -40,7 +41,9 @@ def producer_label(source: str | None, produced_by: str | None) -> str:
 
 # Sources whose log tells a status of the server behind them (ALB target, ELB backend,
 # Cloudflare origin, nginx $upstream_status, HAProxy's termination state, Envoy's flags,
-# CloudFront's result types)
+# CloudFront's result types, Traefik's OriginStatus)
 # from their own: there a status is either the source's own or one it passed on, and the
 # two read differently.
-PASSES_ON = frozenset({"alb", "elb", "cloudflare", "nginx", "haproxy", "envoy", "cloudfront"})
+PASSES_ON = frozenset(
+    {"alb", "elb", "cloudflare", "nginx", "haproxy", "envoy", "cloudfront", "traefik"}
+)
