@@ -1,13 +1,17 @@
 """`--fail-if` rules: a small explicit grammar, evaluated on the final counts.
 
     rule      := [SOURCE ":"] ["upstream" " "] SELECTOR OPERATOR NUMBER ["%"]
+               | [SOURCE ":"] ["upstream" " "] SELECTOR ["rate" " "] DIRECTION FACTOR "x"
     SELECTOR  := status terms as in --status (5xx, 499, 400-403, comma-separated)
                | "requests"            (records after filters; counts only)
                | "rejected"            (lines that did not parse; % of lines read)
     OPERATOR  := ">" | ">=" | "<" | "<="
+    DIRECTION := "up" | "down"
 
 Examples: `5xx > 2%`, `499 > 100`, `alb:460 > 0`, `upstream 5xx > 1%`,
-`requests < 1`, `rejected > 0.5%`.
+`requests < 1`, `rejected > 0.5%`; and rules on a change, judged against an earlier
+period (`summary --compare`, `diff`; logstat/change_alerts.py): `5xx rate up 3x`,
+`requests down 2x`.
 
 A percentage is of the records after filters, within the rule's scope: a
 `SOURCE:` prefix narrows both the matching records and the total to that
@@ -51,7 +55,20 @@ OPERATORS: dict[str, Callable[[Fraction, Fraction], bool]] = {
 }
 REQUESTS = "requests"
 REJECTED = "rejected"
-EXAMPLE = "e.g. '5xx > 2%', '499 > 100', 'alb:460 > 0', 'upstream 5xx > 1%'"
+# a rule on a change: the share (a count for `requests`) N times what it was before
+_CHANGE = re.compile(
+    r"""^\s*
+    (?:(?P<source>[a-z][a-z0-9_-]*)\s*:\s*)?
+    (?:(?P<upstream>upstream)\s+)?
+    (?P<selector>[0-9a-z,\s-]+?)\s+
+    (?:rate\s+)?
+    (?P<direction>up|down)\s+
+    (?P<number>\d+(?:\.\d+)?)\s*x
+    \s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+EXAMPLE = "e.g. '5xx > 2%', '499 > 100', 'alb:460 > 0', 'upstream 5xx > 1%', '5xx rate up 3x'"
+CHANGE_NEEDS_TWO = "compares two periods: use it with --compare, or in logstat diff"
 
 
 @dataclass(frozen=True)
@@ -61,19 +78,21 @@ class Rule:
     upstream: bool
     selector: str  # "status", REQUESTS or REJECTED
     terms: tuple[StatusTerm, ...]
-    operator: str
-    threshold: Fraction
+    operator: str  # "" for a rule on a change
+    threshold: Fraction  # the factor of a rule on a change
     percent: bool
+    direction: str | None = None  # up or down: a rule on a change; None: on one period
 
 
 def parse_rule(text: str, known_sources: Iterable[str] | None = None) -> Rule:
     """One --fail-if value -> Rule; a usage error that names the rule otherwise."""
-    found = _RULE.match(text)
+    found = _RULE.match(text) or _CHANGE.match(text)
     if not found:
         raise usage(
             f"--fail-if {text!r}: expected [SOURCE:][upstream ]STATUSES OP NUMBER[%] "
-            f"with OP one of > >= < <=, {EXAMPLE}"
+            f"with OP one of > >= < <=, or STATUSES [rate ]up|down FACTORx; {EXAMPLE}"
         )
+    groups = found.groupdict()
     source = found.group("source")
     if source is not None:
         source = source.lower()
@@ -82,10 +101,17 @@ def parse_rule(text: str, known_sources: Iterable[str] | None = None) -> Rule:
             raise usage(f"--fail-if {text!r}: unknown source {source!r}; known: {known}")
     upstream = found.group("upstream") is not None
     words = found.group("selector").strip().lower()
-    percent = found.group("percent") is not None
+    percent = groups.get("percent") is not None
+    direction = groups.get("direction")
     threshold = Fraction(found.group("number"))
     if percent and threshold > 100:
         raise usage(f"--fail-if {text!r}: a percentage cannot be above 100%")
+    if direction is not None:
+        direction = direction.lower()
+        if threshold < 1:
+            raise usage(f"--fail-if {text!r}: the factor is 1 or more ('down 2x': halved)")
+        if words == REJECTED:
+            raise usage(f"--fail-if {text!r}: a change applies to statuses or requests")
     terms: tuple[StatusTerm, ...] = ()
     if words in (REQUESTS, REJECTED):
         selector = words
@@ -102,9 +128,10 @@ def parse_rule(text: str, known_sources: Iterable[str] | None = None) -> Rule:
         upstream=upstream,
         selector=selector,
         terms=terms,
-        operator=found.group("operator"),
+        operator=groups.get("operator") or "",
         threshold=threshold,
         percent=percent,
+        direction=direction,
     )
 
 
@@ -138,14 +165,7 @@ def _evaluate(rule: Rule, counts: pl.DataFrame, files: Sequence[FileSummary]) ->
         if rule.selector == REQUESTS:
             count = total
         else:
-            status = pl.col("upstream_status" if rule.upstream else "status")
-            status_class = (
-                schema.status_class_expression(status) if rule.upstream else pl.col("status_class")
-            )
-            matched = scoped.filter(any_term(rule.terms, status, status_class))
-            # no upstream status at all is not an upstream 'none': that class needs a status
-            if rule.upstream:
-                matched = matched.filter(status.is_not_null())
+            matched = matching(rule, scoped)
             count = int(matched["count"].sum()) if matched.height else 0
     if rule.percent:
         measured = Fraction(count * 100, total) if total else Fraction(0)
@@ -160,6 +180,18 @@ def _evaluate(rule: Rule, counts: pl.DataFrame, files: Sequence[FileSummary]) ->
         measured=round(float(measured), 6),
         percent=rule.percent,
     )
+
+
+def matching(rule: Rule, counts: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `counts` whose status (upstream status for an upstream rule) the
+    rule's terms select; `counts` has status and status_class, or upstream_status."""
+    status = pl.col("upstream_status" if rule.upstream else "status")
+    status_class = (
+        schema.status_class_expression(status) if rule.upstream else pl.col("status_class")
+    )
+    matched = counts.filter(any_term(rule.terms, status, status_class))
+    # no upstream status at all is not an upstream 'none': that class needs a status
+    return matched.filter(status.is_not_null()) if rule.upstream else matched
 
 
 def withhold(results: Sequence[AlertResult], reason: str) -> list[AlertResult]:
@@ -202,8 +234,25 @@ def _sign(value: Fraction) -> int:
     return (value > 0) - (value < 0)
 
 
+def change_text(result: AlertResult) -> str:
+    """A rule on a change as measured: `2.67% against 0.40% before (6.7x, z +4.0)`."""
+    change = result.change
+    assert change is not None
+    if result.percent:
+        before = Fraction(change.before * 100, change.before_total) if change.before_total else 0
+        after = Fraction(result.count * 100, result.total) if result.total else 0
+        shown = f"{_decimal(Fraction(after), 2)}% against {_decimal(Fraction(before), 2)}% before"
+    else:
+        shown = f"{result.count:,} against {change.before:,} before"
+    ratio = "new" if change.ratio is None else f"{change.ratio:.2f}x"
+    z = "no records" if change.z is None else f"z {change.z:+.1f}"
+    return f"{shown} ({ratio}, {z})"
+
+
 def describe(result: AlertResult) -> str:
     """`5xx > 2%: measured 2.67% (16 of 600 records)`, for stderr and the views."""
+    if result.change is not None:
+        return f"{result.rule}: measured {change_text(result)}"
     if result.percent:
         return (
             f"{result.rule}: measured {shown_percent(result)} "

@@ -31,6 +31,7 @@ from logstat.errors import ExitCode, LogstatError
 if TYPE_CHECKING:
     import polars as pl
 
+    from logstat.alerts import Rule
     from logstat.filters import Filters
     from logstat.reading.runs import FileRun, Options
     from logstat.reading.state import StateFile
@@ -261,8 +262,19 @@ def report_settings(
         top_by=parse_choice(top_by, "--top-by", ("class", "status")),
         by=parse_choice(by, "--by", ("source", "host", "file")),
         counts=prometheus,
-        rules=parse_rules(fail_if, BY_NAME),
+        rules=period_rules(parse_rules(fail_if, BY_NAME)),
     )
+
+
+def period_rules(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """The rules, when each can be judged on one period (a usage error names one that
+    cannot: `5xx rate up 3x` needs an earlier period)."""
+    from logstat.alerts import CHANGE_NEEDS_TWO
+
+    for rule in rules:
+        if rule.direction is not None:
+            raise LogstatError(f"--fail-if {rule.text!r}: {CHANGE_NEEDS_TWO}", ExitCode.USAGE)
+    return rules
 
 
 class UnparsedInput(LogstatError):
@@ -661,7 +673,9 @@ def compare(
     `rejects` are not among them.  The logs are read once per window (and once more to
     find the newest record when `until` is None): stdin cannot be compared.
     """
+    from logstat.alerts import parse_rules
     from logstat.filters import parse_duration, parse_moment
+    from logstat.formats import BY_NAME
 
     for name in _NOT_WITH_COMPARE:
         if options.get(name) is not None:
@@ -674,12 +688,23 @@ def compare(
     zone = display_zone(options.get("tz")).zone
     end = parse_moment(until, "--until", now, zone) if until else _after_newest(logs, options)
     windows = [(end - length * (step + 1), end - length * step) for step in (1, 0)]
+    # rules on one period are judged on the last window, rules on a change on both
+    rules = parse_rules(options.pop("fail_if", ()), BY_NAME)
+    options["fail_if"] = [rule.text for rule in rules if rule.direction is None]
     previous, recent = (
         summarize(logs, since=start.isoformat(), until=stop.isoformat(), **options)
         for start, stop in windows
     )
     labels = (f"the {duration.strip()} before", f"the last {duration.strip()}")
     change = diff(previous, recent, threshold=threshold, min_count=min_count, labels=labels)
+    changes = [rule for rule in rules if rule.direction is not None]
+    if changes:
+        from logstat.change_alerts import evaluate_changes
+
+        judged = evaluate_changes(
+            changes, previous, recent, threshold=threshold, min_count=min_count
+        )
+        recent.alerts = [*(recent.alerts or []), *judged]
     return Comparison(recent, previous, change, windows[1][0], end)
 
 

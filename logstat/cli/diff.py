@@ -6,7 +6,9 @@ by `logstat summary --json`, told apart by its content: reading the JSON is chea
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,8 +21,10 @@ from logstat.cli.options import (
     TimeZoneOption,
     VendorOption,
 )
+from logstat.errors import ExitCode, LogstatError
 
 if TYPE_CHECKING:
+    from logstat.alerts import Rule
     from logstat.report.model import Summary
 
 SIDE_HELP = (
@@ -48,6 +52,14 @@ def diff(
         int,
         typer.Option("--min-count", help="... and one side counts at least this many requests."),
     ] = 10,
+    fail_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-if",
+            help="Exit 4 when a change holds and is more than noise, e.g. '5xx rate up 3x', "
+            "'502 up 2x', 'requests down 2x' (repeatable).",
+        ),
+    ] = None,
     json_output: Annotated[
         bool,
         typer.Option("--json", help="Print the difference as versioned JSON (docs/reports.md)."),
@@ -83,9 +95,16 @@ def diff(
             tz=tz,
         )
 
+    rules = change_rules(fail_if or ())
+    earlier, later = side(before), side(after)
     result = difference_of(
-        side(before), side(after), threshold=threshold, min_count=min_count, labels=(before, after)
+        earlier, later, threshold=threshold, min_count=min_count, labels=(before, after)
     )
+    if rules:
+        from logstat.change_alerts import evaluate_changes
+
+        alerts = evaluate_changes(rules, earlier, later, threshold=threshold, min_count=min_count)
+        result = dataclasses.replace(result, alerts=alerts)
     if json_output:
         import json
 
@@ -100,3 +119,24 @@ def diff(
         from logstat.report.text import pipe_width
 
         sys.stdout.write(render_plain(result, zone, pipe_width()))
+    sys.stdout.flush()
+    if rules:
+        from logstat.cli.summary import judge
+
+        judge(result.alerts, [])
+
+
+def change_rules(texts: Sequence[str]) -> tuple[Rule, ...]:
+    """--fail-if of diff: rules on a change only (a usage error names any other)."""
+    from logstat.alerts import parse_rules
+    from logstat.formats import BY_NAME
+
+    rules = parse_rules(texts, BY_NAME)
+    for rule in rules:
+        if rule.direction is None:
+            raise LogstatError(
+                f"--fail-if {rule.text!r}: diff judges rules on a change, e.g. '5xx rate up 3x' "
+                "(a rule on one period goes to logstat summary)",
+                ExitCode.USAGE,
+            )
+    return rules

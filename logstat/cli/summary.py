@@ -36,7 +36,7 @@ from logstat.cli.options import (
 from logstat.errors import ExitCode, LogstatError
 
 if TYPE_CHECKING:
-    from logstat.report.model import Summary
+    from logstat.report.model import AlertResult, Summary
     from logstat.time_zones import DisplayZone
 
 REPORT = "Report"
@@ -210,7 +210,7 @@ def command(default_top: int) -> Callable[..., None]:
                 tz=tz,
                 cluster=cluster,
             )
-            _judge(shown, [])
+            judge(shown.alerts, [])
             return
         read_options = reading_options(format, log_format, vendor or (), json_keys, endpoint_url)
         zone = display_zone(tz)
@@ -261,17 +261,17 @@ def command(default_top: int) -> Callable[..., None]:
                 # the lines are read again next time, when the format may have been fixed
                 rules = "; --fail-if rules not judged" if result.alerts else ""
                 raise LogstatError(run.in_doubt + rules, ExitCode.UNPARSED)
-        _judge(result, run.vanished)
+        judge(result.alerts, run.vanished)
 
     return summarize
 
 
-def _judge(result: Summary, vanished: list[str]) -> None:
+def judge(alerts: list[AlertResult] | None, vanished: list[str]) -> None:
     """Say which --fail-if rules held and exit as they and the files read say."""
     from logstat.alerts import describe
     from logstat.cli.messages import say, warn_vanished
 
-    tripped = [alert for alert in result.alerts or [] if alert.tripped]
+    tripped = [alert for alert in alerts or [] if alert.tripped]
     for alert in tripped:
         say(f"fail-if: {describe(alert)}")
     partial = warn_vanished(vanished)

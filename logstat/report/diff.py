@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from logstat.report.model import Summary, _iso, status_text
+from logstat.report.model import AlertResult, Summary, _iso, _plain, status_text
 
 DIFF_SCHEMA_VERSION = 1
 DIFF_SCHEMA_RESOURCE = "report/schema/diff.schema.json"  # inside the logstat package
@@ -82,6 +82,7 @@ class Difference:
     threshold: float
     min_count: int
     changes: list[Change]  # by kind (KINDS), then most significant first
+    alerts: list[AlertResult] | None = None  # --fail-if rules on the change; None: none given
 
     @property
     def flagged(self) -> list[Change]:
@@ -99,6 +100,7 @@ class Difference:
             "before": _side_json(self.before),
             "after": _side_json(self.after),
             "changes": [_change_json(change) for change in self.changes],
+            **({"alerts": _plain(self.alerts)} if self.alerts is not None else {}),
         }
 
 

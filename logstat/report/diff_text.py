@@ -17,6 +17,7 @@ from logstat.report.text import (
     Section,
     _count,
     _percent,
+    alert_section,
     plain_section,
     print_section,
 )
@@ -60,7 +61,8 @@ def _side_line(title: str, side: Side, zone: DisplayZone) -> str:
 
 def sections(difference: Difference) -> list[Section]:
     kinds = list(dict.fromkeys(change.kind for change in difference.changes))
-    return [_section(kind, [c for c in difference.changes if c.kind == kind]) for kind in kinds]
+    tables = [_section(kind, [c for c in difference.changes if c.kind == kind]) for kind in kinds]
+    return [*tables, *([alert_section(difference.alerts)] if difference.alerts else [])]
 
 
 def _section(kind: str, changes: list[Change]) -> Section:

@@ -225,6 +225,16 @@ class CountRow:
 
 
 @dataclass
+class ChangeMeasure:
+    """The earlier period of a rule on a change (`5xx rate up 3x`)."""
+
+    before: int  # matching records before (the rule's count is the later period's)
+    before_total: int
+    ratio: float | None  # later share (count for `requests`) / earlier; None: 0 before
+    z: float | None  # the test of the change (logstat/change_alerts.py); None: no records
+
+
+@dataclass
 class AlertResult:
     rule: str  # as written, whitespace normalised
     tripped: bool
@@ -234,6 +244,8 @@ class AlertResult:
     measured: float  # the percentage (0-100) for a % rule, else the count
     percent: bool
     unjudged: str | None = None  # why the run cannot judge the rule (read_health); None: judged
+    # a rule on a change: the period before (left out of the JSON for other rules)
+    change: ChangeMeasure | None = field(default=None, metadata={OMIT_NONE: True})
 
 
 @dataclass

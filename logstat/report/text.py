@@ -285,7 +285,7 @@ def sections(
     if summary.top:
         result.extend(_top_sections(summary.top, summary.lines_command))
     if summary.alerts:
-        result.append(_alert_section(summary.alerts))
+        result.append(alert_section(summary.alerts))
     return result
 
 
@@ -594,6 +594,10 @@ def _approximate_note(error: int | None) -> str | None:
 
 
 def measured(result: AlertResult) -> str:
+    if result.change is not None:
+        from logstat.alerts import change_text
+
+        return change_text(result)
     if result.percent:
         from logstat.alerts import shown_percent  # alerts loads polars: not for `codes`
 
@@ -608,7 +612,7 @@ def verdict(result: AlertResult) -> str:
     return "TRIPPED" if result.tripped else "ok"
 
 
-def _alert_section(alerts: list[AlertResult]) -> Section:
+def alert_section(alerts: list[AlertResult]) -> Section:
     return Section(
         "Fail-if rules",
         ["rule", "measured", "result"],
