@@ -4,7 +4,8 @@
 - running the command: `run_cli` (a child process, or this process) and its checks;
 - parsing a file as the pipeline does, and the format fixtures with their options;
 - golden files: `check_golden`, rewritten with LOGSTAT_UPDATE_GOLDEN=1;
-- logs the tests write: numbered nginx lines, synthetic requests, a rotating log.
+- logs the tests write: numbered nginx lines, synthetic requests, a rotating log;
+- a terminal of its own (tmux): `tmux_pane`.
 
 Hypothesis strategies and the renderers of generated requests live in tests/strategies.py.
 """
@@ -22,8 +23,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -679,3 +681,78 @@ class SimulatedLog:
             packed = path.with_name(path.name + ".gz")
             packed.write_bytes(gzip.compress(path.read_bytes()))
             path.unlink()
+
+
+# A terminal of its own: tmux
+
+
+PANE_DONE = "logstat-exit-"  # echoed with the exit code after a command typed in a pane
+
+
+class Pane:
+    """A tmux server of its own (its own socket), with one pane (session `logstat`)."""
+
+    def __init__(self, socket: Path) -> None:
+        self.socket = socket
+
+    def tmux(self, *arguments: str) -> str:
+        return subprocess.run(
+            ["tmux", "-u", "-S", str(self.socket), *arguments],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=terminal_environment(),
+            timeout=30,
+        ).stdout
+
+    def run(self, command: str) -> list[str]:
+        """Type `command` at the prompt; the lines it printed, with trailing spaces cut."""
+        self.tmux("send-keys", "-t", "logstat", "clear; tmux clear-history", "Enter")
+        time.sleep(0.3)
+        self.tmux("send-keys", "-t", "logstat", f"{command}; echo {PANE_DONE}$?", "Enter")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            lines = [
+                line.rstrip()
+                for line in self.tmux("capture-pane", "-p", "-J", "-S", "-", "-E", "-").split("\n")
+            ]
+            done = [line for line in lines if line.startswith(PANE_DONE)]
+            if done:
+                assert done[0] == PANE_DONE + "0", lines
+                typed = next(index for index, line in enumerate(lines) if command in line)
+                return lines[typed + 1 : lines.index(done[0])]
+            time.sleep(0.2)
+        raise AssertionError("logstat did not finish in the pane")
+
+
+def terminal_environment() -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TERM": "xterm-256color",
+        "PYTHONPATH": str(REPO),  # this checkout's logstat
+        "LOGSTAT_TZ": "UTC",
+    }
+
+
+@contextlib.contextmanager
+def tmux_pane(socket: Path, directory: Path, width: int, height: int = 24) -> Iterator[Pane]:
+    """A pane `width` x `height` with a shell in `directory`.  tmux missing: the test
+    skips, except in CI (`CI` set), where it fails (.ci/run installs it)."""
+    if shutil.which("tmux") is None:
+        if os.environ.get("CI"):
+            pytest.fail("tmux is not installed; CI must run the terminal tests, see .ci/run")
+        pytest.skip("tmux is not installed (apt-get install -y tmux)")
+    pane = Pane(socket)
+    pane.tmux(
+        "new-session", "-d", "-s", "logstat", "-x", str(width), "-y", str(height),
+        "bash --norc --noprofile",
+    )  # fmt: skip
+    try:
+        pane.tmux("set-option", "-t", "logstat", "history-limit", "20000")
+        pane.tmux("send-keys", "-t", "logstat", f"PS1='$ '; cd {directory}", "Enter")
+        yield pane
+    finally:
+        pane.tmux("kill-server")

@@ -9,11 +9,8 @@ the tests skip, except in CI (`CI` set), where they fail (.ci/run installs it).
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,78 +18,24 @@ import pytest
 
 from logstat.report.model import Summary
 from logstat.summary import ReportSettings
-from tests.helpers import REPO, plain_columns, rich_columns, summarise
+from tests.helpers import (
+    REPO,
+    Pane,
+    plain_columns,
+    rich_columns,
+    summarise,
+    terminal_environment,
+    tmux_pane,
+)
 
 WIDTH = 80
 SAMPLE = "samples/nginx-access.log"
-DONE = "logstat-exit-"
-
-
-class Pane:
-    """A tmux server of its own (its own socket), one pane WIDTH columns wide."""
-
-    def __init__(self, socket: Path) -> None:
-        self.socket = socket
-
-    def tmux(self, *arguments: str) -> str:
-        return subprocess.run(
-            ["tmux", "-u", "-S", str(self.socket), *arguments],
-            check=True,
-            capture_output=True,
-            text=True,
-            env=_environment(),
-            timeout=30,
-        ).stdout
-
-    def run(self, command: str) -> list[str]:
-        """Type `command` at the prompt; the lines it printed, with trailing spaces cut."""
-        self.tmux("send-keys", "-t", "logstat", "clear; tmux clear-history", "Enter")
-        time.sleep(0.3)
-        self.tmux("send-keys", "-t", "logstat", f"{command}; echo {DONE}$?", "Enter")
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            lines = [
-                line.rstrip()
-                for line in self.tmux("capture-pane", "-p", "-J", "-S", "-", "-E", "-").split("\n")
-            ]
-            done = [line for line in lines if line.startswith(DONE)]
-            if done:
-                assert done[0] == DONE + "0", lines
-                typed = next(index for index, line in enumerate(lines) if command in line)
-                return lines[typed + 1 : lines.index(done[0])]
-            time.sleep(0.2)
-        raise AssertionError("logstat did not finish in the pane")
-
-
-def _environment() -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "TERM": "xterm-256color",
-        "PYTHONPATH": str(REPO),  # this checkout's logstat
-        "LOGSTAT_TZ": "UTC",
-    }
 
 
 @pytest.fixture(scope="module")
 def pane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pane]:
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI"):
-            pytest.fail("tmux is not installed; CI must run the terminal tests, see .ci/run")
-        pytest.skip("tmux is not installed (apt-get install -y tmux)")
-    pane = Pane(tmp_path_factory.mktemp("tmux") / "socket")
-    pane.tmux(
-        "new-session", "-d", "-s", "logstat", "-x", str(WIDTH), "-y", "24",
-        "bash --norc --noprofile",
-    )  # fmt: skip
-    try:
-        pane.tmux("set-option", "-t", "logstat", "history-limit", "20000")
-        pane.tmux("send-keys", "-t", "logstat", f"PS1='$ '; cd {REPO}", "Enter")
+    with tmux_pane(tmp_path_factory.mktemp("tmux") / "socket", REPO, WIDTH) as pane:
         yield pane
-    finally:
-        pane.tmux("kill-server")
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +80,7 @@ def test_a_file_gets_the_tables_as_wide_as_they_are(pane: Pane, tmp_path: Path) 
         capture_output=True,
         text=True,
         cwd=REPO,
-        env=_environment(),
+        env=terminal_environment(),
         check=True,
     ).stdout
     assert target.read_text(encoding="utf-8") == expected

@@ -5,7 +5,8 @@ program.py   main(): runs a command, turns errors into one line and an exit code
 options.py   the option types every command shares, declared once
 progress.py  the progress bar;  messages.py  what goes on stderr
 summary.py (summary and report), export.py, lines.py, codes.py, formats.py,
-schema.py, ingest.py, dashboard.py, diff.py: the commands, none importing another
+schema.py, ingest.py, dashboard.py, diff.py, follow.py (the live view): the commands,
+none importing another
 """
 
 from logstat.cli.app import app

@@ -10,7 +10,18 @@ from typing import Annotated
 
 import typer
 
-from logstat.cli import codes, dashboard, diff, export, formats, ingest, lines, schema, summary
+from logstat.cli import (
+    codes,
+    dashboard,
+    diff,
+    export,
+    follow,
+    formats,
+    ingest,
+    lines,
+    schema,
+    summary,
+)
 
 app = typer.Typer(
     name="logstat",
@@ -55,14 +66,24 @@ app.command()(formats.formats)
 app.command()(ingest.ingest)
 app.command()(dashboard.dashboard)
 app.command()(diff.diff)
+app.command("follow", help=follow.FOLLOW_HELP)(follow.follow)
 
 COMMANDS = {
     info.name or info.callback.__name__ for info in app.registered_commands if info.callback
 }
 
 
+FOLLOW_FLAGS = ("--follow", "-f")  # `logstat -f access.log`: the live view, as `tail -f`
+
+
 def with_default_command(args: list[str]) -> list[str]:
-    """`logstat access.log` means `logstat summary access.log`."""
+    """`logstat access.log` means `logstat summary access.log`; `logstat --follow (-f)
+    access.log` and `logstat summary --follow access.log` mean `logstat follow access.log`
+    (in a command, -f stays --format)."""
+    if args and args[0] in FOLLOW_FLAGS:
+        return ["follow", *args[1:]]
+    if args and args[0] in ("summary", "report") and "--follow" in args:
+        return ["follow", *(arg for arg in args[1:] if arg != "--follow")]
     if not args or args[0] in COMMANDS or args[0] in ("-h", "--help", "--version"):
         return args
     return ["summary", *args]

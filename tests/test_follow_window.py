@@ -1,0 +1,235 @@
+"""The live view's counting: a window of one partial summary per second, and files
+read as they grow and rotate.
+
+The window's summary is the summary of exactly the records whose second is inside it,
+however the records arrived (in frames of any size, at any time, late or early) and
+whenever old seconds were dropped; its requests per second add up to it.  The follower
+reads each line once across growth, rotation and truncation.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logstat.errors import ExitCode, LogstatError
+from logstat.reading.follow import Follower
+from logstat.reading.runs import Options
+from logstat.report.live import LiveView, screen_lines
+from logstat.summary import ReportSettings, summarize_frames
+from logstat.summary.window import SecondWindow
+from tests.helpers import frame_of, log_line, run_cli
+
+START = 1_800_000_000.0  # seconds since the epoch: where the simulated clock starts
+STATUSES = (200, 201, 304, 404, 499, 500, 502, None)
+PATHS = ("/", "/api", "/login", None)
+SETTINGS = ReportSettings(top=3, top_fields=("path",), top_by="class")
+
+# a record as read: seconds from the moment it was read (None: no time logged)
+RECORDS = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.floats(-400, 5, allow_nan=False)),
+        st.sampled_from(STATUSES),
+        st.sampled_from(PATHS),
+    ),
+    max_size=12,
+)
+# reads: how long after the last one (seconds), what came, and whether old seconds
+# were dropped after it
+READS = st.lists(
+    st.tuples(st.floats(0, 90, allow_nan=False), RECORDS, st.booleans()), min_size=1, max_size=8
+)
+EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+Row = tuple[datetime | None, int | None, str | None]
+
+
+def _moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _second(row: Row, read_at: float) -> int:
+    """The second a record counts in: its own (floored), at most the one it was read in."""
+    moment = row[0]
+    own = int(moment.timestamp() // 1) if moment is not None else int(read_at)
+    return min(own, int(read_at))
+
+
+def _json(summary: Any) -> dict[str, Any]:
+    return summary.to_json()  # type: ignore[no-any-return]
+
+
+@EXAMPLES
+@given(reads=READS, seconds=st.sampled_from([1, 7, 60, 300]))
+def test_the_window_counts_exactly_the_records_inside_it(
+    reads: list[tuple[float, list[tuple[float | None, int | None, str | None]], bool]],
+    seconds: int,
+) -> None:
+    window = SecondWindow(seconds, SETTINGS)
+    now = START
+    seen: list[tuple[Row, float]] = []
+    for advance, records, drop in reads:
+        now += advance
+        rows: list[Row] = [
+            (None if offset is None else _moment(now + offset), status, path)
+            for offset, status, path in records
+        ]
+        if rows:
+            window.add(frame_of(rows), now)  # type: ignore[arg-type]
+        if drop:
+            window.drop_old(now)
+        seen += [(row, now) for row in rows]
+    first = int(now) - seconds + 1
+    inside = [row for row, read_at in seen if _second(row, read_at) >= first]
+    expected = summarize_frames([frame_of(inside)] if inside else [], [], SETTINGS)  # type: ignore[arg-type]
+    assert _json(window.summary(now)) == _json(expected)
+    # the sparkline's counts: each second's records, by class
+    series = window.per_second(now)
+    for row in expected.classes:
+        assert sum(series.get(row.status_class, [])) == row.count
+    for offset in range(seconds):
+        count = sum(values[offset] for values in series.values())
+        assert count == sum(1 for row, read_at in seen if _second(row, read_at) == first + offset)
+
+
+def test_old_seconds_are_dropped_and_late_records_kept_out() -> None:
+    window = SecondWindow(60, SETTINGS)
+    assert window.first_second(START + 0.9) == int(START) - 59
+    window.add(frame_of([(_moment(START - 30), 200, "/")]), START)
+    assert window.summary(START).totals.selected == 1
+    window.drop_old(START + 31)
+    assert window.buckets == {} and window.summary(START + 31).totals.selected == 0
+    # read now, logged two minutes ago: never in a 60 s window
+    window.add(frame_of([(_moment(START - 120), 500, "/")]), START + 31)
+    assert window.summary(START + 31).totals.selected == 0 and window.older == 1
+
+
+def test_a_window_of_no_time_is_refused() -> None:
+    with pytest.raises(ValueError):
+        SecondWindow(0)
+
+
+# --- the follower ----------------------------------------------------------------------
+
+
+def _read(follower: Follower, settings: ReportSettings = SETTINGS) -> list[int]:
+    """The line numbers of the records read (log_line puts the number in the path)."""
+    numbers = []
+    for _, frame in follower.read(settings.needed()):
+        records = frame.filter(frame["line_kind"] == "record")
+        numbers += [int(path.split("/")[2]) for path in records["path"].to_list()]
+    return numbers
+
+
+def _append(path: Path, first: int, count: int) -> None:
+    with path.open("a") as handle:
+        handle.write("".join(log_line(number) for number in range(first, first + count)))
+
+
+def _records(first: int, count: int) -> list[int]:
+    return [number for number in range(first, first + count) if number % 13 != 12]
+
+
+def test_the_follower_reads_each_line_once_across_growth_and_rotation(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    _append(log, 0, 20)
+    follower = Follower([str(log)], Options())
+    assert _read(follower) == _records(0, 20)
+    assert _read(follower) == []  # nothing new
+    _append(log, 20, 5)
+    assert _read(follower) == _records(20, 5)
+    # rotated: renamed, written to a little more under its new name, then a new log
+    log.rename(tmp_path / "access.log.1")
+    _append(tmp_path / "access.log.1", 25, 3)
+    assert _read(follower) == [] and follower.waiting == [str(log)]
+    _append(log, 28, 4)
+    assert sorted(_read(follower)) == _records(25, 7) and follower.waiting == []
+    assert _read(follower) == []
+    # copytruncate: the log emptied in place and written again from its start
+    os.truncate(log, 0)
+    _append(log, 32, 2)
+    assert _read(follower) == _records(32, 2)
+
+
+def test_the_follower_refuses_what_is_not_a_local_file(tmp_path: Path) -> None:
+    for argument in ("-", "s3://bucket/logs/"):
+        with pytest.raises(LogstatError, match="local files only") as raised:
+            Follower([argument], Options())
+        assert raised.value.exit_code == ExitCode.USAGE
+    with pytest.raises(LogstatError, match="no such file"):
+        _read(Follower([str(tmp_path / "missing.log")], Options()))
+
+
+# --- the screen ------------------------------------------------------------------------
+
+
+def test_the_screen_fits_its_size_whatever_the_counts(tmp_path: Path) -> None:
+    now = START
+    rows: list[Row] = [
+        (_moment(now - second), status, f"/{'deep/' * (second % 30)}{second}")
+        for second in range(300)
+        for status in (200, 404, 499, 500, 502, 503, 301, 418)
+    ]
+    window = SecondWindow(300, SETTINGS)
+    window.add(frame_of(rows), now)
+    view = LiveView(
+        window.summary(now), window.per_second(now), "5m", 300, _moment(now), ["access.log"]
+    )
+    # (width, height, whether the paths show, whether every status does)
+    for width, height, paths, every in (
+        (80, 24, True, False),
+        (60, 15, False, False),
+        (120, 40, True, True),
+    ):
+        lines = screen_lines(view, width, height)
+        assert len(lines) <= height and max(len(line.text) for line in lines) <= width
+        text = "\n".join(line.text for line in lines)
+        assert "2,400 requests" in text and "name: meaning" in text
+        assert ("more statuses not shown" not in text) == every, text
+        # the paths only where the statuses leave room for them
+        assert ("Top paths of 5xx" in text and "Top paths of 4xx" in text) == paths, text
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "words",
+    [("follow",), ("--follow",), ("-f",), ("summary", "--follow"), ("report", "--follow")],
+)
+def test_not_a_terminal_is_a_one_line_error(words: tuple[str, ...], tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    _append(log, 0, 3)
+    result = run_cli(*words, str(log), in_process=True)
+    assert result.code == ExitCode.USAGE
+    assert result.stderr.strip().splitlines() == [
+        "logstat: error: follow draws a live view on a terminal, and stdout is not one "
+        "(for a report use `logstat summary`)"
+    ]
+
+
+def test_summary_f_is_still_format(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    _append(log, 0, 3)
+    assert run_cli("summary", "-f", "nginx", str(log), in_process=True).code == ExitCode.OK
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (("--window", "2h", "access.log"), "--window '2h': at most 1h"),
+        (("--window", "soon", "access.log"), "--window 'soon': expected a positive number"),
+        (("-",), "follow reads local files only, not stdin"),
+        (("s3://bucket/logs/",), "follow reads local files only, not s3://bucket/logs/"),
+    ],
+)
+def test_wrong_options_are_one_line_errors(words: tuple[str, ...], message: str) -> None:
+    result = run_cli("follow", *words, in_process=True)
+    assert result.code == ExitCode.USAGE
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result
