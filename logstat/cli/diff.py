@@ -121,9 +121,9 @@ def diff(
         sys.stdout.write(render_plain(result, zone, pipe_width()))
     sys.stdout.flush()
     if rules:
-        from logstat.cli.summary import judge
+        from logstat.cli.messages import judge_alerts
 
-        judge(result.alerts, [])
+        judge_alerts(result.alerts, [])
 
 
 def change_rules(texts: Sequence[str]) -> tuple[Rule, ...]:

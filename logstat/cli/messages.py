@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from logstat.report.model import AlertResult
+
 
 def warn_vanished(vanished: list[str]) -> bool:
     """Warn of each file gone (rotated, deleted) before it was read; True when there was one.
@@ -50,3 +52,20 @@ def stdout_console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=False)
+
+
+def judge_alerts(alerts: list[AlertResult] | None, vanished: list[str]) -> None:
+    """Say which --fail-if rules held and exit as they and the files read say."""
+    import typer
+
+    from logstat.alerts import describe
+    from logstat.errors import ExitCode
+
+    tripped = [alert for alert in alerts or [] if alert.tripped]
+    for alert in tripped:
+        say(f"fail-if: {describe(alert)}")
+    partial = warn_vanished(vanished)
+    if tripped:
+        raise typer.Exit(ExitCode.ALERT)  # takes precedence over a partial run
+    if partial:
+        raise typer.Exit(ExitCode.PARTIAL)

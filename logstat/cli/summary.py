@@ -36,7 +36,7 @@ from logstat.cli.options import (
 from logstat.errors import ExitCode, LogstatError
 
 if TYPE_CHECKING:
-    from logstat.report.model import AlertResult, Summary
+    from logstat.report.model import Summary
     from logstat.time_zones import DisplayZone
 
 REPORT = "Report"
@@ -168,6 +168,7 @@ def command(default_top: int) -> Callable[..., None]:
         quiet: QuietOption = False,
         debug: DebugOption = False,
     ) -> None:
+        from logstat.cli.messages import judge_alerts
         from logstat.cli.progress import watch
         from logstat.library import (
             display_zone,
@@ -210,7 +211,7 @@ def command(default_top: int) -> Callable[..., None]:
                 tz=tz,
                 cluster=cluster,
             )
-            judge(shown.alerts, [])
+            judge_alerts(shown.alerts, [])
             return
         read_options = reading_options(format, log_format, vendor or (), json_keys, endpoint_url)
         zone = display_zone(tz)
@@ -261,24 +262,9 @@ def command(default_top: int) -> Callable[..., None]:
                 # the lines are read again next time, when the format may have been fixed
                 rules = "; --fail-if rules not judged" if result.alerts else ""
                 raise LogstatError(run.in_doubt + rules, ExitCode.UNPARSED)
-        judge(result.alerts, run.vanished)
+        judge_alerts(result.alerts, run.vanished)
 
     return summarize
-
-
-def judge(alerts: list[AlertResult] | None, vanished: list[str]) -> None:
-    """Say which --fail-if rules held and exit as they and the files read say."""
-    from logstat.alerts import describe
-    from logstat.cli.messages import say, warn_vanished
-
-    tripped = [alert for alert in alerts or [] if alert.tripped]
-    for alert in tripped:
-        say(f"fail-if: {describe(alert)}")
-    partial = warn_vanished(vanished)
-    if tripped:
-        raise typer.Exit(ExitCode.ALERT)  # takes precedence over a partial run
-    if partial:
-        raise typer.Exit(ExitCode.PARTIAL)
 
 
 def _print(result: Summary, json_output: bool, markdown: bool, zone: DisplayZone) -> None:
