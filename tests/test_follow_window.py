@@ -218,6 +218,12 @@ def test_summary_f_is_still_format(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     _append(log, 0, 3)
     assert run_cli("summary", "-f", "nginx", str(log), in_process=True).code == ExitCode.OK
+    # before -f meant --follow, `logstat -f nginx access.log` was the summary: cron lines
+    # still say it, so -f before a format's name (and no file of that name) stays --format
+    result = run_cli("-f", "nginx", str(log), in_process=True)
+    assert result.code == ExitCode.OK and "By status" in result.stdout
+    (tmp_path / "nginx").write_text("")  # a file named like a format: followed, as asked
+    assert run_cli("-f", "nginx", str(log), cwd=tmp_path).code == ExitCode.USAGE
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ named.  `logstat access.log` is short for `logstat summary access.log`.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -80,10 +81,21 @@ def with_default_command(args: list[str]) -> list[str]:
     """`logstat access.log` means `logstat summary access.log`; `logstat --follow (-f)
     access.log` and `logstat summary --follow access.log` mean `logstat follow access.log`
     (in a command, -f stays --format)."""
-    if args and args[0] in FOLLOW_FLAGS:
+    if args and args[0] in FOLLOW_FLAGS and not _format_short_option(args):
         return ["follow", *args[1:]]
     if args and args[0] in ("summary", "report") and "--follow" in args:
         return ["follow", *(arg for arg in args[1:] if arg != "--follow")]
     if not args or args[0] in COMMANDS or args[0] in ("-h", "--help", "--version"):
         return args
     return ["summary", *args]
+
+
+def _format_short_option(args: list[str]) -> bool:
+    """`logstat -f nginx access.log` meant --format before -f followed logs, and cron
+    lines still say it: -f before a format's name (that is no file here) is --format."""
+    if args[0] != "-f" or len(args) < 3:
+        return False
+    from logstat import format_catalog
+
+    names = {entry["name"] for entry in format_catalog.read()}
+    return args[1] in names and not os.path.exists(args[1])
