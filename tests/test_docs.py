@@ -48,7 +48,7 @@ NOT_TESTED = {
     "docs/cluster.md": 2,  # an install and a cluster (tests/test_dask_engine.py runs one)
     "docs/objects.md": 6,  # an install and buckets (tests/test_object_storage.py reads one)
     "docs/performance.md": 1,  # the benchmark installs GoAccess and runs for minutes
-    "docs/reports.md": 1,  # | mail
+    "docs/reports.md": 2,  # | mail; the live view (tests/test_follow_tmux.py runs it)
     "docs/schema.md": 1,  # | duckdb
 }
 

@@ -9,6 +9,7 @@
     pipeline.py              read: parse the frames, confirm guessed formats, count lines
     state.py, object_state.py  --state: read on from where the last run stopped
     inputs.py                log files, resumed logs or an ingested dataset, read alike
+    follow.py                `logstat follow`: new lines every second, as --state in memory
 
 Named `reading`, not `read`: `logstat.read` is the library function.
 """
