@@ -675,6 +675,42 @@ def traefik(requests: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+def caddy(requests: pl.DataFrame) -> pl.Series:
+    """Caddy's access log in front of an app (reverse_proxy): its own bare 502/504 when
+    the upstream failed (no body, only `Server`); every other answer the upstream's,
+    with its `Date`."""
+    status = pl.col("status")
+    own = status.is_in([502, 504])
+    seconds = pl.col("time").dt.epoch("us").cast(pl.Float64) / 1e6
+    return requests.select(
+        pl.struct(
+            level=pl.when(status >= 500).then(pl.lit("error")).otherwise(pl.lit("info")),
+            ts=seconds,
+            logger=pl.lit("http.log.access.log0"),
+            msg=pl.lit("handled request"),
+            request=pl.struct(
+                remote_ip=pl.col("client_ip"),
+                remote_port=pl.col("client_port").cast(pl.String),
+                client_ip=pl.col("client_ip"),
+                proto=pl.col("protocol"),
+                method=pl.col("method"),
+                host=pl.col("host"),
+                uri=pl.col("path"),
+                headers=pl.struct(**{"User-Agent": pl.concat_list(pl.col("user_agent"))}),
+            ),
+            bytes_read=pl.lit(0),
+            user_id=pl.lit(""),
+            duration=pl.col("duration"),
+            size=pl.when(own).then(0).otherwise(pl.col("bytes")),
+            status=status,
+            resp_headers=pl.struct(
+                Server=pl.concat_list(pl.lit("Caddy")),
+                Date=pl.when(own).then(None).otherwise(pl.concat_list(pl.lit("Wed, 04 Mar 2026"))),
+            ),
+        ).struct.json_encode()
+    ).to_series()
+
+
 @dataclass(frozen=True)
 class LogFormat:
     """How one source writes a request, and the codes only that source logs."""
@@ -705,6 +741,7 @@ FORMATS = {
     "envoy": LogFormat("envoy", istio, {0: 0.002}),
     "cloudfront": LogFormat("cloudfront", cloudfront, {0: 0.001}, header=cloudfront_header),
     "traefik": LogFormat("traefik", traefik, {499: 0.004}, suffix=".json"),
+    "caddy": LogFormat("caddy", caddy, suffix=".json"),
 }
 
 

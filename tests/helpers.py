@@ -321,6 +321,12 @@ GOLDEN_COLUMNS: dict[str, tuple[str, ...]] = {
         "origin_time_s", "router_name", "service_name", "service_url", "retry_attempts",
         "user_agent",
     ),
+    "caddy": (
+        "line_no", "line_kind", "reject_reason", "timestamp", "client_ip", "host", "method",
+        "path", "query", "protocol", "status", "status_class", "produced_by", "bytes_sent",
+        "request_time_s", "user_agent", "logger", "response_date", "response_content_type",
+        "error_message", "error_id", "error_trace",
+    ),
 }  # fmt: skip
 # how the goldens write times: ISO 8601 in UTC, except where polars' CSV form was kept
 ISO_UTC = "%Y-%m-%dT%H:%M:%S%.fZ"

@@ -846,6 +846,39 @@ def traefik_expected(request: Request) -> Expected:
     }
 
 
+def caddy_entry(request: Request) -> str:
+    """Caddy's access entry: the request as an object, headers as lists, ts in seconds."""
+    headers = {
+        name: [value]
+        for name, value in (("User-Agent", request.user_agent), ("Referer", request.referer))
+        if value
+    }
+    record = {
+        "level": "info",
+        "ts": request.timestamp.timestamp(),
+        "logger": "http.log.access.log0",
+        "msg": "handled request",
+        "request": {
+            "remote_ip": request.client_ip,
+            "proto": request.protocol or "HTTP/1.0",
+            "method": request.method,
+            "host": request.host,
+            "uri": request.target,
+            "headers": headers,
+        },
+        "duration": round(request.request_time, 3),
+        "size": request.bytes_sent,
+        "status": request.status,
+    }
+    return json.dumps(record, ensure_ascii=request.bytes_sent % 3 == 0)
+
+
+def caddy_expected(request: Request) -> Expected:
+    expected = cloudflare_expected(request)
+    del expected["upstream_status"]
+    return {**expected, "request_time_s": round(request.request_time, 3)}
+
+
 RENDERERS: list[Renderer] = [
     Renderer("nginx", "combined", nginx_combined, nginx_combined_expected),
     Renderer("nginx", "vhost_combined", nginx_vhost, nginx_vhost_expected),
@@ -878,6 +911,7 @@ RENDERERS: list[Renderer] = [
         strategy=cloudfront_requests(),
     ),
     Renderer("traefik", None, traefik_entry, traefik_expected, strategy=cloudflare_requests()),
+    Renderer("caddy", None, caddy_entry, caddy_expected, strategy=cloudflare_requests()),
 ]
 
 

@@ -44,6 +44,7 @@ OTHER_TABLES = [
     "haproxy_termination_flags.csv",
     "envoy_response_flags.csv",
     "cloudfront_result_types.csv",
+    "caddy_error_traces.csv",
 ]
 
 

@@ -15,6 +15,7 @@ from logstat.errors import ExitCode, LogstatError
 from logstat.formats import (
     alb,
     apache,
+    caddy,
     cloudflare,
     cloudfront,
     elb,
@@ -39,6 +40,7 @@ FORMATS: list[Format] = [
     envoy.FORMAT,
     cloudfront.FORMAT,
     traefik.FORMAT,
+    caddy.FORMAT,
 ]
 BY_NAME = {format.name: format for format in FORMATS}
 
@@ -57,6 +59,7 @@ PATH_HINTS = {
     "envoy": ("envoy", "istio"),
     "cloudfront": ("cloudfront",),
     "traefik": ("traefik",),
+    "caddy": ("caddy",),
 }
 
 

@@ -58,6 +58,9 @@ class JsonRecords:
     # that identify, by path joined with "."): another program's JSON is not read as one
     identify: Callable[[TextOf], pl.Expr] | None = None
     why_not: str = "JSON object without the vendor's fields"
+    # the vendor's other messages in the same log (Caddy's runtime and error entries):
+    # counted as comments, neither requests nor broken lines
+    comment: Callable[[TextOf], pl.Expr] | None = None
     always: frozenset[str] = field(default_factory=frozenset)  # read whatever is needed
     # columns worked out from the others once read (over records only)
     derive: Callable[[], dict[str, pl.Expr]] | None = None
@@ -94,6 +97,11 @@ class JsonRecords:
         has_status = text(".".join(self.status)).is_not_null()
         vendor = self.identify(text) if self.identify is not None else pl.lit(True)
         record = pl.col(_VALID) & has_status & vendor.fill_null(False)
+        remark = (
+            pl.col(_VALID) & ~record & self.comment(text).fill_null(False)
+            if self.comment is not None
+            else pl.lit(False)
+        )
         produced: dict[str, list[pl.Expr]] = {}
         for key in keys:
             for column, value in key.convert(text(".".join(key.path))).items():
@@ -103,7 +111,7 @@ class JsonRecords:
             produced = {column: value for column, value in produced.items() if column in wanted}
         blank = pl.col(schema.RAW_LINE).str.strip_chars() == ""
         reason = (
-            pl.when(record)
+            pl.when(record | remark)
             .then(None)
             .when(blank)
             .then(pl.lit("empty line"))
@@ -125,6 +133,8 @@ class JsonRecords:
             .with_columns(
                 pl.when(record)
                 .then(pl.lit(schema.RECORD))
+                .when(remark)
+                .then(pl.lit(schema.COMMENT))
                 .otherwise(pl.lit(schema.REJECTED))
                 .alias(schema.LINE_KIND),
                 reason.alias(schema.REJECT_REASON),

@@ -4,7 +4,8 @@ IIS logs the Windows error behind a response (sc-win32-status), ALB why it answe
 by itself (error_reason) and its desync verdict (classification_reason), HAProxy how
 and when the session ended (termination_state), Envoy what it ran into
 (response_flags), CloudFront how its edge served a request
-(edge_detailed_result_type).  A `DetailLayer` names the column, who writes it, which
+(edge_detailed_result_type), Caddy which of its functions failed (error_trace).  A
+`DetailLayer` names the column, who writes it, which
 of its values say something, and how a value is explained; the summary counts each
 layer by value and status, every view shows the counts with their meanings (Layer
 details), and `logstat codes CD--` answers from the same tables.  Each table is a
@@ -179,6 +180,14 @@ LAYERS: dict[str, DetailLayer] = {
             "what Envoy itself ran into",
             _present("response_flags"),  # `-` (no flag) is read as null
             _envoy,
+        ),
+        DetailLayer(
+            "error_trace",
+            "caddy",
+            "Caddy err_trace",
+            "the Caddy function whose error set the status",
+            _present("error_trace"),
+            _lookup("caddy_error_traces.csv", "trace"),
         ),
     )
 }
