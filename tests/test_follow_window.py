@@ -157,6 +157,20 @@ def test_the_follower_reads_each_line_once_across_growth_and_rotation(tmp_path: 
     assert _read(follower) == _records(32, 2)
 
 
+def test_several_files_and_a_glob_each_line_once(tmp_path: Path) -> None:
+    """Files named twice are read once; a file that comes to match a glob is read from
+    its start."""
+    (tmp_path / "web").mkdir()
+    first, second = tmp_path / "web" / "a.log", tmp_path / "web" / "b.log"
+    _append(first, 0, 4)
+    follower = Follower([str(first), str(tmp_path / "web" / "*.log")], Options())
+    assert _read(follower) == _records(0, 4)
+    _append(second, 100, 3)
+    _append(first, 4, 2)
+    assert sorted(_read(follower)) == _records(4, 2) + _records(100, 3)
+    assert _read(follower) == []
+
+
 def test_the_follower_refuses_what_is_not_a_local_file(tmp_path: Path) -> None:
     for argument in ("-", "s3://bucket/logs/"):
         with pytest.raises(LogstatError, match="local files only") as raised:
@@ -194,6 +208,31 @@ def test_the_screen_fits_its_size_whatever_the_counts(tmp_path: Path) -> None:
         assert ("more statuses not shown" not in text) == every, text
         # the paths only where the statuses leave room for them
         assert ("Top paths of 5xx" in text and "Top paths of 4xx" in text) == paths, text
+
+
+def test_a_tiny_terminal_gets_what_fits() -> None:
+    window = SecondWindow(60, SETTINGS)
+    window.add(frame_of([(_moment(START - 1), 502, "/a"), (_moment(START), 404, "/b")]), START)
+    view = LiveView(
+        window.summary(START), window.per_second(START), "1m", 60, _moment(START), ["a.log"],
+        waiting=["b.log"],
+    )  # fmt: skip
+    for width, height in ((20, 3), (40, 8), (12, 1), (30, 0)):
+        lines = screen_lines(view, width, height)
+        assert len(lines) <= height and all(len(line.text) <= width for line in lines)
+    # the footer (what is waited for) stays when the body is cut
+    assert screen_lines(view, 80, 6)[-1].text == "waiting for b.log (rotated?)"
+
+
+def test_an_empty_window_says_why() -> None:
+    window = SecondWindow(60, SETTINGS)
+    window.add(frame_of([(_moment(START - 3600), 200, "/")] * 3), START)
+    view = LiveView(
+        window.summary(START), window.per_second(START), "1m", 60, _moment(START), ["a.log"],
+        older=window.older,
+    )  # fmt: skip
+    text = [line.text for line in screen_lines(view, 80, 24)]
+    assert "No requests in the last 1m (3 records read were older)." in text, text
 
 
 # --- the command line ------------------------------------------------------------------

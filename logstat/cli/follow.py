@@ -142,6 +142,7 @@ def _show(
                 logs=follower.logs,
                 waiting=follower.waiting,
                 problems=problems,
+                older=window.older,
             )
             live.update(render(view, console.width, console.height, zone), refresh=True)
             # the next reading just after the next whole second, so each second is drawn

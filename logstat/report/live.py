@@ -39,6 +39,7 @@ class LiveView:
     logs: list[str]  # the inputs, as given
     waiting: list[str] = field(default_factory=list)  # inputs missing now (rotation)
     problems: list[str] = field(default_factory=list)  # what reading ran into
+    older: int = 0  # records read that were older than the window already
 
 
 @dataclass
@@ -53,7 +54,7 @@ def render(view: LiveView, width: int, height: int, zone: DisplayZone = UTC_ZONE
     for index, line in enumerate(screen_lines(view, width, height, zone)):
         if index:
             text.append("\n")
-        text.append(line.text[:width], style=line.style)
+        text.append(line.text, style=line.style)
     return text
 
 
@@ -65,10 +66,8 @@ def screen_lines(
     tables = {section.title: section for section in sections(summary, zone, width, PLAIN)}
     head = [Line(_title(view, width, zone), "bold reverse"), Line(_totals(view, width))]
     foot = [Line(note[:width], "yellow") for note in _notes(view)][:2]
-    room = height - len(head) - len(foot)
-    body: list[Line] = []
-    classes = _class_lines(tables.get("By class"), view, width)
-    body += classes[:room]
+    space = room = max(0, height - len(head) - len(foot))
+    body = _class_lines(tables.get("By class"), view, width)
     room -= len(body)
     paths = _path_sections(summary, tables, width)
     status = tables.get("By status")
@@ -83,11 +82,13 @@ def screen_lines(
         body += status_lines
         room -= len(status_lines)
     elif summary.totals.selected == 0:
-        body.append(Line(f"No requests in the last {view.window}."[:width]))
+        older = f" ({view.older:,} records read were older)" if view.older else ""
+        body.append(Line(f"No requests in the last {view.window}{older}."[:width]))
         room -= 1
     if paths and room > 0:
         body += _side_by_side(paths, width, room)
-    return [*head, *body, *foot][:height]
+    # a terminal too narrow for a table's fixed columns crops it (rich would wrap it)
+    return [Line(line.text[:width], line.style) for line in [*head, *body[:space], *foot]][:height]
 
 
 def _title(view: LiveView, width: int, zone: DisplayZone) -> str:

@@ -45,7 +45,7 @@ class SecondWindow:
         # counted (their format picks the meanings) and how many lines each had
         self.files = PartialSummary(self.settings)
         self._file_ids: dict[str, int] = {}
-        self.older = 0  # lines read that were already older than the window
+        self.older = 0  # records read that were already older than the window
 
     def first_second(self, now: float) -> int:
         """The oldest second inside the window that ends with the second of `now`."""
