@@ -644,10 +644,15 @@ class Comparison:
     """The last `duration` of the logs against the `duration` before it."""
 
     summary: Summary  # the last window: [since, until)
-    previous: Summary  # the window before it: [since - duration, since)
+    previous: Summary  # the window `duration` earlier: [since - duration, until - duration)
     difference: Difference  # from previous to summary
     since: datetime  # UTC
     until: datetime  # UTC, exclusive
+    offset: timedelta  # how much earlier the previous window is (the duration)
+
+    @property
+    def previous_window(self) -> tuple[datetime, datetime]:
+        return self.since - self.offset, self.until - self.offset
 
 
 # a window's options: compare() sets them itself, or they read the logs once only
@@ -658,13 +663,16 @@ def compare(
     paths: PathLike | Sequence[PathLike],
     duration: str,
     *,
+    window: str | None = None,
     until: str | None = None,
     threshold: float = 3.0,
     min_count: int = 10,
     **options: Any,
 ) -> Comparison:
     """`logstat summary --compare 1h`: the last `duration` of the logs, and what changed
-    from the `duration` before it (`diff`).
+    from the `duration` before it (`diff`).  With `window` (`--compare 1d --window 1h`),
+    the last `window` against the same `window` one `duration` earlier: this hour
+    against the same hour yesterday.
 
     The last window ends at `until` (exclusive) when given, else just after the newest
     record of the logs (the finest time a record has, a microsecond): so a log from the
@@ -683,11 +691,17 @@ def compare(
     logs = _paths(paths)
     if "-" in logs:
         raise LogstatError("--compare reads the logs more than once: not stdin", ExitCode.USAGE)
-    length = timedelta(seconds=parse_duration(duration, "--compare").seconds)
+    offset = timedelta(seconds=parse_duration(duration, "--compare").seconds)
+    length = timedelta(seconds=parse_duration(window, "--window").seconds) if window else offset
+    if length > offset:
+        raise LogstatError(
+            f"--window {window!r} is longer than --compare {duration!r}: the windows would overlap",
+            ExitCode.USAGE,
+        )
     now = datetime.now(UTC)
     zone = display_zone(options.get("tz")).zone
     end = parse_moment(until, "--until", now, zone) if until else _after_newest(logs, options)
-    windows = [(end - length * (step + 1), end - length * step) for step in (1, 0)]
+    windows = [(end - length - offset, end - offset), (end - length, end)]
     # rules on one period are judged on the last window, rules on a change on both
     rules = parse_rules(options.pop("fail_if", ()), BY_NAME)
     options["fail_if"] = [rule.text for rule in rules if rule.direction is None]
@@ -695,7 +709,12 @@ def compare(
         summarize(logs, since=start.isoformat(), until=stop.isoformat(), **options)
         for start, stop in windows
     )
-    labels = (f"the {duration.strip()} before", f"the last {duration.strip()}")
+    shown = (window or duration).strip()
+    labels = (
+        (f"the {shown} before", f"the last {shown}")
+        if window is None
+        else (f"the same {shown} {duration.strip()} earlier", f"the last {shown}")
+    )
     change = diff(previous, recent, threshold=threshold, min_count=min_count, labels=labels)
     changes = [rule for rule in rules if rule.direction is not None]
     if changes:
@@ -705,7 +724,7 @@ def compare(
             changes, previous, recent, threshold=threshold, min_count=min_count
         )
         recent.alerts = [*(recent.alerts or []), *judged]
-    return Comparison(recent, previous, change, windows[1][0], end)
+    return Comparison(recent, previous, change, windows[1][0], end, offset)
 
 
 def _after_newest(logs: list[str], options: dict[str, Any]) -> datetime:

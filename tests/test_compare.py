@@ -3,6 +3,7 @@ D before it, with exact counts on a generated log of two hours (and a stray earl
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,6 +66,24 @@ def test_any_duration_and_until(log: Path) -> None:
     assert all(change.z is None for change in day.difference.changes)
 
 
+def test_a_window_shorter_than_the_offset_is_the_same_window_earlier(log: Path) -> None:
+    # `--compare 1h --window 30m`: (10:30, 11:00] against (09:30, 10:00], k 60..119
+    result = logstat.compare(log, "1h", window="30m")
+    assert result.previous_window == (
+        datetime(2024, 3, 1, 9, 30, 0, 1, tzinfo=UTC),
+        datetime(2024, 3, 1, 10, 0, 0, 1, tzinfo=UTC),
+    )
+    assert counts(result.summary) == {"2xx": 45, "5xx": 15}
+    assert counts(result.previous) == {"2xx": 59, "5xx": 1}
+    assert result.difference.before.label == "the same 30m 1h earlier"
+    code, out, err = run_cli(log, "--compare", "1h", "--window", "30m", "--json")
+    assert code == 0, err
+    assert json.loads(out)["windows"]["previous"] == {
+        "since": "2024-03-01T09:30:00.000001Z",
+        "until": "2024-03-01T10:00:00.000001Z",
+    }
+
+
 def test_the_other_filters_apply_to_both_windows(log: Path) -> None:
     result = logstat.compare(log, "1h", status=["5xx"])
     assert (result.summary.totals.selected, result.previous.totals.selected) == (30, 3)
@@ -107,7 +126,13 @@ def test_fail_if_judges_the_last_window(log: Path) -> None:
     tripped = run_cli(log, "--compare", "1h", "--fail-if", "5xx > 20%", in_process=True)
     assert tripped.code == 4 and "fail-if" in tripped.stderr
     calm = run_cli(
-        log, "--compare", "1h", "--until", "2024-03-01T10:00:00Z", "--fail-if", "5xx > 20%",
+        log,
+        "--compare",
+        "1h",
+        "--until",
+        "2024-03-01T10:00:00Z",
+        "--fail-if",
+        "5xx > 20%",
         in_process=True,
     )
     assert calm.code == 0, calm.stderr
@@ -124,6 +149,8 @@ def test_fail_if_judges_the_last_window(log: Path) -> None:
         (["--compare", "1h", "--rejects", "rejects.csv"], "--rejects"),
         (["--compare", "1h", "--prometheus", "metrics.prom"], "--prometheus"),
         (["--compare", "1h", "--state", "logstat.state"], "--state"),
+        (["--compare", "1h", "--window", "2h"], "--window '2h' is longer than --compare '1h'"),
+        (["--window", "1h"], "--window goes with --compare"),
     ],
 )
 def test_usage_errors_are_one_line(log: Path, words: list[str], fragment: str) -> None:

@@ -52,10 +52,10 @@ def show(
 
 def _heading(result: Comparison, zone: DisplayZone) -> str:
     start, end = result.since, result.until
-    before = start - (end - start)
+    before, before_end = result.previous_window
     return (
         f"What changed: {zone.show(start)} to {zone.show(end)} against "
-        f"{zone.show(before)} to {zone.show(start)}"
+        f"{zone.show(before)} to {zone.show(before_end)}"
     )
 
 
@@ -64,9 +64,10 @@ def _print_json(result: Comparison) -> None:
     from logstat.report.model import _iso
 
     start, end = result.since, result.until
+    before, before_end = result.previous_window
     windows = {
         "last": {"since": _iso(start), "until": _iso(end)},
-        "previous": {"since": _iso(start - (end - start)), "until": _iso(start)},
+        "previous": {"since": _iso(before), "until": _iso(before_end)},
     }
     document = {
         "summary": result.summary.to_json(),

@@ -127,6 +127,17 @@ def command(default_top: int) -> Callable[..., None]:
                 metavar="DURATION",
             ),
         ] = None,
+        window: Annotated[
+            str | None,
+            typer.Option(
+                "--window",
+                help="With --compare: the length of the windows compared (default: the "
+                "--compare DURATION): --compare 1d --window 1h is the last hour against the "
+                "same hour yesterday.",
+                rich_help_panel=REPORT,
+                metavar="DURATION",
+            ),
+        ] = None,
         fail_if: Annotated[
             list[str] | None,
             typer.Option(
@@ -179,6 +190,8 @@ def command(default_top: int) -> Callable[..., None]:
         )
         from logstat.outputs.output_paths import refuse_overwriting_inputs
 
+        if window is not None and compare is None:
+            raise LogstatError("--window goes with --compare", ExitCode.USAGE)
         if json_output and markdown:
             raise LogstatError("choose one of --json and --markdown", ExitCode.USAGE)
         if compare is not None:
@@ -191,6 +204,7 @@ def command(default_top: int) -> Callable[..., None]:
                 compare,
                 json_output,
                 display_zone(tz),
+                window=window,
                 until=until,
                 format=format,
                 log_format=log_format,
