@@ -43,6 +43,30 @@ COLUMNS: dict[str, pl.DataType] = {
     "referer": pl.String(),
 }
 
+# The request's duration; the latency report reads WITH_DURATION beside it, from the
+# formats that log one only (pipeline: `with_duration`), so that a summary of logs
+# without durations parses none of them.
+DURATION = "request_time_s"
+WITH_DURATION = frozenset(
+    {
+        "bytes_sent",
+        "path",
+        "request_processing_time_s",  # ALB and ELB phases (format extras)
+        "target_processing_time_s",
+        "backend_processing_time_s",
+        "response_processing_time_s",
+    }
+)
+
+
+def with_duration(needed: set[str] | None, parsed: set[str]) -> set[str] | None:
+    """`needed` plus WITH_DURATION when it asks for DURATION and the format (its
+    `parsed` columns) logs one."""
+    if needed is None or DURATION not in needed or DURATION not in parsed:
+        return needed
+    return needed | (WITH_DURATION & parsed)
+
+
 # Added by status tagging, after parsing.
 ANNOTATIONS: dict[str, pl.DataType] = {
     "status_name": pl.String(),

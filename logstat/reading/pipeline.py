@@ -196,6 +196,7 @@ def _parse_lines(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> 
         unparsed = schema.conform(_blank_lines(frame), columns)
         return unparsed.with_columns(pl.lit(None, dtype=pl.String).alias("produced_by")).collect()
     parser = run.choice.detection.parser
+    needed = schema.with_duration(needed, parser.columns())  # the latency report's columns
     parsed = _blank_lines(
         parser.parse(lines, needed).with_columns(
             *identity, pl.lit(run.choice.format.name).alias("source")

@@ -7,7 +7,8 @@ is the `--json` document (`to_json_text()` writes it, indented by 2);
 describes it and a test checks the two agree.  Versioning: `schema_version`
 changes only when a field is removed, renamed or changes meaning; new fields
 may appear within a version.  Optional parts (`filters`, `timeline`, `top`,
-`groups`, `counts`, `alerts`) are None (JSON null) unless asked for.
+`groups`, `counts`, `alerts`) are None (JSON null) unless asked for; `latency` is
+left out of the JSON when no selected record has a duration.
 
 Shares are fractions (0..1) of the records after filters (`Totals.selected`),
 except where a field says otherwise.  Times are UTC.
@@ -20,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from logstat.report.json_text import dumps_indented
+from logstat.report.latency_model import Latency
 
 JSON_SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "report/schema/summary.schema.json"  # inside the logstat package
@@ -266,6 +268,9 @@ class Summary:
     groups: Breakdown | None = None  # --by, or per source when several were read
     counts: list[CountRow] | None = None  # asked for by counter views (--prometheus)
     alerts: list[AlertResult] | None = None  # --fail-if
+    # durations and bytes by status, slowest requests: sources that log a duration only
+    # (left out of the JSON when no selected record has one)
+    latency: Latency | None = field(default=None, metadata={OMIT_NONE: True})
     # `logstat lines` with this summary's inputs and filters, shell-quoted, to which a
     # table's row adds its own filter (--status 502): the views show it under the tables.
     # None: the run cannot be read again the same way (stdin, --state); not in --json
@@ -276,6 +281,8 @@ class Summary:
         data: dict[str, Any] = {"schema_version": JSON_SCHEMA_VERSION}
         for name in _field_names(Summary):
             value = getattr(self, name)
+            if value is None and name in _OMITTED[Summary]:
+                continue
             data[name] = [file.to_json() for file in value] if name == "files" else _plain(value)
         return data
 

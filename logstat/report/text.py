@@ -276,6 +276,10 @@ def sections(
             )
         )
     result.extend(_layer_sections(summary.layers))
+    if summary.latency:
+        from logstat.report.latency_text import latency_sections  # it builds on this module
+
+        result.extend(latency_sections(summary.latency, zone))
     if summary.groups:
         for group in summary.groups.groups:
             result.extend(_group_sections(summary.groups.by, group, summary.lines_command))

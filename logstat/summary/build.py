@@ -11,6 +11,7 @@ from logstat.formats import vendor_chains
 from logstat.line_counts import LineCounts
 from logstat.report.model import FilterReport, Summary, Totals
 from logstat.summary.drilldown import drilldown
+from logstat.summary.latency_rows import latency_report
 from logstat.summary.rows import (
     breakdown,
     class_rows,
@@ -77,6 +78,7 @@ def build(partial: PartialSummary, vendors: tuple[str, ...]) -> Summary:
         groups=breakdown(counts, chains, own, by, selected) if by else None,
         counts=count_rows(counts) if settings.counts else None,
         alerts=evaluate(settings.rules, counts, files) if settings.rules else None,
+        latency=latency_report(partial.latency),
     )
 
 

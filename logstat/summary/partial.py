@@ -23,6 +23,7 @@ from logstat import schema
 from logstat.reading.runs import FileRun
 from logstat.report.model import Summary
 from logstat.summary.file_rows import FileRow, file_rows
+from logstat.summary.latency import LatencyCounts
 from logstat.summary.settings import (
     BUCKET,
     LAYER_KEYS,
@@ -76,6 +77,7 @@ class PartialSummary:
             name: TopCounts(TOP_KEYS, name, {**schema.COLUMNS, "status_class": pl.String()})
             for name in self.settings.drilled()
         }
+        self.latency = LatencyCounts(self.settings.slowest())  # sources that log durations
         self.first: datetime | None = None  # earliest selected request time
         self.last: datetime | None = None
         self.excluded = 0  # records the filters left out
@@ -107,6 +109,7 @@ class PartialSummary:
             counts.merge(other.top[name])
             if counts.pending_parts >= COMPACT_EVERY:
                 counts.compact()  # as the tables: memory follows the distinct values
+        self.latency.merge(other.latency)
         self.first = _earliest(self.first, other.first)
         self.last = _latest(self.last, other.last)
         self.excluded += other.excluded
@@ -128,7 +131,7 @@ class PartialSummary:
         (the --top counts by topk.BUDGET, whatever the number of distinct values)."""
         tables = [self.statuses, self.rejects, self.buckets, *self.layers.values()]
         top = sum(counts.held_rows for counts in self.top.values())
-        return top + sum(counted.held_rows for counted in tables)
+        return top + self.latency.held_rows + sum(counted.held_rows for counted in tables)
 
     def status_counts(self) -> pl.DataFrame:
         """Selected records by the status keys (+ detail keys), with `count`."""
@@ -168,6 +171,7 @@ class PartialSummary:
             part.excluded = records.height - kept.height
             records = kept
         part.statuses.add(records.group_by(part.statuses.keys).agg(pl.len().alias("count")))
+        part.latency.add(records)
         timestamps = records.get_column("timestamp")
         part.first, part.last = timestamps.min(), timestamps.max()  # type: ignore[assignment]
         if settings.every is not None:

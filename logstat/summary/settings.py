@@ -14,8 +14,16 @@ from logstat.filters import Duration, Filters
 from logstat.status import classes
 from logstat.status.details import LAYERS as DETAIL_LAYERS
 
-# The columns the default summary reads; the pipeline parses nothing else.
-NEEDED = {"status", "substatus", "upstream_status", "upstream_status_list", "timestamp"}
+# The columns the default summary reads; the pipeline parses nothing else (and, from
+# formats that log a duration, the latency report's: schema.WITH_DURATION).
+NEEDED = {
+    "status",
+    "substatus",
+    "upstream_status",
+    "upstream_status_list",
+    "timestamp",
+    schema.DURATION,
+}
 STATUS_KEYS = ["source", "status", "substatus", "status_class", "upstream_status", "produced_by"]
 TOP_KEYS = ["status", "status_class"]  # --top counts are kept (and bounded) per status
 CLASS_ORDER = list(classes.ORDER)
@@ -25,6 +33,7 @@ PRODUCERS = ("proxy", "upstream", "unknown")
 TOP_FIELDS = ("path", "client_ip", "host", "user_agent")
 DRILLABLE = ("path", "client_ip", "host", "user_agent", "referer", "method", "query", "protocol")
 FIELD_ALIASES = {"client": "client_ip", "agent": "user_agent", "ua": "user_agent"}
+SLOWEST = 10  # the slowest requests listed without --top
 MAX_BUCKETS = 100_000  # --every: a report nobody can read, and a lot of memory
 
 BUCKET = "bucket"
@@ -69,6 +78,10 @@ class ReportSettings:
     def status_keys(self) -> list[str]:
         """The keys the selected records are counted by."""
         return STATUS_KEYS + self.detail_keys()
+
+    def slowest(self) -> int:
+        """How many of the slowest requests the latency report lists (--top N, else 10)."""
+        return self.top or SLOWEST
 
     def drilled(self) -> tuple[str, ...]:
         """The fields --top counts values of (none without --top)."""

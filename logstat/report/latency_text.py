@@ -1,0 +1,132 @@
+"""The latency report's tables for the text, rich and Markdown views: durations by class
+and by status (ALB/ELB: by phase too), bytes sent by status, the slowest requests.
+Shown only when some selected record has a duration."""
+
+from __future__ import annotations
+
+from logstat.report.escape import safe
+from logstat.report.fit import DATA, Layout
+from logstat.report.latency_model import ClassDurations, Latency, StatusDurations
+from logstat.report.text import Section, _count, _moment, _status
+from logstat.time_zones import UTC_ZONE, DisplayZone
+
+# How each measure is named in a table: the whole request, or a load balancer's phase
+MEASURE_LABELS = {
+    "request_time_s": "total",
+    "request_processing_time_s": "request",
+    "target_processing_time_s": "target",
+    "backend_processing_time_s": "backend",
+    "response_processing_time_s": "response",
+}
+FIGURES = ["requests", "p50", "p90", "p99", "max", "mean"]
+
+
+def duration_text(seconds: float) -> str:
+    """Three significant digits (the sketch is within 1%) in s, ms or us: 1.53 s, 12.3 ms."""
+    if seconds == 0:
+        return "0"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale or unit == "us":
+            value = seconds / scale
+            return f"{value:,.0f} {unit}" if value >= 1000 else f"{value:.3g} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _figures(row: ClassDurations | StatusDurations) -> list[str]:
+    return [
+        _count(row.requests),
+        *(duration_text(value) for value in (row.p50, row.p90, row.p99, row.max, row.mean)),
+    ]
+
+
+def latency_sections(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Section]:
+    phases = any(row.measure != "request_time_s" for row in latency.by_status)
+    several_sources = len({row.source for row in latency.by_status}) > 1
+    accuracy = f"{latency.relative_accuracy:.0%}"
+    note = (
+        f"p50/p90/p99 within {accuracy} (a log-bucket sketch); requests, max and mean exact."
+        + (
+            " total = request + target + response processing time (ALB/ELB): a slow target"
+            " shows in target, a slow client in request or response; -1 (no answer) is no"
+            " duration."
+            if phases
+            else ""
+        )
+        + (
+            f" {_count(latency.negative)} durations below zero left out."
+            if latency.negative
+            else ""
+        )
+    )
+    time_column = ["time"] if phases else []
+    first = 1 + len(time_column)
+    result = [
+        Section(
+            "Latency by class (seconds, every source with durations)",
+            ["class", *time_column, *FIGURES],
+            [
+                [
+                    row.status_class,
+                    *([MEASURE_LABELS[row.measure]] if phases else []),
+                    *_figures(row),
+                ]
+                for row in latency.by_class
+            ],
+            frozenset(range(first, first + len(FIGURES))),
+            layout=Layout(drop=("mean", "p90")),
+        ),
+        Section(
+            "Latency by status",
+            [*(["source"] if several_sources else []), "status", *time_column, *FIGURES],
+            [
+                [
+                    *([row.source] if several_sources else []),
+                    _status(row.status, None),
+                    *([MEASURE_LABELS[row.measure]] if phases else []),
+                    *_figures(row),
+                ]
+                for row in latency.by_status
+            ],
+            frozenset(range(first + several_sources, first + several_sources + len(FIGURES))),
+            note,
+            Layout(drop=("mean", "p90")),
+        ),
+    ]
+    if latency.bytes_by_status:
+        result.append(
+            Section(
+                "Bytes sent by status",
+                [*(["source"] if several_sources else []), "status", "requests", "bytes", "mean"],
+                [
+                    [
+                        *([row.source] if several_sources else []),
+                        _status(row.status, None),
+                        _count(row.requests),
+                        _count(row.bytes),
+                        f"{row.mean:,.1f}",
+                    ]
+                    for row in latency.bytes_by_status
+                ],
+                frozenset(range(1 + several_sources, 4 + several_sources)),
+            )
+        )
+    if latency.slowest:
+        result.append(
+            Section(
+                f"Slowest requests ({len(latency.slowest)})",
+                ["duration", *(["source"] if several_sources else []), "status", "time", "path"],
+                [
+                    [
+                        duration_text(row.seconds),
+                        *([row.source] if several_sources else []),
+                        _status(row.status, None),
+                        _moment(row.timestamp, zone),
+                        safe(row.path) if row.path is not None else "-",
+                    ]
+                    for row in latency.slowest
+                ],
+                frozenset({0}),
+                layout=Layout({"path": DATA}, ("time",)),
+            )
+        )
+    return result

@@ -1,0 +1,221 @@
+"""Latency by status: the sketch's quantiles are within its stated error of the exact
+ones (and of the `ddsketch` package's), any split merges into one pass, zero and
+negative durations and ALB's -1 are handled, and logs without durations pay nothing."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from ddsketch import DDSketch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logstat import schema
+from logstat.report.latency_text import duration_text
+from logstat.report.model import status_text
+from logstat.report.text import render_plain
+from logstat.summary import ReportSettings
+from logstat.summary.latency import RELATIVE_ACCURACY, LatencyCounts
+from logstat.summary.latency_rows import latency_report
+from tests.helpers import FIXTURES, REPORT_FIXTURES, parse_file, run_cli, summarise
+
+EXAMPLES = settings(max_examples=60, deadline=None)
+# durations as logs write them: whole milliseconds, microseconds, and any float
+DURATIONS = st.one_of(
+    st.integers(0, 600_000).map(lambda ms: ms / 1000),
+    st.integers(0, 10**7).map(lambda us: us / 1_000_000),
+    st.floats(1e-6, 1e5, allow_nan=False),
+)
+STATUSES = (200, 404, 502)
+START = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def frame(durations: list[float | None], statuses: list[int] | None = None) -> pl.DataFrame:
+    """Selected records as the summary sees them (only the columns latency reads)."""
+    codes = statuses or [STATUSES[index % 3] for index in range(len(durations))]
+    return pl.DataFrame(
+        {
+            "source": ["nginx"] * len(durations),
+            "status_class": [f"{code // 100}xx" for code in codes],
+            "status": codes,
+            schema.DURATION: durations,
+            "bytes_sent": [index * 10 for index in range(len(durations))],
+            "path": [f"/p{index % 7}" for index in range(len(durations))],
+            "timestamp": [START + timedelta(seconds=index % 5) for index in range(len(durations))],
+        },
+        schema_overrides={
+            "status": pl.Int16,
+            schema.DURATION: pl.Float64,
+            "bytes_sent": pl.Int64,
+            "timestamp": schema.TIMESTAMP,
+        },
+    )
+
+
+def report_of(durations: list[float | None], parts: int = 1, seed: int = 0, slowest: int = 5):
+    """The latency report of `durations` cut into `parts` pieces merged in a random order."""
+    records = frame(durations)
+    bounds = sorted(random.Random(seed).randrange(records.height + 1) for _ in range(parts - 1))
+    pieces = []
+    for start, end in zip([0, *bounds], [*bounds, records.height], strict=True):
+        counts = LatencyCounts(slowest)
+        counts.add(records.slice(start, end - start))
+        pieces.append(counts)
+    random.Random(seed).shuffle(pieces)
+    merged = LatencyCounts(slowest)
+    for piece in pieces:
+        merged.merge(piece)
+    return latency_report(merged)
+
+
+def within(estimate: float, true: float, accuracy: float = RELATIVE_ACCURACY) -> bool:
+    return abs(estimate - true) <= accuracy * true * (1 + 1e-9) + 1e-12
+
+
+@EXAMPLES
+@given(durations=st.lists(DURATIONS, min_size=1, max_size=300))
+def test_quantiles_are_within_the_stated_error_of_the_exact_ones(durations: list[float]) -> None:
+    report = report_of(durations)
+    assert report is not None
+    by_status = {row.status: row for row in report.by_status}
+    for index, code in enumerate(STATUSES):
+        values = np.array(durations[index::3])
+        if not values.size:
+            assert code not in by_status
+            continue
+        row = by_status[code]
+        assert row.requests == values.size
+        assert row.max == values.max()  # exact
+        assert abs(row.mean - values.mean()) <= 1e-6  # exact to the microsecond
+        for name, quantile in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+            # the value of rank floor(q (n - 1)), numpy's "lower" quantile
+            true = float(np.quantile(values, quantile, method="lower"))
+            assert within(getattr(row, name), true), (name, getattr(row, name), true)
+
+
+@EXAMPLES
+@given(durations=st.lists(DURATIONS, min_size=1, max_size=300))
+def test_quantiles_agree_with_the_ddsketch_package(durations: list[float]) -> None:
+    """Both are within 1% of the exact quantile, so within about 2% of each other."""
+    report = report_of([*durations])
+    assert report is not None
+    for row in report.by_status:
+        values = durations[STATUSES.index(row.status) :: 3]
+        sketch = DDSketch(relative_accuracy=RELATIVE_ACCURACY)
+        for value in values:
+            sketch.add(value)
+        for name, quantile in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+            theirs = sketch.get_quantile_value(quantile)
+            ours = getattr(row, name)
+            assert theirs is not None
+            assert abs(ours - theirs) <= 2.02 * RELATIVE_ACCURACY * max(ours, theirs) + 1e-12
+
+
+@EXAMPLES
+@given(
+    durations=st.lists(st.one_of(st.none(), DURATIONS, st.just(0.0)), min_size=1, max_size=200),
+    parts=st.integers(1, 8),
+    seed=st.integers(0, 2**32),
+    slowest=st.integers(1, 6),
+)
+def test_any_split_merged_in_any_order_equals_one_pass(
+    durations: list[float | None], parts: int, seed: int, slowest: int
+) -> None:
+    assert report_of(durations, parts, seed, slowest) == report_of(durations, 1, 0, slowest)
+
+
+def test_zero_has_its_own_bucket_and_negatives_are_counted_apart() -> None:
+    report = report_of([0.0, 0.0, -0.5, 0.0, 0.0, 0.0, 2.0])
+    assert report is not None
+    assert report.negative == 1
+    [ok] = [row for row in report.by_status if row.status == 200]
+    assert ok.requests == 3 and ok.p50 == 0 and ok.max == 2.0  # 0.0, 0.0, 2.0
+    [slowest, *_] = report.slowest
+    assert slowest.seconds == 2.0
+
+
+def test_nulls_and_no_duration_at_all() -> None:
+    assert report_of([None, None]) is None
+    counts = LatencyCounts(3)
+    counts.add(frame([0.1]).drop(schema.DURATION))  # a format that logs no duration
+    assert latency_report(counts) is None and counts.held_rows == 0
+
+
+def test_slowest_keeps_the_largest_with_ties_broken_the_same_way() -> None:
+    durations = [1.0, 5.0, 5.0, 3.0, 5.0, 2.0]
+    report = report_of(durations, slowest=2)
+    assert report is not None
+    assert [row.seconds for row in report.slowest] == [5.0, 5.0]
+    for seed in range(10):
+        assert report_of(durations, 4, seed, 2) == report
+
+
+def test_alb_phases_tell_a_slow_target_from_a_slow_client() -> None:
+    """ALB logs -1 for a phase that did not happen: no duration, and no total either."""
+    records = parse_file(FIXTURES / "alb" / "requests.log")
+    records = records.filter(pl.col(schema.LINE_KIND) == schema.RECORD)
+    counts = LatencyCounts(3)
+    counts.add(records)
+    report = latency_report(counts)
+    assert report is not None
+    measures = {row.measure for row in report.by_status}
+    assert measures == {
+        "request_time_s",
+        "request_processing_time_s",
+        "target_processing_time_s",
+        "response_processing_time_s",
+    }
+    target = records.get_column("target_processing_time_s")
+    timed = [row for row in report.by_status if row.measure == "target_processing_time_s"]
+    assert sum(row.requests for row in timed) == target.drop_nulls().len()
+    total = [row for row in report.by_status if row.measure == "request_time_s"]
+    assert sum(row.requests for row in total) == records[schema.DURATION].drop_nulls().len()
+
+
+def test_logs_without_durations_have_no_latency_and_parse_none_of_its_columns() -> None:
+    log = REPORT_FIXTURES / "apache_vhosts.log"
+    code, out, _ = run_cli(str(log), "--json", in_process=True)
+    assert code == 0 and "latency" not in json.loads(out)
+    _, text, _ = run_cli(str(log), in_process=True)
+    assert "Latency by" not in text
+    needed = {"status", schema.DURATION}
+    assert schema.with_duration(needed, {"status", "bytes_sent", "path"}) == needed
+    assert schema.with_duration(needed, {schema.DURATION, "bytes_sent", "path"}) == {
+        *needed,
+        "bytes_sent",
+        "path",
+    }
+
+
+def test_the_json_states_the_error_and_the_text_shows_every_table() -> None:
+    log = REPORT_FIXTURES / "upstream.log"
+    code, out, _ = run_cli(str(log), "--json", in_process=True)
+    assert code == 0
+    latency = json.loads(out)["latency"]
+    assert latency["relative_accuracy"] == RELATIVE_ACCURACY
+    statuses = {status_text(row["status"]) for row in latency["by_status"]}
+    _, text, _ = run_cli(str(log), in_process=True)
+    for title in ("Latency by class", "Latency by status", "Bytes sent by status", "Slowest"):
+        assert title in text
+    assert statuses and all(f"\n{status} " in text for status in statuses)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0, "0"), (0.0004, "400 us"), (0.0125, "12.5 ms"), (1.5349, "1.53 s"), (4321.0, "4,321 s")],
+)
+def test_durations_are_shown_to_three_digits(seconds: float, shown: str) -> None:
+    assert duration_text(seconds) == shown
+
+
+def test_latency_tables_fit_80_columns() -> None:
+    logs = [FIXTURES / "alb" / "requests.log", REPORT_FIXTURES / "upstream.log"]
+    summary = summarise(logs, ReportSettings(top=3), format=None)
+    text = render_plain(summary, width=80)
+    start = text.index("Latency by class")
+    assert all(len(line) <= 80 for line in text[start:].splitlines()), text[start:]
