@@ -10,26 +10,38 @@ reads each line once across growth, rotation and truncation.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logstat.errors import ExitCode, LogstatError
+from logstat.library import request_filters
 from logstat.reading.follow import Follower
 from logstat.reading.runs import Options
 from logstat.report.live import LiveView, screen_lines
 from logstat.summary import ReportSettings, summarize_frames
 from logstat.summary.window import SecondWindow
+from logstat.time_zones import UTC_ZONE
 from tests.helpers import frame_of, log_line, run_cli
 
 START = 1_800_000_000.0  # seconds since the epoch: where the simulated clock starts
 STATUSES = (200, 201, 304, 404, 499, 500, 502, None)
 PATHS = ("/", "/api", "/login", None)
 SETTINGS = ReportSettings(top=3, top_fields=("path",), top_by="class")
+# as `logstat follow --status 5xx,404 --path ^/a --top 1`: what the filters leave out
+# of the window is counted as excluded, as a summary counts it
+FILTERED = ReportSettings(
+    filters=request_filters(status=["5xx,404"], path="^/a", tz=UTC_ZONE),
+    top=1,
+    top_fields=("path",),
+    top_by="class",
+)
 
 # a record as read: seconds from the moment it was read (None: no time logged)
 RECORDS = st.lists(
@@ -66,12 +78,17 @@ def _json(summary: Any) -> dict[str, Any]:
 
 
 @EXAMPLES
-@given(reads=READS, seconds=st.sampled_from([1, 7, 60, 300]))
+@given(
+    reads=READS,
+    seconds=st.sampled_from([1, 7, 60, 300]),
+    chosen=st.sampled_from([SETTINGS, FILTERED]),
+)
 def test_the_window_counts_exactly_the_records_inside_it(
     reads: list[tuple[float, list[tuple[float | None, int | None, str | None]], bool]],
     seconds: int,
+    chosen: ReportSettings,
 ) -> None:
-    window = SecondWindow(seconds, SETTINGS)
+    window = SecondWindow(seconds, chosen)
     now = START
     seen: list[tuple[Row, float]] = []
     for advance, records, drop in reads:
@@ -81,32 +98,47 @@ def test_the_window_counts_exactly_the_records_inside_it(
             for offset, status, path in records
         ]
         if rows:
-            window.add(frame_of(rows), now)  # type: ignore[arg-type]
+            window.add(_frame(rows), now)
         if drop:
             window.drop_old(now)
         seen += [(row, now) for row in rows]
     first = int(now) - seconds + 1
-    inside = [row for row, read_at in seen if _second(row, read_at) >= first]
-    expected = summarize_frames([frame_of(inside)] if inside else [], [], SETTINGS)  # type: ignore[arg-type]
+    inside = [(row, _second(row, read_at)) for row, read_at in seen]
+    inside = [(row, second) for row, second in inside if second >= first]
+    frame = _frame([row for row, _ in inside]) if inside else None
+    expected = summarize_frames([frame] if frame is not None else [], [], chosen)
     assert _json(window.summary(now)) == _json(expected)
-    # the sparkline's counts: each second's records, by class
+    # the sparkline's counts: each second's records (those the filters keep), by class
     series = window.per_second(now)
     for row in expected.classes:
         assert sum(series.get(row.status_class, [])) == row.count
+    kept: dict[int, int] = {}
+    if frame is not None:
+        predicate = chosen.filters.expression()
+        keys = pl.Series([second for _, second in inside])
+        selected = frame.with_columns(keys.alias("second"))
+        if predicate is not None:
+            selected = selected.filter(predicate)
+        kept = dict(Counter(selected["second"].to_list()))
     for offset in range(seconds):
         count = sum(values[offset] for values in series.values())
-        assert count == sum(1 for row, read_at in seen if _second(row, read_at) == first + offset)
+        assert count == kept.get(first + offset, 0)
+
+
+def _frame(rows: list[Row]) -> pl.DataFrame:
+    """Parsed records (frame_of), the path a String even when no row has one."""
+    return frame_of(rows).with_columns(pl.col("path").cast(pl.String))  # type: ignore[arg-type]
 
 
 def test_old_seconds_are_dropped_and_late_records_kept_out() -> None:
     window = SecondWindow(60, SETTINGS)
     assert window.first_second(START + 0.9) == int(START) - 59
-    window.add(frame_of([(_moment(START - 30), 200, "/")]), START)
+    window.add(_frame([(_moment(START - 30), 200, "/")]), START)
     assert window.summary(START).totals.selected == 1
     window.drop_old(START + 31)
     assert window.buckets == {} and window.summary(START + 31).totals.selected == 0
     # read now, logged two minutes ago: never in a 60 s window
-    window.add(frame_of([(_moment(START - 120), 500, "/")]), START + 31)
+    window.add(_frame([(_moment(START - 120), 500, "/")]), START + 31)
     assert window.summary(START + 31).totals.selected == 0 and window.older == 1
 
 
@@ -191,7 +223,7 @@ def test_the_screen_fits_its_size_whatever_the_counts(tmp_path: Path) -> None:
         for status in (200, 404, 499, 500, 502, 503, 301, 418)
     ]
     window = SecondWindow(300, SETTINGS)
-    window.add(frame_of(rows), now)
+    window.add(_frame(rows), now)
     view = LiveView(
         window.summary(now), window.per_second(now), "5m", 300, _moment(now), ["access.log"]
     )
@@ -212,7 +244,7 @@ def test_the_screen_fits_its_size_whatever_the_counts(tmp_path: Path) -> None:
 
 def test_a_tiny_terminal_gets_what_fits() -> None:
     window = SecondWindow(60, SETTINGS)
-    window.add(frame_of([(_moment(START - 1), 502, "/a"), (_moment(START), 404, "/b")]), START)
+    window.add(_frame([(_moment(START - 1), 502, "/a"), (_moment(START), 404, "/b")]), START)
     view = LiveView(
         window.summary(START), window.per_second(START), "1m", 60, _moment(START), ["a.log"],
         waiting=["b.log"],
@@ -226,7 +258,7 @@ def test_a_tiny_terminal_gets_what_fits() -> None:
 
 def test_an_empty_window_says_why() -> None:
     window = SecondWindow(60, SETTINGS)
-    window.add(frame_of([(_moment(START - 3600), 200, "/")] * 3), START)
+    window.add(_frame([(_moment(START - 3600), 200, "/")] * 3), START)
     view = LiveView(
         window.summary(START), window.per_second(START), "1m", 60, _moment(START), ["a.log"],
         older=window.older,
