@@ -7,6 +7,8 @@ today; a file path naming the server (`/var/log/apache2/...`) overrides it.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -26,6 +28,7 @@ from logstat.formats import (
     nginx,
     traefik,
 )
+from logstat.formats import envelope as envelopes
 from logstat.formats.base import Detection, Format, Parser
 from logstat.status.chains import VendorChains
 
@@ -110,7 +113,41 @@ def sample_lines(lines: pl.Series) -> pl.Series:
 
 def detect(sample: pl.Series, path: str) -> Choice | None:
     """The format that matches most sample lines (of those, that reads most lines whole,
-    with no fields left over); None when none matches any."""
+    with no fields left over); None when none matches any.  Lines that a container
+    runtime, journald or syslog wrapped (formats/envelope.py) are read inside their
+    envelope when that reads more of them than the lines as they are."""
+    plain = _detect(sample, path)
+    if plain is not None and plain.detection.matched == len(sample):
+        return plain
+    found = _inside_envelope(sample, lambda inner: _detect(inner, path))
+    if found is None or (plain is not None and _share(plain) >= _share(found)):
+        return plain
+    return found
+
+
+def _share(choice: Choice) -> float:
+    """The share of the lines looked at that a reading reads (inside an envelope: of the
+    lines inside it)."""
+    return choice.detection.matched / max(choice.detection.sampled, 1)
+
+
+def _inside_envelope(
+    sample: pl.Series, choose: Callable[[pl.Series], Choice | None]
+) -> Choice | None:
+    """`choose` on the lines inside the sample's envelope, its parser wrapped in it."""
+    wrapper = envelopes.find(sample)
+    if wrapper is None:
+        return None
+    chosen = choose(envelopes.unwrap(sample, wrapper))
+    if chosen is None:
+        return None
+    detection = dataclasses.replace(
+        chosen.detection, parser=envelopes.Wrapped(chosen.detection.parser, wrapper)
+    )
+    return dataclasses.replace(chosen, detection=detection)
+
+
+def _detect(sample: pl.Series, path: str) -> Choice | None:
     found = [(format, format.detect(sample)) for format in FORMATS]
     matches = [(format, detection) for format, detection in found if detection is not None]
     if not matches:
@@ -144,20 +181,35 @@ def explicit(format_name: str | None, log_format: str | None, sample: pl.Series)
         detection = format.detect(sample)
         if detection is not None:
             return Choice(format, detection)
+        wrapped = _inside_envelope(sample, lambda inner: _told(format, inner))
+        if wrapped is not None:
+            return wrapped
         parser = format.make_parser(None)
     else:
         parser = format.make_parser(log_format)
-    matched = (
-        int(
-            parser.parse(pl.LazyFrame({"line": sample}))
-            .select((pl.col("line_kind") == "record").sum())
-            .collect()
-            .item()
-        )
-        if len(sample)
-        else 0
-    )
+    matched = _records(parser, sample)
+    wrapper = envelopes.find(sample)
+    if wrapper is not None:
+        # a format string for the lines inside a container runtime's or syslog's envelope
+        inside = _records(envelopes.Wrapped(parser, wrapper), sample)
+        if inside > matched:
+            return Choice(
+                format, Detection(envelopes.Wrapped(parser, wrapper), inside, len(sample))
+            )
     return Choice(format, Detection(parser, matched, len(sample)))
+
+
+def _records(parser: Parser, sample: pl.Series) -> int:
+    """How many sample lines `parser` reads as records."""
+    if not len(sample):
+        return 0
+    parsed = parser.parse(pl.LazyFrame({"line": sample}))
+    return int(parsed.select((pl.col("line_kind") == "record").sum()).collect().item())
+
+
+def _told(format: Format, sample: pl.Series) -> Choice | None:
+    detection = format.detect(sample)
+    return None if detection is None else Choice(format, detection)
 
 
 def by_json_keys(

@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from logstat.formats import envelope
 from logstat.formats.base import TemplateSyntax, template_format
 from logstat.formats.template import (
     CLF_TIME,
@@ -428,18 +429,9 @@ def unescape(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all("#23", "#", literal=True)  # last: `#2322` is `#22` as text
 
 
-# Text a syslog transport writes before HAProxy's message, cut before the line is read:
-# a priority (<134>), then an RFC 5424 header (1 TIME HOST APP PID MSGID SD), or a BSD
-# or ISO time with an optional host and a `haproxy[pid]:` tag; or the tag alone, as
-# HAProxy's manual prints its examples.  None of these can start an access line.
-ENVELOPE = (
-    r"^(?:<[0-9]{1,3}>)?"
-    r"(?:1 [^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) "
-    r"|(?:[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}"
-    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(?:Z|[+-][0-9:]+)?)"
-    r" (?:(?:[^ ]+ )?[^ :\[]+(?:\[[0-9]+\])?: )?"
-    r"|[^ :\[]+\[[0-9]+\]: )?"
-)
+# A syslog header before HAProxy's message, if any (HAProxy logs through syslog; its
+# manual prints its examples with the tag alone): cut before the line is read.
+ENVELOPE = envelope.SYSLOG_IF_ANY
 # HAProxy's own messages in the same log: proxies starting and stopping, servers going
 # up and down, the error log format of failed TLS handshakes (8.2.5)
 NOTICES = (
