@@ -51,10 +51,16 @@ WITH_DURATION = frozenset(
     {
         "bytes_sent",
         "path",
-        "request_processing_time_s",  # ALB and ELB phases (format extras)
+        # parts of the duration some formats log apart (extras; latency_model.MEASURE_LABELS)
+        "request_processing_time_s",
         "target_processing_time_s",
         "backend_processing_time_s",
         "response_processing_time_s",
+        "response_time_s",
+        "upstream_service_time_s",
+        "origin_time_s",
+        "origin_response_time_s",
+        "time_to_first_byte_s",
     }
 )
 

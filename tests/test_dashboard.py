@@ -26,7 +26,7 @@ import pytest
 from logstat.dashboard import DashboardBuilder, json_for_html
 from logstat.dashboard.data import MAX_BUCKETS, STEPS
 from logstat.dashboard.page import SCRIPTS, render_page
-from tests.helpers import REPORT_FIXTURES, frame_of, log_line, run_cli
+from tests.helpers import FIXTURES, REPORT_FIXTURES, frame_of, log_line, run_cli
 from tests.servers.chromium import Browser
 
 # Injected code would set one of these; the page must never run it.
@@ -215,6 +215,11 @@ PAGE_STATE = """(() => ({
   layersHidden: document.getElementById("layers-section").hidden,
   layerRows: [...document.querySelectorAll("#layers-table tbody tr")].map(
     (row) => [...row.cells].map((cell) => cell.textContent)),
+  latencyHidden: document.getElementById("latency-section").hidden,
+  latencyRows: [...document.querySelectorAll("#latency-table tbody tr")].map(
+    (row) => [...row.cells].map((cell) => cell.textContent)),
+  slowestRows: [...document.querySelectorAll("#slowest-table tbody tr")].map(
+    (row) => [...row.cells].map((cell) => cell.textContent)),
   groupsHidden: document.getElementById("file-groups-section").hidden,
   groupRows: [...document.querySelectorAll("#file-groups-table tbody tr")].map(
     (row) => [...row.cells].map((cell) => cell.textContent)),
@@ -345,6 +350,29 @@ def test_layers_and_file_groups_render_as_text(tmp_path: Path, browser: Browser)
     ]
     assert state["filesTitle"] == "Files that need attention"
     assert state["fileCells"] == [str(flagged)]
+
+
+def test_latency_tables_render_for_logs_with_durations(tmp_path: Path, browser: Browser) -> None:
+    """ALB: by status and phase (target apart from request and response), the slowest
+    requests; a log without durations (nginx combined) has no latency section."""
+    log = tmp_path / "alb.log"
+    log.write_bytes((FIXTURES / "alb" / "requests.log").read_bytes())
+    output = tmp_path / "report.html"
+    assert cli("dashboard", str(log), "-o", str(output), "-q") == 0
+    latency = page_data(output)["latency"]
+    browser.open(output.as_uri())
+    state = browser.evaluate(PAGE_STATE)
+    assert browser.problems() == []
+    assert not state["latencyHidden"]
+    assert len(state["latencyRows"]) == len(latency["by_status"])
+    assert {row[2] for row in state["latencyRows"]} == {"total", "request", "target", "response"}
+    slowest = latency["slowest"][0]
+    assert state["slowestRows"][0][4] == slowest["path"]
+    plain = write_sample(tmp_path / "access.log")
+    assert cli("dashboard", str(plain), "-o", str(output), "-q") == 0
+    assert page_data(output)["latency"] is None
+    browser.open(output.as_uri())
+    assert browser.evaluate(PAGE_STATE)["latencyHidden"]
 
 
 def test_dashboard_of_a_dataset(tmp_path: Path, browser: Browser) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -16,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logstat import schema
+from logstat.report.latency_model import MEASURE_LABELS
 from logstat.report.latency_text import duration_text
 from logstat.report.model import status_text
 from logstat.report.text import render_plain
@@ -219,3 +221,54 @@ def test_latency_tables_fit_80_columns() -> None:
     text = render_plain(summary, width=80)
     start = text.index("Latency by class")
     assert all(len(line) <= 80 for line in text[start:].splitlines()), text[start:]
+
+
+def test_every_measure_is_read_with_the_duration_and_named_in_the_schema() -> None:
+    schema_file = REPORT_FIXTURES.parent.parent / "logstat" / "report" / "schema"
+    document = json.loads((schema_file / "summary.schema.json").read_text("utf-8"))
+    named = document["$defs"]["durations"]["properties"]["measure"]["enum"]
+    assert named == list(MEASURE_LABELS)
+    assert set(MEASURE_LABELS) - {schema.DURATION} <= schema.WITH_DURATION
+
+
+def _prometheus(text: str) -> dict[str, dict[tuple[str, ...], float]]:
+    """sample name -> {labels as key=value: value}, read by prometheus_client's parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples: dict[str, dict[tuple[str, ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = tuple(f"{key}={value}" for key, value in sorted(sample.labels.items()))
+            samples.setdefault(sample.name, {})[labels] = sample.value
+    return samples
+
+
+def test_prometheus_summaries_describe_the_run_and_bytes_add_up_with_state(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "alb.log"
+    log.write_bytes((FIXTURES / "alb" / "requests.log").read_bytes())
+    state, target = tmp_path / "state", tmp_path / "out.prom"
+    _, out, _ = run_cli(str(log), "--json", in_process=True)
+    latency = json.loads(out)["latency"]
+    arguments = (str(log), "--state", str(state), "--prometheus", str(target))
+    assert run_cli(*arguments, in_process=True).code == 0
+    first = _prometheus(target.read_text())
+    durations = first["logstat_request_duration_seconds"]
+    counts = first["logstat_request_duration_seconds_count"]
+    total = [row for row in latency["by_status"] if row["measure"] == "request_time_s"]
+    assert sum(counts.values()) == sum(row["requests"] for row in total)
+    assert len(durations) == 3 * len(total)  # p50, p90, p99 per status
+    phases = first["logstat_request_phase_duration_seconds_count"]
+    assert {dict(item.split("=") for item in key)["phase"] for key in phases} == {
+        "request",
+        "target",
+        "response",
+    }
+    sent = sum(row["bytes"] for row in latency["bytes_by_status"])
+    assert sum(first["logstat_response_bytes_total"].values()) == sent
+    # nothing new to read: no durations this run, the byte counter stays where it was
+    assert run_cli(*arguments, in_process=True).code == 0
+    second = _prometheus(target.read_text())
+    assert "logstat_request_duration_seconds" not in second
+    assert second["logstat_response_bytes_total"] == first["logstat_response_bytes_total"]

@@ -31,7 +31,8 @@ SAMPLE = re.compile(
     rf"^{NAME}(?:\{{{LABEL}(?:,{LABEL})*\}})? "
     r"-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\+Inf|-Inf|NaN)$"
 )
-COMMENT = re.compile(rf"^# (?:HELP {NAME} .*|TYPE {NAME} (?:counter|gauge|untyped))$")
+TYPES = "counter|gauge|summary|histogram|untyped"
+COMMENT = re.compile(rf"^# (?:HELP {NAME} .*|TYPE {NAME} (?:{TYPES}))$")
 
 
 def strictly_valid(text: str) -> None:

@@ -29,6 +29,7 @@ from logstat.report.files import (
     needing_attention,
     shown_groups,
 )
+from logstat.report.latency_model import MEASURE_LABELS
 from logstat.report.model import FileSummary, FilterReport
 from logstat.status.details import LAYERS as DETAIL_LAYERS
 from logstat.status.producers import LAYER_NAMES
@@ -132,6 +133,9 @@ class DashboardBuilder:
             # None: exact; else each path's error count may be low by up to this
             "error_paths_error": int(self._paths.errors()[ERROR].sum()) or None,
             "top": self.top,
+            # durations and bytes by status, slowest requests: None when none was logged
+            "latency": summary.get("latency"),
+            "measure_labels": MEASURE_LABELS,
         }
 
 

@@ -45,6 +45,7 @@ FIELDS: dict[str, pl.DataType] = {
         "ClientRequestUserAgent",
         "ClientRequestReferer",
         "EdgeResponseBytes",
+        "OriginResponseDurationMs",
         "CacheCacheStatus",
         "CacheResponseStatus",
         "SecurityAction",
@@ -155,6 +156,13 @@ def to_timestamp(text: pl.Expr) -> pl.Expr:
     )
 
 
+def _origin_seconds(milliseconds: pl.Expr, origin_status: pl.Expr) -> pl.Expr:
+    """The origin's time in seconds; none when no request went to the origin (status 0:
+    the cache or the edge answered), whose time Cloudflare logs as 0."""
+    count = missing(milliseconds).cast(pl.Float64, strict=False)
+    return pl.when((origin_status != 0) & (count >= 0)).then(count / 1000)
+
+
 def outputs(text: dict[str, pl.Expr], wanted: set[str] | None) -> dict[str, pl.Expr]:
     """Canonical and extra columns from the fields' text (null where a field is absent)."""
     origin = missing(text["OriginResponseStatus"]).cast(pl.Int16, strict=False)
@@ -173,6 +181,8 @@ def outputs(text: dict[str, pl.Expr], wanted: set[str] | None) -> dict[str, pl.E
         "origin_response_status": origin,
         "bytes_sent": missing(text["EdgeResponseBytes"]).cast(pl.Int64, strict=False),
         "request_time_s": (end - start).dt.total_microseconds() / 1_000_000,
+        # the origin's part of it (connecting, waiting for the answer); no origin: none
+        "origin_response_time_s": _origin_seconds(text["OriginResponseDurationMs"], origin),
         "user_agent": missing(text["ClientRequestUserAgent"]),
         "referer": missing(text["ClientRequestReferer"]),
         **{column_name(field): missing(text[field]) for field in EXTRAS},
@@ -284,6 +294,7 @@ class CloudflareParser:
             "user_agent",
             "referer",
             "origin_response_status",
+            "origin_response_time_s",
             *(column_name(field) for field in EXTRAS),
         }
 

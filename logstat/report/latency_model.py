@@ -7,6 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# Measures, as a table names them: the whole request, then the parts of it a proxy
+# logs apart (the format's extra columns, schema.WITH_DURATION), so that a slow backend
+# is told from a slow client.  ALB and ELB log -1 for a phase that did not happen (no
+# target answered), HAProxy -1 for a timer that did not run: null, no duration.
+MEASURE_LABELS = {
+    "request_time_s": "total",  # the whole request (schema.DURATION)
+    "request_processing_time_s": "request",  # ALB/ELB: reading the request
+    "target_processing_time_s": "target",  # ALB: the target answering
+    "backend_processing_time_s": "backend",  # classic ELB's name for it
+    "response_processing_time_s": "response",  # ALB/ELB: sending the response back
+    "response_time_s": "server",  # HAProxy Tr: the server's response headers
+    "upstream_service_time_s": "upstream",  # Envoy x-envoy-upstream-service-time
+    "origin_time_s": "origin",  # Traefik OriginDuration
+    "origin_response_time_s": "origin",  # Cloudflare OriginResponseDurationMs
+    "time_to_first_byte_s": "first byte",  # CloudFront time-to-first-byte
+}
+
 
 @dataclass
 class ClassDurations:
@@ -20,6 +37,7 @@ class ClassDurations:
     p99: float
     max: float  # exact
     mean: float  # exact to the microsecond
+    sum: float  # seconds, exact to the microsecond
 
 
 @dataclass
@@ -36,6 +54,7 @@ class StatusDurations:
     p99: float
     max: float
     mean: float
+    sum: float
 
 
 @dataclass

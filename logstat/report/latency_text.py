@@ -6,18 +6,15 @@ from __future__ import annotations
 
 from logstat.report.escape import safe
 from logstat.report.fit import DATA, Layout
-from logstat.report.latency_model import ClassDurations, Latency, StatusDurations
+from logstat.report.latency_model import (
+    MEASURE_LABELS,
+    ClassDurations,
+    Latency,
+    StatusDurations,
+)
 from logstat.report.text import Section, _count, _moment, _status
 from logstat.time_zones import UTC_ZONE, DisplayZone
 
-# How each measure is named in a table: the whole request, or a load balancer's phase
-MEASURE_LABELS = {
-    "request_time_s": "total",
-    "request_processing_time_s": "request",
-    "target_processing_time_s": "target",
-    "backend_processing_time_s": "backend",
-    "response_processing_time_s": "response",
-}
 FIGURES = ["requests", "p50", "p90", "p99", "max", "mean"]
 
 
@@ -46,9 +43,11 @@ def latency_sections(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Sec
     note = (
         f"p50/p90/p99 within {accuracy} (a log-bucket sketch); requests, max and mean exact."
         + (
-            " total = request + target + response processing time (ALB/ELB): a slow target"
-            " shows in target, a slow client in request or response; -1 (no answer) is no"
-            " duration."
+            " total: the whole request; the other rows are the parts of it the proxy logs"
+            " apart (ALB/ELB: request, target, response; HAProxy: server; Envoy: upstream;"
+            " Traefik, Cloudflare: origin; CloudFront: first byte): a slow backend shows"
+            " there, a slow client in request or response.  A part not measured (ALB's -1:"
+            " no target answered) is no duration."
             if phases
             else ""
         )

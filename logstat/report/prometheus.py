@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from logstat.outputs.atomic import atomic_output
+from logstat.report import prometheus_latency
 from logstat.report.model import CountRow, Summary, status_text
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ HELP = {
     "(--since, --status, --path ...).",
     "logstat_first_request_timestamp_seconds": "Time of the earliest request read (Unix time).",
     "logstat_last_request_timestamp_seconds": "Time of the latest request read (Unix time).",
+    prometheus_latency.BYTES: prometheus_latency.BYTES_HELP,
 }
 OTHER_HOSTS = "_other"
 Labels = tuple[tuple[str, str], ...]
@@ -212,6 +214,11 @@ def families(summary: Summary, kept_hosts: Iterable[str] = ()) -> list[Family]:
             ),
         ),
     ]
+    sent = prometheus_latency.bytes_samples(summary.latency)
+    if sent:
+        result.append(
+            Family(prometheus_latency.BYTES, "counter", prometheus_latency.BYTES_HELP, list(sent))
+        )
     if summary.filters is not None:
         result.append(
             Family(
@@ -233,13 +240,15 @@ def families(summary: Summary, kept_hosts: Iterable[str] = ()) -> list[Family]:
 def render(summary: Summary, state: StateFile | None = None) -> str:
     """The text file; with a state file, the totals since the state began (and the
     state's "prometheus" section updated, to be saved with the state)."""
+    # the latency summaries describe this run's requests: never added to the totals
+    latency = _latency_text(summary)
     if state is None:
-        return render_families(families(summary))
+        return render_families(families(summary)) + latency
     section = _Totals.load(state.sections.get(SECTION))
     found = families(summary, section.hosts)
     section.add(found)
     state.sections[SECTION] = section.dump()
-    return render_families(section.families(found))
+    return render_families(section.families(found)) + latency
 
 
 def render_families(found: list[Family]) -> str:
@@ -247,13 +256,25 @@ def render_families(found: list[Family]) -> str:
     for family in found:
         out.append(f"# HELP {family.name} {escape_help(family.help)}")
         out.append(f"# TYPE {family.name} {family.kind}")
-        for labels, value in family.samples:
-            if labels:
-                pairs = ",".join(f'{key}="{escape_label(text)}"' for key, text in labels)
-                out.append(f"{family.name}{{{pairs}}} {_number(value)}")
-            else:
-                out.append(f"{family.name} {_number(value)}")
+        out.extend(_sample(family.name, labels, value) for labels, value in family.samples)
     return "\n".join(out) + "\n"
+
+
+def _sample(name: str, labels: Labels, value: float | int) -> str:
+    if not labels:
+        return f"{name} {_number(value)}"
+    pairs = ",".join(f'{key}="{escape_label(text)}"' for key, text in labels)
+    return f"{name}{{{pairs}}} {_number(value)}"
+
+
+def _latency_text(summary: Summary) -> str:
+    """The latency summaries and largest durations (prometheus_latency.py), or ""."""
+    out: list[str] = []
+    for name, kind, text, samples in prometheus_latency.families(summary.latency):
+        out.append(f"# HELP {name} {escape_help(text)}")
+        out.append(f"# TYPE {name} {kind}")
+        out.extend(_sample(sample, labels, value) for sample, labels, value in samples)
+    return "".join(line + "\n" for line in out)
 
 
 def write(summary: Summary, path: Path, state: StateFile | None = None) -> None:

@@ -25,21 +25,14 @@ from collections.abc import Sequence
 import polars as pl
 
 from logstat import schema
+from logstat.report.latency_model import MEASURE_LABELS
 
 RELATIVE_ACCURACY = 0.01
 GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 LOG_GAMMA = math.log(GAMMA)
 QUANTILES = (0.5, 0.9, 0.99)
 DURATION = schema.DURATION
-# Measures: the whole request, then the phases a load balancer logs apart (AWS's names).
-# ALB and ELB log -1 for a phase that did not happen (no target answered): null, no duration.
-PHASES = {
-    "request_processing_time_s": "request",
-    "target_processing_time_s": "target",
-    "backend_processing_time_s": "backend",  # classic ELB's name for the target's time
-    "response_processing_time_s": "response",
-}
-MEASURES = (DURATION, *PHASES)
+MEASURES = tuple(MEASURE_LABELS)  # the whole request first, then its parts
 KEYS = ["source", "status_class", "status"]
 MEASURE = "measure"
 BUCKET = "bucket_index"

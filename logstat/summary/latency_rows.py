@@ -111,6 +111,7 @@ def _figures(row: dict[str, Any]) -> dict[str, Any]:
         **{name: row[name] for name in QUANTILE_NAMES},
         "max": row["largest"],
         "mean": row["mean"],
+        "sum": round(row["microseconds"] / 1_000_000, 6),
     }
 
 

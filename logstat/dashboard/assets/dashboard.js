@@ -229,6 +229,52 @@
     ], data.upstream_statuses, "");
   }
 
+  // a duration in s, ms or us to three significant digits (the quantiles are within 1%)
+  function seconds(value) {
+    if (value === 0) return "0";
+    for (const [unit, scale] of [["s", 1], ["ms", 1e-3], ["us", 1e-6]]) {
+      if (value >= scale || unit === "us") {
+        const shown = value / scale;
+        return (shown >= 1000 ? numbers.format(Math.round(shown)) : shown.toPrecision(3).replace(/\.?0+$/, "")) + " " + unit;
+      }
+    }
+    return String(value);
+  }
+
+  if (data.latency) {
+    const latency = data.latency;
+    document.getElementById("latency-section").hidden = false;
+    document.getElementById("latency-note").textContent =
+      "p50/p90/p99 within " + Math.round(latency.relative_accuracy * 100) + "% (a log-bucket sketch); " +
+      "requests, max and mean exact. Time: the whole request (total) or the part of it the proxy " +
+      "logs apart (ALB target: the target answering; request and response: the client).";
+    fillTable("latency-table", [
+      ["source", (row) => row.source],
+      ["status", (row) => statusText(row.status, null)],
+      ["time", (row) => data.measure_labels[row.measure] || row.measure],
+      ["requests", (row) => numbers.format(row.requests), "number"],
+      ["p50", (row) => seconds(row.p50), "number"],
+      ["p90", (row) => seconds(row.p90), "number"],
+      ["p99", (row) => seconds(row.p99), "number"],
+      ["max", (row) => seconds(row.max), "number"],
+      ["mean", (row) => seconds(row.mean), "number"],
+    ], latency.by_status, "");
+    fillTable("bytes-table", [
+      ["source", (row) => row.source],
+      ["status", (row) => statusText(row.status, null)],
+      ["requests", (row) => numbers.format(row.requests), "number"],
+      ["bytes", (row) => numbers.format(row.bytes), "number"],
+      ["mean", (row) => numbers.format(row.mean), "number"],
+    ], latency.bytes_by_status, "no byte counts logged");
+    fillTable("slowest-table", [
+      ["duration", (row) => seconds(row.seconds), "number"],
+      ["source", (row) => row.source],
+      ["status", (row) => statusText(row.status, null)],
+      ["time (UTC)", (row) => row.timestamp],
+      ["path", (row) => (row.path === null ? "(no path)" : row.path), "path"],
+    ], latency.slowest, "");
+  }
+
   if (data.layers.length > 0) {
     // win32 codes, error_reason and classification_reason come from the log: text only
     document.getElementById("layers-section").hidden = false;
