@@ -26,7 +26,7 @@ from logstat.reading.follow import Follower
 from logstat.reading.runs import Options
 from logstat.report.live import LiveView, screen_lines
 from logstat.summary import ReportSettings, summarize_frames
-from logstat.summary.window import SecondWindow
+from logstat.summary.window import BucketWindow
 from logstat.time_zones import UTC_ZONE
 from tests.helpers import frame_of, log_line, run_cli
 
@@ -80,7 +80,8 @@ def _json(summary: Any) -> dict[str, Any]:
 @EXAMPLES
 @given(
     reads=READS,
-    seconds=st.sampled_from([1, 7, 60, 300]),
+    # one-second buckets, then buckets of 2 s (600 buckets' worth) and of 4 s (226 buckets)
+    seconds=st.sampled_from([1, 7, 60, 300, 600, 901]),
     chosen=st.sampled_from([SETTINGS, FILTERED]),
 )
 def test_the_window_counts_exactly_the_records_inside_it(
@@ -88,7 +89,7 @@ def test_the_window_counts_exactly_the_records_inside_it(
     seconds: int,
     chosen: ReportSettings,
 ) -> None:
-    window = SecondWindow(seconds, chosen)
+    window = BucketWindow(seconds, chosen)
     now = START
     seen: list[tuple[Row, float]] = []
     for advance, records, drop in reads:
@@ -102,25 +103,27 @@ def test_the_window_counts_exactly_the_records_inside_it(
         if drop:
             window.drop_old(now)
         seen += [(row, now) for row in rows]
-    first = int(now) - seconds + 1
-    inside = [(row, _second(row, read_at)) for row, read_at in seen]
-    inside = [(row, second) for row, second in inside if second >= first]
+    size = window.bucket_seconds
+    assert size == -(-seconds // 300) and window.count * size >= seconds
+    first = int(now) // size - window.count + 1  # the oldest bucket inside
+    inside = [(row, _second(row, read_at) // size) for row, read_at in seen]
+    inside = [(row, bucket) for row, bucket in inside if bucket >= first]
     frame = _frame([row for row, _ in inside]) if inside else None
     expected = summarize_frames([frame] if frame is not None else [], [], chosen)
     assert _json(window.summary(now)) == _json(expected)
-    # the sparkline's counts: each second's records (those the filters keep), by class
-    series = window.per_second(now)
+    # the sparkline's counts: each bucket's records (those the filters keep), by class
+    series = window.per_bucket(now)
     for row in expected.classes:
         assert sum(series.get(row.status_class, [])) == row.count
     kept: dict[int, int] = {}
     if frame is not None:
         predicate = chosen.filters.expression()
-        keys = pl.Series([second for _, second in inside])
-        selected = frame.with_columns(keys.alias("second"))
+        keys = pl.Series([bucket for _, bucket in inside])
+        selected = frame.with_columns(keys.alias("bucket"))
         if predicate is not None:
             selected = selected.filter(predicate)
-        kept = dict(Counter(selected["second"].to_list()))
-    for offset in range(seconds):
+        kept = dict(Counter(selected["bucket"].to_list()))
+    for offset in range(window.count):
         count = sum(values[offset] for values in series.values())
         assert count == kept.get(first + offset, 0)
 
@@ -131,8 +134,8 @@ def _frame(rows: list[Row]) -> pl.DataFrame:
 
 
 def test_old_seconds_are_dropped_and_late_records_kept_out() -> None:
-    window = SecondWindow(60, SETTINGS)
-    assert window.first_second(START + 0.9) == int(START) - 59
+    window = BucketWindow(60, SETTINGS)
+    assert window.first_bucket(START + 0.9) == int(START) - 59
     window.add(_frame([(_moment(START - 30), 200, "/")]), START)
     assert window.summary(START).totals.selected == 1
     window.drop_old(START + 31)
@@ -144,7 +147,7 @@ def test_old_seconds_are_dropped_and_late_records_kept_out() -> None:
 
 def test_a_window_of_no_time_is_refused() -> None:
     with pytest.raises(ValueError):
-        SecondWindow(0)
+        BucketWindow(0)
 
 
 # --- the follower ----------------------------------------------------------------------
@@ -222,10 +225,10 @@ def test_the_screen_fits_its_size_whatever_the_counts(tmp_path: Path) -> None:
         for second in range(300)
         for status in (200, 404, 499, 500, 502, 503, 301, 418)
     ]
-    window = SecondWindow(300, SETTINGS)
+    window = BucketWindow(300, SETTINGS)
     window.add(_frame(rows), now)
     view = LiveView(
-        window.summary(now), window.per_second(now), "5m", 300, _moment(now), ["access.log"]
+        window.summary(now), window.per_bucket(now), 1, "5m", 300, _moment(now), ["access.log"]
     )
     # (width, height, whether the paths show, whether every status does)
     for width, height, paths, every in (
@@ -243,10 +246,10 @@ def test_the_screen_fits_its_size_whatever_the_counts(tmp_path: Path) -> None:
 
 
 def test_a_tiny_terminal_gets_what_fits() -> None:
-    window = SecondWindow(60, SETTINGS)
+    window = BucketWindow(60, SETTINGS)
     window.add(_frame([(_moment(START - 1), 502, "/a"), (_moment(START), 404, "/b")]), START)
     view = LiveView(
-        window.summary(START), window.per_second(START), "1m", 60, _moment(START), ["a.log"],
+        window.summary(START), window.per_bucket(START), 1, "1m", 60, _moment(START), ["a.log"],
         waiting=["b.log"],
     )  # fmt: skip
     for width, height in ((20, 3), (40, 8), (12, 1), (30, 0)):
@@ -257,10 +260,10 @@ def test_a_tiny_terminal_gets_what_fits() -> None:
 
 
 def test_an_empty_window_says_why() -> None:
-    window = SecondWindow(60, SETTINGS)
+    window = BucketWindow(60, SETTINGS)
     window.add(_frame([(_moment(START - 3600), 200, "/")] * 3), START)
     view = LiveView(
-        window.summary(START), window.per_second(START), "1m", 60, _moment(START), ["a.log"],
+        window.summary(START), window.per_bucket(START), 1, "1m", 60, _moment(START), ["a.log"],
         older=window.older,
     )  # fmt: skip
     text = [line.text for line in screen_lines(view, 80, 24)]
@@ -300,7 +303,7 @@ def test_summary_f_is_still_format(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("words", "message"),
     [
-        (("--window", "2h", "access.log"), "--window '2h': at most 1h"),
+        (("--window", "2d", "access.log"), "--window '2d': at most 1d"),
         (("--window", "soon", "access.log"), "--window 'soon': expected a positive number"),
         (("-",), "follow reads local files only, not stdin"),
         (("s3://bucket/logs/",), "follow reads local files only, not s3://bucket/logs/"),

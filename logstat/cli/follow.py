@@ -1,7 +1,7 @@
 """`logstat follow` (also `logstat --follow` / `-f`, `logstat summary --follow`): a live view.
 
 Every second the files' new lines are read (reading/follow.py, which follows rotation
-as --state does), counted into the second they were logged in (summary/window.py),
+as --state does), counted by the second they were logged in (summary/window.py),
 and the last --window of them drawn on the terminal's alternate screen
 (report/live.py).  `q` or Ctrl-C ends it.
 """
@@ -36,11 +36,10 @@ from logstat.errors import ExitCode, LogstatError
 
 if TYPE_CHECKING:
     from logstat.reading.follow import Follower
-    from logstat.summary.window import SecondWindow
+    from logstat.summary.window import BucketWindow
     from logstat.time_zones import DisplayZone
 
-TICK_S = 1.0
-LONGEST_WINDOW_S = 3600  # one partial summary per second: an hour is 3,600 of them
+LONGEST_WINDOW_S = 86400  # a day: buckets of 288 s (summary/window.py)
 QUIT_KEYS = (b"q", b"Q")
 
 FOLLOW_HELP = """A live view of growing local log files, redrawn every second.
@@ -61,7 +60,8 @@ def follow(
     window: Annotated[
         str,
         typer.Option(
-            "--window", help="Show the requests of this last stretch of time (30s, 5m, 1h)."
+            "--window",
+            help="Show the requests of this last stretch of time (30s, 5m, 1h; at most 1d).",
         ),
     ] = "5m",
     top: Annotated[
@@ -84,11 +84,11 @@ def follow(
     from logstat.library import display_zone, reading_options, request_filters
     from logstat.reading.follow import Follower
     from logstat.summary import ReportSettings
-    from logstat.summary.window import SecondWindow
+    from logstat.summary.window import BucketWindow
 
     length = parse_duration(window, "--window")
     if length.seconds > LONGEST_WINDOW_S:
-        raise LogstatError(f"--window {window!r}: at most 1h", ExitCode.USAGE)
+        raise LogstatError(f"--window {window!r}: at most 1d", ExitCode.USAGE)
     zone = display_zone(tz)
     filters = request_filters(
         None, None, status or (), path, host or (), method or (), source or (), zone
@@ -102,13 +102,13 @@ def follow(
             "(for a report use `logstat summary`)",
             ExitCode.USAGE,
         )
-    seconds = SecondWindow(length.seconds, settings)
+    counted = BucketWindow(length.seconds, settings)
     # the first reading before the screen changes: an error in it shows as one line
-    problems = _read(follower, seconds, settings.needed())
-    _show(follower, seconds, length.text, zone, problems)
+    problems = _read(follower, counted, settings.needed())
+    _show(follower, counted, length.text, zone, problems)
 
 
-def _read(follower: Follower, window: SecondWindow, needed: set[str]) -> list[str]:
+def _read(follower: Follower, window: BucketWindow, needed: set[str]) -> list[str]:
     """Count what the files gained into the window; what reading them ran into."""
     now = time.time()
     for _, frame in follower.read(needed):
@@ -119,7 +119,7 @@ def _read(follower: Follower, window: SecondWindow, needed: set[str]) -> list[st
 
 
 def _show(
-    follower: Follower, window: SecondWindow, length: str, zone: DisplayZone, problems: list[str]
+    follower: Follower, window: BucketWindow, length: str, zone: DisplayZone, problems: list[str]
 ) -> None:
     """Redraw every second until `q` (or Ctrl-C); read the files between two drawings."""
     from rich.live import Live
@@ -135,7 +135,8 @@ def _show(
             now = time.time()
             view = LiveView(
                 summary=window.summary(now, vendors),
-                per_second=window.per_second(now),
+                per_bucket=window.per_bucket(now),
+                bucket_seconds=window.bucket_seconds,
                 window=length,
                 seconds=window.seconds,
                 now=datetime.fromtimestamp(now, UTC),

@@ -29,10 +29,11 @@ GAP = 2  # spaces between the two path tables side by side
 
 @dataclass
 class LiveView:
-    """What one screen shows: the window's summary and its requests per second."""
+    """What one screen shows: the window's summary and its requests over time."""
 
     summary: Summary
-    per_second: dict[str, list[int]]  # class -> requests in each second, oldest first
+    per_bucket: dict[str, list[int]]  # class -> requests in each bucket, oldest first
+    bucket_seconds: int
     window: str  # as given: "5m"
     seconds: int
     now: datetime
@@ -128,16 +129,15 @@ def _class_lines(section: Section | None, view: LiveView, width: int) -> list[Li
         section.headers, section.rows, section.right_aligned, section.layout, None, PLAIN
     )
     room = max(8, width - PLAIN.width(base.widths) - PLAIN.between - len("||"))
-    # seconds per mark: a divisor of the window, so that every mark covers as many
-    per_mark = next(
-        run for run in range(-(-view.seconds // room), view.seconds + 1) if view.seconds % run == 0
-    )
-    marks = view.seconds // per_mark
+    count = -(-view.seconds // view.bucket_seconds)
+    # buckets per mark: a divisor of their number, so that every mark covers as many
+    run = next(run for run in range(-(-count // room), count + 1) if count % run == 0)
+    per_mark = run * view.bucket_seconds
     label = f"per {per_mark}s" if per_mark > 1 else "per second"
     rows = [
-        [*row, sparkline(fold(view.per_second.get(row[0], [0] * view.seconds), marks)[0])]
+        [*row, sparkline(fold(view.per_bucket.get(row[0], [0] * count), count // run)[0])]
         for row in section.rows
-        if row[0] in WATCHED or row[0] in view.per_second
+        if row[0] in WATCHED or row[0] in view.per_bucket
     ]
     title = f"By class, last {view.window} (proxy/upstream: who produced the status)"
     shown = replace(section, title=title, headers=[*section.headers, label], rows=rows)

@@ -1,18 +1,21 @@
-"""The last few minutes of requests, for a live view: one partial summary per second.
+"""The last few minutes of requests, for a live view: one partial summary per bucket.
 
-Each record is counted in the second it was logged in (its timestamp, in UTC); a
-line without a time (a rejected line, a record whose time is not logged) in the
-second it was read, and a record stamped after the moment it was read (a clock
-ahead of ours) in that moment's second.  Seconds older than the window are
-dropped as time goes on.  Partial summaries merge exactly, so the window's
-summary is the summary of exactly the records whose second is inside it, however
-the lines were cut into frames and whenever they were read.
+A bucket is a second for windows up to 5 minutes, and longer for longer ones (12 s for
+an hour), so a window never holds more than BUCKETS of them: each is merged again
+every second.  Each record is counted in the bucket of the second it was logged in
+(its timestamp, in UTC); a line without a time (a rejected line, a record whose time
+is not logged) in the second it was read, and a record stamped after the moment it
+was read (a clock ahead of ours) in that moment's second.  The window is its last
+buckets, the current one included; older ones are dropped as time goes on.  Partial
+summaries merge exactly, so the window's summary is the summary of exactly the
+records whose bucket is inside it, however the lines were cut into frames and
+whenever they were read.
 
-    window = SecondWindow(300, settings)
+    window = BucketWindow(300, settings)
     window.add(frame, now)           # a parsed frame (pipeline.read), read at `now`
     window.add_files(runs)           # the files those frames came from
     summary = window.summary(now)    # the report of the last 300 seconds
-    window.per_second(now)           # class -> requests in each second, oldest first
+    window.per_bucket(now)           # class -> requests in each bucket, oldest first
 """
 
 from __future__ import annotations
@@ -27,16 +30,19 @@ from logstat.report.model import Summary
 from logstat.summary.partial import PartialSummary, fold
 from logstat.summary.settings import ReportSettings, ensure_columns
 
-SECOND = "__second"  # the column a frame is split by: whole seconds since the epoch
+BUCKETS = 300  # the most buckets a window holds: the buckets of a longer one are longer
+KEY = "__bucket"  # the column a frame is split by: buckets since the epoch
 
 
-class SecondWindow:
-    """Records of the last `seconds` seconds, one PartialSummary per second."""
+class BucketWindow:
+    """Records of the last `seconds` seconds, one PartialSummary per bucket."""
 
     def __init__(self, seconds: int, settings: ReportSettings | None = None) -> None:
         if seconds < 1:
             raise ValueError("a window is at least one second long")
         self.seconds = seconds
+        self.bucket_seconds = -(-seconds // BUCKETS)
+        self.count = -(-seconds // self.bucket_seconds)  # buckets in the window
         self.settings = settings or ReportSettings()
         self.buckets: dict[int, PartialSummary] = {}
         # each bucket's requests by class, worked out once per change of the bucket
@@ -47,24 +53,25 @@ class SecondWindow:
         self._file_ids: dict[str, int] = {}
         self.older = 0  # records read that were already older than the window
 
-    def first_second(self, now: float) -> int:
-        """The oldest second inside the window that ends with the second of `now`."""
-        return int(now) - self.seconds + 1
+    def first_bucket(self, now: float) -> int:
+        """The oldest bucket inside the window that ends with the bucket of `now`."""
+        return int(now) // self.bucket_seconds - self.count + 1
 
     def add(self, frame: pl.DataFrame, now: float) -> None:
-        """Count a parsed frame read at `now` (seconds since the epoch) into its seconds."""
+        """Count a parsed frame read at `now` (seconds since the epoch) into its buckets."""
         current = int(now)
         frame = ensure_columns(frame, ["timestamp"])
         second = pl.coalesce(pl.col("timestamp").dt.epoch("s"), pl.lit(current, pl.Int64))
-        keyed = frame.with_columns(second.clip(upper_bound=current).alias(SECOND))
-        inside = keyed.filter(pl.col(SECOND) >= self.first_second(now))
+        bucket = second.clip(upper_bound=current).floordiv(self.bucket_seconds)
+        keyed = frame.with_columns(bucket.alias(KEY))
+        inside = keyed.filter(pl.col(KEY) >= self.first_bucket(now))
         self.older += keyed.height - inside.height
-        for (key,), part in inside.partition_by(SECOND, as_dict=True).items():
+        for (key,), part in inside.partition_by(KEY, as_dict=True).items():
             assert isinstance(key, int)
-            bucket = self.buckets.get(key)
-            if bucket is None:
-                bucket = self.buckets[key] = PartialSummary(self.settings)
-            bucket.add(part.drop(SECOND))
+            partial = self.buckets.get(key)
+            if partial is None:
+                partial = self.buckets[key] = PartialSummary(self.settings)
+            partial.add(part.drop(KEY))
             self._classes.pop(key, None)
 
     def add_files(self, runs: Iterable[FileRun]) -> None:
@@ -77,15 +84,15 @@ class SecondWindow:
         self.files.add_files(renumbered)
 
     def drop_old(self, now: float) -> None:
-        """Forget the seconds that have left the window."""
-        first = self.first_second(now)
+        """Forget the buckets that have left the window."""
+        first = self.first_bucket(now)
         for key in [key for key in self.buckets if key < first]:
             del self.buckets[key]
             self._classes.pop(key, None)
 
     def partial(self, now: float) -> PartialSummary:
-        """The seconds inside the window merged (with the files read), as a new value."""
-        first = self.first_second(now)
+        """The buckets inside the window merged (with the files read), as a new value."""
+        first = self.first_bucket(now)
         inside = [self.buckets[key] for key in sorted(self.buckets) if key >= first]
         return fold([PartialSummary(self.settings), self.files, *inside])
 
@@ -93,23 +100,23 @@ class SecondWindow:
         """The report of the window: its records; the files' lines since the start."""
         return self.partial(now).summary(vendors)
 
-    def per_second(self, now: float) -> dict[str, list[int]]:
-        """Requests by class in each second of the window, oldest first (a class only
+    def per_bucket(self, now: float) -> dict[str, list[int]]:
+        """Requests by class in each bucket of the window, oldest first (a class only
         when it has requests in the window)."""
-        first = self.first_second(now)
+        first = self.first_bucket(now)
         series: dict[str, list[int]] = {}
-        for offset in range(self.seconds):
+        for offset in range(self.count):
             for status_class, count in self._class_counts(first + offset).items():
-                series.setdefault(status_class, [0] * self.seconds)[offset] = count
+                series.setdefault(status_class, [0] * self.count)[offset] = count
         return series
 
     def _class_counts(self, key: int) -> dict[str, int]:
-        bucket = self.buckets.get(key)
-        if bucket is None:
+        partial = self.buckets.get(key)
+        if partial is None:
             return {}
         counts = self._classes.get(key)
         if counts is None:
-            table = bucket.status_counts().group_by("status_class").agg(pl.col("count").sum())
+            table = partial.status_counts().group_by("status_class").agg(pl.col("count").sum())
             counts = self._classes[key] = {
                 str(row["status_class"]): int(row["count"]) for row in table.iter_rows(named=True)
             }
