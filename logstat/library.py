@@ -154,7 +154,8 @@ def summary_run(
     read_options = dataclasses.replace(read_options or reading_options(), window=window)
     address = cluster_address(cluster)
     if address is not None:
-        yield _cluster_run(address, _paths(paths), chosen, read_options, state, rejects)
+        with _cluster_run(address, _paths(paths), chosen, read_options, state, rejects) as run:
+            yield run
         return
     state_path = Path(state) if state is not None else None
     with Inputs(state_path) as inputs:  # locks the state file until the run ends
@@ -178,6 +179,7 @@ def summary_run(
             inputs.commit(runs)  # remember what was read, once the outputs are out
 
 
+@contextlib.contextmanager
 def _cluster_run(
     address: str,
     logs: list[str],
@@ -185,27 +187,50 @@ def _cluster_run(
     read_options: Options,
     state: PathLike | None,
     rejects: PathLike | None,
-) -> SummaryRun:
-    """The summary counted on a Dask cluster: the same partial summaries, merged there."""
+) -> Iterator[SummaryRun]:
+    """The summary counted on a Dask cluster: the same partial summaries, merged there.
+
+    Here, the client plans what to read (with `state`: each file from where the last run
+    stopped, the objects not read yet); the workers read and count; then, once every task
+    is merged, the client writes the rejected lines they sent back and, after the
+    caller's outputs, the state, once: a task run twice (its worker died) counts once."""
     from logstat.alerts import withhold
     from logstat.engines import dask
+    from logstat.outputs.rejects import RejectsWriter
     from logstat.read_health import doubt
     from logstat.reading import dataset
+    from logstat.reading.state import StateFile
 
-    for option, given in (("--state", state), ("--rejects", rejects)):
-        if given is not None:
-            raise LogstatError(f"{option} does not work with --cluster yet", ExitCode.USAGE)
     if any(dataset.is_dataset(log) for log in logs):
         raise LogstatError("--cluster reads logs, not a dataset", ExitCode.USAGE)
-    sources = read_options.expand(logs)
-    with dask.connect(address) as client:
-        counted = dask.summarize(client, sources, settings, read_options)
-    result = counted.summary(read_options.vendors)
-    totals = result.totals
-    in_doubt = doubt(totals.records, totals.rejected, counted.without_status)
-    if in_doubt and result.alerts:
-        result.alerts = withhold(result.alerts, in_doubt)
-    return SummaryRun(result, [], None, in_doubt)
+    with contextlib.ExitStack() as stack:
+        state_file = stack.enter_context(StateFile.open(Path(state))) if state else None
+        sources = read_options.expand(logs)
+        gone: list[FileRun] = []
+        if state_file is not None:
+            reads = state_file.reads(sources, read_options)
+            parts = dask.state_parts(reads)
+            gone = reads.gone_runs(len(reads.files))
+        else:
+            parts = dask.parts_of(sources)
+        with dask.connect(address) as client:
+            outcome = dask.summarize(client, parts, settings, read_options, rejects is not None)
+        counted = outcome.partial
+        counted.add_files(gone)
+        runs = [*outcome.runs(parts), *gone]
+        if rejects is not None:
+            with RejectsWriter(Path(rejects)) as writer:
+                rejected = outcome.rejected_lines()
+                if rejected is not None:
+                    writer.write(rejected)
+        result = counted.summary(read_options.vendors)
+        totals = result.totals
+        in_doubt = doubt(totals.records, totals.rejected, counted.without_status)
+        if in_doubt and result.alerts:
+            result.alerts = withhold(result.alerts, in_doubt)
+        yield SummaryRun(result, runs, state_file, in_doubt, vanished_warnings(runs))
+        if state_file is not None and not in_doubt:
+            state_file.commit(runs)  # remember what was read, once the outputs are out
 
 
 def _watching(

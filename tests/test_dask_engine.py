@@ -52,8 +52,8 @@ def test_every_format_gives_the_same_json_on_the_cluster(
     settings = ReportSettings(top=5, by="source")
     options = pipeline.Options()
     here = logstat.summarize(logs, top=5, by="source", tz="UTC")
-    sources = options.expand([str(log) for log in logs])
-    there = engine.summarize(client, sources, settings, options).summary()
+    parts = engine.parts_of(options.expand([str(log) for log in logs]))
+    there = engine.summarize(client, parts, settings, options).partial.summary()
     assert there.to_json_text() == here.to_json_text()
     assert here.totals.files == len(logs) and here.totals.records > 0
 
@@ -80,10 +80,10 @@ def test_a_worker_killed_mid_run_changes_nothing(
     truth = logstat.summarize(logs, top=3, tz="UTC").to_json_text()
     monkeypatch.setattr(engine, "TASK_FILES", 1)  # a task a file: the kill lands mid-run
     with engine.connect("local:2") as client:
-        sources = options.expand([str(log) for log in logs])
+        parts = engine.parts_of(options.expand([str(log) for log in logs]))
         result: list[PartialSummary] = []
         counting = threading.Thread(
-            target=lambda: result.append(engine.summarize(client, sources, settings, options))
+            target=lambda: result.append(engine.summarize(client, parts, settings, options).partial)
         )
         counting.start()
         deadline = time.monotonic() + 60
@@ -109,7 +109,6 @@ def _done_tasks(client: Any) -> int:
     [
         (["--cluster", "local:0"], 2, "local:N needs N >= 1"),
         (["--cluster", "tcp://127.0.0.1:9"], 1, "cannot connect"),
-        (["--cluster", "local:1", "--state", "run.state"], 2, "--state does not work with"),
     ],
 )
 def test_cluster_usage_errors_are_one_line(
@@ -139,8 +138,18 @@ def test_objects_are_read_by_the_workers(tmp_path: Path, monkeypatch: pytest.Mon
             lines = SAMPLE.read_bytes().splitlines(keepends=True)[index * 40 : index * 40 + 40]
             key = f"nginx/2026/11/20/access-{index:02d}.log.gz"
             client.put_object(Bucket="logs", Key=key, Body=gzip.compress(b"".join(lines)))
+        # one plain object large enough to be cut into byte ranges
+        client.put_object(
+            Bucket="logs", Key="nginx/2026/11/21/access.log", Body=SAMPLE.read_bytes()
+        )
         monkeypatch.setattr(engine, "TASK_FILES", 5)
+        monkeypatch.setattr(engine, "RANGE_BYTES", 8192)
         here = logstat.summarize("s3://logs/nginx/", top=3, tz="UTC")
         there = logstat.summarize("s3://logs/nginx/", top=3, tz="UTC", cluster="local:2")
         assert there.to_json_text() == here.to_json_text()
-        assert here.totals.files == 12 and here.totals.records > 0
+        assert here.totals.files == 13 and here.totals.records > 0
+        # with --state, the client remembers the objects the workers read
+        state = tmp_path / "objects.state"
+        first = logstat.summarize("s3://logs/nginx/", state=state, cluster="local:1")
+        again = logstat.summarize("s3://logs/nginx/", state=state, cluster="local:1")
+        assert (first.totals.files, again.totals.files) == (13, 0)

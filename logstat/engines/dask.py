@@ -13,14 +13,18 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
+
+from logstat import schema
 from logstat.errors import ExitCode, LogstatError
 
 if TYPE_CHECKING:
-    from logstat.reading.runs import Options
+    from logstat.reading.runs import FileRun, Options, Resumed
     from logstat.reading.sources import Source
+    from logstat.reading.state import Reads
     from logstat.summary import PartialSummary, ReportSettings
 
 ENVIRONMENT = "LOGSTAT_CLUSTER"
@@ -28,6 +32,7 @@ LOCAL = "local:"
 TASK_FILES = 64  # inputs a task reads: many small objects must not cost a task each
 TASK_BYTES = 256 << 20  # ... nor one task hold a day of a busy site
 RETRIES = 3  # a task whose worker died runs again on another
+RANGE_BYTES = 64 << 20  # a plain file larger than this is cut into byte ranges (ranges.py)
 
 
 def cluster_address(option: str | None) -> str | None:
@@ -85,22 +90,22 @@ def _environment(name: str, value: str) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class Task:
-    """Inputs for one task, each with its number in the whole run, and the files whose
-    detection they share (named like them, and first of their name earlier in the run):
-    detected again there, not read, so each input is read as a run of every file would."""
+class Part:
+    """One input of a task: a file or object with its number in the whole run, and how to
+    read it: whole, from where --state left it (state.Resume), or one byte range of a
+    large plain file (ranges.ByteRange); `problems`: what the client found to say of it."""
 
-    inputs: list[tuple[int, Source]]
-    heads: list[Source]
+    file_id: int
+    source: Source
+    resume: Resumed | None = None
+    problems: tuple[str, ...] = ()
 
 
-def tasks(sources: Sequence[Source]) -> list[Task]:
-    """The inputs cut into tasks, each a few files (or objects) of a bounded size, in order."""
-    from logstat.reading.detection import kinship
+def parts_of(sources: Sequence[Source]) -> list[Part]:
+    """Every input as a part, a large plain file as several (one a byte range)."""
+    from logstat.engines import ranges
 
-    groups: list[list[tuple[int, Source]]] = []
-    group: list[tuple[int, Source]] = []
-    size = 0
+    parts = []
     for file_id, source in enumerate(sources):
         if source.once:
             raise LogstatError(
@@ -108,76 +113,242 @@ def tasks(sources: Sequence[Source]) -> list[Task]:
                 "read this process's stdin or pipes",
                 ExitCode.USAGE,
             )
-        if group and (len(group) >= TASK_FILES or size >= TASK_BYTES):
+        cut = ranges.cut(source, RANGE_BYTES)  # read here: tests make it small
+        if cut is None:
+            parts.append(Part(file_id, source))
+        else:
+            parts += [Part(file_id, source, byte_range) for byte_range in cut]
+    return parts
+
+
+def state_parts(reads: Reads) -> list[Part]:
+    """What --state chose to read, as parts (resumed files are read whole, from where the
+    last run stopped, by one task each)."""
+    return [
+        Part(file_id, read.source, read.resume, tuple(read.problems))
+        for file_id, read in enumerate(reads.files)
+    ]
+
+
+@dataclass(frozen=True)
+class Task:
+    """Parts for one task, and the files whose detection they share (named like them, and
+    first of their name earlier in the run): detected again there, not read, so each
+    input is read as a run of every file would."""
+
+    parts: list[Part]
+    heads: list[Source]
+
+
+def tasks(parts: Sequence[Part]) -> list[Task]:
+    """The parts cut into tasks, each a few files (or objects) of a bounded size, in
+    order; a byte range is a task of its own."""
+    from logstat.engines.ranges import ByteRange
+    from logstat.reading.detection import kinship
+
+    groups: list[list[Part]] = []
+    group: list[Part] = []
+    size = 0
+    for part in parts:
+        ranged = isinstance(part.resume, ByteRange)
+        if group and (ranged or len(group) >= TASK_FILES or size >= TASK_BYTES):
             groups.append(group)
             group, size = [], 0
-        group.append((file_id, source))
-        size += source.size or 0
+        group.append(part)
+        size += part.source.size or 0
+        if ranged:
+            groups.append(group)
+            group, size = [], 0
     if group:
         groups.append(group)
     first_of_kin: dict[tuple[str, str], Source] = {}
     cut = []
     for group in groups:
         heads: dict[tuple[str, str], Source] = {}
-        for _, source in group:
-            kin = kinship(source)
+        for part in group:
+            kin = kinship(part.source)
             if kin is None or kin in heads:
                 continue
             if kin in first_of_kin:  # first named so in an earlier task
                 heads[kin] = first_of_kin[kin]
             else:
-                first_of_kin[kin] = source
-                heads[kin] = source  # marks the name as seen in this task; dropped below
-        earlier = [head for head in heads.values() if all(head is not s for _, s in group)]
+                first_of_kin[kin] = part.source
+                heads[kin] = part.source  # marks the name as seen in this task; dropped below
+        earlier = [head for head in heads.values() if all(head is not p.source for p in group)]
         cut.append(Task(group, earlier))
     return cut
 
 
-def count(task: Task, settings: ReportSettings, options: Options) -> PartialSummary:
-    """One task, on a worker: read its inputs into a partial summary.
+@dataclass
+class Outcome:
+    """What tasks found, merged: the partial summary, and what the client needs to write
+    the rejects and the state once every task is in."""
+
+    partial: PartialSummary
+    # file_id -> (end offset, lines, compression) of a file resumed under --state; the
+    # offset is None when the file was not read to its end
+    ends: dict[int, tuple[int | None, int, str | None]] = field(default_factory=dict)
+    vanished: set[int] = field(default_factory=set)  # file_ids gone before they were read
+    lines: dict[tuple[int, int], int] = field(default_factory=dict)  # (file_id, range start)
+    rejects: list[pl.DataFrame] = field(default_factory=list)  # with --rejects
+
+    def merge(self, other: Outcome) -> Outcome:
+        self.partial.merge(other.partial)
+        self.ends.update(other.ends)
+        self.vanished |= other.vanished
+        self.lines.update(other.lines)
+        if other.rejects:
+            self.rejects = [pl.concat([*self.rejects, *other.rejects], how="vertical_relaxed")]
+        return self
+
+    def rejected_lines(self) -> pl.DataFrame | None:
+        """The rejected lines in the order of the inputs and their lines, each numbered in
+        its file (a range's lines are numbered from 1 in the task that read them)."""
+        from logstat.engines.ranges import first_lines
+
+        if not self.rejects:
+            return None
+        frame = pl.concat(self.rejects, how="vertical_relaxed")
+        starts = first_lines(self.lines)
+        if starts:
+            firsts = pl.DataFrame(
+                {
+                    schema.FILE_ID: [key[0] for key in starts],
+                    RANGE_START: [key[1] for key in starts],
+                    "_first": [value - 1 for value in starts.values()],
+                },
+                schema={schema.FILE_ID: pl.UInt32, RANGE_START: pl.UInt64, "_first": pl.UInt64},
+            )
+            frame = frame.join(firsts, on=[schema.FILE_ID, RANGE_START], how="left")
+            frame = frame.with_columns(
+                (pl.col("line_no") + pl.col("_first").fill_null(0)).alias("line_no")
+            ).drop("_first")
+        return frame.sort([schema.FILE_ID, "line_no"], maintain_order=True)
+
+    def runs(self, parts: Sequence[Part]) -> list[FileRun]:
+        """The files read, as runs for the state to commit: each resumed file where its
+        task stopped, each object read unless it was gone."""
+        from logstat.reading.runs import FileRun
+        from logstat.reading.state import Resume
+
+        runs: dict[int, FileRun] = {}
+        for part in parts:
+            if part.file_id in runs:
+                continue
+            resume = part.resume if isinstance(part.resume, Resume) else None
+            if resume is not None and part.file_id in self.ends:
+                resume.end_offset, resume.end_lines, resume.compression = self.ends[part.file_id]
+            vanished = part.file_id in self.vanished
+            runs[part.file_id] = FileRun(
+                part.file_id, part.source, None, resume=resume, vanished=vanished
+            )
+        return list(runs.values())
+
+
+RANGE_START = "_range_start"  # which range of its file a rejected line was read in
+
+
+def count(task: Task, settings: ReportSettings, options: Options, rejects: bool) -> Outcome:
+    """One task, on a worker: read its parts into a partial summary.
 
     Formats are detected here as a run of every file detects them: a file named like
     one earlier in the run shares its detection (confirmed by its own lines), so that
     earlier file is detected here first; each file keeps its number in the whole run,
     so the files' rows merge on the client."""
+    from logstat.engines.ranges import ByteRange
     from logstat.reading import pipeline
+    from logstat.reading.state import Resume
     from logstat.summary import PartialSummary
 
-    sources = [source for _, source in task.inputs]
+    sources = [part.source for part in task.parts]
     stores = {id(source.store): source.store for source in sources if source.store}
     for store in stores.values():  # fetch this task's objects ahead of its reader
         store.add([s.remote for s in sources if s.store is store and s.remote is not None])
     try:
         planned = pipeline.plan([*task.heads, *sources], options)
         runs = planned[len(task.heads) :]
-        for run, (file_id, _) in zip(runs, task.inputs, strict=True):
-            run.file_id = file_id
-        partial = PartialSummary(settings)
+        start = 0
+        for run, part in zip(runs, task.parts, strict=True):
+            run.file_id = part.file_id
+            run.problems.extend(part.problems)
+            if isinstance(part.resume, ByteRange):
+                if run.tentative:  # the file's first chunk confirms the guess, as here
+                    _settle(run, options, settings.needed())
+                start = part.resume.start
+            run.resume = part.resume
+        outcome = Outcome(PartialSummary(settings))
         for _, frame in pipeline.read(runs, options, settings.needed(), None):
-            partial.add(frame)
-        partial.add_files(runs)
-        return partial
+            outcome.partial.add(frame)
+            if rejects:
+                outcome.rejects.append(_rejected(frame, start))
+        outcome.partial.add_files(runs)
+        for run, part in zip(runs, task.parts, strict=True):
+            if run.vanished:
+                outcome.vanished.add(run.file_id)
+            if isinstance(run.resume, Resume):
+                resume = run.resume
+                outcome.ends[run.file_id] = (
+                    resume.end_offset,
+                    resume.end_lines,
+                    resume.compression,
+                )
+            if isinstance(part.resume, ByteRange):
+                outcome.lines[run.file_id, part.resume.start] = run.counts.lines
+        if len(outcome.rejects) > 1:
+            outcome.rejects = [pl.concat(outcome.rejects, how="vertical_relaxed")]
+        return outcome
     finally:
         for store in stores.values():
             store.close()
 
 
-def merge(one: PartialSummary, other: PartialSummary) -> PartialSummary:
+def _rejected(frame: pl.DataFrame, start: int) -> pl.DataFrame:
+    from logstat.outputs.rejects import COLUMNS
+
+    return (
+        frame.filter(pl.col(schema.LINE_KIND) == schema.REJECTED)
+        .select(schema.FILE_ID, *COLUMNS, schema.LINE_KIND)
+        .with_columns(pl.lit(start, dtype=pl.UInt64).alias(RANGE_START))
+    )
+
+
+def _settle(run: FileRun, options: Options, needed: set[str] | None) -> None:
+    """Confirm a guessed format (taken from a file named alike) on the file's first chunk,
+    as a run of the whole file does, before reading one of its ranges."""
+    from logstat.reading import pipeline
+    from logstat.reading.batching import chunks_of
+    from logstat.reading.lines import split_lines
+    from logstat.reading.runs import FileRun
+
+    probe = FileRun(run.file_id, run.source, run.choice, tentative=True)  # counts apart
+    first = next(chunks_of(probe, options.chunk_bytes), None)
+    if first is not None:
+        pipeline.confirm_guess(probe, split_lines(first[0]), options, needed)
+        run.choice, run.blank = probe.choice, probe.blank
+    run.tentative = False
+
+
+def merge(one: Outcome, other: Outcome) -> Outcome:
     return one.merge(other)
 
 
 def summarize(
-    client: Any, sources: Sequence[Source], settings: ReportSettings, options: Options
-) -> PartialSummary:
-    """The partial summary of every input, counted on the cluster and merged there in a
-    tree (no worker or client holds more than two partials at once to merge them)."""
+    client: Any,
+    parts: Sequence[Part],
+    settings: ReportSettings,
+    options: Options,
+    rejects: bool = False,
+) -> Outcome:
+    """What every part holds, counted on the cluster and merged there in a tree (no worker
+    or client holds more than two partials at once to merge them); with `rejects`, the
+    rejected lines come back too."""
     from logstat.summary import PartialSummary
 
-    groups = tasks(sources)
+    groups = tasks(parts)
     if not groups:
-        return PartialSummary(settings)
+        return Outcome(PartialSummary(settings))
     pending = [
-        client.submit(count, task, settings, options, retries=RETRIES, pure=False)
+        client.submit(count, task, settings, options, rejects, retries=RETRIES, pure=False)
         for task in groups
     ]
     while len(pending) > 1:
@@ -189,7 +360,7 @@ def summarize(
             paired.append(pending[-1])
         pending = paired
     try:
-        result: PartialSummary = pending[0].result()
+        result: Outcome = pending[0].result()
     except LogstatError:
         raise
     except Exception as error:  # a task failed on every retry, or the cluster went away

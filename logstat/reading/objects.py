@@ -256,6 +256,11 @@ class Store:
         self._fetch_ahead(item)
         return io.BytesIO(data)
 
+    def head(self, item: RemoteObject, size: int) -> bytes:
+        """The object's first `size` bytes, in one small request."""
+        data: bytes = self.fs.cat_file(self._path(item.url), start=0, end=size)
+        return data
+
     def _stream(self, item: RemoteObject) -> BinaryIO:
         try:
             stream: BinaryIO = self.fs.open(self._path(item.url), "rb", block_size=8 << 20)

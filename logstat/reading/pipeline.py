@@ -250,3 +250,12 @@ def _count(runs: list[FileRun], frame: pl.DataFrame) -> None:
             for file_id, fields, lines in found.iter_rows():
                 run = by_id[file_id]
                 run.trailing[fields] = run.trailing.get(fields, 0) + lines
+
+
+def confirm_guess(
+    run: FileRun, lines: pl.DataFrame, options: Options, needed: set[str] | None
+) -> None:
+    """Settle the format of a file guessed from a sibling's (`run.tentative`) on `lines`,
+    its first chunk, as `read` does: for a reader of a later part of the file only."""
+    wanted = columns_for(needed)
+    _confirm(run, lines, _parse(run, lines, wanted), options, wanted)

@@ -531,6 +531,32 @@ def _siblings(entries: list[Entry], inputs: dict[str, _Candidate]) -> list[_Cand
     return sorted(found.values(), key=lambda candidate: candidate.status.st_mtime_ns)
 
 
+@dataclass
+class Read:
+    """One file (or object) a run reads under --state: from where, and what to say of it."""
+
+    source: Source
+    resume: Resume | None = None  # None: an object, read whole
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Reads:
+    files: list[Read]
+    gone: list[Source]  # inputs deleted since they were listed
+
+    def gone_runs(self, first_id: int) -> list[FileRun]:
+        """The gone inputs as runs numbered from `first_id`: the summary lists them."""
+        return [
+            FileRun(first_id + index, source, None, problems=[Vanished.REASON], vanished=True)
+            for index, source in enumerate(self.gone)
+        ]
+
+
+def _lost(lost: dict[str, str], path: str) -> list[str]:
+    return [lost[path]] if path in lost else []
+
+
 class StateFile:
     """A --state file, locked from `open` to `close`.
 
@@ -568,6 +594,18 @@ class StateFile:
         """The files to read, each with where to start; unchanged files are left out.
 
         Objects (s3://...) are read whole, once: those the state has not seen."""
+        reads = self.reads(sources, options)
+        runs = detection.plan([read.source for read in reads.files], options)
+        for run, read in zip(runs, reads.files, strict=True):
+            run.resume = read.resume
+            run.problems.extend(read.problems)
+        runs.extend(reads.gone_runs(len(runs)))
+        return runs
+
+    def reads(self, sources: list[Source], options: Options) -> Reads:
+        """What to read, in the order to read it, before any format is detected: the
+        files with where each starts (as `plan` reads them; an engine that detects the
+        formats elsewhere sends these), then the inputs gone since they were listed."""
         objects = [source for source in sources if source.remote is not None]
         sources = [source for source in sources if source.remote is None]
         unread = [source for source in objects if not self.objects.read(source.name)]
@@ -580,16 +618,13 @@ class StateFile:
                     f"--state reads files, not {what}: name the log files", ExitCode.USAGE
                 )
         self._plan = _match(self.entries, sources)
-        reads = self._plan.reads
-        runs = detection.plan([*(resume.candidate.source for resume in reads), *unread], options)
-        for run, resume in zip(runs[: len(reads)], reads, strict=True):
-            run.resume = resume
-            if resume.candidate.path in self._plan.lost:
-                run.problems.append(self._plan.lost[resume.candidate.path])
-        for source in self._plan.gone:
-            problems = [Vanished.REASON]
-            runs.append(FileRun(len(runs), source, None, problems=problems, vanished=True))
-        return runs
+        lost = self._plan.lost
+        files = [
+            Read(resume.candidate.source, resume, _lost(lost, resume.candidate.path))
+            for resume in self._plan.reads
+        ]
+        files += [Read(source) for source in unread]
+        return Reads(files, list(self._plan.gone))
 
     def commit(self, runs: list[FileRun]) -> None:
         """Write down what was read; call it after the outputs are safely written."""

@@ -1,0 +1,221 @@
+"""On a Dask cluster: large plain files cut into byte ranges, --state and --rejects.
+
+Each gives what a run here gives: the same --json byte for byte, the same rejects
+file, the same state file (apart from when it was written), also when a worker dies
+mid-run.  Real distributed.LocalCluster worker processes on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import logstat
+from logstat.engines import dask as engine
+from logstat.engines.ranges import ByteRange, cut
+from logstat.reading.lines import ReadProblems
+from logstat.reading.sources import Source, open_source
+from tests.helpers import FIXTURES, log_line, write_numbered_log
+
+distributed = pytest.importorskip("distributed")
+
+
+def range_lines(path: Path, limit: int) -> list[bytes]:
+    """The lines of `path` as its ranges of `limit` bytes read them, one after another."""
+    source = Source(str(path), path)
+    ranges = cut(source, limit)
+    assert ranges is not None
+    found: list[bytes] = []
+    for byte_range in ranges:
+        opened = open_source(source)
+        try:
+            for chunk in byte_range.read_chunks(opened, ReadProblems(), 1 << 20):
+                found += chunk.data.split(b"\n")[: chunk.data.count(b"\n") or None]
+                if not chunk.data.endswith(b"\n") and chunk.data.count(b"\n"):
+                    found.append(chunk.data.rsplit(b"\n", 1)[1])
+        finally:
+            opened.close()
+    return found
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ranges_hold_each_line_once(tmp_path: Path, seed: int) -> None:
+    chooser = random.Random(seed)
+    lines = [
+        b"x" * chooser.choice([0, 1, 5, 40, 90, 300, 1000]) + str(number).encode()
+        for number in range(200)
+    ]
+    data = b"\n".join(lines) + (b"\n" if seed % 2 else b"")  # with and without a last newline
+    if seed == 3:
+        data = b"\n\n" + data  # a range may start on a line end
+    path = tmp_path / "access.log"
+    path.write_bytes(data)
+    expected = data.split(b"\n")
+    if data.endswith(b"\n"):
+        expected.pop()
+    for limit in (1, 7, 64, 100, 1000, len(data) - 1):
+        assert range_lines(path, limit) == expected, limit
+
+
+def test_only_large_plain_files_are_cut(tmp_path: Path) -> None:
+    import gzip
+
+    plain = write_numbered_log(tmp_path / "a.log", 0, 100)
+    packed = tmp_path / "a.log.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert cut(Source(str(plain), plain), plain.stat().st_size) is None  # not larger
+    assert cut(Source(str(packed), packed), 10) is None  # compressed
+    ranges = cut(Source(str(plain), plain), 1000)
+    assert ranges is not None and ranges[0] == ByteRange(0, 1000)
+    assert ranges[-1].end == plain.stat().st_size
+
+
+@pytest.fixture(scope="module")
+def address() -> Iterator[str]:
+    """A LocalCluster of 2 worker processes for the module's runs."""
+    with engine.connect("local:2") as client:
+        yield str(client.scheduler.address)
+
+
+def straddling_log(path: Path, first: int, count: int) -> Path:
+    """Numbered lines (every 13th garbage), with a line longer than many ranges inside."""
+    lines = [log_line(number) for number in range(first, first + count)]
+    lines.insert(count // 3, "long " + "y" * 20_000 + "\n")
+    path.write_text("".join(lines))
+    return path
+
+
+def both(
+    logs: list[Path], address: str, tmp_path: Path, **options: Any
+) -> tuple[str, str, bytes, bytes]:
+    """The --json of a run here and on the cluster, and their rejects files."""
+    here = logstat.summarize(logs, top=3, tz="UTC", rejects=tmp_path / "here.csv", **options)
+    there = logstat.summarize(
+        logs, top=3, tz="UTC", rejects=tmp_path / "there.csv", cluster=address, **options
+    )
+    return (
+        here.to_json_text(),
+        there.to_json_text(),
+        (tmp_path / "here.csv").read_bytes(),
+        (tmp_path / "there.csv").read_bytes(),
+    )
+
+
+def test_a_large_file_read_in_ranges_counts_as_here(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "RANGE_BYTES", 4096)  # ~20 lines a range; the long line spans 5
+    # web-2.log is named like web-1.log, so its format is guessed from web-1's (nginx)
+    # and found wrong on its first chunk: every range of it must be read as ELB
+    elb = (FIXTURES / "elb" / "listeners.log").read_text().splitlines(keepends=True)
+    lines = [elb[number % len(elb)] for number in range(400)]
+    lines[100:100] = ["long " + "y" * 20_000 + "\n", "garbage\n"]
+    (tmp_path / "web-2.log").write_text("".join(lines))
+    logs = [
+        write_numbered_log(tmp_path / "web-1.log", 0, 40),
+        tmp_path / "web-2.log",
+        straddling_log(tmp_path / "other.log", 5000, 600),
+    ]
+    parts = engine.parts_of([Source(str(log), log) for log in logs])
+    assert len(parts) > 30 and len({part.file_id for part in parts}) == 3
+    here, there, rejects_here, rejects_there = both(logs, address, tmp_path)
+    assert there == here
+    # the same rows; the cluster writes them in the order of the inputs, a run here as its
+    # batches go (a file whose guessed format was wrong comes after the files batched with it)
+    assert sorted(rejects_there.splitlines()) == sorted(rejects_here.splitlines())
+    assert rejects_there.splitlines()[1:] == sorted(
+        rejects_there.splitlines()[1:],
+        key=lambda row: (logs.index(Path(row.split(b",")[0].decode())), int(row.split(b",")[1])),
+    )
+    assert rejects_here.count(b"\n") > 40 and b"long yyyy" in rejects_here
+    assert {row["source"] for row in json.loads(here)["files"]} == {"nginx", "elb"}
+
+
+def test_state_and_rejects_on_the_cluster_as_here(address: str, tmp_path: Path) -> None:
+    logs = [
+        write_numbered_log(tmp_path / f"site{index}.log", index * 1000, 120) for index in range(4)
+    ]
+    states = {"here": tmp_path / "here.state", "there": tmp_path / "there.state"}
+    for round_number in range(3):
+        runs = {}
+        for where, state in states.items():
+            rejects = tmp_path / f"{where}.csv"
+            cluster = address if where == "there" else None
+            summary = logstat.summarize(
+                logs, top=3, tz="UTC", state=state, rejects=rejects, cluster=cluster
+            )
+            runs[where] = (summary.to_json_text(), rejects.read_bytes(), _state(state))
+        assert runs["there"] == runs["here"], round_number
+        totals = json.loads(runs["here"][0])["totals"]
+        # the first run reads every line, each next one what the logs grew by since
+        assert totals["lines"] == [480, 60 + 7, 93][round_number]
+        assert totals["rejected"] > 0
+        # the logs grow between runs; the next run reads only what was added, also of
+        # a log rotated meanwhile (its tail from the rotated file, the new one whole)
+        for index, log in enumerate(logs[: 2 + round_number]):
+            with log.open("a") as file:
+                file.writelines(log_line(index * 1000 + 500 + n) for n in range(30 + round_number))
+        if round_number == 0:
+            logs[3].rename(logs[3].with_name("site3.log.1"))
+            write_numbered_log(logs[3], 9000, 7)
+
+
+def _state(path: Path) -> Any:
+    document = json.loads(path.read_text())
+    for entry in document["files"]:
+        entry.pop("read_at")
+    return document
+
+
+def test_a_worker_killed_mid_run_counts_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = [
+        write_numbered_log(tmp_path / f"a{index}.log", index * 1000, 300) for index in range(40)
+    ]
+    truth = logstat.summarize(
+        logs, top=3, tz="UTC", state=tmp_path / "here.state", rejects=tmp_path / "here.csv"
+    ).to_json_text()
+    monkeypatch.setattr(engine, "TASK_FILES", 1)  # a task a file: the kill lands mid-run
+    with engine.connect("local:2") as client:
+        result: list[str] = []
+
+        def run() -> None:
+            summary = logstat.summarize(
+                logs,
+                top=3,
+                tz="UTC",
+                state=tmp_path / "there.state",
+                rejects=tmp_path / "there.csv",
+                cluster=str(client.scheduler.address),
+            )
+            result.append(summary.to_json_text())
+
+        counting = threading.Thread(target=run)
+        counting.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _done_tasks(client):
+            time.sleep(0.05)
+        victim = next(iter(client.scheduler_info()["workers"]))
+        pid = client.run(os.getpid, workers=[victim])[victim]
+        os.kill(pid, signal.SIGKILL)
+        counting.join(timeout=120)
+    assert result, "the run did not finish"
+    assert result[0] == truth
+    assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+    assert _state(tmp_path / "there.state") == _state(tmp_path / "here.state")
+
+
+def _done_tasks(client: Any) -> int:
+    def done(dask_scheduler: Any) -> int:
+        return sum(1 for task in dask_scheduler.tasks.values() if task.state == "memory")
+
+    return int(client.run_on_scheduler(done))
