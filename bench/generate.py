@@ -711,6 +711,52 @@ def caddy(requests: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+def google_lb(requests: pl.DataFrame) -> pl.Series:
+    """Google Cloud load balancer entries (Cloud Logging, one per line): its own 502
+    (`failed_to_connect_to_backend`), 503 (`failed_to_pick_backend`) and 504
+    (`backend_timeout`); every other status the backend's."""
+    status = pl.col("status")
+    details = (
+        pl.when(status == 502)
+        .then(pl.lit("failed_to_connect_to_backend"))
+        .when(status == 503)
+        .then(pl.lit("failed_to_pick_backend"))
+        .when(status == 504)
+        .then(pl.lit("backend_timeout"))
+        .otherwise(pl.lit("response_sent_by_backend"))
+    )
+    return requests.select(
+        pl.struct(
+            insertId=pl.col("client_port").cast(pl.String).str.zfill(12),
+            jsonPayload=pl.struct(
+                **{"@type": pl.lit(GOOGLE_ENTRY)},
+                statusDetails=details,
+                remoteIp=pl.col("client_ip"),
+            ),
+            httpRequest=pl.struct(
+                requestMethod=pl.col("method"),
+                requestUrl=pl.lit("https://") + pl.col("host") + pl.col("path"),
+                status=status,
+                responseSize=pl.col("bytes").cast(pl.String),
+                userAgent=pl.col("user_agent"),
+                remoteIp=pl.col("client_ip"),
+                latency=pl.col("duration").round(6).cast(pl.String) + pl.lit("s"),
+                protocol=pl.col("protocol"),
+            ),
+            resource=pl.struct(
+                type=pl.lit("http_load_balancer"),
+                labels=pl.struct(backend_service_name=pl.lit("shop-backend")),
+            ),
+            timestamp=_iso(pl.col("time"), 6),
+            severity=pl.lit("INFO"),
+            logName=pl.lit("projects/shop-prod/logs/requests"),
+        ).struct.json_encode()
+    ).to_series()
+
+
+GOOGLE_ENTRY = "type.googleapis.com/google.cloud.loadbalancing.type.LoadBalancerLogEntry"
+
+
 @dataclass(frozen=True)
 class LogFormat:
     """How one source writes a request, and the codes only that source logs."""
@@ -742,6 +788,7 @@ FORMATS = {
     "cloudfront": LogFormat("cloudfront", cloudfront, {0: 0.001}, header=cloudfront_header),
     "traefik": LogFormat("traefik", traefik, {499: 0.004}, suffix=".json"),
     "caddy": LogFormat("caddy", caddy, suffix=".json"),
+    "google_lb": LogFormat("google_lb", google_lb, suffix=".json"),
 }
 
 

@@ -327,6 +327,12 @@ GOLDEN_COLUMNS: dict[str, tuple[str, ...]] = {
         "request_time_s", "user_agent", "logger", "response_date", "response_content_type",
         "error_message", "error_id", "error_trace",
     ),
+    "google_lb": (
+        "line_no", "line_kind", "reject_reason", "timestamp", "client_ip", "host", "method",
+        "path", "query", "protocol", "status", "status_class", "status_details", "produced_by",
+        "bytes_sent", "request_time_s", "user_agent", "cache_hit", "security_policy_outcome",
+        "backend_service", "resource_type",
+    ),
 }  # fmt: skip
 # how the goldens write times: ISO 8601 in UTC, except where polars' CSV form was kept
 ISO_UTC = "%Y-%m-%dT%H:%M:%S%.fZ"

@@ -879,6 +879,32 @@ def caddy_expected(request: Request) -> Expected:
     return {**expected, "request_time_s": round(request.request_time, 3)}
 
 
+def google_lb_entry(request: Request) -> str:
+    """A Cloud Logging entry of Google's load balancer: the backend's status passed on."""
+    http = {
+        "requestMethod": request.method,
+        "requestUrl": f"https://{request.host}{request.target}",
+        "status": request.status,
+        "responseSize": str(request.bytes_sent),
+        "userAgent": request.user_agent or "",
+        "referer": request.referer or "",
+        "remoteIp": request.client_ip,
+        "latency": f"{round(request.request_time, 3)}s",
+        "protocol": request.protocol or "HTTP/1.0",
+    }
+    record = {
+        "httpRequest": http,
+        "jsonPayload": {"statusDetails": "response_sent_by_backend"},
+        "resource": {"type": "http_load_balancer"},
+        "timestamp": request.timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    return json.dumps(record, ensure_ascii=request.bytes_sent % 3 == 0)
+
+
+def google_lb_expected(request: Request) -> Expected:
+    return {**caddy_expected(request), "host": request.host.split(":")[0]}
+
+
 RENDERERS: list[Renderer] = [
     Renderer("nginx", "combined", nginx_combined, nginx_combined_expected),
     Renderer("nginx", "vhost_combined", nginx_vhost, nginx_vhost_expected),
@@ -912,6 +938,9 @@ RENDERERS: list[Renderer] = [
     ),
     Renderer("traefik", None, traefik_entry, traefik_expected, strategy=cloudflare_requests()),
     Renderer("caddy", None, caddy_entry, caddy_expected, strategy=cloudflare_requests()),
+    Renderer(
+        "google_lb", None, google_lb_entry, google_lb_expected, strategy=cloudflare_requests()
+    ),
 ]
 
 

@@ -118,7 +118,7 @@ EXTRA_FIELDS = ("3413", '"10.0.0.1, 10.0.0.2"', "-", "[upstream a]", '"-" 12ms')
 POSITIONAL = [
     pytest.param(renderer, id=renderer.name)
     for renderer in RENDERERS
-    if renderer.format not in ("cloudflare", "cloudfront", "traefik", "caddy")
+    if renderer.format not in ("cloudflare", "cloudfront", "traefik", "caddy", "google_lb")
 ]
 
 

@@ -45,6 +45,7 @@ OTHER_TABLES = [
     "envoy_response_flags.csv",
     "cloudfront_result_types.csv",
     "caddy_error_traces.csv",
+    "google_lb_status_details.csv",
 ]
 
 

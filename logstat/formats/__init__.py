@@ -22,6 +22,7 @@ from logstat.formats import (
     cloudfront,
     elb,
     envoy,
+    google_lb,
     haproxy,
     iis,
     json_keys,
@@ -44,6 +45,7 @@ FORMATS: list[Format] = [
     cloudfront.FORMAT,
     traefik.FORMAT,
     caddy.FORMAT,
+    google_lb.FORMAT,
 ]
 BY_NAME = {format.name: format for format in FORMATS}
 
@@ -63,6 +65,7 @@ PATH_HINTS = {
     "cloudfront": ("cloudfront",),
     "traefik": ("traefik",),
     "caddy": ("caddy",),
+    "google_lb": ("http_load_balancer", "loadbalancing"),
 }
 
 

@@ -4,12 +4,12 @@ IIS logs the Windows error behind a response (sc-win32-status), ALB why it answe
 by itself (error_reason) and its desync verdict (classification_reason), HAProxy how
 and when the session ended (termination_state), Envoy what it ran into
 (response_flags), CloudFront how its edge served a request
-(edge_detailed_result_type), Caddy which of its functions failed (error_trace).  A
-`DetailLayer` names the column, who writes it, which
-of its values say something, and how a value is explained; the summary counts each
-layer by value and status, every view shows the counts with their meanings (Layer
-details), and `logstat codes CD--` answers from the same tables.  Each table is a
-CSV beside this module, with the vendor's address per row.
+(edge_detailed_result_type), Caddy which of its functions failed (error_trace),
+Google's load balancer why it answered as it did (status_details).  A `DetailLayer`
+names the column, who writes it, which of its values say something, and how a value
+is explained; the summary counts each layer by value and status, every view shows the
+counts with their meanings (Layer details), and `logstat codes CD--` answers from the
+same tables.  Each table is a CSV beside this module, with the vendor's address per row.
 """
 
 from __future__ import annotations
@@ -121,6 +121,15 @@ def _not_plain_delivery() -> pl.Expr:
     )
 
 
+def _backend_failure() -> pl.Expr:
+    """A response the backend sent, or one from the cache, is the normal course."""
+    import polars as pl
+
+    normal = ["response_sent_by_backend", "response_from_cache", "response_from_cache_validated"]
+    details = pl.col("status_details")
+    return details.is_not_null() & ~details.is_in(normal)
+
+
 def _abnormal_end() -> pl.Expr:
     """`--` (and `----`): a normal end says nothing beside the status."""
     import polars as pl
@@ -188,6 +197,14 @@ LAYERS: dict[str, DetailLayer] = {
             "the Caddy function whose error set the status",
             _present("error_trace"),
             _lookup("caddy_error_traces.csv", "trace"),
+        ),
+        DetailLayer(
+            "status_details",
+            "google_lb",
+            "Google LB statusDetails",
+            "why the load balancer answered as it did",
+            _backend_failure,
+            _lookup("google_lb_status_details.csv", "detail"),
         ),
     )
 }

@@ -23,6 +23,7 @@ LAYER_NAMES: dict[str, tuple[str, str]] = {
     "cloudfront": ("CloudFront", "origin"),
     "traefik": ("Traefik", "server"),
     "caddy": ("Caddy", "upstream"),
+    "google_lb": ("load balancer", "backend"),
 }
 
 
@@ -42,9 +43,21 @@ def producer_label(source: str | None, produced_by: str | None) -> str:
 
 # Sources whose log tells a status of the server behind them (ALB target, ELB backend,
 # Cloudflare origin, nginx $upstream_status, HAProxy's termination state, Envoy's flags,
-# CloudFront's result types, Traefik's OriginStatus, Caddy's error entries)
+# CloudFront's result types, Traefik's OriginStatus, Caddy's error entries,
+# Google's statusDetails)
 # from their own: there a status is either the source's own or one it passed on, and the
 # two read differently.
 PASSES_ON = frozenset(
-    {"alb", "elb", "cloudflare", "nginx", "haproxy", "envoy", "cloudfront", "traefik", "caddy"}
+    {
+        "alb",
+        "elb",
+        "cloudflare",
+        "nginx",
+        "haproxy",
+        "envoy",
+        "cloudfront",
+        "traefik",
+        "caddy",
+        "google_lb",
+    }
 )
