@@ -219,3 +219,34 @@ def _done_tasks(client: Any) -> int:
         return sum(1 for task in dask_scheduler.tasks.values() if task.state == "memory")
 
     return int(client.run_on_scheduler(done))
+
+
+def test_a_worker_detects_each_head_once_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from logstat.reading import detection
+    from logstat.reading.runs import Options
+    from logstat.summary import PartialSummary, ReportSettings, fold
+
+    logs = [
+        write_numbered_log(tmp_path / f"web-{index}.log", index * 100, 30) for index in range(8)
+    ]
+    monkeypatch.setattr(engine, "TASK_FILES", 2)
+    options = Options()
+    groups = engine.tasks(engine.parts_of(options.expand([str(log) for log in logs])))
+    assert len(groups) == 4 and all(task.heads == groups[1].heads != [] for task in groups[1:])
+    detected: list[list[str]] = []
+    plan = detection.plan
+
+    def counting(sources: list[Source], *arguments: Any) -> Any:
+        detected.append([source.name for source in sources if detection.kinship(source)])
+        return plan(sources, *arguments)
+
+    monkeypatch.setattr(detection, "plan", counting)
+    settings = ReportSettings(top=3)
+    outcomes = [engine.count(task, settings, options, False) for task in groups]
+    heads = [names for names in detected if names == [str(logs[0])]]
+    assert len(heads) == 1  # web-0.log lends its format to every later task, detected once
+    counted = fold([PartialSummary(settings), *(outcome.partial for outcome in outcomes)])
+    truth = logstat.summarize(logs, top=3, tz="UTC")
+    assert counted.summary().to_json_text() == truth.to_json_text()

@@ -12,7 +12,7 @@ import gzip
 import importlib.util
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,44 +22,8 @@ import pytest
 import logstat
 from logstat.reading import objects
 from tests.helpers import run_cli
+from tests.servers.deliveries import HOURS, PREFIX, counts, deliveries
 from tests.servers.s3 import S3Server, run_server
-
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-PREFIX = f"AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}"
-START = datetime(2026, 12, 1, tzinfo=UTC)
-HOURS = 72  # three days, one object an hour
-
-
-def alb_line(when: datetime, status: int, target: str) -> str:
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return (
-        f"https {stamp} app/my-alb/50dc6c495c0c9188 192.0.2.10:40001 "
-        f"{'10.0.0.1:80' if target != '-' else '-'} 0.000 0.010 0.000 {status} {target} 34 366 "
-        f'"GET https://www.example.com:443/a HTTP/1.1" "curl/8.5.0" '
-        "ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 "
-        f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/web/73e2d6bc24d8a067 "
-        '"Root=1-65e50000-0123456789abcdef01234567" "www.example.com" "-" 0 '
-        f'{stamp} "forward" "-" "-" "10.0.0.1:80" "{target}" "-" "-" TID_0123456789abcdef'
-    )
-
-
-def deliveries() -> Iterator[tuple[str, bytes]]:
-    """(key, gzipped content): one 5-minute file an hour, as ALB names them."""
-    for hour in range(HOURS):
-        end = START + timedelta(hours=hour, minutes=5)
-        lines = [
-            alb_line(end - timedelta(minutes=4, seconds=second), status, target)
-            for second, (status, target) in enumerate(
-                [(200, "200"), (200, "200"), (404, "404"), (502, "-"), (502, "502")][: 2 + hour % 4]
-            )
-        ]
-        name = (
-            f"{ACCOUNT}_elasticloadbalancing_{REGION}_app.my-alb.50dc6c495c0c9188_"
-            f"{end:%Y%m%dT%H%MZ}_192.0.2.200_{hour:08x}.log.gz"
-        )
-        key = f"{PREFIX}/{end:%Y/%m/%d}/{name}"
-        yield key, gzip.compress(("\n".join(lines) + "\n").encode())
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +50,6 @@ def environment(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     for name, value in s3.environment().items():
         monkeypatch.setenv(name, value)
     return s3.environment()
-
-
-def counts(document: dict[str, Any]) -> dict[str, Any]:
-    """A --json document without what names the files."""
-    return {key: document[key] for key in ("totals", "classes", "statuses", "rejects", "first")}
 
 
 def test_a_bucket_reads_as_its_local_copy(
@@ -251,3 +210,12 @@ def test_an_hour_lists_the_keys_named_near_it(
     assert found == kept  # sizes and ETags as the full listing gives them
     # the day folder of 24 objects was listed from the one named 08:05 to one past 13:05
     assert by_names.listed[0] < everything.listed[0] / 3, (by_names.listed, everything.listed)
+
+
+def test_a_worker_reuses_one_filesystem_for_every_task() -> None:
+    import pickle
+
+    store = objects.Store("s3", "http://127.0.0.1:9")
+    first, second = (pickle.loads(pickle.dumps(store)) for _ in range(2))
+    assert first.fs is second.fs is not store.fs  # made once in this process, as on a worker
+    assert first.endpoint_url == "http://127.0.0.1:9"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from logstat import schema
 from logstat.errors import ExitCode, LogstatError
 
 if TYPE_CHECKING:
+    from logstat.formats import Choice
     from logstat.reading.runs import FileRun, Options, Resumed
     from logstat.reading.sources import Source
     from logstat.reading.state import Reads
@@ -138,11 +140,14 @@ class Task:
 
     parts: list[Part]
     heads: list[Source]
+    run: str = ""  # which run of the client: a worker detects each head once per run
 
 
 def tasks(parts: Sequence[Part]) -> list[Task]:
     """The parts cut into tasks, each a few files (or objects) of a bounded size, in
     order; a byte range is a task of its own."""
+    import uuid
+
     from logstat.engines.ranges import ByteRange
     from logstat.reading.detection import kinship
 
@@ -163,6 +168,7 @@ def tasks(parts: Sequence[Part]) -> list[Task]:
         groups.append(group)
     first_of_kin: dict[tuple[str, str], Source] = {}
     cut = []
+    run = uuid.uuid4().hex
     for group in groups:
         heads: dict[tuple[str, str], Source] = {}
         for part in group:
@@ -175,7 +181,7 @@ def tasks(parts: Sequence[Part]) -> list[Task]:
                 first_of_kin[kin] = part.source
                 heads[kin] = part.source  # marks the name as seen in this task; dropped below
         earlier = [head for head in heads.values() if all(head is not p.source for p in group)]
-        cut.append(Task(group, earlier))
+        cut.append(Task(group, earlier, run))
     return cut
 
 
@@ -256,7 +262,7 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
     earlier file is detected here first; each file keeps its number in the whole run,
     so the files' rows merge on the client."""
     from logstat.engines.ranges import ByteRange
-    from logstat.reading import pipeline
+    from logstat.reading import detection, pipeline
     from logstat.reading.state import Resume
     from logstat.summary import PartialSummary
 
@@ -265,8 +271,7 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
     for store in stores.values():  # fetch this task's objects ahead of its reader
         store.add([s.remote for s in sources if s.store is store and s.remote is not None])
     try:
-        planned = pipeline.plan([*task.heads, *sources], options)
-        runs = planned[len(task.heads) :]
+        runs = detection.plan(sources, options, _lent_by_heads(task, options))
         start = 0
         for run, part in zip(runs, task.parts, strict=True):
             run.file_id = part.file_id
@@ -300,6 +305,31 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
     finally:
         for store in stores.values():
             store.close()
+
+
+# A worker's detections of the files whose format later tasks' files share, by run and
+# name: each is read and detected once per worker and run, not once per task.
+_HEADS: OrderedDict[tuple[str, str], tuple[tuple[str, str], Choice] | None] = OrderedDict()
+HEADS_KEPT = 4096
+
+
+def _lent_by_heads(task: Task, options: Options) -> dict[tuple[str, str], Choice]:
+    """What the task's heads lend to its files (detection.lent), detected here once."""
+    from logstat.reading import detection
+
+    lent = {}
+    for head in task.heads:
+        key = (task.run, head.name)
+        if key in _HEADS:
+            found = _HEADS[key]
+        else:
+            [run] = detection.plan([head], options)
+            found = _HEADS[key] = detection.lent(run)
+            while len(_HEADS) > HEADS_KEPT:
+                _HEADS.popitem(last=False)
+        if found is not None:
+            lent[found[0]] = found[1]
+    return lent
 
 
 def _rejected(frame: pl.DataFrame, start: int) -> pl.DataFrame:

@@ -33,17 +33,22 @@ HEAD_BYTES = 64 << 10  # what detection reads of each file
 HEAD_READ_LIMIT = 256 << 20
 
 
-def plan(sources: list[Source], options: Options) -> list[FileRun]:
+def plan(
+    sources: list[Source],
+    options: Options,
+    earlier: dict[tuple[str, str], Choice] | None = None,
+) -> list[FileRun]:
     """Open each source once and choose its format from its first lines.
 
     A file named like one already detected in the same directory (rotated logs,
     S3 objects written by one load balancer) takes that file's format without
     being opened here: thousands of small files cost no detection each.  `read`
     checks the guess on the file's first chunk and detects it after all when
-    any line does not parse.
+    any line does not parse.  `earlier`: what files detected before lend (`lent`), as if
+    they came first in `sources`.
     """
     runs = []
-    detected: dict[tuple[str, str], Choice] = {}
+    detected: dict[tuple[str, str], Choice] = dict(earlier or {})
     for file_id, source in enumerate(sources):
         kin = kinship(source)
         known = detected.get(kin) if kin is not None else None
@@ -71,14 +76,25 @@ def plan(sources: list[Source], options: Options) -> list[FileRun]:
             problems=problems.messages,
             blank=len(sample) == 0,
         )
-        if kin is not None and choice is not None and not choice.detection.parser.keeps_state:
-            detected[kin] = dataclasses.replace(choice, like=os.path.basename(source.name))
+        lends = lent(run)
+        if lends is not None:
+            detected[lends[0]] = lends[1]
         if source.once:  # stdin or a pipe: read on from the head, never opened again
             run.kept_stream = (opened, head, blocks)
         else:
             opened.close()
         runs.append(run)
     return runs
+
+
+def lent(run: FileRun) -> tuple[tuple[str, str], Choice] | None:
+    """What a detected file lends to the files named like it after it: their kinship, and
+    its format (None: nothing, when it has no format or its parser keeps state)."""
+    kin = kinship(run.source)
+    choice = run.choice
+    if kin is None or choice is None or choice.detection.parser.keeps_state:
+        return None
+    return kin, dataclasses.replace(choice, like=os.path.basename(run.source.name))
 
 
 def choose(sample: pl.Series, name: str, options: Options) -> Choice | None:

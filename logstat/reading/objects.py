@@ -111,6 +111,9 @@ class RemoteObject:
     version: str | None  # ETag or generation: an object rewritten under its key differs
 
 
+_WORKER_FILESYSTEMS: dict[tuple[str, str | None], Any] = {}  # see Store.__setstate__
+
+
 class Store:
     """One filesystem for a run: lists objects and hands out their bytes, fetching ahead.
 
@@ -118,10 +121,10 @@ class Store:
     fetch of those after it, up to FETCH_THREADS objects and AHEAD_BYTES at once.
     """
 
-    def __init__(self, scheme: str, endpoint_url: str | None = None) -> None:
+    def __init__(self, scheme: str, endpoint_url: str | None = None, fs: Any = None) -> None:
         self.scheme = scheme
         self.endpoint_url = endpoint_url
-        self.fs = filesystem(scheme, endpoint_url)
+        self.fs = fs if fs is not None else filesystem(scheme, endpoint_url)
         self.order: list[RemoteObject] = []
         self._position: dict[str, int] = {}
         self._pending: OrderedDict[str, Future[bytes]] = OrderedDict()
@@ -136,7 +139,12 @@ class Store:
         return {"scheme": self.scheme, "endpoint_url": self.endpoint_url}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["scheme"], state["endpoint_url"])  # type: ignore[misc]
+        # a worker reuses one filesystem (its client and connections) for every task:
+        # it only reads objects, which never change, so nothing it caches goes stale
+        key = (state["scheme"], state["endpoint_url"])
+        if key not in _WORKER_FILESYSTEMS:
+            _WORKER_FILESYSTEMS[key] = filesystem(*key)
+        self.__init__(*key, _WORKER_FILESYSTEMS[key])  # type: ignore[misc]
 
     def add(self, objects: list[RemoteObject]) -> None:
         for item in objects:

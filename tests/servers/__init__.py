@@ -11,4 +11,7 @@ haproxy   HAProxy's config, its raw and syslog access logs, probes and terminati
 harness   start a server, play its probes, wait for the log lines, stop it
 outputs   logstat's summaries and exports of a server's logs, run a few at a time
 chromium  headless Chromium over the DevTools pipe, for the dashboard tests
+s3        moto's S3 server, for the object-storage tests
+azurite   Azurite (Azure Blob's emulator, from npm), for the Azure tests
+deliveries  ALB deliveries as a bucket holds them
 """
