@@ -333,6 +333,18 @@ GOLDEN_COLUMNS: dict[str, tuple[str, ...]] = {
         "bytes_sent", "request_time_s", "user_agent", "cache_hit", "security_policy_outcome",
         "backend_service", "resource_type",
     ),
+    "azure_front_door": (
+        "line_no", "line_kind", "reject_reason", "timestamp", "client_ip", "host", "method",
+        "path", "query", "protocol", "status", "status_class", "front_door_error_info",
+        "cache_status", "produced_by", "bytes_sent", "request_time_s", "user_agent", "pop",
+        "origin_name", "category",
+    ),
+    "azure_app_gateway": (
+        "line_no", "line_kind", "reject_reason", "timestamp", "client_ip", "host", "method",
+        "path", "query", "protocol", "status", "status_class", "upstream_status",
+        "app_gateway_error_info", "produced_by", "bytes_sent", "request_time_s", "user_agent",
+        "server_routed", "rule_name", "backend_pool", "request_query",
+    ),
 }  # fmt: skip
 # how the goldens write times: ISO 8601 in UTC, except where polars' CSV form was kept
 ISO_UTC = "%Y-%m-%dT%H:%M:%S%.fZ"

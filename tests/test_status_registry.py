@@ -46,6 +46,8 @@ OTHER_TABLES = [
     "cloudfront_result_types.csv",
     "caddy_error_traces.csv",
     "google_lb_status_details.csv",
+    "azure_front_door_error_info.csv",
+    "azure_app_gateway_error_info.csv",
 ]
 
 

@@ -17,6 +17,8 @@ from logstat.errors import ExitCode, LogstatError
 from logstat.formats import (
     alb,
     apache,
+    azure_app_gateway,
+    azure_front_door,
     caddy,
     cloudflare,
     cloudfront,
@@ -46,6 +48,8 @@ FORMATS: list[Format] = [
     traefik.FORMAT,
     caddy.FORMAT,
     google_lb.FORMAT,
+    azure_front_door.FORMAT,
+    azure_app_gateway.FORMAT,
 ]
 BY_NAME = {format.name: format for format in FORMATS}
 
@@ -66,6 +70,8 @@ PATH_HINTS = {
     "traefik": ("traefik",),
     "caddy": ("caddy",),
     "google_lb": ("http_load_balancer", "loadbalancing"),
+    "azure_front_door": ("frontdoor", "microsoft.cdn"),
+    "azure_app_gateway": ("applicationgateway",),
 }
 
 

@@ -30,7 +30,7 @@ from logstat.formats.base import Detection, Format, Parser
 from logstat.formats.json_records import JsonRecords, Key, TextOf
 from logstat.formats.template import (
     missing,
-    split_target,
+    split_url,
     to_integer,
     to_string,
     to_timestamp,
@@ -38,13 +38,6 @@ from logstat.formats.template import (
 
 LOAD_BALANCER = "http_load_balancer"  # resource.type of the external Application LB
 ENTRY_TYPE = "loadbalancing.type.LoadBalancerLogEntry"  # jsonPayload.@type ends so
-
-
-def _url(text: pl.Expr) -> dict[str, pl.Expr]:
-    """`https://host:443/path?query` -> host, path and query."""
-    parts = text.str.extract_groups(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*))?(.*)$")
-    host = missing(parts.struct.field("1")).str.replace(r":[0-9]+$", "")
-    return {"host": host, **split_target(parts.struct.field("2"))}
 
 
 def _latency(text: pl.Expr) -> dict[str, pl.Expr]:
@@ -61,7 +54,7 @@ KEYS = (
     Key(("timestamp",), to_timestamp("%+"), ("timestamp",)),
     _http("remoteIp", to_string("client_ip"), ("client_ip",)),
     _http("requestMethod", to_string("method"), ("method",)),
-    _http("requestUrl", _url, ("host", "path", "query")),
+    _http("requestUrl", split_url, ("host", "path", "query")),
     _http("protocol", to_string("protocol"), ("protocol",)),
     _http("status", to_integer("status"), ("status",)),
     _http("responseSize", to_integer("bytes_sent"), ("bytes_sent",)),

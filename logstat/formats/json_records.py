@@ -147,8 +147,14 @@ class JsonRecords:
         )
         if self.derive is None:
             return parsed
+        # a derived column is worked out when it is read, or when it has no key of its own
         present = set(parsed.collect_schema())
-        derived = {column: value for column, value in self.derive().items() if column in present}
+        keyed = {column for key in self.keys for column in key.convert(pl.lit(""))}
+        derived = {
+            column: value
+            for column, value in self.derive().items()
+            if column in present or column not in keyed
+        }
         return parsed.with_columns(value.alias(column) for column, value in derived.items())
 
     def count_matches(self, sample: pl.Series) -> int:

@@ -157,6 +157,14 @@ def split_target(target: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
+def split_url(url: pl.Expr) -> dict[str, pl.Expr]:
+    """`https://shop.example.com:443/path?q=1` (or a bare target) -> host without its
+    port, path and query."""
+    parts = url.str.extract_groups(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*))?(.*)$")
+    host = missing(parts.struct.field("1")).str.replace(r":[0-9]+$", "")
+    return {"host": host, **split_target(parts.struct.field("2"))}
+
+
 def from_status_list(text: pl.Expr) -> dict[str, pl.Expr]:
     """`502, 504` -> upstream_status 504 (the attempt whose answer was used) and the list."""
     listed = missing(text)

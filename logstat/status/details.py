@@ -5,7 +5,8 @@ by itself (error_reason) and its desync verdict (classification_reason), HAProxy
 and when the session ended (termination_state), Envoy what it ran into
 (response_flags), CloudFront how its edge served a request
 (edge_detailed_result_type), Caddy which of its functions failed (error_trace),
-Google's load balancer why it answered as it did (status_details).  A `DetailLayer`
+Google's load balancer why it answered as it did (status_details), Azure Front Door
+and Application Gateway what went wrong (error info).  A `DetailLayer`
 names the column, who writes it, which of its values say something, and how a value
 is explained; the summary counts each layer by value and status, every view shows the
 counts with their meanings (Layer details), and `logstat codes CD--` answers from the
@@ -121,6 +122,17 @@ def _not_plain_delivery() -> pl.Expr:
     )
 
 
+def _an_error(column: str, none: str) -> Callable[[], pl.Expr]:
+    """Values other than the one that says no error happened."""
+
+    def informative() -> pl.Expr:
+        import polars as pl
+
+        return pl.col(column).is_not_null() & (pl.col(column) != none)
+
+    return informative
+
+
 def _backend_failure() -> pl.Expr:
     """A response the backend sent, or one from the cache, is the normal course."""
     import polars as pl
@@ -205,6 +217,22 @@ LAYERS: dict[str, DetailLayer] = {
             "why the load balancer answered as it did",
             _backend_failure,
             _lookup("google_lb_status_details.csv", "detail"),
+        ),
+        DetailLayer(
+            "front_door_error_info",
+            "azure_front_door",
+            "Azure Front Door errorInfo",
+            "what went wrong while Front Door handled the request",
+            _an_error("front_door_error_info", "NoError"),
+            _lookup("azure_front_door_error_info.csv", "error"),
+        ),
+        DetailLayer(
+            "app_gateway_error_info",
+            "azure_app_gateway",
+            "Azure Application Gateway error_info",
+            "why the gateway could not complete the request",
+            _an_error("app_gateway_error_info", "ERRORINFO_NO_ERROR"),
+            _lookup("azure_app_gateway_error_info.csv", "error"),
         ),
     )
 }

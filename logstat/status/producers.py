@@ -24,6 +24,8 @@ LAYER_NAMES: dict[str, tuple[str, str]] = {
     "traefik": ("Traefik", "server"),
     "caddy": ("Caddy", "upstream"),
     "google_lb": ("load balancer", "backend"),
+    "azure_front_door": ("Front Door", "origin"),
+    "azure_app_gateway": ("gateway", "backend"),
 }
 
 
@@ -44,7 +46,7 @@ def producer_label(source: str | None, produced_by: str | None) -> str:
 # Sources whose log tells a status of the server behind them (ALB target, ELB backend,
 # Cloudflare origin, nginx $upstream_status, HAProxy's termination state, Envoy's flags,
 # CloudFront's result types, Traefik's OriginStatus, Caddy's error entries,
-# Google's statusDetails)
+# Google's statusDetails, Azure's error info)
 # from their own: there a status is either the source's own or one it passed on, and the
 # two read differently.
 PASSES_ON = frozenset(
