@@ -754,6 +754,80 @@ def google_lb(requests: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+def azure_front_door(requests: pl.DataFrame) -> pl.Series:
+    """Azure Front Door access records: its own 502 (the origin refused the connection)
+    and 504 (the origin timed out: logged as status 0, counted here as 504's 0); static
+    paths served from its cache; every other status the origin's."""
+    status = pl.col("status")
+    error = (
+        pl.when(status == 502)
+        .then(pl.lit("OriginConnectionRefused"))
+        .when(status == 0)
+        .then(pl.lit("OriginTimeout"))
+        .otherwise(pl.lit("NoError"))
+    )
+    cached = pl.col("path").str.starts_with("/static")
+    return requests.select(
+        pl.struct(
+            time=_iso(pl.col("time"), 6),
+            resourceId=pl.lit(
+                "/SUBSCRIPTIONS/0000/RESOURCEGROUPS/SHOP/PROVIDERS/MICROSOFT.CDN/PROFILES/FD"
+            ),
+            category=pl.lit("FrontDoorAccessLog"),
+            operationName=pl.lit("Microsoft.Cdn/Profiles/AccessLog/Write"),
+            properties=pl.struct(
+                trackingReference=pl.col("client_port").cast(pl.String).str.zfill(20),
+                httpMethod=pl.col("method"),
+                httpVersion=pl.lit("2.0.0"),
+                requestUri=pl.lit("https://") + pl.col("host") + pl.lit(":443") + pl.col("path"),
+                hostName=pl.col("host"),
+                responseBytes=pl.col("bytes").cast(pl.String),
+                userAgent=pl.col("user_agent"),
+                clientIp=pl.col("client_ip"),
+                timeTaken=pl.col("duration").round(3).cast(pl.String),
+                httpStatusCode=status.cast(pl.String),
+                pop=pl.lit("SEA"),
+                cacheStatus=pl.when(cached).then(pl.lit("HIT")).otherwise(pl.lit("MISS")),
+                errorInfo=error,
+            ),
+        ).struct.json_encode()
+    ).to_series()
+
+
+def azure_app_gateway(requests: pl.DataFrame) -> pl.Series:
+    """Application Gateway v2 access records: its own 502 (no live backend) and 504 (the
+    backend timed out); every other status the backend's (serverStatus)."""
+    status = pl.col("status")
+    error = (
+        pl.when(status == 502)
+        .then(pl.lit("ERRORINFO_UPSTREAM_NO_LIVE"))
+        .when(status == 504)
+        .then(pl.lit("ERRORINFO_UPSTREAM_TIMED_OUT"))
+        .otherwise(pl.lit("ERRORINFO_NO_ERROR"))
+    )
+    own = status.is_in([502, 504])
+    return requests.select(
+        pl.struct(
+            timeStamp=_iso(pl.col("time"), 0),
+            category=pl.lit("ApplicationGatewayAccessLog"),
+            operationName=pl.lit("ApplicationGatewayAccess"),
+            properties=pl.struct(
+                clientIP=pl.col("client_ip"),
+                httpMethod=pl.col("method"),
+                originalRequestUriWithArgs=pl.col("path"),
+                userAgent=pl.col("user_agent"),
+                httpStatus=status,
+                httpVersion=pl.col("protocol"),
+                sentBytes=pl.col("bytes"),
+                timeTaken=pl.col("duration").round(3),
+                serverStatus=pl.when(own).then(pl.lit("-")).otherwise(status.cast(pl.String)),
+                host=pl.col("host"),
+                error_info=error,
+            ),
+        ).struct.json_encode()
+    ).to_series()
+
+
 GOOGLE_ENTRY = "type.googleapis.com/google.cloud.loadbalancing.type.LoadBalancerLogEntry"
 
 
@@ -789,6 +863,8 @@ FORMATS = {
     "traefik": LogFormat("traefik", traefik, {499: 0.004}, suffix=".json"),
     "caddy": LogFormat("caddy", caddy, suffix=".json"),
     "google_lb": LogFormat("google_lb", google_lb, suffix=".json"),
+    "azure_front_door": LogFormat("azure_front_door", azure_front_door, {0: 0.001}, suffix=".json"),
+    "azure_app_gateway": LogFormat("azure_app_gateway", azure_app_gateway, suffix=".json"),
 }
 
 
