@@ -92,3 +92,27 @@ def test_the_fast_regex_is_really_used() -> None:
     fast = layout.regex(layout.capture({"status"}), fast=True)
     assert fast != layout.regex(layout.capture({"status"}))
     assert template.QUOTED not in fast and r"\s+" not in fast
+
+
+@given(
+    st.lists(
+        st.one_of(hostile_lines(), st.sampled_from(LINES), st.sampled_from(["", " ", "\t"])),
+        min_size=0,
+        max_size=40,
+    )
+)
+@settings(max_examples=int(os.environ.get("LOGSTAT_FUZZ_EXAMPLES", "20")), deadline=None)
+def test_lines_the_first_layout_covers_are_read_as_the_whole_chain_reads_them(
+    lines: list[str],
+) -> None:
+    """LayoutChain.parse converts the lines its first layout covers apart from the rest:
+    the same rows, in the same order, as the whole chain over every line."""
+    frame = pl.LazyFrame(
+        {"line_no": pl.Series(range(1, len(lines) + 1), dtype=pl.UInt64), "line": pl.Series(lines, dtype=pl.String)}
+    )
+    for chain in CHAINS:
+        for needed in (None, {"status", "timestamp"}, {"status", "upstream_status", "path"}):
+            assert_frame_equal(
+                chain.parse(frame, needed).collect(),
+                chain.parse_every_line(frame, needed).collect(),
+            )

@@ -369,6 +369,57 @@ class LayoutChain:
         return set().union(*(layout.columns() for layout in self.in_use or self.layouts[:1]))
 
     def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
+        """Most lines are covered whole by the first layout's fast regex: they are
+        converted straight from its groups, in one pass.  Only the other lines go down
+        the whole chain (`parse_every_line`: every layout, the exact regexes, the reject
+        reasons), so one odd line no longer makes every line of its chunk pay for that.
+        Each line's result depends on that line alone, so the two parts put back in order
+        are what `parse_every_line` makes of all the lines (a hypothesis test checks it)."""
+        first = self.layouts[0]
+        capture = first.capture(needed)
+        frame = (
+            lines.with_row_index(_ROW)
+            .with_columns(
+                pl.col(schema.RAW_LINE)
+                .str.extract_groups(first.regex(capture, fast=True))
+                .alias(_COMMON)
+            )
+            .collect()
+        )
+        groups = pl.col(_COMMON)
+        tail = groups.struct.field("tail")
+        covered = groups.struct.field("matched").is_not_null() & (
+            tail.is_null() | (tail.str.strip_chars() == "")
+        )
+        common = frame.filter(covered)
+        others = self.parse_every_line(frame.filter(~covered).drop(_COMMON).lazy(), needed)
+        result = others.collect_schema()
+        produced = _needed(first.convert(groups, capture), needed)
+        made = {
+            schema.LINE_KIND: pl.lit(schema.RECORD),
+            schema.REJECT_REASON: pl.lit(None),
+            schema.TRAILING_FIELDS: pl.lit(None),
+            **produced,
+        }
+
+        def column(name: str, dtype: pl.DataType) -> pl.Expr:
+            if name in made:
+                return made[name].cast(dtype).alias(name)
+            if name in common.columns:
+                return pl.col(name)
+            return pl.lit(None, dtype=dtype).alias(name)
+
+        common_part = common.select(column(name, dtype) for name, dtype in result.items())
+        if common.height == frame.height:
+            return common_part.drop(_ROW).lazy()
+        # both parts are in line order: merged, they are in line order again
+        return common_part.merge_sorted(others.collect(), _ROW).drop(_ROW).lazy()
+
+    def parse_every_line(
+        self, lines: pl.LazyFrame, needed: set[str] | None = None
+    ) -> pl.LazyFrame:
+        """The chain's rule over every line: each layout's fast regex, then its exact
+        one, each later layout on the lines no earlier one covered whole."""
         line = pl.col(schema.RAW_LINE)
         remaining: pl.Expr = line
         stages: list[tuple[pl.Expr, pl.Expr, pl.Expr, dict[str, pl.Expr]]] = []
@@ -384,9 +435,7 @@ class LayoutChain:
             matched = groups.struct.field("matched").is_not_null()
             tail = groups.struct.field("tail").str.strip_chars()
             whole = matched & (tail.is_null() | (tail == ""))
-            produced = layout.convert(groups, capture)
-            if needed is not None:
-                produced = {column: value for column, value in produced.items() if column in needed}
+            produced = _needed(layout.convert(groups, capture), needed)
             stages.append((whole, matched, tail, produced))
             remaining = pl.when(whole).then(None).otherwise(remaining)
         # the first layout covering the line whole, else of those that matched it with
@@ -410,19 +459,21 @@ class LayoutChain:
         ]
         return frame.with_columns(
             _kind(any_matched),
-            _reason(any_matched, self._rejected_reason()),
+            _reason(any_matched, self._rejected_reason(any_matched)),
             _trailing_fields(trailing),
             *values,
         ).drop(temporary, strict=False)
 
-    def _rejected_reason(self) -> pl.Expr:
+    def _rejected_reason(self, matched: pl.Expr) -> pl.Expr:
         """Why a line no layout matched: a field missing, or simply another shape."""
         first = self.primary or self.layouts[0]
         if len(self.layouts) == 1:
             other = f"does not match {first.description}"
         else:
             other = f"does not match {first.description} or any other {first.source} layout"
-        line = pl.col(schema.RAW_LINE)
+        # fields counted on the lines no layout matched only: polars would count them on
+        # every line (its common subexpressions are evaluated before any when/then)
+        line = pl.when(~matched).then(pl.col(schema.RAW_LINE))
         fields = line.str.count_matches(TRAILING_FIELD)
         # a line with quoted or bracketed fields, as access lines have, but too few of them
         return (
@@ -461,6 +512,15 @@ def _extract(
 
 
 _STAGE = "__layout_chosen"
+_ROW = "__layout_row"  # each line's place, to put the two parts back in order
+_COMMON = "__layout_common"  # the first layout's fast groups
+
+
+def _needed(produced: dict[str, pl.Expr], needed: set[str] | None) -> dict[str, pl.Expr]:
+    """The converted columns a report needs (all when `needed` is None)."""
+    if needed is None:
+        return produced
+    return {column: value for column, value in produced.items() if column in needed}
 
 
 def _chosen_value(stages: list[dict[str, pl.Expr]], column: str) -> pl.Expr:
