@@ -116,3 +116,14 @@ def test_lines_the_first_layout_covers_are_read_as_the_whole_chain_reads_them(
                 chain.parse(frame, needed).collect(),
                 chain.parse_every_line(frame, needed).collect(),
             )
+
+
+def test_durations_divide_the_same_however_the_lines_are_parsed() -> None:
+    """52 ms is 0.052 s, whether the line is read in the one-pass part or the whole chain
+    (polars multiplies by 0.001 in some evaluations: 0.052000000000000005)."""
+    layout = apache.FORMAT.make_parser('%h "%r" %>s %{ms}T %D')
+    lines = ['192.0.2.1 "GET / HTTP/1.1" 200 52 52000', '192.0.2.1 "GET / HTTP/1.1" 200 -']
+    frame = pl.LazyFrame({"line": lines})
+    assert isinstance(layout, Layout)
+    for parse in (layout.parse, LayoutChain((layout,)).parse_every_line):
+        assert parse(frame, None).collect()["request_time_s"].to_list() == [0.052, None]

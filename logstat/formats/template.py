@@ -109,9 +109,26 @@ def to_integer(column: str, dtype: pl.DataType | None = None) -> Converter:
     return lambda text: {column: missing(text).cast(target, strict=False)}
 
 
-def to_seconds(column: str, divisor: float) -> Converter:
-    """A duration logged in seconds, milliseconds or microseconds, as seconds."""
-    return lambda text: {column: missing(text).cast(pl.Float64, strict=False) / divisor}
+def to_seconds(column: str, divisor: int) -> Converter:
+    """A duration logged in seconds, milliseconds or microseconds (`divisor` 1, 1000 or
+    1000000), as seconds.
+
+    Divided as text: `52` ms is read as `52e-3`, which the float parser rounds correctly.
+    polars divides a column by a number as a multiplication by its inverse (52 * 0.001 is
+    0.052000000000000005) or not, depending on how the expression is evaluated, so the same
+    line could give two answers; a value the parser cannot read so (`inf`) is divided."""
+    if divisor == 1:
+        return lambda text: {column: missing(text).cast(pl.Float64, strict=False)}
+    exponent = len(str(divisor)) - 1
+    if divisor != 10**exponent:
+        raise ValueError(f"divisor {divisor}: a power of ten is expected")
+
+    def convert(text: pl.Expr) -> dict[str, pl.Expr]:
+        logged = missing(text)
+        scaled = pl.concat_str(logged, pl.lit(f"e-{exponent}")).cast(pl.Float64, strict=False)
+        return {column: pl.coalesce(scaled, logged.cast(pl.Float64, strict=False) / divisor)}
+
+    return convert
 
 
 def to_timestamp(time_format: str) -> Converter:
