@@ -98,6 +98,17 @@ def test_line_with_wrong_field_count_is_rejected_with_counts(tmp_path: Path) -> 
     assert frame["reject_reason"].drop_nulls().to_list() == ["has 16 fields, #Fields lists 15"]
 
 
+def test_a_status_of_five_digits_is_rejected_as_in_every_format(tmp_path: Path) -> None:
+    """9999 is still a status (class other); 20000 is none, and 200000 would not even fit
+    the status column: such a line is a reject, never a record with no status."""
+    lines = [*HEADER, request("9999"), request("20000"), request("200000"), request("-")]
+    run, frame = parse_run(write_iis_log(tmp_path, lines))
+    assert (run.counts.records, run.counts.rejected) == (2, 2)
+    assert frame["reject_reason"].drop_nulls().to_list() == [
+        "sc-status is not a status (a number of at most four digits)"
+    ] * 2
+
+
 def test_detection_returns_a_fresh_parser_each_time(tmp_path: Path) -> None:
     first = write_iis_log(tmp_path, [*HEADER, request("200")], "a.log")
     other_fields = [HEADER[0], "#Fields: time c-ip cs-method cs-uri-stem sc-status"]

@@ -595,7 +595,9 @@ class _Build:
             ),
             pl.String(),
         )
-        bad_status = ~status.str.contains(r"^(?:\d+|-)$").fill_null(True)
+        # at most four digits, as every format reads a status: a longer number is no
+        # HTTP status, and 200000 would not even fit the status column
+        bad_status = ~status.str.contains(r"^(?:\d{1,4}|-)$").fill_null(True)
         fits = self.reading_index.is_not_null() & (expected.is_null() | (self.count == expected))
         ftp = first_true(self._by_reading(self._ftp_line), pl.Boolean()).fill_null(False)
         return [
@@ -626,7 +628,7 @@ class _Build:
             .then(pl.lit(HEADERLESS_REASON))
             .when(~fits)
             .then(pl.format("has {} fields, #Fields lists {}", self.count, pl.col("_expected")))
-            .otherwise(pl.lit("sc-status is not a number"))
+            .otherwise(pl.lit("sc-status is not a status (a number of at most four digits)"))
         )
         return [
             kind.alias(schema.LINE_KIND),
