@@ -11,7 +11,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(
             "usage: python -m bench run [--lines N ...]       time logstat and its peers\n"
-            "       python -m bench generate FORMAT LINES PATH [--seed N] [--files N]\n"
+            "       python -m bench generate FORMAT LINES PATH [--seed N] [--files N] [--dirty]\n"
             "       python -m bench peer polars-status|polars-parse FILE [OUTPUT]"
         )
         return 0
@@ -36,6 +36,9 @@ def main(argv: list[str]) -> int:
         )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--files", type=int, help="write this many small .gz files into PATH")
+        parser.add_argument(
+            "--dirty", action="store_true", help="one odd line in 500 (generate.DIRTY_KINDS)"
+        )
         arguments = parser.parse_args(rest)
         if arguments.files:
             truth = generate.generate_many(
@@ -47,7 +50,7 @@ def main(argv: list[str]) -> int:
             )
         else:
             truth = generate.generate(
-                arguments.path, arguments.format, arguments.lines, arguments.seed
+                arguments.path, arguments.format, arguments.lines, arguments.seed, arguments.dirty
             )
         print(f"{truth.lines:,} lines, {truth.decompressed_bytes / 1e6:,.1f} MB decompressed")
         return 0

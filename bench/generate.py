@@ -869,6 +869,76 @@ FORMATS = {
 
 
 # ---------------------------------------------------------------------------
+# Dirty logs: real files hold odd lines, and a reader must not slow down for them.
+
+DIRTY_EVERY = 500  # one line in 500 (0.2%) is odd, in turn each of DIRTY_KINDS
+DIRTY_KINDS = ("raw quote", "common format", "cut", "five-digit status", "stray CR")
+# a Common Log Format line: nginx's and Apache's `common` layout reads it, others reject it
+COMMON_LINE = '198.51.100.23 - - [01/Mar/2026:01:00:00 +0100] "GET /health HTTP/1.1" {status} 2'
+DIRTY_FORMATS = ("nginx", "apache", "alb", "iis")
+
+
+def _status_field(format_name: str, line: str, status: int) -> tuple[int, int]:
+    """Where the status is written in a line: (start, end)."""
+    if format_name in ("nginx", "apache"):  # after the request's closing quote
+        start = line.index(f'" {status} ') + 2
+        return start, start + len(str(status))
+    field = {"alb": 8, "iis": 11}[format_name]  # the space-separated field
+    start = sum(len(part) + 1 for part in line.split(" ", field)[:field])
+    return start, start + len(str(status))
+
+
+def dirty_line(format_name: str, kind: str, line: str, status: int) -> tuple[str, bool]:
+    """The line with one kind of damage, and whether it is still a request with `status`.
+
+    A raw quote in the user agent, a CR before the line end and (for nginx and Apache)
+    a common-format line are still read; a line cut short, a five-digit status and a
+    common-format line among ALB or IIS lines are rejects."""
+    if kind == "raw quote":  # `"curl/8.5.0 "beta""`, or `curl/8.5.0+"beta"` in IIS
+        if format_name == "iis":
+            start, _ = _status_field(format_name, line, status)
+            agent_end = line.rindex(" ", 0, line.rindex(" ", 0, start - 1))
+            return line[:agent_end] + '+"beta"' + line[agent_end:], True
+        if format_name == "alb":
+            agent = line.index('" "', line.index(' "') + 2) + 3  # after the request
+            agent_end = line.index('"', agent)
+            return line[:agent_end] + ' "beta"' + line[agent_end:], True
+        return line[:-1] + ' "beta""', True
+    if kind == "common format":
+        return COMMON_LINE.format(status=status), format_name in ("nginx", "apache")
+    if kind == "cut":  # in the middle of the time, or of the line
+        end = line.index("[") + 8 if format_name in ("nginx", "apache") else len(line) * 2 // 5
+        return line[:end], False
+    if kind == "five-digit status":
+        start, end = _status_field(format_name, line, status)
+        return line[:start] + str(status * 100) + line[end:], False
+    return line + "\r", True  # a stray CR: this one line ends in CR LF
+
+
+def make_dirty(
+    format_name: str, lines: pl.Series, statuses: pl.Series, first: int
+) -> tuple[pl.Series, Counter[int], int]:
+    """Every DIRTY_EVERY-th line (counted from the file's first, `first` lines before
+    this batch) damaged: the lines, the statuses no longer counted, the lines rejected."""
+    offset = (-first) % DIRTY_EVERY
+    positions = range(offset + DIRTY_EVERY // 2, lines.len(), DIRTY_EVERY)
+    if not positions:
+        return lines, Counter(), 0
+    texts, codes = lines.gather(list(positions)).to_list(), statuses.gather(list(positions))
+    lost: Counter[int] = Counter()
+    rejected = 0
+    edited = []
+    for position, text, status in zip(positions, texts, codes.to_list(), strict=True):
+        kind = DIRTY_KINDS[((first + position) // DIRTY_EVERY) % len(DIRTY_KINDS)]
+        new, kept = dirty_line(format_name, kind, text, int(status))
+        edited.append(new)
+        if not kept:
+            lost[int(status)] += 1
+            rejected += 1
+    return lines.scatter(list(positions), pl.Series(edited, dtype=pl.String)), lost, rejected
+
+
+# ---------------------------------------------------------------------------
 # Writing files.
 
 
@@ -881,12 +951,20 @@ class Truth:
     statuses: Counter[int] = field(default_factory=Counter)
     files: int = 0
     decompressed_bytes: int = 0
+    dirty: bool = False  # with the odd lines of make_dirty
+    rejected: int = 0  # lines logstat must reject (dirty logs only)
 
-    def add(self, requests: pl.DataFrame) -> None:
+    def add(self, requests: pl.DataFrame, lost: Counter[int] | None = None) -> None:
+        """Count a batch of requests; `lost`: statuses of lines made rejects."""
         self.lines += requests.height
         counts = requests.get_column("status").value_counts()
         for status, count in counts.iter_rows():
             self.statuses[int(status)] += int(count)
+        for status, count in (lost or {}).items():
+            self.statuses[status] -= count
+            self.rejected += count
+            if not self.statuses[status]:
+                del self.statuses[status]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -895,6 +973,8 @@ class Truth:
             "lines": self.lines,
             "files": self.files,
             "decompressed_bytes": self.decompressed_bytes,
+            "dirty": self.dirty,
+            "rejected": self.rejected,
             "status_counts": {str(code): self.statuses[code] for code in sorted(self.statuses)},
         }
 
@@ -951,10 +1031,13 @@ def _encode(lines: pl.Series) -> bytes:
     return (lines.str.join("\n").item() + "\n").encode()
 
 
-def generate(path: Path, format_name: str, lines: int, seed: int = 1) -> Truth:
-    """Write `lines` requests to `path` (.gz/.zst compress) and the truth beside it."""
+def generate(
+    path: Path, format_name: str, lines: int, seed: int = 1, dirty: bool = False
+) -> Truth:
+    """Write `lines` requests to `path` (.gz/.zst compress) and the truth beside it;
+    `dirty`: with one odd line in DIRTY_EVERY (make_dirty)."""
     log_format = FORMATS[format_name]
-    truth = Truth(format_name, files=1)
+    truth = Truth(format_name, files=1, dirty=dirty)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _open_output(path) as out:
         if log_format.header:
@@ -962,9 +1045,13 @@ def generate(path: Path, format_name: str, lines: int, seed: int = 1) -> Truth:
             out.write(header)
             truth.decompressed_bytes += len(header)
         for requests, rendered in _batches(log_format, seed, lines):
+            lost: Counter[int] = Counter()
+            if dirty:
+                statuses = requests.get_column("status")
+                rendered, lost, _ = make_dirty(format_name, rendered, statuses, truth.lines)
             data = _encode(rendered)
             out.write(data)
-            truth.add(requests)
+            truth.add(requests, lost)
             truth.decompressed_bytes += len(data)
     truth.write(truth_path(path))
     return truth
