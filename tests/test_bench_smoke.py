@@ -84,6 +84,7 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         [
             *("--lines", "2000", "--repeat", "1", "--skip-missing-peers"),
             *("--many-files", "6", "--many-lines", "50", "--format-lines", "300"),
+            *("--dirty-lines", "2500"),  # five odd lines: one of each kind
             *("--work", str(tmp_path / "work"), "--output", str(output)),
             *("--markdown", str(table)),
         ]
@@ -97,6 +98,8 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         "logstat --help",
         "logstat summary, 1,000 lines",
         "logstat summary, nginx",
+        "logstat summary, iis clean",
+        "logstat summary, iis dirty",
     ]:
         assert expected in names
     assert any(name.startswith("logstat summary, 6 ") for name in names)
@@ -107,3 +110,23 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     summary = next(row for row in saved["rows"] if row["name"] == "logstat summary")
     assert summary["lines_per_second"] > 0 and summary["peak_rss_bytes"] > 0
     assert "| logstat summary |" in table.read_text()
+    assert any(target["target"].startswith("alb dirty log") for target in saved["targets"])
+
+
+def test_a_dirty_log_has_each_kind_of_odd_line_and_its_truth_says_which_are_rejects(
+    tmp_path: Path,
+) -> None:
+    clean, dirty = tmp_path / "clean.log", tmp_path / "dirty.log"
+    generate.generate(clean, "nginx", 2500, seed=4)
+    truth = generate.generate(dirty, "nginx", 2500, seed=4, dirty=True)
+    changed = [
+        (before, after)
+        for before, after in zip(
+            clean.read_bytes().split(b"\n"), dirty.read_bytes().split(b"\n"), strict=True
+        )
+        if before != after
+    ]
+    assert len(changed) == len(generate.DIRTY_KINDS)
+    # the cut line and the five-digit status are rejects; the rest are still requests
+    assert truth.rejected == 2 and sum(truth.statuses.values()) == 2500 - 2
+    assert changed[-1][1] == changed[-1][0] + b"\r"
