@@ -1031,9 +1031,7 @@ def _encode(lines: pl.Series) -> bytes:
     return (lines.str.join("\n").item() + "\n").encode()
 
 
-def generate(
-    path: Path, format_name: str, lines: int, seed: int = 1, dirty: bool = False
-) -> Truth:
+def generate(path: Path, format_name: str, lines: int, seed: int = 1, dirty: bool = False) -> Truth:
     """Write `lines` requests to `path` (.gz/.zst compress) and the truth beside it;
     `dirty`: with one odd line in DIRTY_EVERY (make_dirty)."""
     log_format = FORMATS[format_name]

@@ -706,7 +706,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         "--dirty-lines",
         type=int,
         default=1_000_000,
-        help="lines per log in the dirty scenario (clean and dirty logs of nginx, apache, alb, iis)",
+        help="lines per log in the dirty scenario (nginx, apache, alb, iis: clean and dirty)",
     )
     parser.add_argument(
         "--big-gigabytes",

@@ -100,3 +100,38 @@ def test_classic_elb_reads_a_raw_quote_in_the_request_whole() -> None:
     assert parsed["protocol"].item() == "HTTP/1.1"
     assert parsed["user_agent"].item() == "curl/7.38.0"
     assert parsed["status"].item() == 200
+
+
+CLEAN_ALB_LINE = ALB_LINE.replace('"kids"', "kids")
+ELB_LINE = (
+    "2015-05-13T23:39:43.945958Z my-loadbalancer 192.0.2.10:2817 10.0.0.1:80 "
+    '0.000073 0.001048 0.000057 200 200 0 29 "GET http://www.example.com:80/a HTTP/1.1" '
+    '"curl/7.38.0" - -'
+)
+
+
+@given(data=st.data())
+@settings(max_examples=int(os.environ.get("LOGSTAT_FUZZ_EXAMPLES", "20")), deadline=None)
+def test_lines_the_one_pass_regexes_read_are_read_as_every_pass_reads_them(
+    data: st.DataObject,
+) -> None:
+    """FieldLayout.parse converts the lines its strict and shaped regexes read apart from
+    the rest: the same rows, in the same order, as every pass over every line."""
+    for layout, line in ((alb.LAYOUT, CLEAN_ALB_LINE), (elb.LAYOUT, ELB_LINE)):
+        lines = data.draw(
+            st.lists(
+                st.one_of(hostile_lines(line), st.just(line), st.sampled_from(["", " ", "x"])),
+                max_size=30,
+            )
+        )
+        frame = pl.LazyFrame(
+            {
+                "line_no": pl.Series(range(1, len(lines) + 1), dtype=pl.UInt64),
+                "line": pl.Series(lines, dtype=pl.String),
+            }
+        )
+        for needed in (None, {"status", "upstream_status", "timestamp", "error_reason"}):
+            assert_frame_equal(
+                layout.parse(frame, needed).collect(),
+                layout.parse_every_line(frame, needed).collect(),
+            )

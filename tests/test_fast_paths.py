@@ -108,7 +108,10 @@ def test_lines_the_first_layout_covers_are_read_as_the_whole_chain_reads_them(
     """LayoutChain.parse converts the lines its first layout covers apart from the rest:
     the same rows, in the same order, as the whole chain over every line."""
     frame = pl.LazyFrame(
-        {"line_no": pl.Series(range(1, len(lines) + 1), dtype=pl.UInt64), "line": pl.Series(lines, dtype=pl.String)}
+        {
+            "line_no": pl.Series(range(1, len(lines) + 1), dtype=pl.UInt64),
+            "line": pl.Series(lines, dtype=pl.String),
+        }
     )
     for chain in CHAINS:
         for needed in (None, {"status", "timestamp"}, {"status", "upstream_status", "path"}):

@@ -34,6 +34,7 @@ import polars.selectors as cs
 
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
+from logstat.formats.apart import parse_apart
 from logstat.formats.base import Detection, Format, Parser
 from logstat.formats.template import (
     QUOTED,
@@ -88,6 +89,25 @@ ISO_TIMESTAMP = "%Y-%m-%dT%H:%M:%S%.f%#z"  # %#z also reads the trailing Z as UT
 TEMPORARY = "_aws_"
 FIELDS_COLUMN = f"{TEMPORARY}fields_"
 REQUEST_COLUMN = f"{TEMPORARY}request"
+
+
+@dataclass(frozen=True)
+class Passes:
+    """A layout's expressions, in stages: each stage adds columns of its own."""
+
+    first: list[pl.Expr]  # the strict regex
+    # the lines it did not read, read by other regexes; the last, tolerant one is slow
+    retries: list[list[pl.Expr]]
+    finish: list[list[pl.Expr]]  # the columns made from the captured fields
+    matched: pl.Expr  # whether a regex read the line (the regexes run so far)
+
+
+def _in_stages(lines: pl.LazyFrame, stages: Iterable[list[pl.Expr]]) -> pl.LazyFrame:
+    for stage in stages:
+        lines = lines.with_columns(*stage)
+    return lines
+
+
 # The one-pass engine handles at most 16 groups, the whole match, `matched` and `tail`
 # among them; more fields are captured in batches, each pass still one-pass.
 BATCH = 13
@@ -197,7 +217,7 @@ class FieldLayout:
     fallback_reason: str
     _by_name: dict[str, Field] = field(init=False, repr=False)
     _regexes: dict[tuple[frozenset[str], Mode], str] = field(init=False, repr=False)
-    _stages: dict[frozenset[str] | None, list[list[pl.Expr]]] = field(init=False, repr=False)
+    _stages: dict[frozenset[str] | None, Passes] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {item.name: item for item in self.fields})
@@ -246,15 +266,33 @@ class FieldLayout:
         return int(strict.sum()) + int(tolerant.sum())
 
     def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
-        """Parse `line` into canonical (and extra) columns plus line_kind and reject_reason."""
+        """Parse `line` into canonical (and extra) columns plus line_kind and reject_reason.
+
+        The lines the one-pass regexes read (strict, then shaped: most lines) are converted
+        from their groups; only the others go through the tolerant regex and the reject
+        reasons (formats/apart.py)."""
+        passes = self._passes(needed)
+        return parse_apart(
+            lines,
+            lambda every: _in_stages(every, [passes.first, *passes.retries[:-1]]),
+            passes.matched,
+            lambda common: _in_stages(common, passes.finish),
+            lambda others: self.parse_every_line(others, needed),
+        )
+
+    def parse_every_line(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
+        """Every pass over every line: the strict regex, the retries, the conversions."""
+        passes = self._passes(needed)
+        stages = [passes.first, *passes.retries, *passes.finish]
+        return _in_stages(lines, stages).drop(cs.starts_with(TEMPORARY))
+
+    def _passes(self, needed: set[str] | None) -> Passes:
         key = None if needed is None else frozenset(needed)
         if key not in self._stages:  # built once: many small files reuse the same expressions
             self._stages[key] = self._build_stages(needed)
-        for stage in self._stages[key]:
-            lines = lines.with_columns(*stage)
-        return lines.drop(cs.starts_with(TEMPORARY))
+        return self._stages[key]
 
-    def _build_stages(self, needed: set[str] | None) -> list[list[pl.Expr]]:
+    def _build_stages(self, needed: set[str] | None) -> Passes:
         """Expressions in stages: each stage adds columns of its own, so polars
         evaluates a captured field once for all the columns that read it."""
         wanted = {
@@ -273,17 +311,16 @@ class FieldLayout:
         matched = pl.col(columns[0]).struct.field("matched").is_not_null()
         # null lines skip the regex: each pass reads only the lines the passes before rejected
         retry = pl.when(matched).then(None).otherwise(line)
-        stages = [
-            [
-                line.str.extract_groups(self.regex(frozenset(batch))).alias(column)
-                for batch, column in zip(batches, columns, strict=True)
-            ]
+        first = [
+            line.str.extract_groups(self.regex(frozenset(batch))).alias(column)
+            for batch, column in zip(batches, columns, strict=True)
         ]
-        retries: list[Mode] = ["tolerant"]
+        modes: list[Mode] = ["tolerant"]
         if any(item.shape is not None for item in self.fields):
-            retries.insert(0, "shaped")
-        for mode in retries:
-            stages.append(
+            modes.insert(0, "shaped")
+        retries = []
+        for mode in modes:
+            retries.append(
                 [
                     pl.when(matched)
                     .then(pl.col(column))
@@ -293,9 +330,10 @@ class FieldLayout:
                 ]
             )
         captured = Captured(self._by_name, batches)
+        finish = []
         if "request" in capture:
             request = missing(captured.text("request")).str.extract_groups(REQUEST_LINE)
-            stages.append([request.alias(REQUEST_COLUMN)])
+            finish.append([request.alias(REQUEST_COLUMN)])
         kind = (
             pl.when(matched)
             .then(pl.lit(schema.RECORD))
@@ -305,8 +343,8 @@ class FieldLayout:
         values = [column.build(captured).alias(name) for name, column in wanted.items()]
         tail = pl.col(columns[0]).struct.field("tail").str.count_matches(TRAILING_FIELD)
         trailing = pl.when(tail > 0).then(tail).alias(schema.TRAILING_FIELDS)
-        stages.append([kind, self._reason(line, matched), trailing, *values])
-        return stages
+        finish.append([kind, self._reason(line, matched), trailing, *values])
+        return Passes(first, retries, finish, matched)
 
     def _reason(self, line: pl.Expr, matched: pl.Expr) -> pl.Expr:
         # Only rejected lines are examined: nulls skip the regexes below.

@@ -28,6 +28,7 @@ import polars as pl
 from polars.expr.whenthen import ChainedThen, Then
 
 from logstat import schema
+from logstat.formats.apart import parse_apart
 
 Converter = Callable[[pl.Expr], dict[str, pl.Expr]]
 Unescape = Callable[[pl.Expr], pl.Expr]
@@ -386,55 +387,36 @@ class LayoutChain:
         return set().union(*(layout.columns() for layout in self.in_use or self.layouts[:1]))
 
     def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
-        """Most lines are covered whole by the first layout's fast regex: they are
-        converted straight from its groups, in one pass.  Only the other lines go down
-        the whole chain (`parse_every_line`: every layout, the exact regexes, the reject
-        reasons), so one odd line no longer makes every line of its chunk pay for that.
-        Each line's result depends on that line alone, so the two parts put back in order
-        are what `parse_every_line` makes of all the lines (a hypothesis test checks it)."""
+        """The lines the first layout's fast regex covers whole (most lines) are converted
+        from its groups in one pass; only the others go down the whole chain
+        (`parse_every_line`), so one odd line no longer makes its chunk pay for every
+        layout (formats/apart.py)."""
         first = self.layouts[0]
         capture = first.capture(needed)
-        frame = (
-            lines.with_row_index(_ROW)
-            .with_columns(
-                pl.col(schema.RAW_LINE)
-                .str.extract_groups(first.regex(capture, fast=True))
-                .alias(_COMMON)
-            )
-            .collect()
-        )
         groups = pl.col(_COMMON)
         tail = groups.struct.field("tail")
         covered = groups.struct.field("matched").is_not_null() & (
             tail.is_null() | (tail.str.strip_chars() == "")
         )
-        common = frame.filter(covered)
-        others = self.parse_every_line(frame.filter(~covered).drop(_COMMON).lazy(), needed)
-        result = others.collect_schema()
-        produced = _needed(first.convert(groups, capture), needed)
         made = {
             schema.LINE_KIND: pl.lit(schema.RECORD),
-            schema.REJECT_REASON: pl.lit(None),
-            schema.TRAILING_FIELDS: pl.lit(None),
-            **produced,
+            schema.REJECT_REASON: pl.lit(None, dtype=pl.String),
+            schema.TRAILING_FIELDS: pl.lit(None, dtype=pl.UInt32),
+            **_needed(first.convert(groups, capture), needed),
         }
+        return parse_apart(
+            lines,
+            lambda every: every.with_columns(
+                pl.col(schema.RAW_LINE)
+                .str.extract_groups(first.regex(capture, fast=True))
+                .alias(_COMMON)
+            ),
+            covered,
+            lambda common: common.with_columns(value.alias(name) for name, value in made.items()),
+            lambda others: self.parse_every_line(others, needed),
+        )
 
-        def column(name: str, dtype: pl.DataType) -> pl.Expr:
-            if name in made:
-                return made[name].cast(dtype).alias(name)
-            if name in common.columns:
-                return pl.col(name)
-            return pl.lit(None, dtype=dtype).alias(name)
-
-        common_part = common.select(column(name, dtype) for name, dtype in result.items())
-        if common.height == frame.height:
-            return common_part.drop(_ROW).lazy()
-        # both parts are in line order: merged, they are in line order again
-        return common_part.merge_sorted(others.collect(), _ROW).drop(_ROW).lazy()
-
-    def parse_every_line(
-        self, lines: pl.LazyFrame, needed: set[str] | None = None
-    ) -> pl.LazyFrame:
+    def parse_every_line(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
         """The chain's rule over every line: each layout's fast regex, then its exact
         one, each later layout on the lines no earlier one covered whole."""
         line = pl.col(schema.RAW_LINE)
@@ -529,7 +511,6 @@ def _extract(
 
 
 _STAGE = "__layout_chosen"
-_ROW = "__layout_row"  # each line's place, to put the two parts back in order
 _COMMON = "__layout_common"  # the first layout's fast groups
 
 
