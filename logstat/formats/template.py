@@ -19,6 +19,7 @@ parsed by the first layout of the chain that matches it.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -110,9 +111,9 @@ def to_integer(column: str, dtype: pl.DataType | None = None) -> Converter:
     return lambda text: {column: missing(text).cast(target, strict=False)}
 
 
-def to_seconds(column: str, divisor: int) -> Converter:
-    """A duration logged in seconds, milliseconds or microseconds (`divisor` 1, 1000 or
-    1000000), as seconds.
+def to_seconds(column: str, divisor: float) -> Converter:
+    """A duration logged in seconds, milliseconds, microseconds or nanoseconds (`divisor`
+    1, 1000, 1e6 or 1e9), as seconds.
 
     Divided as text: `52` ms is read as `52e-3`, which the float parser rounds correctly.
     polars divides a column by a number as a multiplication by its inverse (52 * 0.001 is
@@ -120,7 +121,7 @@ def to_seconds(column: str, divisor: int) -> Converter:
     line could give two answers; a value the parser cannot read so (`inf`) is divided."""
     if divisor == 1:
         return lambda text: {column: missing(text).cast(pl.Float64, strict=False)}
-    exponent = len(str(divisor)) - 1
+    exponent = round(math.log10(divisor))
     if divisor != 10**exponent:
         raise ValueError(f"divisor {divisor}: a power of ten is expected")
 
