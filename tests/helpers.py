@@ -346,6 +346,7 @@ GOLDEN_COLUMNS: dict[str, tuple[str, ...]] = {
         "server_routed", "rule_name", "backend_pool", "request_query",
     ),
 }  # fmt: skip
+GOLDEN_COLUMNS["cloudfront_realtime"] = GOLDEN_COLUMNS["cloudfront"]
 # how the goldens write times: ISO 8601 in UTC, except where polars' CSV form was kept
 ISO_UTC = "%Y-%m-%dT%H:%M:%S%.fZ"
 GOLDEN_TIME_FORMAT: dict[str, str | None] = {

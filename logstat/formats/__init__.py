@@ -22,6 +22,7 @@ from logstat.formats import (
     caddy,
     cloudflare,
     cloudfront,
+    cloudfront_realtime,
     elb,
     envoy,
     google_lb,
@@ -50,6 +51,7 @@ FORMATS: list[Format] = [
     google_lb.FORMAT,
     azure_front_door.FORMAT,
     azure_app_gateway.FORMAT,
+    cloudfront_realtime.FORMAT,
 ]
 BY_NAME = {format.name: format for format in FORMATS}
 
@@ -72,6 +74,7 @@ PATH_HINTS = {
     "google_lb": ("http_load_balancer", "loadbalancing"),
     "azure_front_door": ("frontdoor", "microsoft.cdn"),
     "azure_app_gateway": ("applicationgateway",),
+    "cloudfront_realtime": ("realtime", "real-time", "kinesis"),
 }
 
 

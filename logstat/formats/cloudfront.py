@@ -31,7 +31,7 @@ from logstat.errors import ExitCode, LogstatError
 from logstat.formats.base import Detection, Format, Parser
 from logstat.formats.chunks import Position, numbered
 from logstat.formats.iis import first_true, latest
-from logstat.formats.template import missing
+from logstat.formats.template import from_epoch_seconds, missing
 
 # The standard field list, in the order CloudFront writes it (new fields only ever appended).
 STANDARD = (
@@ -92,6 +92,7 @@ COLUMNS: dict[str, tuple[str, Callable[[pl.Expr], pl.Expr]]] = {
     "c-port": ("client_port", _integer),
     "time-to-first-byte": ("time_to_first_byte_s", _seconds),
     "x-edge-detailed-result-type": ("edge_detailed_result_type", missing),
+    "c-country": ("client_country", missing),
 }
 # what produced_by reads
 PRODUCED_BY_READS = frozenset(
@@ -241,6 +242,7 @@ _GROUPS = "_cloudfront_fields"
 FIELD = r"[^\t]*"
 # the fields checked as the line is read: a line whose fields are not these is no record
 SHAPES = {
+    "timestamp": r"[0-9]{9,10}\.[0-9]{1,6}",  # real-time logs: seconds since 1970
     "date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
     "time": r"[0-9]{2}:[0-9]{2}:[0-9]{2}",
     "sc-status": r"[0-9]{1,4}",
@@ -263,7 +265,7 @@ class _Reading:
             for index, name in enumerate(names)
             if wanted is None
             or column_of(name) in wanted
-            or (name in ("date", "time") and "timestamp" in wanted)
+            or (name in ("date", "time", "timestamp") and "timestamp" in wanted)
         }
         parts = [
             (f"(?P<f{index}>" if index in capture else "(?:") + SHAPES.get(name, FIELD) + ")"
@@ -293,8 +295,10 @@ class _Reading:
             values["timestamp"] = (text("date") + pl.lit(" ") + text("time")).str.to_datetime(
                 "%Y-%m-%d %H:%M:%S", strict=False, time_unit="us", time_zone="UTC"
             )
+        if "timestamp" in names and names.index("timestamp") in self.capture:
+            values["timestamp"] = from_epoch_seconds(text("timestamp"))["timestamp"]
         for index, name in enumerate(names):
-            if name in ("date", "time") or index not in self.capture:
+            if name in ("date", "time", "timestamp") or index not in self.capture:
                 continue
             column = column_of(name)
             convert = COLUMNS.get(name, (column, missing))[1]

@@ -26,6 +26,7 @@ LAYER_NAMES: dict[str, tuple[str, str]] = {
     "google_lb": ("load balancer", "backend"),
     "azure_front_door": ("Front Door", "origin"),
     "azure_app_gateway": ("gateway", "backend"),
+    "cloudfront_realtime": ("CloudFront", "origin"),
 }
 
 
