@@ -272,3 +272,19 @@ def test_prometheus_summaries_describe_the_run_and_bytes_add_up_with_state(
     second = _prometheus(target.read_text())
     assert "logstat_request_duration_seconds" not in second
     assert second["logstat_response_bytes_total"] == first["logstat_response_bytes_total"]
+
+
+def test_a_dataset_gives_the_latency_of_the_logs_it_holds(tmp_path: Path) -> None:
+    """Bytes and paths are read back with the durations, as from the logs (the phases
+    are format extras, which a dataset does not keep)."""
+    log = tmp_path / "alb.log"
+    log.write_bytes((FIXTURES / "alb" / "requests.log").read_bytes())
+    dataset = tmp_path / "dataset"
+    assert run_cli("ingest", str(log), "--to", str(dataset), "-q", in_process=True).code == 0
+    _, out, _ = run_cli(str(log), "--json", in_process=True)
+    _, stored, _ = run_cli(str(dataset), "--json", in_process=True)
+    from_log, from_dataset = json.loads(out)["latency"], json.loads(stored)["latency"]
+    assert from_dataset["bytes_by_status"] == from_log["bytes_by_status"]
+    assert from_dataset["slowest"] == from_log["slowest"]
+    whole = [row for row in from_log["by_status"] if row["measure"] == "request_time_s"]
+    assert from_dataset["by_status"] == whole

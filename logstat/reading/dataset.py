@@ -146,7 +146,8 @@ def read(
 ) -> Iterator[tuple[FileRun, pl.DataFrame]]:
     """The stored rows as frames shaped like `pipeline.read`'s (every line a record)."""
     stored = part_columns()
-    wanted = columns_for(needed)
+    # the latency report's columns with the duration, as a log's parser would add them
+    wanted = columns_for(schema.with_duration(needed, set(stored)))
     keep = [
         name
         for name in schema.COLUMNS

@@ -4,6 +4,8 @@ Shown only when some selected record has a duration."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from logstat.report.escape import safe
 from logstat.report.fit import DATA, Layout
 from logstat.report.latency_model import (
@@ -12,8 +14,39 @@ from logstat.report.latency_model import (
     Latency,
     StatusDurations,
 )
-from logstat.report.text import Section, _count, _moment, _status
+from logstat.report.model import status_text
 from logstat.time_zones import UTC_ZONE, DisplayZone
+
+# A table for text.py to make a Section of (this module does not import it: text.py
+# imports this one): title, headers, rows, right_aligned, note, layout.
+Table = dict[str, Any]
+
+
+def _table(
+    title: str,
+    headers: list[str],
+    rows: list[list[str]],
+    right_aligned: frozenset[int] = frozenset(),
+    note: str | None = None,
+    layout: Layout | None = None,
+) -> Table:
+    return {
+        "title": title,
+        "headers": headers,
+        "rows": rows,
+        "right_aligned": right_aligned,
+        "note": note,
+        "layout": layout or Layout(),
+    }
+
+
+def _count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _code(status: int | None) -> str:
+    return "-" if status is None else status_text(status)
+
 
 FIGURES = ["requests", "p50", "p90", "p99", "max", "mean"]
 
@@ -36,7 +69,7 @@ def _figures(row: ClassDurations | StatusDurations) -> list[str]:
     ]
 
 
-def latency_sections(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Section]:
+def latency_tables(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Table]:
     phases = any(row.measure != "request_time_s" for row in latency.by_status)
     several_sources = len({row.source for row in latency.by_status}) > 1
     accuracy = f"{latency.relative_accuracy:.0%}"
@@ -60,7 +93,7 @@ def latency_sections(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Sec
     time_column = ["time"] if phases else []
     first = 1 + len(time_column)
     result = [
-        Section(
+        _table(
             "Latency by class (seconds, every source with durations)",
             ["class", *time_column, *FIGURES],
             [
@@ -74,13 +107,13 @@ def latency_sections(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Sec
             frozenset(range(first, first + len(FIGURES))),
             layout=Layout(drop=("mean", "p90")),
         ),
-        Section(
+        _table(
             "Latency by status",
             [*(["source"] if several_sources else []), "status", *time_column, *FIGURES],
             [
                 [
                     *([row.source] if several_sources else []),
-                    _status(row.status, None),
+                    _code(row.status),
                     *([MEASURE_LABELS[row.measure]] if phases else []),
                     *_figures(row),
                 ]
@@ -93,13 +126,13 @@ def latency_sections(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Sec
     ]
     if latency.bytes_by_status:
         result.append(
-            Section(
+            _table(
                 "Bytes sent by status",
                 [*(["source"] if several_sources else []), "status", "requests", "bytes", "mean"],
                 [
                     [
                         *([row.source] if several_sources else []),
-                        _status(row.status, None),
+                        _code(row.status),
                         _count(row.requests),
                         _count(row.bytes),
                         f"{row.mean:,.1f}",
@@ -111,15 +144,15 @@ def latency_sections(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Sec
         )
     if latency.slowest:
         result.append(
-            Section(
+            _table(
                 f"Slowest requests ({len(latency.slowest)})",
                 ["duration", *(["source"] if several_sources else []), "status", "time", "path"],
                 [
                     [
                         duration_text(row.seconds),
                         *([row.source] if several_sources else []),
-                        _status(row.status, None),
-                        _moment(row.timestamp, zone),
+                        _code(row.status),
+                        zone.show(row.timestamp) if row.timestamp else "-",
                         safe(row.path) if row.path is not None else "-",
                     ]
                     for row in latency.slowest

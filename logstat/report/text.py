@@ -29,6 +29,7 @@ from logstat.report.files import (
     shown_groups,
 )
 from logstat.report.fit import BOXED, DATA, PLAIN, PROSE, Frame, Layout, fit_table, wrap_line
+from logstat.report.latency_text import latency_tables
 from logstat.report.model import (
     AlertResult,
     ClassRow,
@@ -277,9 +278,7 @@ def sections(
         )
     result.extend(_layer_sections(summary.layers))
     if summary.latency:
-        from logstat.report.latency_text import latency_sections  # it builds on this module
-
-        result.extend(latency_sections(summary.latency, zone))
+        result.extend(Section(**table) for table in latency_tables(summary.latency, zone))
     if summary.groups:
         for group in summary.groups.groups:
             result.extend(_group_sections(summary.groups.by, group, summary.lines_command))
