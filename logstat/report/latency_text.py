@@ -94,7 +94,7 @@ def latency_tables(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Table
     first = 1 + len(time_column)
     result = [
         _table(
-            "Latency by class (seconds, every source with durations)",
+            "Latency by class (every source that logs durations)",
             ["class", *time_column, *FIGURES],
             [
                 [
