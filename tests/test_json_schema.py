@@ -75,6 +75,24 @@ RUNS = {
 }
 
 
+FORMAT_FIXTURES = sorted(
+    path for path in (REPO / "fixtures").iterdir() if path.is_dir() and path.name != "report"
+)
+
+
+@pytest.mark.parametrize("directory", FORMAT_FIXTURES, ids=lambda path: path.name)
+def test_every_format_validates(directory: Path) -> None:
+    """Each format's own values (HAProxy's status -1, its layers ...) fit the schema."""
+    # the fixtures' logs are those with the expected statuses beside them
+    expected = ".expected.csv"
+    logs = [str(path)[: -len(expected)] for path in sorted(directory.glob("*" + expected))]
+    code, out, error = run_cli(*logs, "--json", "--top", "3", in_process=True)
+    assert code == 0, error
+    document = json.loads(out)
+    errors = sorted(VALIDATOR.iter_errors(document), key=str)
+    assert not errors, "\n".join(f"{list(error.path)}: {error.message}" for error in errors)
+
+
 def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     assert SCHEMA["properties"]["schema_version"] == {"const": JSON_SCHEMA_VERSION}
