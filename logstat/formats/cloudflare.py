@@ -26,7 +26,7 @@ from logstat.errors import ExitCode, LogstatError
 from logstat.formats.base import Detection, Format, Parser
 from logstat.formats.chunks import Position, numbered
 from logstat.formats.iis import first_true, latest
-from logstat.formats.template import missing, split_target
+from logstat.formats.template import missing, split_target, to_seconds
 
 # Cloudflare field -> the type it is decoded as (numbers are decoded as text too,
 # so a field written as "200" or 200 reads the same).
@@ -160,7 +160,8 @@ def _origin_seconds(milliseconds: pl.Expr, origin_status: pl.Expr) -> pl.Expr:
     """The origin's time in seconds; none when no request went to the origin (status 0:
     the cache or the edge answered), whose time Cloudflare logs as 0."""
     count = missing(milliseconds).cast(pl.Float64, strict=False)
-    return pl.when((origin_status != 0) & (count >= 0)).then(count / 1000)
+    seconds = to_seconds("seconds", 1000)(milliseconds)["seconds"]  # rounds as read
+    return pl.when((origin_status != 0) & (count >= 0)).then(seconds)
 
 
 def outputs(text: dict[str, pl.Expr], wanted: set[str] | None) -> dict[str, pl.Expr]:

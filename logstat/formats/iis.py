@@ -31,7 +31,14 @@ import polars as pl
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats.base import Detection, Format, Parser
-from logstat.formats.template import Converter, missing, split_target, to_integer, to_string
+from logstat.formats.template import (
+    Converter,
+    missing,
+    split_target,
+    to_integer,
+    to_seconds,
+    to_string,
+)
 
 # The IIS 8.5+ default field set, and what a file without `#Fields` is first read as.
 DEFAULT_FIELDS = (
@@ -121,10 +128,6 @@ def _plus_to_space(column: str) -> Converter:
     return lambda text: {column: missing(text).str.replace_all("+", " ", literal=True)}
 
 
-def _milliseconds(column: str) -> Converter:
-    return lambda text: {column: missing(text).cast(pl.Float64, strict=False) / 1000}
-
-
 # W3C field (lower case) -> converter to canonical columns.  Any other field becomes a
 # string column named after it (`s-sitename` -> s_sitename, `cs(Cookie)` -> cs_cookie).
 FIELDS: dict[str, Converter] = {
@@ -141,8 +144,8 @@ FIELDS: dict[str, Converter] = {
     "sc-win32-status": to_integer("win32_status"),
     "sc-bytes": to_integer("bytes_sent"),
     "bytes": to_integer("bytes_sent"),
-    "time-taken": _milliseconds("request_time_s"),  # IIS logs milliseconds
-    "timetakenms": _milliseconds("request_time_s"),  # IIS Advanced Logging
+    "time-taken": to_seconds("request_time_s", 1000),  # IIS logs milliseconds
+    "timetakenms": to_seconds("request_time_s", 1000),  # IIS Advanced Logging
     "cs(user-agent)": _plus_to_space("user_agent"),
     "cs(referer)": to_string("referer"),
     "cs(referrer)": to_string("referer"),
