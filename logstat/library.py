@@ -426,7 +426,7 @@ class Written:
 
     rows: int  # the dashboard: the records it counted
     rejected: int  # lines that did not parse (see summarize(..., rejects=...))
-    files: list[Path]  # the output file, or the dataset's new part files
+    files: list[Path | str]  # the output file, or the dataset's new part files (URLs in a store)
     notes: list[str]  # what a user should know (the command line prints them on stderr)
     vanished: list[str]  # files gone (rotated, deleted) before they were read, with why
     # why the rows say nothing (no line parsed, most without a status: the wrong format?)
@@ -537,17 +537,19 @@ def ingest(
 
     Each line of a file is added once however often it is ingested (the dataset keeps
     what every file gave), unless `append`; all or nothing: a failed run adds no row.
+    `dataset` is a directory, or a URL in an object store (s3://bucket/dataset/).
     """
     from logstat.outputs.ingest import Ingest
     from logstat.outputs.output_paths import refuse_dataset_among_inputs, refuse_overwriting_inputs
+    from logstat.reading.objects import is_url
 
     logs = _paths(paths)
-    root = Path(dataset)
+    root: Path | str = os.fspath(dataset) if is_url(os.fspath(dataset)) else Path(dataset)
     state_path = Path(state) if state is not None else None
     refuse_overwriting_inputs(logs, {"--state": state_path})
     refuse_dataset_among_inputs(logs, root)
     read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
-    with Ingest(root, state_path, append) as run:
+    with Ingest(root, state_path, append, endpoint_url) as run:
         runs = run.plan(logs, read_options)
         with _watching(progress, runs) as watch:
             run.write(runs, read_options, watch)

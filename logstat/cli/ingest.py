@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,8 +23,12 @@ from logstat.errors import ExitCode
 def ingest(
     logs: Logs,
     to: Annotated[
-        Path,
-        typer.Option("--to", help="The dataset directory (created when missing)."),
+        str,
+        typer.Option(
+            "--to",
+            help="The dataset: a directory, or a prefix in an object store "
+            "(s3://bucket/dataset/); created when missing.",
+        ),
     ],
     state: StateOption = None,
     append: Annotated[

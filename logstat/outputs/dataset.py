@@ -8,32 +8,54 @@ appear in DIR together, after its commit file: see dataset_commits.py.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import urllib.parse
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import polars as pl
 
 from logstat.errors import LogstatError
-from logstat.outputs.dataset_commits import Ledger, committed_run
+from logstat.outputs.dataset_commits import Ledger
 from logstat.reading.dataset import DATE, NO_DATE, SOURCE, part_columns
 
 MAX_OPEN_PARTS = 64  # partitions written at once; more (a long backfill) close the oldest
 MAX_PART_ROWS = 2_000_000  # a bigger part is split, so reading one back stays small
 
 
+class Parts(Protocol):
+    """Where a run's part files go: a staging directory (dataset_commits.LocalParts) or
+    their final keys in an object store (dataset_store.StoreParts)."""
+
+    def open(self, relative: str) -> IO[bytes]: ...
+    def finish(self, handle: IO[bytes]) -> None: ...
+    def discard(self, handle: IO[bytes]) -> None: ...
+    def remove(self, relatives: list[str]) -> None: ...
+    def location(self, relative: str) -> Path | str: ...
+
+
+class DatasetLedger(Protocol):
+    """A dataset's commits, on disk (dataset_commits.Ledger) or in a store
+    (dataset_store.StoreLedger), as a writing run uses them."""
+
+    def part_prefix(self) -> str: ...
+    def parts(self) -> Parts: ...
+    def commit(self, record: dict[str, Any]) -> Any: ...
+    def move_in(self) -> None: ...
+    def abandon(self, written: list[str]) -> None: ...
+    def location(self, relative: str) -> Path | str: ...
+    def close(self) -> None: ...
+
+
 @dataclass
 class _Part:
-    staged: Path
-    final: Path
+    relative: str
     handle: IO[bytes]
     writer: Any  # pyarrow.parquet.ParquetWriter
     rows: int = 0
+    bytes: int = 0
 
 
 # Parts are written here rather than by pyarrow.dataset.write_dataset(...,
@@ -48,31 +70,23 @@ class _Part:
 #   same as here and the peak memory 20% (one day) to 55% (60 days) higher;
 # - it does not fsync the parts, which must be on disk before the commit file, and
 #   names them part-{i}: both would take another pass over the files it wrote.
-class DatasetWriter:
-    """Adds rows (as `export.annotate` makes them) to a dataset, all at once or not at all.
+class PartitionedParts:
+    """Rows (as `export.annotate` makes them) written as part files, one per date and
+    source (more when large), named `<prefix>-<n or a uuid>.parquet`: what one run on one
+    machine, or one task on a cluster, writes before the commit.
 
-    The run's parts appear in DIR when the `with` block ends without an error and
-    `record` is not None (what the commit file says besides the parts: the input
-    ranges and where each file stands); after an error nothing of this run is in DIR.
-    """
+    `numbered`: parts are numbered in the order they are opened, so the same rows give
+    the same names (a cluster task run again writes over its own parts)."""
 
-    def __init__(self, root: Path, ledger: Ledger | None = None) -> None:
-        self.root = root
+    def __init__(self, parts: Parts, prefix: str, numbered: bool = False) -> None:
+        self.target = parts
+        self.prefix = prefix
+        self.numbered = numbered
         self.rows = 0
-        self.parts: list[Path] = []  # the files added, once committed
-        self.record: dict[str, Any] | None = {}
+        self.finished: list[dict[str, Any]] = []  # {"path", "rows", "bytes"}, once closed
         self._columns = part_columns()
-        self._ledger = ledger
-        self._own_ledger = ledger is None
-        self._staging: Path | None = None
-        self._committed = False
         self._open: OrderedDict[tuple[str, str], _Part] = OrderedDict()
-        self._closed: list[_Part] = []
-
-    def __enter__(self) -> DatasetWriter:
-        if self._ledger is None:
-            self._ledger = Ledger.open(self.root)
-        return self
+        self._count = 0
 
     def write(self, rows: pl.DataFrame) -> None:
         if rows.height == 0:
@@ -86,7 +100,7 @@ class DatasetWriter:
             try:
                 part.writer.write_table(table)
             except OSError as error:
-                raise self._error(error) from error
+                raise _error(self.target.location(part.relative), error) from error
             part.rows += group.height
             self.rows += group.height
             if part.rows >= MAX_PART_ROWS:
@@ -103,87 +117,116 @@ class DatasetWriter:
             self._finish(oldest)
         import pyarrow.parquet
 
-        name = f"part-{uuid.uuid4().hex}.parquet"
-        relative = Path(f"{DATE}={date}", f"{SOURCE}={urllib.parse.quote(source, safe='')}", name)
-        staged = self._staging_directory() / relative
+        self._count += 1
+        name = (
+            f"{self.prefix}-{self._count:05d}"
+            if self.numbered
+            else f"{self.prefix}-{uuid.uuid4().hex}"
+        )
+        relative = f"{DATE}={date}/{SOURCE}={urllib.parse.quote(source, safe='')}/{name}.parquet"
         empty = pl.DataFrame(schema=self._columns).to_arrow(compat_level=pl.CompatLevel.oldest())
+        handle = self.target.open(relative)
         try:
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(staged, "wb")  # noqa: SIM115  (closed in _finish)
             writer = pyarrow.parquet.ParquetWriter(handle, empty.schema, compression="zstd")
         except OSError as error:
-            raise self._error(error) from error
-        part = _Part(staged, self.root / relative, handle, writer)
+            self.target.discard(handle)
+            raise _error(self.target.location(relative), error) from error
+        part = _Part(relative, handle, writer)
         self._open[key] = part
         return part
-
-    def _staging_directory(self) -> Path:
-        if self._staging is None:
-            assert self._ledger is not None
-            staging = self._ledger.staging()
-            try:
-                staging.mkdir(parents=True)
-            except OSError as error:
-                raise self._error(error, staging) from error
-            self._staging = staging
-        return self._staging
 
     def _finish(self, part: _Part) -> None:
         try:
             part.writer.close()
-            part.handle.flush()
-            os.fsync(part.handle.fileno())
-            part.handle.close()
+            part.bytes = part.handle.tell()
         except OSError as error:
-            raise self._error(error) from error
-        self._closed.append(part)
+            raise _error(self.target.location(part.relative), error) from error
+        self.target.finish(part.handle)
+        self.finished.append({"path": part.relative, "rows": part.rows, "bytes": part.bytes})
 
-    def _commit(self) -> None:
+    def close(self) -> list[dict[str, Any]]:
+        """Finish every part: the list of what was written."""
         while self._open:
             self._finish(self._open.popitem(last=False)[1])
-        if self.record is None:  # nothing read, nothing to record
-            return
-        assert self._ledger is not None
-        parts = [
-            {"path": part.final.relative_to(self.root).as_posix(), "rows": part.rows}
-            for part in self._closed
-        ]
-        self._ledger.commit({"rows": self.rows, "parts": parts, **self.record})
-        self._committed = True
-        self._ledger.move_in()
-        self.parts = [part.final for part in self._closed]
-        self._closed = []
+        return self.finished
 
-    def _discard(self) -> None:
+    def discard(self) -> list[str]:
+        """Stop writing (after an error): the parts begun, to remove."""
+        begun = [part["path"] for part in self.finished]
         for part in self._open.values():
             with contextlib.suppress(Exception):
                 part.writer.close()
-            with contextlib.suppress(OSError):
-                part.handle.close()
+            self.target.discard(part.handle)
+            begun.append(part.relative)
         self._open.clear()
-        self._closed = []
+        return begun
+
+
+class DatasetWriter:
+    """Adds rows (as `export.annotate` makes them) to a dataset, all at once or not at all.
+
+    The run's parts appear in DIR when the `with` block ends without an error and
+    `record` is not None (what the commit file says besides the parts: the input
+    ranges and where each file stands); after an error nothing of this run is in DIR.
+    `root` is a directory, or a dataset in an object store when `ledger` is its
+    dataset_store.StoreLedger.
+    """
+
+    def __init__(self, root: Path, ledger: DatasetLedger | None = None) -> None:
+        self.root = root
+        self.rows = 0
+        self.parts: list[Path | str] = []  # the files added, once committed
+        self.record: dict[str, Any] | None = {}
+        self._ledger = ledger
+        self._own_ledger = ledger is None
+        self._committed = False
+        self._writer: PartitionedParts | None = None
+        self._added: list[dict[str, Any]] = []  # parts written elsewhere (cluster tasks)
+
+    def __enter__(self) -> DatasetWriter:
+        if self._ledger is None:
+            self._ledger = Ledger.open(self.root)
+        self._writer = PartitionedParts(self._ledger.parts(), self._ledger.part_prefix())
+        return self
+
+    def write(self, rows: pl.DataFrame) -> None:
+        assert self._writer is not None
+        self._writer.write(rows)
+        self.rows = self._writer.rows + sum(part["rows"] for part in self._added)
+
+    def add(self, parts: list[dict[str, Any]]) -> None:
+        """Parts already written where this run's parts go (by the tasks of a cluster)."""
+        assert self._writer is not None
+        self._added += parts
+        self.rows = self._writer.rows + sum(part["rows"] for part in self._added)
+
+    def _commit(self) -> None:
+        assert self._ledger is not None and self._writer is not None
+        parts = [*self._writer.close(), *self._added]
+        if self.record is None:  # nothing read, nothing to record (removed on exit)
+            return
+        self._ledger.commit({"rows": self.rows, "parts": parts, **self.record})
+        self._committed = True
+        self._ledger.move_in()
+        self.parts = [self._ledger.location(part["path"]) for part in parts]
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        assert self._ledger is not None and self._writer is not None
         try:
             if kind is None:
                 self._commit()
-            else:
-                self._discard()
         finally:
             # committed: moved in (or left for the next run to finish moving in);
             # failed before the commit point: nothing of this run may stay
-            if (
-                self._staging is not None
-                and not self._committed
-                and not committed_run(self.root, self._staging)  # interrupted just after it
-            ):
-                shutil.rmtree(self._staging, ignore_errors=True)
-            if self._own_ledger and self._ledger is not None:
+            if not self._committed:
+                written = self._writer.discard() + [part["path"] for part in self._added]
+                self._ledger.abandon(written)
+            if self._own_ledger:
                 self._ledger.close()
 
-    def _error(self, error: OSError, path: Path | None = None) -> LogstatError:
-        where = path or self.root
-        return LogstatError(f"{where}: cannot write the dataset: {error.strerror or error}")
+
+def _error(where: Path | str, error: OSError) -> LogstatError:
+    return LogstatError(f"{where}: cannot write the dataset: {error.strerror or error}")
 
 
 # Reading back -------------------------------------------------------------------

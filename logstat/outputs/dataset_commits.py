@@ -32,9 +32,10 @@ import os
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from logstat.errors import ExitCode, LogstatError
 from logstat.outputs.atomic import atomic_output
@@ -126,6 +127,45 @@ def read_commit(path: Path) -> dict[str, Any]:
     return document
 
 
+@dataclass
+class LocalParts:
+    """Part files written in a run's staging directory, each on disk before the commit."""
+
+    staging: Path
+
+    def open(self, relative: str) -> IO[bytes]:
+        path = self.location(relative)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return open(path, "wb")
+        except OSError as error:
+            raise _write_error(path, error) from error
+
+    def finish(self, handle: IO[bytes]) -> None:
+        try:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        except OSError as error:
+            raise _write_error(Path(handle.name), error) from error
+
+    def discard(self, handle: IO[bytes]) -> None:
+        with contextlib.suppress(OSError):
+            handle.close()
+
+    def remove(self, relatives: list[str]) -> None:
+        for relative in relatives:
+            with contextlib.suppress(OSError):
+                self.location(relative).unlink()
+
+    def location(self, relative: str) -> Path:
+        return self.staging / relative
+
+
+def _write_error(path: Path, error: OSError) -> LogstatError:
+    return LogstatError(f"{path}: cannot write the dataset: {error.strerror or error}")
+
+
 class Ledger:
     """DIR's commit files, locked from `open` to `close` (one writing run at a time)."""
 
@@ -179,6 +219,24 @@ class Ledger:
     def staging(self) -> Path:
         root = self.root.absolute()
         return root.parent / f"{staging_prefix(root)}{self.run}"
+
+    def part_prefix(self) -> str:
+        """How part names start (the run is in the staging directory's name)."""
+        return "part"
+
+    def parts(self) -> LocalParts:
+        return LocalParts(self.staging())
+
+    def location(self, relative: str) -> Path:
+        """Where a part of this run is once moved in."""
+        return self.root / relative
+
+    def abandon(self, written: list[str]) -> None:
+        """A run that failed: nothing of it may stay, unless it committed (its parts are
+        moved in by the next run) or was interrupted just after its commit."""
+        staging = self.staging()
+        if staging.exists() and not committed_run(self.root, staging):
+            shutil.rmtree(staging, ignore_errors=True)
 
     def files(self) -> list[dict[str, Any]] | None:
         """Where every log file read into the dataset stands, from the newest commit that

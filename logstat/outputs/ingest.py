@@ -21,10 +21,11 @@ from logstat import formats, schema
 from logstat.errors import ExitCode, LogstatError
 from logstat.outputs import dataset
 from logstat.outputs.dataset_commits import LEDGER, Ledger
+from logstat.outputs.dataset_store import StoreLedger
 from logstat.outputs.export import annotate
 from logstat.read_health import StatusTally
 from logstat.reading import pipeline
-from logstat.reading.dataset import is_dataset
+from logstat.reading.dataset import is_dataset, store_root
 from logstat.reading.inputs import plan_files
 from logstat.reading.object_state import SECTION as OBJECTS
 from logstat.reading.object_state import ObjectLedger
@@ -49,21 +50,29 @@ def _recognisable(source: Source) -> bool:
 class Ingest:
     """One ingest run: holds the dataset's lock (and the state file's) from enter to exit."""
 
-    def __init__(self, root: Path, state_path: Path | None = None, append: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        state_path: Path | None = None,
+        append: bool = False,
+        endpoint_url: str | None = None,
+    ) -> None:
+        """`root`: a directory, or a URL (s3://bucket/dataset/) of a dataset in a store."""
         self.root = root
         self.state_path = state_path
         self.append = append
+        self.endpoint_url = endpoint_url
         self.rows = 0
-        self.parts: list[Path] = []
+        self.parts: list[Path | str] = []
         self.appended_unrecognisable = False  # stdin or a pipe: appended, not tracked
-        self._ledger: Ledger | None = None
+        self._ledger: Ledger | StoreLedger | None = None
         self._state: StateFile | None = None
         self._planner: StateFile | None = None
         self._recorded: list[dict[str, Any]] | None = None
         self._recorded_objects: Any = None  # the objects read, as the dataset records them
 
     def __enter__(self) -> Ingest:
-        self._ledger = Ledger.open(self.root)
+        self._ledger = open_ledger(self.root, self.endpoint_url)
         try:
             if self.state_path is not None:
                 self._state = StateFile.open(self.state_path)
@@ -80,7 +89,7 @@ class Ingest:
 
     def plan(self, logs: list[str], options: Options) -> list[FileRun]:
         assert self._ledger is not None
-        if any(is_dataset(log) for log in logs):
+        if any(is_dataset(log, options.endpoint_url) for log in logs):
             raise LogstatError("ingest reads log files, not a dataset", ExitCode.USAGE)
         sources = options.expand(logs)
         unrecognisable = [source for source in sources if not _recognisable(source)]
@@ -96,7 +105,7 @@ class Ingest:
             self.appended_unrecognisable = bool(unrecognisable) and not self.append
             self._planner = self._state  # --append: only what the state file says is new
         else:
-            self._planner = self._state or StateFile(self.root / LEDGER, [], None)
+            self._planner = self._state or StateFile(Path(LEDGER), [], None)  # never saved
             if self._recorded is not None:  # the dataset's record wins over the state file
                 self._planner.entries = _entries(self._recorded, self.root)
             if self._recorded_objects is not None:
@@ -110,7 +119,7 @@ class Ingest:
         # every format: a file's format may change when it is read (pipeline._confirm)
         chains = formats.vendor_chains(options.vendors)
         tally = StatusTally()
-        with dataset.DatasetWriter(self.root, self._ledger) as writer:
+        with dataset.DatasetWriter(Path(self.root), self._ledger) as writer:
             for _, frame in pipeline.read(runs, options, None, progress):
                 tally.add(frame)
                 # every canonical column, also those this format never fills
@@ -143,7 +152,16 @@ class Ingest:
             self._state.save(entries, read_objects)
 
 
-def _entries(recorded: list[dict[str, Any]], root: Path) -> list[Entry]:
+def open_ledger(root: Path | str, endpoint_url: str | None = None) -> Ledger | StoreLedger:
+    """The commits of the dataset at `root` (a directory, or a URL of an object store),
+    opened for one writing run."""
+    store = store_root(str(root), endpoint_url)
+    if store is None:
+        return Ledger.open(Path(root))
+    return StoreLedger.open(store.fs, store.path, store.url)
+
+
+def _entries(recorded: list[dict[str, Any]], root: Path | str) -> list[Entry]:
     try:
         return [Entry.from_json(item) for item in recorded]
     except (TypeError, ValueError) as error:

@@ -64,9 +64,23 @@ def refuse_overwriting_inputs(logs: Iterable[str], outputs: Mapping[str, Path | 
             )
 
 
-def refuse_dataset_among_inputs(logs: Iterable[str], root: Path) -> None:
+def refuse_dataset_among_inputs(logs: Iterable[str], root: Path | str) -> None:
     """`ingest /var/log/nginx --to /var/log/nginx/ds`: the next run would read the
-    dataset's own files as logs.  Refuse a dataset inside an input directory."""
+    dataset's own files as logs.  Refuse a dataset inside an input directory (or, in an
+    object store, below an input prefix)."""
+    from logstat.reading.objects import is_url
+
+    if isinstance(root, str):
+        url = root.rstrip("/") + "/"
+        for log in logs:
+            prefix = log.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0]
+            if is_url(log) and url.startswith(prefix.rstrip("/") + "/"):
+                raise LogstatError(
+                    f"--to {root} is below the input {log}: later runs would read the "
+                    "dataset as logs; put the dataset elsewhere",
+                    ExitCode.USAGE,
+                )
+        return
     target = root.resolve()
     for log in logs:
         if log == "-" or not os.path.isdir(log):

@@ -14,17 +14,20 @@ need no schema merging.  Each run adds new parts and never rewrites old ones
 
 A run's parts appear in DIR together, after its commit file (see
 outputs/dataset_commits.py): readers read the parts in DIR and those of committed
-runs still being moved in.
+runs still being moved in.  In an object store (s3://bucket/dataset/), parts are
+written under their final keys and readers read only the parts that a commit object
+lists (outputs/dataset_store.py): a run that failed or died left parts no commit names.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import polars as pl
 
@@ -32,7 +35,9 @@ from logstat import formats, schema
 from logstat.errors import LogstatError
 from logstat.formats import Choice, Detection
 from logstat.line_counts import LineCounts
+from logstat.outputs import dataset_store
 from logstat.outputs.dataset_commits import LEDGER, commit_files, pending_parts
+from logstat.reading.objects import filesystem, scheme_of
 from logstat.reading.pipeline import columns_for
 from logstat.reading.runs import FileRun
 from logstat.reading.sources import Source
@@ -51,8 +56,37 @@ def part_columns() -> dict[str, pl.DataType]:
     return columns
 
 
-def is_dataset(argument: str) -> bool:
-    """A directory with `date=` partitions or commit files, as `logstat ingest` writes."""
+@dataclass(frozen=True)
+class StoreRoot:
+    """A dataset in an object store: its filesystem, and its path there (no scheme)."""
+
+    fs: Any
+    path: str
+    url: str
+
+
+def store_root(argument: str, endpoint_url: str | None = None) -> StoreRoot | None:
+    """The store a dataset URL names (None: a local path)."""
+    scheme = scheme_of(argument)
+    if scheme is None:
+        return None
+    path = argument.split("://", 1)[1].rstrip("/")
+    return StoreRoot(filesystem(scheme, endpoint_url), path, argument)
+
+
+def is_dataset(argument: str, endpoint_url: str | None = None) -> bool:
+    """A directory with `date=` partitions or commit files, as `logstat ingest` writes;
+    or a prefix in an object store with commit objects."""
+    scheme = scheme_of(argument)
+    if scheme is not None:
+        if scheme in ("http", "https") or any(character in argument for character in "*?["):
+            return False
+        store = store_root(argument, endpoint_url)
+        assert store is not None
+        try:
+            return dataset_store.is_store_dataset(store.fs, store.path)
+        except Exception:  # the listing of the logs says what is wrong with the URL
+            return False
     directory = Path(argument)
     if not directory.is_dir():
         return False
@@ -93,14 +127,22 @@ class DatasetRun(FileRun):
     parts: list[Path] = field(default_factory=list)
     # parts of a committed run still in its staging directory: final path -> staged path
     staged: dict[Path, Path] = field(default_factory=dict)
+    store: StoreRoot | None = None  # a dataset in an object store: parts are its paths
+    sizes: dict[Path, int] = field(default_factory=dict)  # bytes of a store's parts
 
 
-def plan(roots: list[str]) -> list[DatasetRun]:
+def plan(roots: list[str], endpoint_url: str | None = None) -> list[DatasetRun]:
     """One run per dataset and source, listing its part files."""
     runs: list[DatasetRun] = []
     for root in roots:
         by_source: dict[str, list[Path]] = {}
-        staged, found = _listing(Path(root))
+        store = store_root(root, endpoint_url)
+        sizes: dict[Path, int] = {}
+        staged: dict[Path, Path] = {}
+        if store is not None:
+            found, sizes = _store_listing(store)
+        else:
+            staged, found = _listing(Path(root))
         for part in sorted(found):
             if part.name.startswith((".", "_")):
                 continue
@@ -117,9 +159,29 @@ def plan(roots: list[str]) -> list[DatasetRun]:
             name = f"{root} ({SOURCE}={source})"
             pending = {part: staged[part] for part in parts if part in staged}
             runs.append(
-                DatasetRun(len(runs), Source(name, Path(root)), choice, parts=parts, staged=pending)
+                DatasetRun(
+                    len(runs),
+                    Source(name, None if store else Path(root)),
+                    choice,
+                    parts=parts,
+                    staged=pending,
+                    store=store,
+                    sizes=sizes,
+                )
             )
     return runs
+
+
+def _store_listing(store: StoreRoot) -> tuple[set[Path], dict[Path, int]]:
+    """The parts the commit objects list (relative paths under the root), with sizes."""
+    found: set[Path] = set()
+    sizes: dict[Path, int] = {}
+    for part in dataset_store.committed_parts(store.fs, store.path):
+        relative = Path(part["path"])
+        found.add(relative)
+        if isinstance(part.get("bytes"), int):
+            sizes[relative] = part["bytes"]
+    return found, sizes
 
 
 def _listing(root: Path) -> tuple[dict[Path, Path], set[Path]]:
@@ -137,6 +199,10 @@ def _listing(root: Path) -> tuple[dict[Path, Path], set[Path]]:
 def committed_files(root: str | Path) -> list[str]:
     """The part files of every committed run, where each is now: a consistent snapshot for
     other readers, e.g. `pl.scan_parquet(committed_files(DIR), hive_partitioning=True)`."""
+    store = store_root(str(root))
+    if store is not None:  # the URLs of the parts the commits list
+        found = _store_listing(store)[0]
+        return [f"{store.url.rstrip('/')}/{part.as_posix()}" for part in sorted(found)]
     staged, found = _listing(Path(root))
     return [str(_where(part, staged)) for part in sorted(found)]
 
@@ -156,7 +222,7 @@ def read(
     read_columns = [name for name in (*keep, "produced_by") if name in stored]
     for run in runs:
         assert run.choice is not None
-        for group in _groups(run.parts, run.staged):
+        for group in _groups(run.parts, run.staged, run.sizes if run.store else None):
             rows = _read_group(group, run, read_columns, keep)
             run.counts.add(LineCounts(lines=rows.height, records=rows.height))
             yield run, rows
@@ -169,8 +235,14 @@ def _read_group(
     for attempt in range(MOVE_IN_RETRIES + 1):
         # a part of a committed run may be moved in between two looks: look again
         files = [str(_where(final, run.staged)) for final in group]
+        if run.store is not None:
+            files = [f"{run.store.url.rstrip('/')}/{final.as_posix()}" for final in group]
         try:
-            frame = pl.scan_parquet(files, hive_partitioning=False).select(read_columns)
+            frame = (
+                _fetch(run.store, group, read_columns)
+                if run.store is not None
+                else pl.scan_parquet(files, hive_partitioning=False)
+            ).select(read_columns)
             return (
                 schema.conform(frame.with_columns(source), keep)
                 .with_columns(
@@ -190,6 +262,19 @@ def _read_group(
     raise AssertionError("unreachable")
 
 
+def _fetch(store: StoreRoot, group: list[Path], columns: list[str]) -> pl.LazyFrame:
+    """Parts of a store's dataset, fetched together (not in sequence) and read in memory."""
+    paths = [f"{store.path}/{part.as_posix()}" for part in group]
+    try:
+        contents = store.fs.cat(paths, on_error="raise")
+    except FileNotFoundError as error:
+        raise OSError(f"a committed part is missing: {error}") from error
+    except Exception as error:  # the cloud libraries raise their own types
+        raise OSError(str(error).splitlines()[0] if str(error) else type(error).__name__) from error
+    frames = [pl.read_parquet(io.BytesIO(contents[path]), columns=columns) for path in paths]
+    return pl.concat(frames).lazy()
+
+
 def _where(final: Path, staged: dict[Path, Path]) -> Path:
     """Where a part is now: in DIR, or still in its committed run's staging directory."""
     if final in staged and not final.exists() and staged[final].exists():
@@ -197,17 +282,23 @@ def _where(final: Path, staged: dict[Path, Path]) -> Path:
     return final
 
 
-def _groups(parts: list[Path], staged: dict[Path, Path]) -> Iterator[list[Path]]:
-    """Part files in groups of about READ_GROUP_BYTES, so memory stays flat."""
+def _groups(
+    parts: list[Path], staged: dict[Path, Path], sizes: dict[Path, int] | None = None
+) -> Iterator[list[Path]]:
+    """Part files in groups of about READ_GROUP_BYTES, so memory stays flat (`sizes`: a
+    store's parts, as their commits give them)."""
     group: list[Path] = []
     size = 0
     for final in parts:
-        try:
-            part_size = _where(final, staged).stat().st_size
-        except FileNotFoundError:
-            if final not in staged:
-                raise
-            part_size = _where(final, staged).stat().st_size  # moved in meanwhile
+        if sizes is not None:
+            part_size = sizes.get(final, READ_GROUP_BYTES // 16)
+        else:
+            try:
+                part_size = _where(final, staged).stat().st_size
+            except FileNotFoundError:
+                if final not in staged:
+                    raise
+                part_size = _where(final, staged).stat().st_size  # moved in meanwhile
         if group and size + part_size > READ_GROUP_BYTES:
             yield group
             group, size = [], 0

@@ -47,7 +47,7 @@ class Inputs:
 
     def plan(self, logs: list[str], options: Options) -> list[FileRun]:
         """Detect each input's format (or list a dataset's parts); stop if none is known."""
-        roots = [log for log in logs if dataset.is_dataset(log)]
+        roots = [log for log in logs if dataset.is_dataset(log, options.endpoint_url)]
         if roots:
             if len(roots) != len(logs):
                 raise LogstatError("read a dataset on its own, not with log files", ExitCode.USAGE)
@@ -56,7 +56,7 @@ class Inputs:
                     "--state is for log files; a dataset is read whole", ExitCode.USAGE
                 )
             self._datasets = True
-            return list(dataset.plan(roots))
+            return list(dataset.plan(roots, options.endpoint_url))
         return plan_files(options.expand(logs), options, self.state_file)
 
     def read(
