@@ -458,12 +458,17 @@ def export(
     source: Sequence[str] = (),
     tz: str | None = None,
     progress: Watch | None = None,
+    cluster: str | None = None,
 ) -> Written:
     """One row per request (canonical columns plus meanings) to CSV or Parquet, atomically.
 
     `to` is "csv" or "parquet" when the output's suffix does not say; "-" writes stdout.
+    `cluster` (else $LOGSTAT_CLUSTER): read on a Dask cluster, whose workers write parts
+    beside the output (engines/dask_outputs.py).
     """
     from logstat import formats, schema
+    from logstat.engines import dask_outputs
+    from logstat.engines.dask import cluster_address
     from logstat.outputs.export import Writer, annotate, kind_for
     from logstat.outputs.output_paths import refuse_overwriting_inputs
     from logstat.read_health import StatusTally
@@ -491,20 +496,35 @@ def export(
     # every format: a file's format may change when it is read (pipeline._confirm)
     chains = formats.vendor_chains(read_options.vendors)
     tally = StatusTally()
-    with _watching(progress, runs) as watch, Writer(target, kind, columns, raw_csv) as writer:
-        for _, frame in pipeline.read(runs, read_options, None, watch):
-            tally.add(frame)
-            writer.write(chosen.apply(annotate(frame, chains, columns)))
+    address = cluster_address(cluster)
+    if address is not None:
+        dask_outputs.refuse_stdout(target)
+        with Writer(target, kind, columns, raw_csv) as writer:
+            tally, read_as = dask_outputs.export(
+                address, runs, read_options, target, columns, chosen, writer.write
+            )
+    else:
+        with _watching(progress, runs) as watch, Writer(target, kind, columns, raw_csv) as writer:
+            for _, frame in pipeline.read(runs, read_options, None, watch):
+                tally.add(frame)
+                writer.write(chosen.apply(annotate(frame, chains, columns)))
+        read_as = [
+            (
+                run.source.name,
+                run.choice.format.name,
+                frozenset(run.choice.detection.parser.columns()),
+            )
+            for run in runs
+            if run.choice is not None
+        ]
     warnings = []
-    for run in runs:
+    for name, format_name, parser_columns in read_as:
         # a file detected on its own while read (pipeline._confirm) may have columns
         # the export's fixed set lacks: say so rather than drop them silently
-        if run.choice is None:
-            continue
-        left_out = sorted(run.choice.detection.parser.columns() - columns.keys())
+        left_out = sorted(parser_columns - columns.keys())
         if left_out:
             warnings.append(
-                f"{run.source.name}: read as {run.choice.format.name} (unlike the files "
+                f"{name}: read as {format_name} (unlike the files "
                 f"named like it); its columns {', '.join(left_out)} are not in this "
                 "export: export it on its own to keep them"
             )
@@ -532,13 +552,18 @@ def ingest(
     vendors: Sequence[str] = (),
     endpoint_url: str | None = None,
     progress: Watch | None = None,
+    cluster: str | None = None,
 ) -> Written:
     """Add the logs' requests to a Parquet dataset partitioned by date and source.
 
     Each line of a file is added once however often it is ingested (the dataset keeps
     what every file gave), unless `append`; all or nothing: a failed run adds no row.
     `dataset` is a directory, or a URL in an object store (s3://bucket/dataset/).
+    `cluster` (else $LOGSTAT_CLUSTER): read on a Dask cluster, whose workers write the
+    parts; the run still commits once.
     """
+    from logstat.engines.dask import cluster_address
+    from logstat.engines.dask_outputs import ingest_elsewhere
     from logstat.outputs.ingest import Ingest
     from logstat.outputs.output_paths import refuse_dataset_among_inputs, refuse_overwriting_inputs
     from logstat.reading.objects import is_url
@@ -549,10 +574,14 @@ def ingest(
     refuse_overwriting_inputs(logs, {"--state": state_path})
     refuse_dataset_among_inputs(logs, root)
     read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
+    address = cluster_address(cluster)
     with Ingest(root, state_path, append, endpoint_url) as run:
         runs = run.plan(logs, read_options)
-        with _watching(progress, runs) as watch:
-            run.write(runs, read_options, watch)
+        if address is not None:
+            run.write(runs, read_options, None, ingest_elsewhere(address, read_options))
+        else:
+            with _watching(progress, runs) as watch:
+                run.write(runs, read_options, watch)
     gone = vanished_warnings(runs)
     warnings = file_warnings(runs)
     if run.appended_unrecognisable:
@@ -582,13 +611,18 @@ def dashboard(
     source: Sequence[str] = (),
     tz: str | None = None,
     progress: Watch | None = None,
+    cluster: str | None = None,
 ) -> Written:
     """An HTML dashboard (one self-contained file) of the logs, or of a dataset written
     by `ingest`, written atomically.  Times are shown in `tz` (else $LOGSTAT_TZ, else
-    the local zone); `top` error paths and status codes are listed."""
+    the local zone); `top` error paths and status codes are listed.  `cluster` (else
+    $LOGSTAT_CLUSTER): count the logs on a Dask cluster, as `summarize` does."""
     from logstat.dashboard import DashboardBuilder, render_page
+    from logstat.engines import dask_dashboard
+    from logstat.engines.dask import cluster_address
     from logstat.outputs.atomic import atomic_output
     from logstat.outputs.output_paths import refuse_overwriting_inputs
+    from logstat.reading.dataset import is_dataset
     from logstat.reading.inputs import Inputs
     from logstat.reading.objects import Window
 
@@ -599,17 +633,27 @@ def dashboard(
     chosen = request_filters(since, until, status, path, host, method, source, zone)
     read_options = reading_options(format, log_format, vendors, json_keys, endpoint_url)
     read_options = dataclasses.replace(read_options, window=Window(chosen.since, chosen.until))
-    builder = DashboardBuilder(top, chosen, zone)
-    with Inputs() as inputs:
-        runs = inputs.plan(logs, read_options)
-        with _watching(progress, runs) as watch:
-            for _, frame in inputs.read(runs, read_options, builder.needed(), watch):
-                builder.add(frame)
+    address = cluster_address(cluster)
+    runs: list[FileRun] = []  # on a cluster, the files are counted in there
+    if address is not None:
+        if any(is_dataset(log, endpoint_url) for log in logs):
+            raise LogstatError("--cluster reads logs, not a dataset", ExitCode.USAGE)
+        sources = read_options.expand(logs)
+        builder = dask_dashboard.fold(address, sources, top, chosen, zone, read_options)
+    else:
+        builder = DashboardBuilder(top, chosen, zone)
+        with Inputs() as inputs:
+            runs = inputs.plan(logs, read_options)
+            with _watching(progress, runs) as watch:
+                for _, frame in inputs.read(runs, read_options, builder.needed(), watch):
+                    builder.add(frame)
     data = builder.build(runs, read_options.vendors)
     with atomic_output(target) as handle:
         handle.write(render_page(data).encode("utf-8"))
     records = sum(run.counts.records for run in runs)
     rejected = sum(run.counts.rejected for run in runs)
+    if address is not None:  # counted there: as the page's totals say
+        records, rejected = data["totals"]["records"], data["totals"]["rejected"]
     # the page lists each file's warnings: none are repeated here
     return Written(records, rejected, [target], [], vanished_warnings(runs), data["in_doubt"])
 

@@ -781,3 +781,17 @@ def tmux_pane(socket: Path, directory: Path, width: int, height: int = 24) -> It
         yield pane
     finally:
         pane.tmux("kill-server")
+
+
+def fixture_logs() -> list[Path]:
+    """Every format's fixture logs that are read without options."""
+    from logstat.formats import FORMATS
+
+    logs = []
+    for format in FORMATS:
+        logs += [
+            log
+            for log in data_files(FIXTURES / format.name)
+            if not log.with_name(log.name + ".options").exists()
+        ]
+    return logs

@@ -16,26 +16,13 @@ import pytest
 
 import logstat
 from logstat.engines import dask as engine
-from logstat.formats import FORMATS
 from logstat.reading import pipeline
 from logstat.summary import PartialSummary, ReportSettings
-from tests.helpers import FIXTURES, REPO, data_files, run_cli, write_numbered_log
+from tests.helpers import REPO, fixture_logs, run_cli, write_numbered_log
 
 distributed = pytest.importorskip("distributed")
 
 SAMPLE = REPO / "samples" / "nginx-access.log"
-
-
-def fixture_logs() -> list[Path]:
-    """Every format's fixture logs that are read without options."""
-    logs = []
-    for format in FORMATS:
-        logs += [
-            log
-            for log in data_files(FIXTURES / format.name)
-            if not log.with_name(log.name + ".options").exists()
-        ]
-    return logs
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from logstat.cli.options import (
+    ClusterOption,
     DebugOption,
     EndpointOption,
     FormatOption,
@@ -49,6 +50,7 @@ def dashboard(
     json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
     endpoint_url: EndpointOption = None,
+    cluster: ClusterOption = None,
     tz: TimeZoneOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -76,6 +78,7 @@ def dashboard(
         source=source or (),
         tz=tz,
         progress=watch(quiet),
+        cluster=cluster,
     )
     if not quiet:
         typer.echo(f"wrote {output}", err=True)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from logstat.cli.options import (
+    ClusterOption,
     DebugOption,
     EndpointOption,
     FormatOption,
@@ -58,6 +59,7 @@ def export(
     json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
     endpoint_url: EndpointOption = None,
+    cluster: ClusterOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -91,6 +93,7 @@ def export(
         method=method or (),
         source=source or (),
         progress=watch(quiet),
+        cluster=cluster,
     )
     notes(written.notes)
     if not quiet:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from logstat.cli.options import (
+    ClusterOption,
     DebugOption,
     EndpointOption,
     FormatOption,
@@ -44,6 +45,7 @@ def ingest(
     json_keys: JsonKeysOption = None,
     vendor: VendorOption = None,
     endpoint_url: EndpointOption = None,
+    cluster: ClusterOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -67,6 +69,7 @@ def ingest(
         vendors=vendor or (),
         endpoint_url=endpoint_url,
         progress=watch(quiet),
+        cluster=cluster,
     )
     if not quiet:
         files = f"{len(written.files)} new file" + ("" if len(written.files) == 1 else "s")

@@ -85,6 +85,18 @@ class DashboardBuilder:
             self._minutes = [self._minute_counts()]
             self._paths.compact()
 
+    def merge(self, other: DashboardBuilder) -> DashboardBuilder:
+        """Add `other` (the same page's counts of other lines or files) to this one, as
+        PartialSummary.merge does; `other` is left as it was.  Returns this builder."""
+        self.summary.merge(other.summary)
+        self._minutes += other._minutes
+        self._paths.merge(other._paths)
+        self._untimed += other._untimed
+        if len(self._minutes) >= COMPACT_EVERY:
+            self._minutes = [self._minute_counts()]
+            self._paths.compact()
+        return self
+
     @property
     def held_rows(self) -> int:
         """Rows held in partial counts (besides the summary's): minutes and error paths."""

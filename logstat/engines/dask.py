@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -254,17 +254,18 @@ class Outcome:
 RANGE_START = "_range_start"  # which range of its file a rejected line was read in
 
 
-def count(task: Task, settings: ReportSettings, options: Options, rejects: bool) -> Outcome:
-    """One task, on a worker: read its parts into a partial summary.
+@contextlib.contextmanager
+def planned(
+    task: Task, options: Options, needed: set[str] | None = None
+) -> Iterator[list[FileRun]]:
+    """On a worker: the task's parts planned, each with its number in the whole run, what
+    the client found to say of it, and how to read it (whole, resumed, a byte range).
 
     Formats are detected here as a run of every file detects them: a file named like
     one earlier in the run shares its detection (confirmed by its own lines), so that
-    earlier file is detected here first; each file keeps its number in the whole run,
-    so the files' rows merge on the client."""
+    earlier file is detected here first."""
     from logstat.engines.ranges import ByteRange
-    from logstat.reading import detection, pipeline
-    from logstat.reading.state import Resume
-    from logstat.summary import PartialSummary
+    from logstat.reading import detection
 
     sources = [part.source for part in task.parts]
     stores = {id(source.store): source.store for source in sources if source.store}
@@ -272,15 +273,31 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
         store.add([s.remote for s in sources if s.store is store and s.remote is not None])
     try:
         runs = detection.plan(sources, options, _lent_by_heads(task, options))
-        start = 0
         for run, part in zip(runs, task.parts, strict=True):
             run.file_id = part.file_id
             run.problems.extend(part.problems)
-            if isinstance(part.resume, ByteRange):
-                if run.tentative:  # the file's first chunk confirms the guess, as here
-                    _settle(run, options, settings.needed())
-                start = part.resume.start
+            if isinstance(part.resume, ByteRange) and run.tentative:
+                _settle(run, options, needed)  # the file's first chunk confirms the guess
             run.resume = part.resume
+        yield runs
+    finally:
+        for store in stores.values():
+            store.close()
+
+
+def count(task: Task, settings: ReportSettings, options: Options, rejects: bool) -> Outcome:
+    """One task, on a worker: read its parts into a partial summary (each file keeps its
+    number in the whole run, so the files' rows merge on the client)."""
+    from logstat.engines.ranges import ByteRange
+    from logstat.reading import pipeline
+    from logstat.reading.state import Resume
+    from logstat.summary import PartialSummary
+
+    with planned(task, options, settings.needed()) as runs:
+        start = 0
+        for part in task.parts:
+            if isinstance(part.resume, ByteRange):
+                start = part.resume.start
         outcome = Outcome(PartialSummary(settings))
         for _, frame in pipeline.read(runs, options, settings.needed(), None):
             outcome.partial.add(frame)
@@ -302,9 +319,6 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
         if len(outcome.rejects) > 1:
             outcome.rejects = [pl.concat(outcome.rejects, how="vertical_relaxed")]
         return outcome
-    finally:
-        for store in stores.values():
-            store.close()
 
 
 # A worker's detections of the files whose format later tasks' files share, by run and
@@ -381,20 +395,33 @@ def summarize(
         client.submit(count, task, settings, options, rejects, retries=RETRIES, pure=False)
         for task in groups
     ]
+    result: Outcome = fold(client, pending, merge)
+    return result
+
+
+def fold(client: Any, pending: list[Any], join: Callable[[Any, Any], Any]) -> Any:
+    """The tasks' results joined two by two on the cluster, in a tree (no worker or client
+    holds more than two of them at once to join them), in order."""
     while len(pending) > 1:
         paired = [
-            client.submit(merge, pending[index], pending[index + 1], retries=RETRIES, pure=False)
+            client.submit(join, pending[index], pending[index + 1], retries=RETRIES, pure=False)
             for index in range(0, len(pending) - 1, 2)
         ]
         if len(pending) % 2:
             paired.append(pending[-1])
         pending = paired
+    return finished(pending)[0]
+
+
+def finished(futures: list[Any]) -> list[Any]:
+    """The results of `futures`, in order; a task that failed on every retry (or a
+    cluster that went away) is a one-line error."""
+    client = futures[0].client if futures else None
     try:
-        result: Outcome = pending[0].result()
+        return list(client.gather(futures)) if client is not None else []
     except LogstatError:
         raise
-    except Exception as error:  # a task failed on every retry, or the cluster went away
+    except Exception as error:
         raise LogstatError(
             f"the cluster could not finish: {type(error).__name__}: {error}"
         ) from error
-    return result

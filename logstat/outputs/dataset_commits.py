@@ -231,6 +231,15 @@ class Ledger:
         """Where a part of this run is once moved in."""
         return self.root / relative
 
+    def keep_only(self, listed: list[str]) -> None:
+        """Remove the staged parts not among `listed` (the relative paths to commit)."""
+        staging = self.staging()
+        keep = set(listed)
+        for staged in staging.glob(PART_GLOB):
+            if staged.relative_to(staging).as_posix() not in keep:
+                with contextlib.suppress(OSError):
+                    staged.unlink()
+
     def abandon(self, written: list[str]) -> None:
         """A run that failed: nothing of it may stay, unless it committed (its parts are
         moved in by the next run) or was interrupted just after its commit."""

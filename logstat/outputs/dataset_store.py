@@ -232,13 +232,33 @@ class StoreLedger:
         with contextlib.suppress(LogstatError):
             self.remove_dead_runs(self._committed)
 
-    def abandon(self, written: list[str]) -> None:
-        """A run that failed before its commit: its parts and its record go."""
-        if self._committed is not None:
+    def keep_only(self, listed: list[str]) -> None:
+        """Remove this run's parts not among `listed` (the relative paths to commit)."""
+        keep = set(listed)
+        own = f"{self.part_prefix()}-"
+        try:
+            stored = self.fs.find(self.root)
+        except FileNotFoundError:
             return
-        self.parts().remove(written)
-        with contextlib.suppress(Exception):
-            self.fs.rm(self._run_path())
+        extra = [
+            path
+            for path in stored
+            if path.rsplit("/", 1)[-1].startswith(own) and path[len(self.root) + 1 :] not in keep
+        ]
+        if extra:
+            try:
+                self.fs.rm(extra)
+            except Exception as error:
+                raise LogstatError(
+                    f"{self.url}: cannot write the dataset: {_reason(error)}"
+                ) from error
+
+    def abandon(self, written: list[str]) -> None:
+        """A run that failed before its commit: the parts it knows of go now.  Its record
+        stays, so that a later run removes what it does not know of (the parts of a
+        cluster task that died) once a commit makes this run dead."""
+        if self._committed is None:
+            self.parts().remove(written)
 
     def remove_dead_runs(self, newest: int) -> None:
         """Remove the parts and records of runs that began before sequence `newest` and

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from logstat import formats, schema
 from logstat.errors import ExitCode, LogstatError
@@ -112,19 +115,27 @@ class Ingest:
                 self._planner.objects = ObjectLedger.load(self._recorded_objects)
         return plan_files(sources, options, self._planner)
 
-    def write(self, runs: list[FileRun], options: Options, progress: Progress | None) -> None:
-        """Read the runs into the dataset and commit them (then save the state file)."""
+    def write(
+        self,
+        runs: list[FileRun],
+        options: Options,
+        progress: Progress | None,
+        elsewhere: Elsewhere | None = None,
+    ) -> None:
+        """Read the runs into the dataset and commit them (then save the state file).
+
+        `elsewhere`: the runs are read and their parts written by others (the tasks of a
+        cluster, engines/dask_outputs.py), which update the runs as reading them here would."""
         assert self._ledger is not None
-        columns = schema.export_columns(())
-        # every format: a file's format may change when it is read (pipeline._confirm)
-        chains = formats.vendor_chains(options.vendors)
-        tally = StatusTally()
         with dataset.DatasetWriter(Path(self.root), self._ledger) as writer:
-            for _, frame in pipeline.read(runs, options, None, progress):
-                tally.add(frame)
-                # every canonical column, also those this format never fills
-                complete = schema.conform(frame.lazy()).collect()
-                writer.write(annotate(complete, chains, columns))
+            if elsewhere is not None:
+                tally = elsewhere(runs, self._ledger, writer)
+            else:
+                tally = StatusTally()
+                rows = RowMaker(options)
+                for _, frame in pipeline.read(runs, options, None, progress):
+                    tally.add(frame)
+                    writer.write(rows.make(frame))
             # rows read with the wrong format would stay, and be taken as read: none go in
             in_doubt = tally.doubt(sum(run.counts.rejected for run in runs))
             if in_doubt:
@@ -150,6 +161,24 @@ class Ingest:
         if self._state is not None and entries is not None:
             # after the dataset: a failure here loses nothing
             self._state.save(entries, read_objects)
+
+
+class RowMaker:
+    """Parsed frames -> the rows a dataset stores: every canonical column (also those a
+    format never fills) and the status annotations."""
+
+    def __init__(self, options: Options) -> None:
+        self.columns = schema.export_columns(())
+        # every format: a file's format may change when it is read (pipeline._confirm)
+        self.chains = formats.vendor_chains(options.vendors)
+
+    def make(self, frame: pl.DataFrame) -> pl.DataFrame:
+        complete = schema.conform(frame.lazy()).collect()
+        return annotate(complete, self.chains, self.columns)
+
+
+# reads the runs somewhere else, adds the parts written to the writer, gives the tally
+Elsewhere = Callable[[list[FileRun], "Ledger | StoreLedger", dataset.DatasetWriter], StatusTally]
 
 
 def open_ledger(root: Path | str, endpoint_url: str | None = None) -> Ledger | StoreLedger:

@@ -1,0 +1,284 @@
+"""`export` and `ingest` on a Dask cluster: the workers write Parquet parts straight to
+where the output goes, and the client commits once.
+
+The client plans the run as it would here (which inputs, and for `ingest` where each
+file is read on from); the inputs are cut into tasks as for a summary (engines/dask.py).
+Each task reads its inputs and writes its rows as parts named by the task:
+
+- ingest: the dataset's parts, in the run's staging directory (a local dataset) or
+  under their final keys (a dataset in an object store), `<prefix>-t<task>-<uuid>`;
+- export: one Parquet part per task, `task-<n>.parquet`, in a directory beside the
+  output, written whole (outputs/atomic.py).
+
+A task returns the parts it wrote and what reading did to each input (counts,
+problems, where a resumed file ended).  Dask runs a task whose worker died again; only
+the parts a finished task returned are committed (the ingest commit lists them, the
+rest of the run's parts are removed first; the export is written from them, in task
+order), so a task killed half-way, or run twice, neither loses nor repeats a row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from logstat.engines import dask
+from logstat.errors import ExitCode, LogstatError
+from logstat.line_counts import LineCounts
+from logstat.read_health import StatusTally
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from logstat.filters import Filters
+    from logstat.outputs.dataset import DatasetLedger, DatasetWriter, Parts
+    from logstat.reading.runs import FileRun, Options
+
+PARTS = ".logstat-parts-"  # export: the tasks' parts, beside the output
+
+
+@dataclass(frozen=True)
+class InputReport:
+    """What reading one input on a worker found: the client's run is brought up to it."""
+
+    index: int  # the input's number in the run
+    counts: LineCounts
+    problems: list[str]
+    trailing: dict[int, int]
+    blank: bool
+    vanished: bool
+    compression: str | None
+    resume: Any  # reading/state.Resume, with where reading ended (None: read whole)
+    format_name: str | None
+    parser_columns: frozenset[str]
+
+
+@dataclass
+class TaskResult:
+    parts: list[dict[str, Any]]  # {"path", "rows", "bytes"}
+    tally: StatusTally
+    outcomes: list[InputReport] = field(default_factory=list)
+
+
+def _outcome(index: int, run: FileRun) -> InputReport:
+    choice = run.choice
+    return InputReport(
+        index,
+        run.counts,
+        run.problems,
+        run.trailing,
+        run.blank,
+        run.vanished,
+        run.compression,
+        run.resume,
+        choice.format.name if choice else None,
+        frozenset(choice.detection.parser.columns()) if choice else frozenset(),
+    )
+
+
+def _bring_up_to(run: FileRun, outcome: InputReport) -> None:
+    run.counts = outcome.counts
+    run.problems = outcome.problems
+    run.trailing = outcome.trailing
+    run.blank = outcome.blank
+    run.vanished = outcome.vanished
+    run.compression = outcome.compression
+    if outcome.resume is not None:
+        run.resume = outcome.resume
+
+
+@contextlib.contextmanager
+def _read(
+    task: dask.Task, options: Options
+) -> Iterator[tuple[list[FileRun], Iterator[pl.DataFrame]]]:
+    """On a worker: the task's runs (resumed where the client planned) and their frames."""
+    from logstat.reading import pipeline
+
+    with dask.planned(task, options) as runs:
+        frames = (frame for _, frame in pipeline.read(runs, options, None, None))
+        yield runs, frames
+
+
+def _tasks(runs: list[FileRun]) -> tuple[list[FileRun], list[dask.Task]]:
+    """The runs still to read (those known gone stay as they are) cut into tasks, each
+    file whole (or from where the dataset's record left it), with what planning said."""
+    live = [run for run in runs if not run.vanished]
+    for run in live:
+        if run.source.once:
+            raise LogstatError(
+                f"--cluster reads files and objects, not {run.source.name}: workers cannot "
+                "read this process's stdin or pipes",
+                ExitCode.USAGE,
+            )
+    # whole files: the rows keep their line numbers, a dataset its ranges of each file
+    parts = [
+        dask.Part(index, run.source, run.resume, tuple(run.problems))
+        for index, run in enumerate(live)
+    ]
+    return live, dask.tasks(parts)
+
+
+def _run(
+    address: str, runs: list[FileRun], submit: Callable[[Any, int, dask.Task], Any]
+) -> list[TaskResult]:
+    """Every task submitted (retried when its worker dies), the runs brought up to what
+    the tasks found; the results in task order."""
+    live, groups = _tasks(runs)
+    if not groups:
+        return []
+    with dask.connect(address) as client:
+        futures = [submit(client, number, task) for number, task in enumerate(groups)]
+        results: list[TaskResult] = dask.finished(futures)
+    for result in results:
+        for outcome in result.outcomes:
+            _bring_up_to(live[outcome.index], outcome)
+    return results
+
+
+def _tally(results: list[TaskResult]) -> StatusTally:
+    tally = StatusTally()
+    for result in results:
+        tally.records += result.tally.records
+        tally.without_status += result.tally.without_status
+    return tally
+
+
+# ingest -----------------------------------------------------------------------------
+
+
+def ingest_task(
+    number: int, task: dask.Task, options: Options, parts: Parts, prefix: str
+) -> TaskResult:
+    """One task, on a worker: its inputs' rows written as dataset parts named by the task."""
+    from logstat.outputs.dataset import PartitionedParts
+    from logstat.outputs.ingest import RowMaker
+
+    writer = PartitionedParts(parts, f"{prefix}-t{number:06d}")
+    tally = StatusTally()
+    try:
+        with _read(task, options) as (runs, frames):
+            rows = RowMaker(options)
+            for frame in frames:
+                tally.add(frame)
+                writer.write(rows.make(frame))
+            written = writer.close()
+            return TaskResult(written, tally, [_outcome(run.file_id, run) for run in runs])
+    except BaseException:
+        parts.remove(writer.discard())
+        raise
+
+
+def ingest_elsewhere(
+    address: str, options: Options
+) -> Callable[[list[FileRun], DatasetLedger, DatasetWriter], StatusTally]:
+    """For outputs.ingest.Ingest.write: the runs read, and their parts written, by the
+    cluster's workers where this run's parts go."""
+
+    def elsewhere(runs: list[FileRun], ledger: DatasetLedger, writer: DatasetWriter) -> StatusTally:
+        parts, prefix = ledger.parts(), ledger.part_prefix()
+
+        def submit(client: Any, number: int, task: dask.Task) -> Any:
+            return client.submit(
+                ingest_task, number, task, options, parts, prefix,
+                retries=dask.RETRIES, pure=False,
+            )  # fmt: skip
+
+        results = _run(address, runs, submit)
+        for result in results:
+            writer.add(result.parts)
+        return _tally(results)
+
+    return elsewhere
+
+
+# export -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportTask:
+    """What an export task needs besides its inputs: where its part goes and its rows' shape."""
+
+    directory: Path
+    columns: dict[str, Any]  # column -> polars type
+    filters: Filters
+
+
+def export_task(number: int, task: dask.Task, options: Options, shape: ExportTask) -> TaskResult:
+    """One task, on a worker: its inputs' export rows written as one Parquet part."""
+    from logstat import formats
+    from logstat.outputs.export import Writer, annotate
+
+    chains = formats.vendor_chains(options.vendors)
+    tally = StatusTally()
+    name = f"task-{number:06d}.parquet"
+    # written whole under the task's name: a task run again replaces its own part
+    with (
+        _read(task, options) as (runs, frames),
+        Writer(shape.directory / name, "parquet", shape.columns, raw=True) as writer,
+    ):
+        for frame in frames:
+            tally.add(frame)
+            writer.write(shape.filters.apply(annotate(frame, chains, shape.columns)))
+    part = {"path": name, "rows": writer.rows}
+    return TaskResult([part], tally, [_outcome(run.file_id, run) for run in runs])
+
+
+def refuse_stdout(target: Path) -> None:
+    if str(target) == "-":
+        raise LogstatError(
+            "--cluster writes the parts beside the output file: not stdout (-o FILE)",
+            ExitCode.USAGE,
+        )
+
+
+def export(
+    address: str,
+    runs: list[FileRun],
+    options: Options,
+    target: Path,
+    columns: dict[str, Any],
+    filters: Filters,
+    write: Callable[[pl.DataFrame], None],
+) -> tuple[StatusTally, list[tuple[str, str | None, frozenset[str]]]]:
+    """The export rows read on the cluster, in the order of the inputs, handed to
+    `write` (the client's Writer); the tally, and each input's name, format and the
+    columns its parser gives (as detected where it was read)."""
+    import polars as pl
+    import pyarrow.parquet
+
+    refuse_stdout(target)
+    directory = target.absolute().parent / f".{target.name}{PARTS}{uuid.uuid4().hex[:12]}"
+    shape = ExportTask(directory, columns, filters)
+    try:
+        directory.mkdir()
+    except OSError as error:
+        raise LogstatError(f"{directory}: cannot write: {error.strerror or error}") from error
+    try:
+
+        def submit(client: Any, number: int, task: dask.Task) -> Any:
+            return client.submit(
+                export_task, number, task, options, shape, retries=dask.RETRIES, pure=False
+            )
+
+        results = _run(address, runs, submit)
+        for result in results:
+            for part in result.parts:
+                parquet = pyarrow.parquet.ParquetFile(directory / part["path"])
+                for batch in parquet.iter_batches():
+                    frame = pl.from_arrow(batch)
+                    assert isinstance(frame, pl.DataFrame)
+                    write(frame)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    live = [run for run in runs if not run.vanished]
+    read_as = [
+        (live[outcome.index].source.name, outcome.format_name, outcome.parser_columns)
+        for result in results
+        for outcome in result.outcomes
+    ]
+    return _tally(results), read_as

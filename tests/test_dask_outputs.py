@@ -1,0 +1,175 @@
+"""`export` and `ingest` on a Dask cluster (engines/dask_outputs.py): the rows a run here
+writes, each once, also when a worker is killed mid-run; `dashboard` (engines/
+dask_dashboard.py): the page made here.  Real distributed.LocalCluster worker
+processes on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+import logstat
+from logstat.engines import dask as engine
+from logstat.outputs import dataset_commits
+from tests.helpers import REPO, fixture_logs, log_line, run_cli, write_numbered_log
+
+distributed = pytest.importorskip("distributed")
+
+SAMPLE = REPO / "samples" / "nginx-access.log"
+ORDER = ["file", "line_no"]
+
+
+@pytest.fixture(scope="module")
+def address() -> Iterator[str]:
+    """A LocalCluster of two worker processes, by its scheduler's address."""
+    with engine.connect("local:2") as client:
+        yield str(client.scheduler.address)
+
+
+def stored(root: Path) -> pl.DataFrame:
+    files = logstat.committed_files(root)
+    return pl.read_parquet(files, hive_partitioning=True).sort(ORDER)
+
+
+def test_export_on_the_cluster_writes_the_rows_written_here(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "TASK_FILES", 3)  # many tasks, many parts
+    logs = [SAMPLE, *fixture_logs()]
+    for suffix in ("csv", "parquet"):
+        here = logstat.export(logs, tmp_path / f"here.{suffix}", tz="UTC")
+        there = logstat.export(logs, tmp_path / f"there.{suffix}", tz="UTC", cluster=address)
+        assert (there.rows, there.rejected, there.notes) == (here.rows, here.rejected, here.notes)
+        assert here.rows > 0
+        if suffix == "csv":
+            assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+        else:
+            local, cluster = (
+                pl.read_parquet(tmp_path / f"{side}.parquet") for side in ("here", "there")
+            )
+            assert cluster.equals(local)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "here.csv", "here.parquet", "there.csv", "there.parquet"
+    ]  # fmt: skip
+
+
+def test_export_filters_on_the_cluster(address: str, tmp_path: Path) -> None:
+    here = logstat.export(SAMPLE, tmp_path / "here.csv", status=["5xx"])
+    there = logstat.export(SAMPLE, tmp_path / "there.csv", status=["5xx"], cluster=address)
+    assert there.rows == here.rows > 0
+    assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+
+
+def test_ingest_on_the_cluster_adds_the_rows_added_here(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "TASK_FILES", 2)
+    logs = [write_numbered_log(tmp_path / f"a{index}.log", index * 1000, 300) for index in range(7)]
+    here = logstat.ingest(logs, tmp_path / "here")
+    there = logstat.ingest(logs, tmp_path / "there", cluster=address)
+    assert there.rows == here.rows > 0
+    assert (there.rejected, there.notes) == (here.rejected, here.notes)
+    assert stored(tmp_path / "there").equals(stored(tmp_path / "here"))
+    assert logstat.ingest(logs, tmp_path / "there", cluster=address).rows == 0
+    # a log that grew is read on from where the dataset's record left it, on a worker
+    with logs[3].open("a") as handle:
+        handle.write("".join(log_line(number) for number in range(3300, 3340)))
+    assert (
+        logstat.ingest(logs, tmp_path / "here").rows
+        == (logstat.ingest(logs, tmp_path / "there", cluster=address).rows)
+        > 0
+    )
+    assert stored(tmp_path / "there").equals(stored(tmp_path / "here"))
+    assert dataset_commits.staging_directories(tmp_path / "there") == []
+
+
+def test_the_command_line_ingests_and_exports_on_a_local_cluster(tmp_path: Path) -> None:
+    root = tmp_path / "dataset"
+    result = run_cli("ingest", str(SAMPLE), "--to", root, "--cluster", "local:2")
+    assert result.code == 0, result.stderr
+    result = run_cli("summary", root, "--json", "--tz", "UTC")
+    assert result.code == 0, result.stderr
+    local = run_cli(str(SAMPLE), "--json", "--tz", "UTC")
+    assert (
+        json.loads(result.stdout)["totals"]["records"]
+        == json.loads(local.stdout)["totals"]["records"]
+    )
+    result = run_cli("export", str(SAMPLE), "-o", "-", "--cluster", "local:1")
+    assert result.code == 2 and result.stderr.count("\n") == 1 and "not stdout" in result.stderr
+
+
+def _kill_a_worker_once_tasks_finish(address: str, work: Callable[[], Any]) -> list[Any]:
+    """Run `work` (which uses the cluster at `address`) in a thread; SIGKILL a worker
+    process as soon as the first task has finished; the work's result."""
+    result: list[Any] = []
+    with distributed.Client(address) as client:
+        running = threading.Thread(target=lambda: result.append(work()))
+        running.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _done_tasks(client):
+            time.sleep(0.05)
+        victim = next(iter(client.scheduler_info()["workers"]))
+        pid = client.run(os.getpid, workers=[victim])[victim]
+        os.kill(pid, signal.SIGKILL)
+        running.join(timeout=180)
+    assert result, "the run did not finish"
+    return result
+
+
+def _done_tasks(client: Any) -> int:
+    def done(dask_scheduler: Any) -> int:
+        return sum(1 for task in dask_scheduler.tasks.values() if task.state == "memory")
+
+    return int(client.run_on_scheduler(done))
+
+
+def test_a_worker_killed_mid_ingest_and_mid_export_changes_nothing(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = [
+        write_numbered_log(tmp_path / f"k{index}.log", index * 1000, 300) for index in range(40)
+    ]
+    here = logstat.ingest(logs, tmp_path / "here")
+    logstat.export(logs, tmp_path / "here.csv")
+    monkeypatch.setattr(engine, "TASK_FILES", 1)  # a task a file: the kill lands mid-run
+    there = _kill_a_worker_once_tasks_finish(
+        address, lambda: logstat.ingest(logs, tmp_path / "there", cluster=address)
+    )[0]
+    assert there.rows == here.rows
+    assert stored(tmp_path / "there").equals(stored(tmp_path / "here"))
+    assert dataset_commits.staging_directories(tmp_path / "there") == []
+    exported = _kill_a_worker_once_tasks_finish(
+        address, lambda: logstat.export(logs, tmp_path / "there.csv", cluster=address)
+    )[0]
+    assert exported.rows == stored(tmp_path / "here").height
+    assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
+
+
+def test_the_dashboard_on_the_cluster_is_the_page_made_here(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "TASK_FILES", 3)
+    logs = [SAMPLE, *fixture_logs()]
+    here = logstat.dashboard(logs, tmp_path / "here.html", tz="UTC", status=["4xx", "5xx"])
+    there = logstat.dashboard(
+        logs, tmp_path / "there.html", tz="UTC", status=["4xx", "5xx"], cluster=address
+    )
+    assert (there.rows, there.rejected) == (here.rows, here.rejected)
+    assert here.rows > 0
+    pages = [
+        re.sub(r'"generated": ?"[^"]*"', "", (tmp_path / name).read_text(encoding="utf-8"))
+        for name in ("here.html", "there.html")
+    ]
+    assert '"error_paths"' in pages[0]
+    assert pages[1] == pages[0]
