@@ -20,6 +20,7 @@ import pytest
 
 import logstat
 from logstat.engines import dask as engine
+from logstat.library import dashboard
 from logstat.outputs import dataset_commits
 from tests.helpers import REPO, fixture_logs, log_line, run_cli, write_numbered_log
 
@@ -161,8 +162,8 @@ def test_the_dashboard_on_the_cluster_is_the_page_made_here(
 ) -> None:
     monkeypatch.setattr(engine, "TASK_FILES", 3)
     logs = [SAMPLE, *fixture_logs()]
-    here = logstat.dashboard(logs, tmp_path / "here.html", tz="UTC", status=["4xx", "5xx"])
-    there = logstat.dashboard(
+    here = dashboard(logs, tmp_path / "here.html", tz="UTC", status=["4xx", "5xx"])
+    there = dashboard(
         logs, tmp_path / "there.html", tz="UTC", status=["4xx", "5xx"], cluster=address
     )
     assert (there.rows, there.rejected) == (here.rows, here.rejected)
@@ -173,3 +174,40 @@ def test_the_dashboard_on_the_cluster_is_the_page_made_here(
     ]
     assert '"error_paths"' in pages[0]
     assert pages[1] == pages[0]
+
+
+def test_ingest_on_the_cluster_into_a_bucket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.alb_deliveries import PREFIX, deliveries
+    from tests.servers.s3 import run_server
+
+    for server in run_server():
+        for name, value in server.environment().items():
+            monkeypatch.setenv(name, value)  # the worker processes started below get it
+        client = server.client()
+        client.create_bucket(Bucket="logs")
+        for key, data in deliveries():
+            client.put_object(Bucket="logs", Key=key, Body=data)
+        monkeypatch.setattr(engine, "TASK_FILES", 10)
+        logs, url = f"s3://logs/{PREFIX}/", "s3://logs/dataset/"
+        here = logstat.ingest(logs, tmp_path / "here")
+        with engine.connect("local:2") as cluster:
+            address = str(cluster.scheduler.address)
+            there = logstat.ingest(logs, url, cluster=address)
+            assert logstat.ingest(logs, url, cluster=address).rows == 0
+        assert there.rows == here.rows > 0
+        assert all(str(part).startswith(url) for part in there.files)
+        files = logstat.committed_files(url)
+        fs = server_files(url)
+        rows = pl.concat([pl.read_parquet(fs.cat_file(file.split("://", 1)[1])) for file in files])
+        local = pl.concat(
+            [pl.read_parquet(file) for file in logstat.committed_files(tmp_path / "here")]
+        )
+        assert rows.sort(ORDER).equals(local.sort(ORDER))
+
+
+def server_files(url: str) -> Any:
+    from logstat.reading.objects import filesystem
+
+    return filesystem(url.split("://", 1)[0])

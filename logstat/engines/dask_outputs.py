@@ -181,6 +181,7 @@ def ingest_elsewhere(
 
     def elsewhere(runs: list[FileRun], ledger: DatasetLedger, writer: DatasetWriter) -> StatusTally:
         parts, prefix = ledger.parts(), ledger.part_prefix()
+        writer.others_write = True
 
         def submit(client: Any, number: int, task: dask.Task) -> Any:
             return client.submit(

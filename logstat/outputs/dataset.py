@@ -44,7 +44,7 @@ class DatasetLedger(Protocol):
     def parts(self) -> Parts: ...
     def commit(self, record: dict[str, Any]) -> Any: ...
     def move_in(self) -> None: ...
-    def abandon(self, written: list[str]) -> None: ...
+    def abandon(self, written: list[str], complete: bool = True) -> None: ...
     def keep_only(self, listed: list[str]) -> None: ...
     def location(self, relative: str) -> Path | str: ...
     def close(self) -> None: ...
@@ -183,6 +183,9 @@ class DatasetWriter:
         self._committed = False
         self._writer: PartitionedParts | None = None
         self._added: list[dict[str, Any]] = []  # parts written elsewhere (cluster tasks)
+        # others write parts where this run's go (cluster tasks): the writer may not
+        # learn of all of them (a task that died)
+        self.others_write = False
 
     def __enter__(self) -> DatasetWriter:
         if self._ledger is None:
@@ -206,7 +209,7 @@ class DatasetWriter:
         parts = [*self._writer.close(), *self._added]
         if self.record is None:  # nothing read, nothing to record (removed on exit)
             return
-        if self._added:  # a task that died, then ran again, left parts of its first try
+        if self.others_write:  # a task that died, then ran again, left parts of its first try
             self._ledger.keep_only([part["path"] for part in parts])
         self._ledger.commit({"rows": self.rows, "parts": parts, **self.record})
         self._committed = True
@@ -223,7 +226,7 @@ class DatasetWriter:
             # failed before the commit point: nothing of this run may stay
             if not self._committed:
                 written = self._writer.discard() + [part["path"] for part in self._added]
-                self._ledger.abandon(written)
+                self._ledger.abandon(written, complete=not self.others_write)
             if self._own_ledger:
                 self._ledger.close()
 

@@ -240,9 +240,10 @@ class Ledger:
                 with contextlib.suppress(OSError):
                     staged.unlink()
 
-    def abandon(self, written: list[str]) -> None:
+    def abandon(self, written: list[str], complete: bool = True) -> None:
         """A run that failed: nothing of it may stay, unless it committed (its parts are
-        moved in by the next run) or was interrupted just after its commit."""
+        moved in by the next run) or was interrupted just after its commit.  The staging
+        directory goes whole, whoever wrote in it (`complete` does not matter here)."""
         staging = self.staging()
         if staging.exists() and not committed_run(self.root, staging):
             shutil.rmtree(staging, ignore_errors=True)

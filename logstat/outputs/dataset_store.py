@@ -253,12 +253,17 @@ class StoreLedger:
                     f"{self.url}: cannot write the dataset: {_reason(error)}"
                 ) from error
 
-    def abandon(self, written: list[str]) -> None:
-        """A run that failed before its commit: the parts it knows of go now.  Its record
-        stays, so that a later run removes what it does not know of (the parts of a
-        cluster task that died) once a commit makes this run dead."""
-        if self._committed is None:
-            self.parts().remove(written)
+    def abandon(self, written: list[str], complete: bool = True) -> None:
+        """A run that failed before its commit (or had nothing to commit): the parts it
+        knows of go now.  When they may not be all (`complete` False: cluster tasks wrote
+        some), its record stays, so that a later run removes the rest once a commit makes
+        this run dead."""
+        if self._committed is not None:
+            return
+        self.parts().remove(written)
+        if complete:
+            with contextlib.suppress(Exception):
+                self.fs.rm(self._run_path())
 
     def remove_dead_runs(self, newest: int) -> None:
         """Remove the parts and records of runs that began before sequence `newest` and
