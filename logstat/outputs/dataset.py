@@ -2,7 +2,9 @@
 
 The layout, and how it is read back, is in reading/dataset.py.  Parts are written
 in a staging directory beside DIR (`.DIR.logstat-staging-*`), and a run's parts
-appear in DIR together, after its commit file: see dataset_commits.py.
+appear in DIR together, after its commit file: see dataset_commits.py.  In an object
+store they are written under their final keys and count once a commit object lists
+them: see dataset_store.py.
 """
 
 from __future__ import annotations
@@ -73,21 +75,16 @@ class _Part:
 #   names them part-{i}: both would take another pass over the files it wrote.
 class PartitionedParts:
     """Rows (as `export.annotate` makes them) written as part files, one per date and
-    source (more when large), named `<prefix>-<n or a uuid>.parquet`: what one run on one
-    machine, or one task on a cluster, writes before the commit.
+    source (more when large), named `<prefix>-<uuid>.parquet`: what one run on one
+    machine, or one task on a cluster, writes before the commit."""
 
-    `numbered`: parts are numbered in the order they are opened, so the same rows give
-    the same names (a cluster task run again writes over its own parts)."""
-
-    def __init__(self, parts: Parts, prefix: str, numbered: bool = False) -> None:
+    def __init__(self, parts: Parts, prefix: str) -> None:
         self.target = parts
         self.prefix = prefix
-        self.numbered = numbered
         self.rows = 0
         self.finished: list[dict[str, Any]] = []  # {"path", "rows", "bytes"}, once closed
         self._columns = part_columns()
         self._open: OrderedDict[tuple[str, str], _Part] = OrderedDict()
-        self._count = 0
 
     def write(self, rows: pl.DataFrame) -> None:
         if rows.height == 0:
@@ -118,12 +115,7 @@ class PartitionedParts:
             self._finish(oldest)
         import pyarrow.parquet
 
-        self._count += 1
-        name = (
-            f"{self.prefix}-{self._count:05d}"
-            if self.numbered
-            else f"{self.prefix}-{uuid.uuid4().hex}"
-        )
+        name = f"{self.prefix}-{uuid.uuid4().hex}"
         relative = f"{DATE}={date}/{SOURCE}={urllib.parse.quote(source, safe='')}/{name}.parquet"
         empty = pl.DataFrame(schema=self._columns).to_arrow(compat_level=pl.CompatLevel.oldest())
         handle = self.target.open(relative)
