@@ -179,7 +179,7 @@ def test_the_dashboard_on_the_cluster_is_the_page_made_here(
 def test_ingest_on_the_cluster_into_a_bucket(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.alb_deliveries import PREFIX, deliveries
+    from tests.servers.deliveries import PREFIX, deliveries
     from tests.servers.s3 import run_server
 
     for server in run_server():

@@ -24,8 +24,8 @@ from logstat.errors import LogstatError
 from logstat.outputs import dataset_store
 from logstat.outputs.dataset_store import StoreLedger
 from logstat.reading.objects import filesystem
-from tests.alb_deliveries import PREFIX, deliveries
 from tests.helpers import REPO, run_cli
+from tests.servers.deliveries import PREFIX, deliveries
 from tests.servers.s3 import S3Server, run_server
 
 

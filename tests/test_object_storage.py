@@ -21,7 +21,6 @@ import pytest
 
 import logstat
 from logstat.reading import objects
-from tests.alb_deliveries import HOURS, PREFIX, deliveries
 from tests.helpers import run_cli
 from tests.servers.deliveries import HOURS, PREFIX, counts, deliveries
 from tests.servers.s3 import S3Server, run_server
