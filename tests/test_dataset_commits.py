@@ -145,6 +145,40 @@ def test_a_run_killed_while_moving_its_parts_in_is_finished_by_the_next(
     assert stored(root).height == records
 
 
+def test_a_part_its_commit_does_not_name_is_never_read_nor_moved_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster worker the scheduler gave up on, but still running, can write its part
+    into the staging directory after the run committed without it: that part is no
+    part of the dataset, for readers nor for the run that finishes the commit."""
+    log = tmp_path / "access.log"
+    log.write_text("".join(log_line(number * 1300) for number in range(40)))
+    root = tmp_path / "ds"
+
+    def killed_after_commit(ledger: dataset_commits.Ledger) -> None:
+        staging = ledger.staging()
+        stray = staging / "date=2024-01-01" / "source=nginx" / "part-late.parquet"
+        stray.parent.mkdir(parents=True, exist_ok=True)
+        stray.write_bytes(next(staging.glob(dataset_commits.PART_GLOB)).read_bytes())
+        raise KeyboardInterrupt  # killed before moving anything in
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dataset_commits.Ledger, "move_in", killed_after_commit)
+        with pytest.raises(KeyboardInterrupt):
+            from logstat.outputs.ingest import Ingest
+            from logstat.reading.pipeline import Options
+
+            with Ingest(root) as run:
+                runs = run.plan([str(log)], Options())
+                run.write(runs, Options(), None)
+    records = len(expected_paths(range(0, 40 * 1300, 1300)))
+    assert summary_records(root) == records
+    assert run_cli("ingest", str(log), "--to", str(root), "-q", in_process=True).code == 0
+    assert dataset_commits.staging_directories(root) == []
+    assert stored(root).height == records
+    assert not list(root.rglob("part-late.parquet"))
+
+
 def test_a_dead_runs_staging_is_removed_and_never_read(tmp_path: Path) -> None:
     log = write_numbered_log(tmp_path / "access.log", 0, 30)
     root = tmp_path / "ds"

@@ -81,19 +81,36 @@ def commit_files(root: Path) -> list[Path]:
 
 def committed_run(root: Path, staging: Path) -> bool:
     """Has the run that wrote into this staging directory committed?"""
+    return _commit_of(root, staging) is not None
+
+
+def _commit_of(root: Path, staging: Path) -> Path | None:
     run = staging.name.rsplit("-", 1)[-1]
-    return any(path.stem.endswith(f"-{run}") for path in commit_files(root))
+    return next((path for path in commit_files(root) if path.stem.endswith(f"-{run}")), None)
+
+
+def _listed(root: Path, staging: Path) -> set[str]:
+    """The parts the run's commit names: only those are the dataset's.  A staging
+    directory can hold others: a cluster worker the scheduler gave up on but that still
+    runs may write its part after the commit."""
+    commit = _commit_of(root, staging)
+    if commit is None:
+        return set()
+    parts = read_commit(commit).get("parts", [])
+    return {part["path"] for part in parts if isinstance(part, dict) and "path" in part}
 
 
 def pending_parts(root: Path) -> dict[Path, Path]:
     """Parts of committed runs not yet moved into DIR: final path -> staged path."""
     pending: dict[Path, Path] = {}
     for staging in staging_directories(root):
-        if not committed_run(root, staging):
+        listed = _listed(root, staging)
+        if not listed:
             continue
         try:
             for staged in staging.glob(PART_GLOB):
-                pending[root / staged.relative_to(staging)] = staged
+                if staged.relative_to(staging).as_posix() in listed:
+                    pending[root / staged.relative_to(staging)] = staged
         except FileNotFoundError:
             # moved in and removed while listed: every part is in DIR now, where the
             # caller looks next
@@ -102,8 +119,12 @@ def pending_parts(root: Path) -> dict[Path, Path]:
 
 
 def move_in(staging: Path, root: Path) -> None:
-    """Rename every staged part to its place in DIR, then remove the staging directory."""
+    """Rename every part the run's commit names to its place in DIR, then remove the
+    staging directory (and whatever else is in it)."""
+    listed = _listed(root, staging)
     for staged in sorted(staging.glob(PART_GLOB)):
+        if staged.relative_to(staging).as_posix() not in listed:
+            continue
         final = root / staged.relative_to(staging)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
