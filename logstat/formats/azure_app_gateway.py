@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from logstat.errors import ExitCode, LogstatError
 from logstat.formats import json_records
 from logstat.formats.azure import CATEGORY, field
-from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.base import Format
 from logstat.formats.json_records import JsonRecords, Key, TextOf
 from logstat.formats.template import split_target, to_integer, to_string, to_timestamp
 
@@ -78,19 +77,6 @@ PARSER = JsonRecords(
 MARKER = r'"ApplicationGatewayAccessLog"'
 
 
-def detect(sample: pl.Series) -> Detection | None:
-    return json_records.detect(PARSER, sample, MARKER)
-
-
-def make_parser(layout: str | None) -> Parser:
-    if layout not in (None, "json"):
-        raise LogstatError(
-            f"azure_app_gateway: {layout!r} is no layout; records are read as they are",
-            ExitCode.USAGE,
-        )
-    return PARSER
-
-
 def produced_by(columns: set[str]) -> pl.Expr:
     """Who produced the status, from `error_info` and `serverStatus`.
 
@@ -119,8 +105,8 @@ FORMAT = Format(
     title="Azure Application Gateway access log (resource-log JSON records, one per line)",
     vendors=("azure_app_gateway",),
     layouts={"json": "records of category ApplicationGatewayAccessLog: properties.httpStatus ..."},
-    make_parser=make_parser,
-    detect=detect,
+    make_parser=json_records.parser_maker(PARSER),
+    detect=json_records.detector(PARSER, MARKER),
     produced_by=produced_by,
     produced_by_reads=PRODUCED_BY_READS,
 )

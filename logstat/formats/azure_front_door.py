@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from logstat.errors import ExitCode, LogstatError
 from logstat.formats import json_records
 from logstat.formats.azure import CATEGORY, TIMES, field
-from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.base import Format
 from logstat.formats.json_records import JsonRecords, TextOf
 from logstat.formats.template import split_url, to_integer, to_seconds, to_string
 
@@ -70,19 +69,6 @@ PARSER = JsonRecords(
 MARKER = r'"httpStatusCode"\s*:'
 
 
-def detect(sample: pl.Series) -> Detection | None:
-    return json_records.detect(PARSER, sample, MARKER)
-
-
-def make_parser(layout: str | None) -> Parser:
-    if layout not in (None, "json"):
-        raise LogstatError(
-            f"azure_front_door: {layout!r} is no layout; records are read as they are",
-            ExitCode.USAGE,
-        )
-    return PARSER
-
-
 CACHE_SERVED = ("HIT", "REMOTE_HIT")  # answered from Front Door's cache
 
 
@@ -117,8 +103,8 @@ FORMAT = Format(
     title="Azure Front Door access log (resource-log JSON records, one per line)",
     vendors=("azure_front_door",),
     layouts={"json": "records of category FrontDoorAccessLog: properties.httpStatusCode ..."},
-    make_parser=make_parser,
-    detect=detect,
+    make_parser=json_records.parser_maker(PARSER),
+    detect=json_records.detector(PARSER, MARKER),
     produced_by=produced_by,
     produced_by_reads=PRODUCED_BY_READS,
 )

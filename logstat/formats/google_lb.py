@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from logstat.errors import ExitCode, LogstatError
 from logstat.formats import json_records
-from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.base import Format
 from logstat.formats.json_records import JsonRecords, Key, TextOf
 from logstat.formats.template import (
     missing,
@@ -101,19 +100,6 @@ PARSER = JsonRecords(
 MARKER = r'"httpRequest"\s*:'
 
 
-def detect(sample: pl.Series) -> Detection | None:
-    return json_records.detect(PARSER, sample, MARKER)
-
-
-def make_parser(layout: str | None) -> Parser:
-    if layout not in (None, "json"):
-        raise LogstatError(
-            f"google_lb: {layout!r} is no layout; Cloud Logging entries are read as they are",
-            ExitCode.USAGE,
-        )
-    return PARSER
-
-
 # The details under which the backend's response (or its start) reached the client:
 # the status is the backend's.  Cache answers are the load balancer's (Cloud CDN).
 BACKENDS = (
@@ -148,8 +134,8 @@ FORMAT = Format(
     title="Google Cloud HTTP(S) Load Balancing request logs (Cloud Logging JSON, one per line)",
     vendors=("google_lb",),
     layouts={"json": "LogEntry lines: httpRequest.*, jsonPayload.statusDetails, resource.*"},
-    make_parser=make_parser,
-    detect=detect,
+    make_parser=json_records.parser_maker(PARSER),
+    detect=json_records.detector(PARSER, MARKER),
     produced_by=produced_by,
     produced_by_reads=PRODUCED_BY_READS,
 )

@@ -23,10 +23,20 @@ from typing import ClassVar
 import polars as pl
 
 from logstat import schema
+from logstat.errors import ExitCode, LogstatError
 from logstat.formats.base import Detection
 from logstat.formats.template import Converter
 
-__all__ = ["Converter", "JsonRecords", "Key", "TextOf", "decode", "detect"]
+__all__ = [
+    "Converter",
+    "JsonRecords",
+    "Key",
+    "TextOf",
+    "decode",
+    "detect",
+    "detector",
+    "parser_maker",
+]
 
 TextOf = Callable[[str], pl.Expr]  # a path ("request.method") -> its value as text
 NOT_JSON = "not a JSON object on one line"
@@ -177,6 +187,25 @@ def detect(parser: JsonRecords, sample: pl.Series, marker: str) -> Detection | N
         return None
     matched = parser.count_matches(sample)
     return Detection(parser, matched, len(sample)) if matched else None
+
+
+def detector(parser: JsonRecords, marker: str) -> Callable[[pl.Series], Detection | None]:
+    """A format's `detect` for records read one way."""
+    return lambda sample: detect(parser, sample, marker)
+
+
+def parser_maker(parser: JsonRecords) -> Callable[[str | None], JsonRecords]:
+    """A format's `make_parser` for records read one way: no layout, or `json`."""
+
+    def make_parser(layout: str | None) -> JsonRecords:
+        if layout not in (None, "json"):
+            raise LogstatError(
+                f"{parser.source}: {layout!r} is no layout; its JSON records are read as they are",
+                ExitCode.USAGE,
+            )
+        return parser
+
+    return make_parser
 
 
 def _dtype(paths: list[tuple[str, ...]], listed: list[bool]) -> pl.Struct:

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from logstat.errors import ExitCode, LogstatError
 from logstat.formats import json_records
-from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.base import Format
 from logstat.formats.json_records import JsonRecords, Key
 from logstat.formats.template import (
     missing,
@@ -101,20 +100,6 @@ PARSER = JsonRecords(
 MARKER = r'"DownstreamStatus"\s*:'
 
 
-def detect(sample: pl.Series) -> Detection | None:
-    return json_records.detect(PARSER, sample, MARKER)
-
-
-def make_parser(layout: str | None) -> Parser:
-    if layout not in (None, "json"):
-        raise LogstatError(
-            f"traefik: {layout!r} is no layout; Traefik's JSON access log is read as it is "
-            "(its Common Log Format is the nginx format's `traefik` layout)",
-            ExitCode.USAGE,
-        )
-    return PARSER
-
-
 # Traefik's own answers from its reverse proxy and load balancer, by status: the body
 # it writes (the status text; "no available server" and a line end for 503).
 # https://github.com/traefik/traefik/blob/master/pkg/proxy/httputil/proxy.go
@@ -170,8 +155,8 @@ FORMAT = Format(
     title="Traefik JSON access log (accessLog.format: json)",
     vendors=("traefik",),
     layouts={"json": "one JSON object per line: " + ", ".join(key.path[0] for key in KEYS)},
-    make_parser=make_parser,
-    detect=detect,
+    make_parser=json_records.parser_maker(PARSER),
+    detect=json_records.detector(PARSER, MARKER),
     produced_by=produced_by,
     produced_by_reads=PRODUCED_BY_READS,
 )
