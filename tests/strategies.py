@@ -905,6 +905,88 @@ def google_lb_expected(request: Request) -> Expected:
     return {**caddy_expected(request), "host": request.host.split(":")[0]}
 
 
+def cloudfront_realtime_entry(request: Request) -> str:
+    """A real-time record of every field, in AWS's order (`-` where the test has none)."""
+    from logstat.formats.cloudfront_realtime import FIELDS
+
+    result, detailed, _ = CLOUDFRONT_RESULTS[request.bytes_sent % len(CLOUDFRONT_RESULTS)]
+    values = {
+        "timestamp": f"{request.timestamp.timestamp():.3f}",
+        "c-ip": request.client_ip,
+        "sc-status": str(request.status),
+        "sc-bytes": str(request.bytes_sent),
+        "cs-method": request.method,
+        "cs-host": "d111111abcdef8.cloudfront.net",
+        "cs-uri-stem": request.path,
+        "x-host-header": request.host,
+        "time-taken": f"{request.request_time:.3f}",
+        "cs-protocol-version": request.protocol or "HTTP/1.1",
+        "cs-user-agent": (request.user_agent or "-").replace(" ", "%20") or "-",
+        "cs-uri-query": request.query or "-",
+        "x-edge-result-type": result,
+        "x-edge-detailed-result-type": detailed,
+    }
+    return "\t".join(values.get(name, "-") for name in FIELDS)
+
+
+def cloudfront_realtime_expected(request: Request) -> Expected:
+    expected = cloudfront_expected(request)
+    expected["timestamp"] = request.timestamp.astimezone(UTC)
+    return expected
+
+
+def azure_front_door_entry(request: Request) -> str:
+    """A Front Door access record: the origin's status passed on (errorInfo NoError)."""
+    properties = {
+        "httpMethod": request.method,
+        "httpVersion": request.protocol or "HTTP/1.0",
+        "requestUri": f"https://{request.host}{request.target}",
+        "responseBytes": str(request.bytes_sent),
+        "userAgent": request.user_agent or "",
+        "referer": request.referer or "",
+        "clientIp": request.client_ip,
+        "timeTaken": f"{round(request.request_time, 3)}",
+        "httpStatusCode": str(request.status),
+        "cacheStatus": "MISS",
+        "errorInfo": "NoError",
+    }
+    record = {
+        "time": request.timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "category": "FrontDoorAccessLog",
+        "properties": properties,
+    }
+    return json.dumps(record, ensure_ascii=request.bytes_sent % 3 == 0)
+
+
+def azure_app_gateway_entry(request: Request) -> str:
+    """An Application Gateway v2 access record: the backend's status passed on."""
+    properties = {
+        "clientIP": request.client_ip,
+        "httpMethod": request.method,
+        "originalRequestUriWithArgs": request.target,
+        "userAgent": request.user_agent or "",
+        "httpStatus": request.status,
+        "httpVersion": request.protocol or "HTTP/1.0",
+        "sentBytes": request.bytes_sent,
+        "timeTaken": round(request.request_time, 3),
+        "serverStatus": str(request.status),
+        "originalHost": request.host,
+        "error_info": "ERRORINFO_NO_ERROR",
+    }
+    record = {
+        "timeStamp": request.timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "category": "ApplicationGatewayAccessLog",
+        "properties": properties,
+    }
+    return json.dumps(record, ensure_ascii=request.bytes_sent % 3 == 0)
+
+
+def azure_app_gateway_expected(request: Request) -> Expected:
+    expected = caddy_expected(request)
+    del expected["referer"]
+    return expected
+
+
 RENDERERS: list[Renderer] = [
     Renderer("nginx", "combined", nginx_combined, nginx_combined_expected),
     Renderer("nginx", "vhost_combined", nginx_vhost, nginx_vhost_expected),
@@ -940,6 +1022,27 @@ RENDERERS: list[Renderer] = [
     Renderer("caddy", None, caddy_entry, caddy_expected, strategy=cloudflare_requests()),
     Renderer(
         "google_lb", None, google_lb_entry, google_lb_expected, strategy=cloudflare_requests()
+    ),
+    Renderer(
+        "azure_front_door",
+        None,
+        azure_front_door_entry,
+        google_lb_expected,
+        strategy=cloudflare_requests(),
+    ),
+    Renderer(
+        "azure_app_gateway",
+        None,
+        azure_app_gateway_entry,
+        azure_app_gateway_expected,
+        strategy=cloudflare_requests(),
+    ),
+    Renderer(
+        "cloudfront_realtime",
+        None,
+        cloudfront_realtime_entry,
+        cloudfront_realtime_expected,
+        strategy=cloudfront_requests(),
     ),
 ]
 

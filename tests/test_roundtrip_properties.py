@@ -118,7 +118,17 @@ EXTRA_FIELDS = ("3413", '"10.0.0.1, 10.0.0.2"', "-", "[upstream a]", '"-" 12ms')
 POSITIONAL = [
     pytest.param(renderer, id=renderer.name)
     for renderer in RENDERERS
-    if renderer.format not in ("cloudflare", "cloudfront", "traefik", "caddy", "google_lb")
+    if renderer.format
+    not in (
+        "cloudflare",
+        "cloudfront",
+        "traefik",
+        "caddy",
+        "google_lb",
+        "azure_front_door",
+        "azure_app_gateway",
+        "cloudfront_realtime",
+    )
 ]
 
 
