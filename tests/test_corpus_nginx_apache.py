@@ -47,8 +47,8 @@ ODD_FILES: dict[str, tuple[set[int] | None, str]] = {
         "Apache ssl_request_log: protocol and cipher, no status",
     ),
     "fluent-bit_tests_runtime_data_kubernetes_log_default_apache-logs_apache-logs.log": (
-        None,
-        "an Apache line wrapped in a Docker JSON envelope",
+        set(),
+        "an Apache line wrapped in a Docker JSON envelope: unwrapped and read",
     ),
     "lnav_src_formats_access_log.json.samples.log": (
         {3, 4, 8},
@@ -170,6 +170,23 @@ def test_odd_files_give_reasons_not_tracebacks(corpus: Path, name: str) -> None:
     assert code == (3 if must_reject is None else 0), stderr
     if must_reject is None:
         assert stderr.startswith("logstat: error: ") and stderr.count("\n") == 1
+
+
+def test_a_docker_wrapped_apache_line_is_read_with_its_own_time(corpus: Path) -> None:
+    """fluent-bit's sample: Docker's json-file envelope round an Apache common line."""
+    path = (
+        corpus
+        / "odd"
+        / "fluent-bit_tests_runtime_data_kubernetes_log_default_apache-logs_apache-logs.log"
+    )
+    [record] = parse_file(path).to_dicts()
+    assert (record["line_kind"], record["status"], record["path"]) == (
+        "record",
+        500,
+        "/intra-abdominally",
+    )
+    # the line's own time (whole seconds), not the envelope's (17:26:53.360920913)
+    assert record["timestamp"].isoformat() == "2018-02-21T17:26:53+00:00"
 
 
 def test_odd_files_are_all_considered(corpus: Path) -> None:
