@@ -162,6 +162,23 @@ def test_every_view_explains_the_response_flags() -> None:
     assert by_status[503, "upstream"]["vendor"] == "iana"  # the upstream's
 
 
+def test_response_code_details_are_explained_with_what_envoy_adds() -> None:
+    document = run_cli(FIXTURES / "envoy" / "istio.log", "--json", in_process=True).summary
+    layers = {
+        row["value"]: row for row in document["layers"] if row["layer"] == "response_code_details"
+    }
+    assert "via_upstream" not in layers  # the normal course says nothing
+    reset = layers["upstream_reset_before_response_started{connection_failure}"]
+    assert reset["statuses"] == {"503": 1}
+    assert reset["meaning"].startswith("The upstream connection failed or was reset")
+    assert reset["meaning"].endswith("Envoy adds: connection_failure.")
+    assert layers["route_not_found"]["statuses"] == {"404": 1}
+    registry = load_registry()
+    [reading] = explain(["no_healthy_upstream"], registry)
+    assert isinstance(reading, DetailReading) and reading.layer == "response_code_details"
+    assert explain_value("response_code_details", "made_up_detail") is None
+
+
 @pytest.mark.parametrize("log", FIXTURE_LOGS, ids=lambda path: path.name)
 def test_its_fixtures_are_detected_by_their_lines(log: Path) -> None:
     if fixture_options(log):

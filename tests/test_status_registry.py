@@ -43,6 +43,7 @@ OTHER_TABLES = [
     "haproxy_termination_states.csv",
     "haproxy_termination_flags.csv",
     "envoy_response_flags.csv",
+    "envoy_response_code_details.csv",
     "cloudfront_result_types.csv",
     "caddy_error_traces.csv",
     "google_lb_status_details.csv",

@@ -3,10 +3,11 @@
 IIS logs the Windows error behind a response (sc-win32-status), ALB why it answered
 by itself (error_reason) and its desync verdict (classification_reason), HAProxy how
 and when the session ended (termination_state), Envoy what it ran into
-(response_flags), CloudFront how its edge served a request
-(edge_detailed_result_type), Caddy which of its functions failed (error_trace),
-Google's load balancer why it answered as it did (status_details), Azure Front Door
-and Application Gateway what went wrong (error info).  A `DetailLayer`
+(response_flags) and who ended the stream (response_code_details), CloudFront how
+its edge served a request (edge_detailed_result_type), Caddy which of its functions
+failed (error_trace), Google's load balancer why it answered as it did
+(status_details), Azure Front Door and Application Gateway what went wrong (error info).
+A `DetailLayer`
 names the column, who writes it, which of its values say something, and how a value
 is explained; the summary counts each layer by value and status, every view shows the
 counts with their meanings (Layer details), and `logstat codes CD--` answers from the
@@ -93,6 +94,24 @@ def _envoy(value: str) -> Explained | None:
         if flag
     ]
     return Explained(None, " ".join(parts), flags[0].source_url if flags[0] else "")
+
+
+def _envoy_detail(value: str) -> Explained | None:
+    """`upstream_reset_before_response_started{connection_termination}`: the detail's
+    meaning, with what Envoy added in braces or brackets after its name."""
+    name, bracket, rest = value.partition("{") if "{" in value else value.partition("[")
+    found = _table("envoy_response_code_details.csv", "detail").get(name)
+    if found is None or not bracket:
+        return found
+    return Explained(None, f"{found.meaning} Envoy adds: {rest.rstrip('}]')}.", found.source_url)
+
+
+def _not_via_upstream() -> pl.Expr:
+    """`via_upstream` is the normal course: every other detail says why Envoy answered."""
+    import polars as pl
+
+    details = pl.col("response_code_details")
+    return details.is_not_null() & (details != "via_upstream")
 
 
 def _present(column: str) -> Callable[[], pl.Expr]:
@@ -201,6 +220,14 @@ LAYERS: dict[str, DetailLayer] = {
             "what Envoy itself ran into",
             _present("response_flags"),  # `-` (no flag) is read as null
             _envoy,
+        ),
+        DetailLayer(
+            "response_code_details",
+            "envoy",
+            "Envoy %RESPONSE_CODE_DETAILS%",
+            "who ended the stream, and why",
+            _not_via_upstream,
+            _envoy_detail,
         ),
         DetailLayer(
             "error_trace",
