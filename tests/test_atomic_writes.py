@@ -194,7 +194,7 @@ def test_output_into_a_missing_directory_is_a_one_line_error(tmp_path: Path) -> 
 def test_failed_ingest_leaves_the_dataset_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from logstat.outputs import dataset
+    from logstat.outputs import dataset_commits  # opens the part files of a local dataset
 
     root = tmp_path / "dataset"
     code, _, err = run_cli(
@@ -210,7 +210,7 @@ def test_failed_ingest_leaves_the_dataset_as_it_was(
             return handle
         return _FailingFile(handle, 300, OSError(errno.ENOSPC, "No space left on device"))
 
-    monkeypatch.setattr(dataset, "open", failing_open, raising=False)
+    monkeypatch.setattr(dataset_commits, "open", failing_open, raising=False)
     log = _log(tmp_path, 5000, seed=7)
     code, _, err = run_cli("ingest", str(log), "--to", str(root), "--quiet", in_process=True)
     assert code == 1
