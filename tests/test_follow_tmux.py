@@ -71,7 +71,12 @@ def wait_for(pane: Pane, check: Callable[[list[str]], bool], seconds: float = 30
 
 
 def start(pane: Pane, log: Path) -> None:
-    command = f"{sys.executable} -m logstat -f {log.name}"
+    # a short command line: one as wide as the pane (a long virtualenv path) wraps, and
+    # capture-pane -J joins what is printed after the view to the command line
+    short = log.parent / "logstat"
+    short.write_text(f'#!/bin/sh\nexec {sys.executable} -m logstat "$@"\n')
+    short.chmod(0o755)
+    command = f"./logstat -f {log.name}"
     pane.tmux("send-keys", "-t", "logstat", f"{command}; echo {PANE_DONE}$?", "Enter")
 
 
