@@ -5,7 +5,8 @@
 - parsing a file as the pipeline does, and the format fixtures with their options;
 - golden files: `check_golden`, rewritten with LOGSTAT_UPDATE_GOLDEN=1;
 - logs the tests write: numbered nginx lines, synthetic requests, a rotating log;
-- a terminal of its own (tmux): `tmux_pane`.
+- a terminal of its own (tmux): `tmux_pane`;
+- a Dask worker killed mid-run: `kill_a_worker_mid_run`.
 
 Hypothesis strategies and the renderers of generated requests live in tests/strategies.py.
 """
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -795,3 +796,30 @@ def fixture_logs() -> list[Path]:
             if not log.with_name(log.name + ".options").exists()
         ]
     return logs
+
+
+def kill_a_worker_mid_run(client: Any, work: Callable[[], Any]) -> Any:
+    """Run `work` (which uses the cluster `client` is connected to) in a thread, SIGKILL a
+    worker process as soon as the first task has finished, and return the work's result."""
+    import signal
+    import threading
+
+    result: list[Any] = []
+    running = threading.Thread(target=lambda: result.append(work()))
+    running.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _finished_tasks(client):
+        time.sleep(0.05)
+    victim = next(iter(client.scheduler_info()["workers"]))
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    os.kill(pid, signal.SIGKILL)
+    running.join(timeout=180)
+    assert result, "the run did not finish"
+    return result[0]
+
+
+def _finished_tasks(client: Any) -> int:
+    def finished(dask_scheduler: Any) -> int:
+        return sum(1 for task in dask_scheduler.tasks.values() if task.state == "memory")
+
+    return int(client.run_on_scheduler(finished))

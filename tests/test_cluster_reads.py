@@ -7,11 +7,7 @@ mid-run.  Real distributed.LocalCluster worker processes on loopback."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +19,7 @@ from logstat.engines import dask as engine
 from logstat.engines.ranges import ByteRange, cut
 from logstat.reading.lines import ReadProblems
 from logstat.reading.sources import Source, open_source
-from tests.helpers import FIXTURES, log_line, write_numbered_log
+from tests.helpers import FIXTURES, kill_a_worker_mid_run, log_line, write_numbered_log
 
 distributed = pytest.importorskip("distributed")
 
@@ -186,39 +182,21 @@ def test_a_worker_killed_mid_run_counts_once(
     ).to_json_text()
     monkeypatch.setattr(engine, "TASK_FILES", 1)  # a task a file: the kill lands mid-run
     with engine.connect("local:2") as client:
-        result: list[str] = []
-
-        def run() -> None:
-            summary = logstat.summarize(
+        address = str(client.scheduler.address)
+        result = kill_a_worker_mid_run(
+            client,
+            lambda: logstat.summarize(
                 logs,
                 top=3,
                 tz="UTC",
                 state=tmp_path / "there.state",
                 rejects=tmp_path / "there.csv",
-                cluster=str(client.scheduler.address),
-            )
-            result.append(summary.to_json_text())
-
-        counting = threading.Thread(target=run)
-        counting.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _done_tasks(client):
-            time.sleep(0.05)
-        victim = next(iter(client.scheduler_info()["workers"]))
-        pid = client.run(os.getpid, workers=[victim])[victim]
-        os.kill(pid, signal.SIGKILL)
-        counting.join(timeout=120)
-    assert result, "the run did not finish"
-    assert result[0] == truth
+                cluster=address,
+            ).to_json_text(),
+        )
+    assert result == truth
     assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
     assert _state(tmp_path / "there.state") == _state(tmp_path / "here.state")
-
-
-def _done_tasks(client: Any) -> int:
-    def done(dask_scheduler: Any) -> int:
-        return sum(1 for task in dask_scheduler.tasks.values() if task.state == "memory")
-
-    return int(client.run_on_scheduler(done))
 
 
 def test_a_worker_detects_each_head_once_a_run(

@@ -4,10 +4,6 @@ worker dies mid-run.  Real distributed.LocalCluster worker processes on loopback
 from __future__ import annotations
 
 import json
-import os
-import signal
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +14,7 @@ import logstat
 from logstat.engines import dask as engine
 from logstat.reading import pipeline
 from logstat.summary import PartialSummary, ReportSettings
-from tests.helpers import REPO, fixture_logs, run_cli, write_numbered_log
+from tests.helpers import REPO, fixture_logs, kill_a_worker_mid_run, run_cli, write_numbered_log
 
 distributed = pytest.importorskip("distributed")
 
@@ -68,27 +64,10 @@ def test_a_worker_killed_mid_run_changes_nothing(
     monkeypatch.setattr(engine, "TASK_FILES", 1)  # a task a file: the kill lands mid-run
     with engine.connect("local:2") as client:
         parts = engine.parts_of(options.expand([str(log) for log in logs]))
-        result: list[PartialSummary] = []
-        counting = threading.Thread(
-            target=lambda: result.append(engine.summarize(client, parts, settings, options).partial)
+        result: PartialSummary = kill_a_worker_mid_run(
+            client, lambda: engine.summarize(client, parts, settings, options).partial
         )
-        counting.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _done_tasks(client):
-            time.sleep(0.05)
-        victim = next(iter(client.scheduler_info()["workers"]))
-        pid = client.run(os.getpid, workers=[victim])[victim]
-        os.kill(pid, signal.SIGKILL)
-        counting.join(timeout=120)
-    assert result, "the run did not finish"
-    assert result[0].summary().to_json_text() == truth
-
-
-def _done_tasks(client: Any) -> int:
-    def done(dask_scheduler: Any) -> int:
-        return sum(1 for task in dask_scheduler.tasks.values() if task.state == "memory")
-
-    return int(client.run_on_scheduler(done))
+    assert result.summary().to_json_text() == truth
 
 
 @pytest.mark.parametrize(

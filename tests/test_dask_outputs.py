@@ -6,11 +6,7 @@ processes on loopback."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +18,14 @@ import logstat
 from logstat.engines import dask as engine
 from logstat.library import dashboard
 from logstat.outputs import dataset_commits
-from tests.helpers import REPO, fixture_logs, log_line, run_cli, write_numbered_log
+from tests.helpers import (
+    REPO,
+    fixture_logs,
+    kill_a_worker_mid_run,
+    log_line,
+    run_cli,
+    write_numbered_log,
+)
 
 distributed = pytest.importorskip("distributed")
 
@@ -109,29 +112,9 @@ def test_the_command_line_ingests_and_exports_on_a_local_cluster(tmp_path: Path)
     assert result.code == 2 and result.stderr.count("\n") == 1 and "not stdout" in result.stderr
 
 
-def _kill_a_worker_once_tasks_finish(address: str, work: Callable[[], Any]) -> list[Any]:
-    """Run `work` (which uses the cluster at `address`) in a thread; SIGKILL a worker
-    process as soon as the first task has finished; the work's result."""
-    result: list[Any] = []
+def _kill_a_worker_once_tasks_finish(address: str, work: Callable[[], Any]) -> Any:
     with distributed.Client(address) as client:
-        running = threading.Thread(target=lambda: result.append(work()))
-        running.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _done_tasks(client):
-            time.sleep(0.05)
-        victim = next(iter(client.scheduler_info()["workers"]))
-        pid = client.run(os.getpid, workers=[victim])[victim]
-        os.kill(pid, signal.SIGKILL)
-        running.join(timeout=180)
-    assert result, "the run did not finish"
-    return result
-
-
-def _done_tasks(client: Any) -> int:
-    def done(dask_scheduler: Any) -> int:
-        return sum(1 for task in dask_scheduler.tasks.values() if task.state == "memory")
-
-    return int(client.run_on_scheduler(done))
+        return kill_a_worker_mid_run(client, work)
 
 
 def test_a_worker_killed_mid_ingest_and_mid_export_changes_nothing(
@@ -145,13 +128,13 @@ def test_a_worker_killed_mid_ingest_and_mid_export_changes_nothing(
     monkeypatch.setattr(engine, "TASK_FILES", 1)  # a task a file: the kill lands mid-run
     there = _kill_a_worker_once_tasks_finish(
         address, lambda: logstat.ingest(logs, tmp_path / "there", cluster=address)
-    )[0]
+    )
     assert there.rows == here.rows
     assert stored(tmp_path / "there").equals(stored(tmp_path / "here"))
     assert dataset_commits.staging_directories(tmp_path / "there") == []
     exported = _kill_a_worker_once_tasks_finish(
         address, lambda: logstat.export(logs, tmp_path / "there.csv", cluster=address)
-    )[0]
+    )
     assert exported.rows == stored(tmp_path / "here").height
     assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]

@@ -33,7 +33,8 @@ from logstat.formats import (
     traefik,
 )
 from logstat.formats import envelope as envelopes
-from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.base import Detection, Format
+from logstat.formats.parser import Parser
 from logstat.status.chains import VendorChains
 
 FORMATS: list[Format] = [

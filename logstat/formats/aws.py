@@ -35,7 +35,8 @@ import polars.selectors as cs
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats.apart import parse_apart
-from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.base import Detection, Format
+from logstat.formats.parser import Parser
 from logstat.formats.template import (
     QUOTED,
     REQUEST_LINE,

@@ -1,46 +1,22 @@
 """The small interface every log format implements.
 
 A `Format` knows how to recognise its lines (`detect`, on a sample of a file's
-first lines) and how to make a `Parser` for one file.  A parser turns a frame
-of raw lines into canonical columns plus `line_kind` and `reject_reason`; it
-may keep state between chunks of the same file (IIS `#Fields` directives).
+first lines) and how to make a `Parser` (formats/parser.py) for one file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats import json_keys
 from logstat.formats.envelope import Wrapped, unwrap
+from logstat.formats.parser import Parser
 from logstat.formats.template import Token, compile_template, every_layout
 from logstat.formats.template import detect as detect_layouts
-
-
-class Parser(Protocol):
-    @property
-    def keeps_state(self) -> bool:
-        """True when reading a chunk depends on the chunks before it (IIS `#Fields`, a
-        Cloudflare CSV header): such a parser reads one file, in order, and is never
-        shared by the files named like it or handed their lines in one batch."""
-        ...
-
-    @property
-    def description(self) -> str:
-        """What was recognised, e.g. 'nginx combined'."""
-        ...
-
-    def columns(self) -> set[str]:
-        """Every canonical (or extra) column this parser can fill."""
-        ...
-
-    def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
-        """Raw `line` -> canonical columns, `line_kind`, `reject_reason`."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats import json_records
-from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.base import Detection, Format
 from logstat.formats.json_records import JsonRecords, Key, TextOf
+from logstat.formats.parser import Parser
 from logstat.formats.template import (
     from_epoch_seconds,
     missing,

@@ -23,9 +23,10 @@ import polars as pl
 
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
-from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.base import Detection, Format
 from logstat.formats.chunks import Position, numbered
 from logstat.formats.iis import first_true, latest
+from logstat.formats.parser import Parser
 from logstat.formats.template import missing, split_target, to_seconds
 
 # Cloudflare field -> the type it is decoded as (numbers are decoded as text too,

@@ -28,9 +28,10 @@ import polars as pl
 
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
-from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.base import Detection, Format
 from logstat.formats.chunks import Position, numbered
 from logstat.formats.iis import first_true, latest
+from logstat.formats.parser import Parser
 from logstat.formats.template import from_epoch_seconds, missing
 
 # The standard field list, in the order CloudFront writes it (new fields only ever appended).

@@ -27,7 +27,8 @@ import polars as pl
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats import cloudfront
-from logstat.formats.base import Detection, Parser
+from logstat.formats.base import Detection
+from logstat.formats.parser import Parser
 
 # Every field a real-time log configuration can choose, in the order records hold them.
 FIELDS = (

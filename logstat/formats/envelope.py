@@ -30,14 +30,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import polars as pl
 
 from logstat import schema
-
-if TYPE_CHECKING:
-    from logstat.formats.base import Parser
+from logstat.formats.parser import Parser
 
 _LOGGED = "_envelope_logged"  # the line as logged, while the layouts read it unwrapped
 _TIME = "_envelope_time"

@@ -30,7 +30,8 @@ import polars as pl
 
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
-from logstat.formats.base import Detection, Format, Parser
+from logstat.formats.base import Detection, Format
+from logstat.formats.parser import Parser
 from logstat.formats.template import (
     Converter,
     missing,

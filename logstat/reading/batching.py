@@ -2,7 +2,7 @@
 
 Small files read alike are split together, so that ten thousand of them cost about
 what one big file does; a file whose parser keeps state between chunks is never
-batched (formats.base.Parser.keeps_state).
+batched (formats.parser.Parser.keeps_state).
 """
 
 from __future__ import annotations

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Protocol
+
+import polars as pl
 
 from logstat import schema
 from logstat.alerts import evaluate
@@ -11,6 +14,8 @@ from logstat.formats import vendor_chains
 from logstat.line_counts import LineCounts
 from logstat.report.model import FilterReport, Summary, Totals
 from logstat.summary.drilldown import drilldown
+from logstat.summary.file_rows import FileRow
+from logstat.summary.latency import LatencyCounts
 from logstat.summary.latency_rows import latency_report
 from logstat.summary.rows import (
     breakdown,
@@ -22,14 +27,30 @@ from logstat.summary.rows import (
     total,
     upstream_rows,
 )
-from logstat.summary.settings import LAYERS
+from logstat.summary.settings import LAYERS, ReportSettings
 from logstat.summary.timeline import timeline
-
-if TYPE_CHECKING:
-    from logstat.summary.partial import PartialSummary
+from logstat.summary.topk import TopCounts
 
 
-def build(partial: PartialSummary, vendors: tuple[str, ...]) -> Summary:
+class Counts(Protocol):
+    """What a report is made from: a PartialSummary's counts (named here, not imported,
+    since the partial summary makes its report with `build`)."""
+
+    settings: ReportSettings
+    files: dict[int, FileRow]
+    top: dict[str, TopCounts]
+    latency: LatencyCounts
+    first: datetime | None
+    last: datetime | None
+    excluded: int
+
+    def status_counts(self) -> pl.DataFrame: ...
+    def reject_counts(self) -> pl.DataFrame: ...
+    def bucket_counts(self) -> pl.DataFrame: ...
+    def layer_counts(self, name: str) -> pl.DataFrame: ...
+
+
+def build(partial: Counts, vendors: tuple[str, ...]) -> Summary:
     settings = partial.settings
     rows = [partial.files[file_id] for file_id in sorted(partial.files)]
     sources = {row.source for row in rows if row.source is not None}

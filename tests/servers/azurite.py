@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers.network import LOOPBACK, free_port, is_listening
+from tests.servers.network import LOOPBACK, free_port, serving
 
 INSTALLED = (
     Path.home() / ".cache" / "logstat" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
@@ -74,35 +72,17 @@ def azurite_binary() -> str:
 def run_server(directory: Path, seconds: float = 60) -> Iterator[AzuriteServer]:
     binary = azurite_binary()
     port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--blobHost",
-            LOOPBACK,
-            "--blobPort",
-            str(port),
-            "--location",
-            str(directory),
-            "--silent",
-            "--skipApiVersionCheck",  # adlfs may speak a newer API version than this Azurite
-            "--loose",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + seconds
-        while not is_listening(port):
-            if process.poll() is not None:
-                raise RuntimeError(f"azurite-blob exited with code {process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"azurite-blob not serving after {seconds:g} s")
-            time.sleep(0.1)
+    command = [
+        binary,
+        "--blobHost",
+        LOOPBACK,
+        "--blobPort",
+        str(port),
+        "--location",
+        str(directory),
+        "--silent",
+        "--skipApiVersionCheck",  # adlfs may speak a newer API version than this Azurite
+        "--loose",
+    ]
+    with serving(command, port, seconds):
         yield AzuriteServer(f"http://{LOOPBACK}:{port}")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # it waits for idle keep-alive connections to close
-            process.kill()
-            process.wait(timeout=10)

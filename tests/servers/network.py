@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
@@ -50,3 +52,31 @@ def _holds_pid(pid_file: Path, pid: int) -> bool:
         return pid_file.read_text().strip() == str(pid)
     except OSError:
         return False
+
+
+@contextlib.contextmanager
+def serving(
+    command: Sequence[str], port: int, seconds: float, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server that writes no pid file (the emulators) until it listens on `port`;
+    stop it on leaving, killed if it lingers (Azurite waits for idle keep-alive connections)."""
+    name = Path(command[0]).name
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    try:
+        deadline = time.monotonic() + seconds
+        while not is_listening(port):
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not serving after {seconds:g} s")
+            time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

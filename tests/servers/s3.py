@@ -7,14 +7,12 @@ dependency); each test makes its own bucket.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tests.servers.network import LOOPBACK, free_port, is_listening
+from tests.servers.network import LOOPBACK, free_port, serving
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -47,21 +45,6 @@ def _credentials() -> dict[str, str]:
 
 def run_server(seconds: float = 30) -> Iterator[S3Server]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **CREDENTIALS},
-    )
-    try:
-        deadline = time.monotonic() + seconds
-        while not is_listening(port):
-            if process.poll() is not None:
-                raise RuntimeError(f"moto_server exited with code {process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"moto_server not serving after {seconds:g} s")
-            time.sleep(0.05)
+    command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+    with serving(command, port, seconds, env={**os.environ, **CREDENTIALS}):
         yield S3Server(f"http://{LOOPBACK}:{port}")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
