@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from logstat import formats
 from logstat.errors import ExitCode, LogstatError
 from logstat.library import request_filters
 from logstat.reading.follow import Follower
@@ -28,7 +29,7 @@ from logstat.report.live import LiveView, screen_lines
 from logstat.summary import ReportSettings, summarize_frames
 from logstat.summary.window import BucketWindow
 from logstat.time_zones import UTC_ZONE
-from tests.helpers import frame_of, log_line, run_cli
+from tests.helpers import FIXTURES, frame_of, log_line, parse_file, run_cli
 
 START = 1_800_000_000.0  # seconds since the epoch: where the simulated clock starts
 STATUSES = (200, 201, 304, 404, 499, 500, 502, None)
@@ -190,6 +191,42 @@ def test_the_follower_reads_each_line_once_across_growth_and_rotation(tmp_path: 
     os.truncate(log, 0)
     _append(log, 32, 2)
     assert _read(follower) == _records(32, 2)
+
+
+def test_a_format_is_detected_once_and_again_when_the_file_changes_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each tick lends the format found to the next (no detection for lines that parse);
+    a log replaced by one in another format is detected again, its lines read as such."""
+    detected: list[str] = []
+    detect = formats.detect
+
+    def counting(sample: pl.Series, name: str) -> Any:
+        detected.append(name)
+        return detect(sample, name)
+
+    monkeypatch.setattr(formats, "detect", counting)
+    log = tmp_path / "access.log"
+    log.write_text("".join(log_line(number) for number in range(0, 12)))  # records only
+    follower = Follower([str(log)], Options())
+    assert _read(follower) == _records(0, 12) and len(detected) == 1
+    for first in (13, 26, 39):  # log_line(n) for n % 13 == 12 is not a record: left out
+        _append(log, first, 12)
+        assert _read(follower) == _records(first, 12)
+    assert len(detected) == 1
+    alb = (FIXTURES / "alb" / "requests.log").read_text().splitlines(keepends=True)
+    log.rename(tmp_path / "access.log.1")
+    log.write_text("".join(alb))
+    statuses = Counter()
+    for run, frame in follower.read(SETTINGS.needed()):
+        assert run.format_name == "alb"
+        statuses.update(frame.filter(frame["line_kind"] == "record")["status"].to_list())
+    truth = Counter(
+        parse_file(FIXTURES / "alb" / "requests.log")
+        .filter(pl.col("line_kind") == "record")["status"]
+        .to_list()
+    )
+    assert statuses == truth and sum(truth.values()) > 0
 
 
 def test_several_files_and_a_glob_each_line_once(tmp_path: Path) -> None:

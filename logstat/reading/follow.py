@@ -5,7 +5,9 @@ is remembered by device, inode and fingerprint, so a file that grew is read from
 the last tick stopped, a rotated file (`access.log` -> `access.log.1`, or compressed)
 has its unread tail read once under its new name, a new `access.log` is read from its
 start, and a truncated one (copytruncate) again from its start.  These are the rules a
-cron run with `--state` follows; only the memory is shorter.
+cron run with `--state` follows; only the memory is shorter.  A file's format, once
+detected, is lent to the next tick as to a file named like it (detection.py): the new
+lines confirm it, and one that does not parse has the file detected again.
 
     follower = Follower(["access.log"], options)   # refuses stdin, pipes and objects
     for run, frame in follower.read(needed): ...   # what was added since the last read
@@ -21,7 +23,8 @@ from pathlib import Path
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.reading import pipeline
+from logstat.formats import Choice
+from logstat.reading import detection, pipeline
 from logstat.reading.inputs import plan_files
 from logstat.reading.object_state import ObjectLedger
 from logstat.reading.objects import scheme_of
@@ -57,6 +60,7 @@ class Follower:
         self.waiting: list[str] = []  # inputs missing at the last read (rotated, not yet back)
         self._state = _InMemory()
         self._started = False
+        self._detected: dict[tuple[str, str], Choice] = {}  # lent to the next tick
 
     def sources(self) -> list[Source]:
         """The inputs' files now.  Before the first read a missing input is an error; after,
@@ -87,11 +91,15 @@ class Follower:
     def read(self, needed: set[str] | None = None) -> Iterator[tuple[FileRun, pl.DataFrame]]:
         """The frames of what the files gained since the last read; read it to its end,
         or what it yielded is read again next time."""
-        runs = plan_files(self.sources(), self.options, self._state)
+        runs = plan_files(self.sources(), self.options, self._state, self._detected)
         self._started = True
         yield from pipeline.read(runs, self.options, needed)
         self._state.commit(runs)
         self.runs = runs
+        for run in runs:
+            lends = detection.lent(run)
+            if lends is not None:
+                self._detected[lends[0]] = lends[1]
 
 
 def _identity(source: Source) -> tuple[int, int] | str:

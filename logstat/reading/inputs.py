@@ -19,20 +19,27 @@ from pathlib import Path
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
+from logstat.formats import Choice
 from logstat.reading import dataset, pipeline
 from logstat.reading.runs import FileRun, Options, Progress
 from logstat.reading.sources import Source
 from logstat.reading.state import StateFile
 
 
-def plan_files(sources: list[Source], options: Options, state: StateFile | None) -> list[FileRun]:
+def plan_files(
+    sources: list[Source],
+    options: Options,
+    state: StateFile | None,
+    earlier: dict[tuple[str, str], Choice] | None = None,
+) -> list[FileRun]:
     """The log files to read (with a state: each from where the last run stopped, the
-    unchanged ones left out); stop when no file that has lines could be recognised."""
+    unchanged ones left out); stop when no file that has lines could be recognised.
+    `earlier`: formats detected before, lent to the files named like them (detection.py)."""
     if state is None:
-        runs = pipeline.plan(sources, options)
+        runs = pipeline.plan(sources, options, earlier)
         pipeline.require_recognised(runs)
         return runs
-    runs = state.plan(sources, options)
+    runs = state.plan(sources, options, earlier)
     # a log just rotated is empty: not yet a reason to stop a cron run
     pipeline.require_recognised(
         [run for run in runs if (run.resume and run.resume.has_lines) or run.source.remote]

@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from logstat.errors import ExitCode, LogstatError
+from logstat.formats import Choice
 from logstat.outputs.atomic import atomic_output
 from logstat.reading import detection
 from logstat.reading.lines import Chunk, ReadProblems, read_chunks
@@ -590,12 +591,18 @@ class StateFile:
             lock.close()
             raise
 
-    def plan(self, sources: list[Source], options: Options) -> list[FileRun]:
+    def plan(
+        self,
+        sources: list[Source],
+        options: Options,
+        earlier: dict[tuple[str, str], Choice] | None = None,
+    ) -> list[FileRun]:
         """The files to read, each with where to start; unchanged files are left out.
 
-        Objects (s3://...) are read whole, once: those the state has not seen."""
+        Objects (s3://...) are read whole, once: those the state has not seen.  `earlier`:
+        formats detected before, lent as detection.plan lends them."""
         reads = self.reads(sources, options)
-        runs = detection.plan([read.source for read in reads.files], options)
+        runs = detection.plan([read.source for read in reads.files], options, earlier)
         for run, read in zip(runs, reads.files, strict=True):
             run.resume = read.resume
             run.problems.extend(read.problems)
