@@ -146,7 +146,11 @@ VARIABLE_CASES = [
         {"upstream_status": 504, "upstream_status_list": "502, 504"},
     ),
     ("$upstream_status", "-", {"upstream_status": None, "upstream_status_list": None}),
-    ("$upstream_response_time", "0.001 : 0.020", {"upstream_response_time": "0.001 : 0.020"}),
+    (
+        "$upstream_response_time",
+        "0.001 : 0.020",
+        {"upstream_response_time": "0.001 : 0.020", "upstream_response_time_s": 0.021},
+    ),
     ("$pipe", "p", {"pipe": "p"}),  # unknown variables: a string column of their name
     ("${connection}", "42", {"connection": "42"}),
 ]
@@ -466,3 +470,80 @@ def test_every_line_is_a_record_or_a_reject(kinds: list[str]) -> None:
     assert frame.height == len(kinds)
     assert int((frame["line_kind"] == "record").sum()) == good
     assert int((frame["line_kind"] == "rejected").sum()) == len(kinds) - good
+
+
+# As nginx's documentation describes $upstream_response_time (ngx_http_upstream_module):
+# one time per server contacted, `, `-separated, ` : ` after an internal redirect to
+# another group; `-` for a server that gave no response (or was never reached).
+UPSTREAM_TIMES = [
+    ("0.004", 0.004),
+    ("-", None),
+    ("0.004, 0.010", 0.014),
+    ("0.004, 0.010 : 0.002", 0.016),
+    ("-, 0.010", 0.010),
+    ("- : -", None),
+    ("-, -", None),
+    ("0.100, 0.200", 0.3),  # summed as decimals: 0.3, as logged alone
+    ("12.004 : 0.000", 12.004),
+]
+
+
+@pytest.mark.parametrize(("logged", "seconds"), UPSTREAM_TIMES)
+@pytest.mark.parametrize(
+    "variable", ["upstream_response_time", "upstream_connect_time", "upstream_header_time"]
+)
+def test_upstream_times_are_the_sum_over_every_upstream_tried(
+    tmp_path: Path, variable: str, logged: str, seconds: float | None
+) -> None:
+    log_format = f'$remote_addr [$time_local] "$request" $status ${variable} $request_time'
+    line = f'10.0.0.1 [10/Mar/2024:01:59:59 +0000] "GET /a HTTP/1.1" 502 {logged} 0.020'
+    [row] = records(parse_file(write(tmp_path, [line]), log_format=log_format))
+    assert row[f"{variable}_s"] == seconds
+    assert row[variable] == (None if logged == "-" else logged)  # the list, as logged
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    groups=st.lists(
+        st.lists(st.one_of(st.none(), st.integers(0, 600_000)), min_size=1, max_size=4),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_summed_upstream_times_are_exact_decimals(groups: list[list[int | None]]) -> None:
+    """The sum of the logged milliseconds, read as the one number would be read."""
+    from decimal import Decimal
+
+    logged = " : ".join(
+        ", ".join("-" if ms is None else f"{Decimal(ms) / 1000:.3f}" for ms in group)
+        for group in groups
+    )
+    numbers = [ms for group in groups for ms in group if ms is not None]
+    expected = float(f"{Decimal(sum(numbers)) / 1000:.3f}") if numbers else None
+    converter = nginx.VARIABLES["upstream_response_time"][1]
+    frame = pl.DataFrame({"text": [logged]}).select(**converter(pl.col("text")))
+    assert frame["upstream_response_time_s"].to_list() == [expected], logged
+
+
+def test_upstream_time_is_a_part_of_the_request_in_the_latency_report(tmp_path: Path) -> None:
+    """Read next to $request_time, as ALB's target time is: a slow upstream is told apart."""
+    from logstat.summary.latency import LatencyCounts
+    from logstat.summary.latency_rows import latency_report
+
+    lines = [
+        f'10.0.0.1 [10/Mar/2024:01:59:59 +0000] "GET /a HTTP/1.1" 200 {upstream} {total}'
+        for upstream, total in [("0.500", "0.510"), ("0.004, 0.010", "0.020"), ("-", "0.001")]
+    ]
+    log_format = (
+        '$remote_addr [$time_local] "$request" $status $upstream_response_time $request_time'
+    )
+    parsed = parse_file(write(tmp_path, lines), log_format=log_format)
+    frame = parsed.filter(pl.col("line_kind") == "record")
+    counts = LatencyCounts(3)
+    counts.add(frame)
+    report = latency_report(counts)
+    assert report is not None
+    rows = {row.measure: row for row in report.by_status}
+    assert rows["upstream_response_time_s"].requests == 2  # `-`: nginx answered alone
+    assert rows["upstream_response_time_s"].max == 0.5
+    assert rows["request_time_s"].requests == 3

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
@@ -226,6 +227,42 @@ def test_apache_custom_log_durations_and_original_status(
     # no internal redirects here, so %s (original_status) equals %>s on every line
     assert [row["original_status"] for row in rows] == [row["status"] for row in rows]
     assert_timed_out_requests_took_a_second(apache_run, rows)
+
+
+UPSTREAM_TIMES = ("upstream_response_time", "upstream_header_time", "upstream_connect_time")
+
+
+def logged_sum(listed: str) -> float | None:
+    """nginx's per-attempt times (`0.001, 0.004 : -`) summed as decimals; None: no number.
+    (The CSV export starts a cell that starts with `-` with a `'`: no spreadsheet formula.)"""
+    parts = [part.strip() for part in listed.removeprefix("'").replace(":", ",").split(",")]
+    numbers = [Decimal(part) for part in parts if part and part != "-"]
+    return float(sum(numbers)) if numbers else None
+
+
+def test_nginx_upstream_times_are_summed_over_every_upstream_tried(
+    nginx_run: Run, nginx_outputs: Outputs
+) -> None:
+    """Real nginx's $upstream_*_time lists (a dead server, then a live one: two times) read
+    as the time spent in upstreams, a part of $request_time like ALB's target time."""
+    rows = nginx_outputs.export(NGINX_UPSTREAM)
+    context = log_text(nginx_run, NGINX_UPSTREAM)
+    for row in rows:
+        for name in UPSTREAM_TIMES:
+            seconds = row[f"{name}_s"]
+            assert (float(seconds) if seconds else None) == logged_sum(row[name]), (row, context)
+    tried_twice = [row for row in rows if row["upstream_status_list"] in ("502, 200", "502, 502")]
+    assert len(tried_twice) == 2
+    assert all("," in row["upstream_response_time"] for row in tried_twice)
+    unproxied = [row for row in rows if row["path"] == "/index.html"]  # static: no upstream
+    assert unproxied and all(not row["upstream_response_time_s"] for row in unproxied)
+    [slow] = [row for row in rows if row["status"] == "504"]  # proxy_read_timeout 1s
+    assert 0.9 <= float(slow["upstream_response_time_s"]) <= float(slow["request_time_s"])
+    latency = nginx_outputs.summary(NGINX_UPSTREAM.file_name)["latency"]
+    timed = [row for row in latency["by_status"] if row["measure"] == "upstream_response_time_s"]
+    assert sum(row["requests"] for row in timed) == sum(
+        bool(row["upstream_response_time_s"]) for row in rows
+    )
 
 
 def assert_timed_out_requests_took_a_second(run: Run, rows: list[dict[str, str]]) -> None:

@@ -30,6 +30,7 @@ from logstat.formats.template import (
     to_integer,
     to_seconds,
     to_string,
+    to_summed_seconds,
     to_timestamp,
     unescape_quoted,
 )
@@ -91,13 +92,15 @@ VARIABLES: dict[str, tuple[str | None, Converter, tuple[str, ...]]] = {
     "server_name": (HOST, to_string("host"), ("host",)),
     "upstream_status": (VALUE_LIST, from_status_list, ("upstream_status", "upstream_status_list")),
     "upstream_addr": (VALUE_LIST, to_string("upstream_addr"), ("upstream_addr",)),
-    # one value per upstream tried, like $upstream_status: kept as logged
+    # one value per upstream tried, like $upstream_status: kept as logged, and the times
+    # summed over the attempts as a part of the request's duration (latency_model.py)
+    **{
+        name: (VALUE_LIST, to_summed_seconds(name, f"{name}_s"), (name, f"{name}_s"))
+        for name in ("upstream_response_time", "upstream_connect_time", "upstream_header_time")
+    },
     **{
         name: (VALUE_LIST, to_string(name), (name,))
         for name in (
-            "upstream_response_time",
-            "upstream_connect_time",
-            "upstream_header_time",
             "upstream_response_length",
             "upstream_bytes_received",
             "upstream_bytes_sent",

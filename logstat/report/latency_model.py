@@ -19,6 +19,10 @@ MEASURE_LABELS = {
     "response_processing_time_s": "response",  # ALB/ELB: sending the response back
     "response_time_s": "server",  # HAProxy Tr: the server's response headers
     "upstream_service_time_s": "upstream",  # Envoy x-envoy-upstream-service-time
+    # nginx: every upstream attempt's time, summed (formats/template.py to_summed_seconds)
+    "upstream_connect_time_s": "upstream connect",  # $upstream_connect_time
+    "upstream_header_time_s": "upstream header",  # $upstream_header_time
+    "upstream_response_time_s": "upstream",  # $upstream_response_time
     "origin_time_s": "origin",  # Traefik OriginDuration
     "origin_response_time_s": "origin",  # Cloudflare OriginResponseDurationMs
     "time_to_first_byte_s": "first byte",  # CloudFront time-to-first-byte

@@ -78,6 +78,8 @@ def latency_tables(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Table
         + (
             " total: the whole request; the other rows are the parts of it the proxy logs"
             " apart (ALB/ELB: request, target, response; HAProxy: server; Envoy: upstream;"
+            " nginx: upstream, upstream connect, upstream header, summed over the upstreams"
+            " tried;"
             " Traefik, Cloudflare: origin; CloudFront: first byte): a slow backend shows"
             " there, a slow client in request or response.  A part not measured (ALB's -1:"
             " no target answered) is no duration."

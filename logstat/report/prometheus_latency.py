@@ -68,7 +68,8 @@ def families(
             PHASE_DURATION,
             [row for row in latency.by_status if row.measure != "request_time_s"],
             "Durations of the parts of a request a proxy logs apart (phase: ALB/ELB "
-            "request, target, response; HAProxy server; Envoy upstream; origin; first byte)",
+            "request, target, response; HAProxy server; Envoy upstream; nginx upstream, "
+            "upstream connect, upstream header; origin; first byte)",
         ),
     ):
         if not rows:

@@ -18,7 +18,7 @@ COMBINED_FIELDS = (
 UPSTREAM_FORMAT = (
     '$remote_addr [$time_local] "$request" $status '
     "$upstream_status $upstream_response_time $request_time $host "
-    "[$upstream_header_time] [$upstream_bytes_received]"
+    "[$upstream_header_time] [$upstream_bytes_received] [$upstream_connect_time]"
 )
 JSON_FORMAT = (
     '{"time":"$time_iso8601","client":"$remote_addr","request":"$request",'
