@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import logstat
+from logstat.reading import objects
 from tests.helpers import run_cli
 from tests.servers.azurite import AzuriteServer, run_server
 from tests.servers.deliveries import HOURS, PREFIX, counts, deliveries
@@ -62,6 +64,28 @@ def test_date_folders_outside_the_window_are_skipped(
     here = logstat.summarize(container / "AWSLogs", since=since, until=until)
     assert remote.totals.selected == here.totals.selected > 0
     assert remote.totals.files < 24
+
+
+def test_the_listing_starts_at_the_window_hour(
+    container: Path, environment: dict[str, str]
+) -> None:
+    """Azure lists a day folder from the window's hour on (List Blobs' startFrom): fewer
+    entries than the day holds, and the objects a full listing would keep."""
+    window = objects.Window(
+        since=datetime(2026, 12, 2, 10, tzinfo=UTC), until=datetime(2026, 12, 2, 11, tzinfo=UTC)
+    )
+    store = objects.Store("az")
+    found = [item.url for item in store.listing("az://logs/AWSLogs/", window)]
+    everything = objects.Store("az").listing("az://logs/AWSLogs/", objects.Window())
+    kept = [
+        item.url
+        for item in everything
+        if objects._object_wanted(item.url.rsplit("/", 1)[-1], window)
+    ]
+    assert found == kept != []
+    # 8 folders on the way down, then one probe and a first page of 10 keys from 08:00
+    # (the window less its slack): 19; a listing of the whole day folder would make 32
+    assert store.listed[0] <= 8 + 1 + 10, store.listed[0]
 
 
 def test_state_reads_each_blob_once(

@@ -1,15 +1,20 @@
 """Listing by the times in object names: "the last hour" of a month of ALB keys lists
 a few hours of keys, and exactly the objects a full listing would keep.
 
-A listing of keys in memory answers as S3's ListObjectsV2 does (prefix, "/" as the
-delimiter, StartAfter, MaxKeys, pages), and counts what it lists."""
+A listing of keys in memory answers as the stores' listings do (prefix, "/" as the
+delimiter, a key to start from, a page size, pages), and counts what it lists; S3 and
+GCS are asked in their own words (ListObjectsV2, objects.list) through fakes of their
+fsspec filesystems.  Azure Blob is asked in tests/test_azure_blob.py, of Azurite."""
 
 from __future__ import annotations
 
 import bisect
 from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 import pytest
+from fsspec.implementations.memory import MemoryFile, MemoryFileSystem
+from fsspec.registry import _registry as fsspec_protocols
 
 from logstat.reading import object_listing, objects
 from logstat.reading.object_listing import Listed, Page
@@ -27,9 +32,12 @@ class Keys:
         self.keys = sorted(keys)
         self.listed = 0
 
-    def page(self, prefix: str, start_after: str, limit: int, token: str | None) -> Page:
-        after = token if token is not None else start_after
-        index = bisect.bisect_right(self.keys, after)
+    def page(self, prefix: str, start: str, limit: int, token: str | None) -> Page:
+        """From `start` on, or after `token` (the last key of the page before)."""
+        if token is not None:
+            index = bisect.bisect_right(self.keys, token)
+        else:
+            index = bisect.bisect_left(self.keys, start)
         entries: list[Listed] = []
         while index < len(self.keys) and len(entries) < limit:
             key = self.keys[index]
@@ -48,7 +56,9 @@ class Keys:
                 index += 1
         self.listed += len(entries)
         more = index < len(self.keys) and self.keys[index].startswith(prefix)
-        return Page(entries, entries[-1].key if more and entries else None)
+        if not (more and entries):
+            return Page(entries, None)
+        return Page(entries, entries[-1].key + (object_listing.LAST if entries[-1].folder else ""))
 
     def everything(self, folder: str) -> list[str]:
         return [
@@ -119,11 +129,11 @@ def test_the_last_hour_of_a_month_lists_under_one_percent_of_its_keys() -> None:
     class Fs:
         def call_s3(self, method: str, **request: object) -> dict[str, object]:
             assert method == "list_objects_v2"
-            page = keys.page(
+            page = keys.page(  # StartAfter is exclusive, as a token is here
                 str(request["Prefix"]),
-                str(request.get("StartAfter", "")),
+                "",
                 int(request["MaxKeys"]),  # type: ignore[call-overload]
-                request.get("ContinuationToken"),  # type: ignore[arg-type]
+                request.get("ContinuationToken") or request.get("StartAfter"),  # type: ignore[arg-type]
             )
             return {
                 "Contents": [
@@ -156,3 +166,91 @@ def test_names_without_times_and_subfolders_are_kept() -> None:
         folder + names[0],
         folder + "README.txt",
     ]
+
+
+class FakeGCS(MemoryFileSystem):
+    """An fsspec filesystem in memory for gs:// URLs, listed as gcsfs asks GCS's JSON API
+    (objects.list: prefix, delimiter, inclusive startOffset, maxResults, pageToken);
+    `requests` counts the listing calls and `entries` what they listed."""
+
+    protocol = "gcs"
+    store: ClassVar[dict[str, Any]] = {}
+    pseudo_dirs: ClassVar[list[str]] = [""]
+    requests: ClassVar[list[int]] = [0]
+    entries: ClassVar[list[int]] = [0]
+    keys: ClassVar[Keys | None] = None  # the store's keys, sorted once
+
+    def call(self, method: str, path: str, bucket: str, json_out: bool, **query: Any) -> Any:
+        assert (method, path, json_out) == ("GET", "b/{}/o", True)
+        assert query["delimiter"] == "/"
+        inside = f"/{bucket}/"
+        if self.keys is None or len(self.keys.keys) != len(self.store):
+            type(self).keys = Keys([name[len(inside) :] for name in self.store])
+        keys = self.keys
+        page = keys.page(
+            query["prefix"],
+            query.get("startOffset") or "",
+            query["maxResults"],
+            query.get("pageToken"),
+        )
+        self.requests[0] += 1
+        self.entries[0] += len(page.entries)
+        answer: dict[str, Any] = {
+            "kind": "storage#objects",
+            "items": [
+                {"name": e.key, "size": "1", "etag": "CAE="} for e in page.entries if not e.folder
+            ],
+            "prefixes": [e.key for e in page.entries if e.folder],
+        }
+        if page.token is not None:
+            answer["nextPageToken"] = page.token
+        return answer
+
+
+def cloudfront_keys() -> list[str]:
+    """A month of hourly CloudFront files of two distributions, in one flat folder."""
+    keys = []
+    for hour in range(DAYS * 24):
+        when = START + timedelta(hours=hour)
+        for distribution in ("E2ABCDEF123456", "E3FEDCBA654321"):
+            for part in range(3):
+                keys.append(f"cloudfront/{distribution}.{when:%Y-%m-%d-%H}.{hour:05x}{part}.gz")
+    return keys
+
+
+def logpush_keys() -> list[str]:
+    """A month of Logpush batches, one a minute, in its daily folders (yyyymmdd/)."""
+    keys = []
+    for minute in range(DAYS * 24 * 60):
+        when = START + timedelta(minutes=minute)
+        later = when + timedelta(minutes=1)
+        keys.append(
+            f"logpush/{when:%Y%m%d}/{when:%Y%m%dT%H%M%SZ}_{later:%Y%m%dT%H%M%SZ}_{minute:06x}.log.gz"
+        )
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("layout", "make_keys"),
+    [("ALB", alb_keys), ("CloudFront", cloudfront_keys), ("Logpush", logpush_keys)],
+)
+def test_gcs_lists_the_last_hour_by_the_names(
+    layout: str, make_keys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = sorted(make_keys())
+    files = {f"/logs/{key}": MemoryFile(None, f"/logs/{key}", b"") for key in every}
+    monkeypatch.setattr(FakeGCS, "store", files)
+    monkeypatch.setattr(FakeGCS, "keys", None)
+    monkeypatch.setattr(FakeGCS, "requests", [0])
+    monkeypatch.setattr(FakeGCS, "entries", [0])
+    monkeypatch.setitem(fsspec_protocols, "gcs", FakeGCS)  # what gs:// opens
+    window = objects.Window(since=END - timedelta(hours=1))
+    top = every[0].split("/", 1)[0]
+    store = objects.Store("gs")
+    found = [item.url for item in store.listing(f"gs://logs/{top}/", window)]
+    assert found == [f"gs://logs/{key}" for key in wanted(every, window)] != []
+    assert FakeGCS.entries[0] == store.listed[0]
+    assert FakeGCS.entries[0] < len(every) / 100, (FakeGCS.entries[0], len(every))
+    assert FakeGCS.requests[0] < 40, FakeGCS.requests[0]
+    # without a window, the same store lists every key, folder by folder
+    assert len(objects.Store("gs").listing(f"gs://logs/{top}/", objects.Window())) == len(every)

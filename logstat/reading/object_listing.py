@@ -4,11 +4,11 @@ Log shippers name each object for its time after a fixed stem: ALB and ELB
 `<account>_elasticloadbalancing_<region>_app.<name>.<id>_20261201T1405Z_<ip>_<random>.log.gz`,
 CloudFront `<distribution>.2026-12-01-14.<random>.gz`, Cloudflare Logpush
 `20261201T140000Z_20261201T140500Z_<random>.log.gz`.  Keys list in byte order, so a
-stem's objects list in time order, and S3's ListObjectsV2 can start after any key: a
-folder is listed as a few probes that find each stem (one load balancer, one
-distribution), then, for each stem, the keys from the window's start (less the slack)
-until the first one past its end.  "The last hour" of a month of ALB keys lists a few
-hours of keys, not the month.
+stem's objects list in time order, and each store's listing can start at any key
+(S3, GCS and Azure Blob alike: object_pages.py): a folder is listed as a few probes
+that find each stem (one load balancer, one distribution), then, for each stem, the
+keys from the window's start (less the slack) until the first one past its end.  "The
+last hour" of a month of ALB keys lists a few hours of keys, not the month.
 
 Subfolders found by the probes are walked as before (date folders outside the window
 skipped); an object whose name has no time is listed and read whatever the window.
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 PAGE_KEYS = 1000  # the most keys S3 returns in one page
 FIRST_RANGE_KEYS = 10  # a stem's first page, doubled on each next: a short window lists little
@@ -48,46 +48,10 @@ class Page:
 
 
 class Pages(Protocol):
-    def page(self, prefix: str, start_after: str, limit: int, token: str | None) -> Page:
-        """Up to `limit` entries below `prefix` after `start_after`, one folder level deep."""
+    def page(self, prefix: str, start: str, limit: int, token: str | None) -> Page:
+        """Up to `limit` entries below `prefix` from `start` on (or where `token`, the last
+        page's, says), one folder level deep; object_pages.py has one for each store."""
         ...
-
-
-@dataclass
-class S3Pages:
-    """ListObjectsV2 through s3fs's client, counting the entries listed."""
-
-    fs: Any
-    bucket: str
-    listed: list[int] = field(default_factory=lambda: [0])
-
-    def page(self, prefix: str, start_after: str, limit: int, token: str | None) -> Page:
-        request: dict[str, Any] = {
-            "Bucket": self.bucket,
-            "Prefix": prefix,
-            "Delimiter": "/",
-            "MaxKeys": limit,
-        }
-        if token is not None:
-            request["ContinuationToken"] = token
-        elif start_after:
-            request["StartAfter"] = start_after
-        response = self.fs.call_s3("list_objects_v2", **request)
-        entries = [
-            Listed(item["Key"], int(item.get("Size", 0)), _unquoted(item.get("ETag")))
-            for item in response.get("Contents", [])
-        ]
-        entries += [
-            Listed(item["Prefix"], folder=True) for item in response.get("CommonPrefixes", [])
-        ]
-        entries.sort(key=lambda entry: entry.key)
-        self.listed[0] += len(entries)
-        more = response.get("IsTruncated") and response.get("NextContinuationToken")
-        return Page(entries, more or None)
-
-
-def _unquoted(value: Any) -> str | None:
-    return None if value is None else str(value).strip('"')
 
 
 def listable(since: datetime | None, until: datetime | None) -> bool:
@@ -104,30 +68,31 @@ def by_name_times(
 ) -> Iterator[Listed]:
     """The keys below `folder` (a prefix ending in `/`) worth reading for the window, and
     its subfolders (for the caller to walk), in key order."""
-    after = ""
+    start = ""
     probe = 1
+    token: str | None = None
     while True:
-        page = pages.page(folder, after, probe, None)
-        stem_found = False
+        page = pages.page(folder, start, probe, token)
+        jumped = False
         for entry in page.entries:
-            if entry.folder:
-                yield entry
-                after = entry.key + LAST
-                continue
             rest = entry.key[len(folder) :]
-            named = _TIME_IN_NAME.search(rest)
-            if named is None:  # no time to go by: read it
+            named = None if entry.folder else _TIME_IN_NAME.search(rest)
+            if named is None:  # a subfolder, or no time to go by: read it
                 yield entry
-                after = entry.key
                 continue
             stem = folder + rest[: named.start()]
             yield from _stem_keys(pages, stem, named, since, until, slack)
-            after = stem + named.group(1)[0] + LAST  # past every timed key of the stem
-            stem_found = True
+            # the first key past every timed key of the stem (a year starts with 1 or 2);
+            # the key itself, no folder below it: Azure starts from one level only
+            start = stem + chr(ord(named.group(1)[0]) + 1)
+            jumped = True
             break
-        if not stem_found and page.token is None:
+        if jumped:
+            token, probe = None, 1
+        elif page.token is None:
             return  # the folder is listed to its end
-        probe = 1 if stem_found else min(probe * 2, PAGE_KEYS)
+        else:
+            token, probe = page.token, min(probe * 2, PAGE_KEYS)
 
 
 def _stem_keys(

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO
 
 from logstat.errors import ExitCode, LogstatError
-from logstat.reading import object_listing
+from logstat.reading import object_listing, object_pages
 
 # scheme -> (fsspec protocol, the extra that installs its library)
 SCHEMES = {
@@ -131,7 +131,7 @@ class Store:
         self._kept: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        self.listed = [0]  # keys and folders listed so far (S3 listings by name count here)
+        self.listed = [0]  # keys and folders listed so far (listings by name count here)
 
     # what travels to a Dask worker is where the store is: the pool, the fetched bytes
     # and the reading order stay with this process (a task adds its own objects)
@@ -197,9 +197,12 @@ class Store:
     def _walk(self, path: str, window: Window) -> Iterator[RemoteObject]:
         """Objects below `path` in key order, one folder level at a time, skipping
         folders and objects whose names say they are outside the window."""
-        if self.scheme in ("s3", "s3a") and object_listing.listable(window.since, window.until):
-            yield from self._walk_by_names(path, window)
-            return
+        if object_listing.listable(window.since, window.until):
+            bucket = path.partition("/")[0]
+            pages = object_pages.pages_for(SCHEMES[self.scheme][0], self.fs, bucket, self.listed)
+            if pages is not None:
+                yield from self._walk_by_names(pages, path, window)
+                return
         entries = sorted(self.fs.ls(path, detail=True), key=lambda entry: entry["name"])
         self.listed[0] += len(entries)
         parents = _date_parts(path)
@@ -214,11 +217,12 @@ class Store:
             elif leaf and _object_wanted(leaf, window):
                 yield self._object(self._url(name), entry)
 
-    def _walk_by_names(self, path: str, window: Window) -> Iterator[RemoteObject]:
+    def _walk_by_names(
+        self, pages: object_listing.Pages, path: str, window: Window
+    ) -> Iterator[RemoteObject]:
         """As _walk, but a folder of objects named for their times lists only the names
-        near the window (object_listing.py): ListObjectsV2 starts after a given key."""
+        near the window (object_listing.py): the store's listing starts at a given key."""
         bucket, _, key = path.partition("/")
-        pages = object_listing.S3Pages(self.fs, bucket, self.listed)
         parents = _date_parts(path)
         folder = key + "/" if key else ""
         listed = object_listing.by_name_times(pages, folder, window.since, window.until, SLACK)
