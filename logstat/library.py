@@ -145,6 +145,7 @@ def summary_run(
     from logstat.engines.dask import cluster_address
     from logstat.outputs.rejects import RejectsWriter
     from logstat.read_health import doubt
+    from logstat.reading import folding
     from logstat.reading.inputs import Inputs
     from logstat.reading.objects import Window
     from logstat.summary import PartialSummary, ReportSettings
@@ -164,7 +165,12 @@ def summary_run(
         with contextlib.ExitStack() as stack:
             writer = stack.enter_context(RejectsWriter(Path(rejects))) if rejects else None
             watch = stack.enter_context(_watching(progress, runs))
-            for _, frame in inputs.read(runs, read_options, chosen.needed(), watch):
+            if writer is None and state_path is None and not inputs.is_dataset:
+                # plain files in one streaming query each (reading/folding.py)
+                frames = folding.read(runs, read_options, chosen.needed(), watch)
+            else:  # the rejected lines, or the offsets read, are needed one by one
+                frames = inputs.read(runs, read_options, chosen.needed(), watch)
+            for _, frame in frames:
                 counted.add(frame)
                 if writer:
                     writer.write(frame)

@@ -101,6 +101,9 @@ RAW_LINE = "line"
 # fields a line holds after its layout's last one (null: none): read, but counted
 TRAILING_FIELDS = "trailing_fields"
 FILE_ID = "file_id"
+# in a frame of lines folded by their text (reading/folding.py): how many lines each row
+# stands for; a frame without it has one row per line
+WEIGHT = "lines_alike"
 
 RECORD = "record"
 COMMENT = "comment"

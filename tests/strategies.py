@@ -1105,3 +1105,49 @@ records_strategy = st.lists(
     min_size=0,
     max_size=120,
 )
+
+
+# --- access lines with hostile edits (the fast regexes' and folding's tests) ---------
+
+# valid nginx and Apache lines of several layouts
+ACCESS_LINES = [
+    '203.0.113.9 - - [01/Mar/2026:01:00:00 +0100] "GET /search?q=\\x22kids\\x22&p=3 HTTP/1.1" '
+    '200 127 "https://shop.example.com/cart" "Mozilla/5.0 (X11; Linux x86_64)"',
+    '2001:db8::7a3f - alice [28/Feb/2026:19:00:00 -0500] "POST /api/v1/orders/42 HTTP/2.0" '
+    '499 0 "-" "curl/8.5.0"',
+    '10.0.0.2, 10.0.0.1 - - [01/Mar/2026:01:00:00 +0000] "GET / HTTP/1.0" 304 - "-" "-"',
+    '"10.5.1.2, 199.96.1.1" 10.2.1.185 - - [01/Mar/2026:01:00:00 +0000] "GET /a HTTP/1.1" '
+    '200 5 "-" "ua \\"quoted\\""',
+    'shop.example.com:443 198.51.100.7 - - [01/Mar/2026:01:00:00 +0100] "HEAD /x HTTP/1.1" '
+    '200 0 "-" "Go-http-client/2.0" 0.003',
+    '198.51.100.7 - - [01/Mar/2026:01:00:00 +0100] "-" 400 0 "-" "-"',
+    '198.51.100.7 - - [01/Mar/2026:01:00:00 +0100] "\\x16\\x03\\x01" 400 157 "-" "-"',
+]
+LINE_EDITS = [
+    '"',
+    "\t",
+    "\u00a0",
+    ",",
+    "\\",
+    "\u0663",
+    "  ",
+    " ",
+    '\\"',
+    "-",
+    "]",
+    "[",
+    "\u2003",
+    "?",
+]
+
+
+@st.composite
+def hostile_lines(draw: st.DrawFn) -> str:
+    line = draw(st.sampled_from(ACCESS_LINES))
+    for _ in range(draw(st.integers(0, 3))):
+        position = draw(st.integers(0, len(line)))
+        if draw(st.booleans()):
+            line = line[:position] + draw(st.sampled_from(LINE_EDITS)) + line[position:]
+        else:
+            line = line[:position] + line[position + 1 :]
+    return line

@@ -148,6 +148,17 @@ def _doubtful(runs: list[FileRun], frame: pl.DataFrame) -> dict[int, FileRun]:
     return {file_id: by_id[file_id] for file_id in rejected.unique(maintain_order=True).to_list()}
 
 
+def parse_lines(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> pl.DataFrame:
+    """Split lines of `run` (`line_no`, `line`, `invalid_utf8`) parsed as `read` parses
+    them, `needed` being `columns_for` the report's columns."""
+    return _parse(run, split, needed)
+
+
+def count_lines_of(run: FileRun, frame: pl.DataFrame) -> None:
+    """Add the lines of a frame of `run`'s (from parse_lines) to its counters."""
+    _count([run], frame)
+
+
 def _parse(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> pl.DataFrame:
     """Parse lines of `run` (or of a batch of files whose `file_id`/`file` are columns).
 
@@ -202,6 +213,14 @@ def _parse_lines(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> 
             *identity, pl.lit(run.choice.format.name).alias("source")
         )
     )
+    return finish(run, parsed, needed).collect()
+
+
+def finish(run: FileRun, parsed: pl.LazyFrame, needed: set[str] | None) -> pl.LazyFrame:
+    """Parsed lines of `run` (its format's columns, `line_kind`, `source` ...) in the
+    canonical columns `needed`, with `status_class` and `produced_by` of the records."""
+    assert run.choice is not None
+    parser = run.choice.detection.parser
     present = parsed.collect_schema()
     keep = [name for name in schema.COLUMNS if name in present]
     if needed is not None:
@@ -215,7 +234,7 @@ def _parse_lines(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> 
         .then(schema.status_class_expression(pl.col("status")))
         .alias("status_class"),
         pl.when(record).then(produced_by).alias("produced_by"),
-    ).collect()
+    )
 
 
 def _blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:

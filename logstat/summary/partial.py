@@ -159,18 +159,23 @@ class PartialSummary:
     def _counted(self, frame: pl.DataFrame) -> PartialSummary:
         """The partial summary of one parsed frame."""
         part = PartialSummary(self.settings)  # filtered with this one's predicate, built once
+        # a folded frame's rows stand for `WEIGHT` lines each: counts add those up
+        weighted = schema.WEIGHT in frame.columns
+        if weighted and schema.DURATION in frame.columns:
+            raise ValueError("durations are counted line by line: fold no frame that has them")
+        count = _count_expression(weighted)
         rejected = frame.filter(pl.col(schema.LINE_KIND) == schema.REJECTED)
-        part.rejects.add(rejected.group_by(schema.REJECT_REASON).agg(pl.len().alias("count")))
+        part.rejects.add(rejected.group_by(schema.REJECT_REASON).agg(count))
         records = frame.filter(pl.col(schema.LINE_KIND) == schema.RECORD)
         settings = self.settings
         wanted = [*part.statuses.keys, "timestamp", *settings.filters.columns(), *part.top]
         records = ensure_columns(records, wanted)  # a format may not have every layer
-        part.without_status = records.get_column("status").null_count()
+        part.without_status = _lines(records.filter(pl.col("status").is_null()), weighted)
         if self._predicate is not None:
             kept = records.filter(self._predicate)
-            part.excluded = records.height - kept.height
+            part.excluded = _lines(records, weighted) - _lines(kept, weighted)
             records = kept
-        part.statuses.add(records.group_by(part.statuses.keys).agg(pl.len().alias("count")))
+        part.statuses.add(records.group_by(part.statuses.keys).agg(count))
         part.latency.add(records)
         timestamps = records.get_column("timestamp")
         part.first, part.last = timestamps.min(), timestamps.max()  # type: ignore[assignment]
@@ -181,15 +186,29 @@ class PartialSummary:
                 "status_class",
                 "status",
             )
-            part.buckets.add(buckets.agg(pl.len().alias("count")))
+            part.buckets.add(buckets.agg(count))
         for name, counts in part.top.items():
-            counts.add(records.group_by([*TOP_KEYS, name]).agg(pl.len().alias("count")))
+            counts.add(records.group_by([*TOP_KEYS, name]).agg(count))
         for name, says_something in LAYERS.items():
             if name in records.columns:
                 present = records.filter(says_something)
                 grouped = present.group_by(part.layers[name].keys)
-                part.layers[name].add(grouped.agg(pl.len().alias("count")))
+                part.layers[name].add(grouped.agg(count))
         return part
+
+
+def _count_expression(weighted: bool) -> pl.Expr:
+    """The lines of a group: its rows, or the lines they stand for (schema.WEIGHT)."""
+    if not weighted:
+        return pl.len().alias("count")
+    return pl.col(schema.WEIGHT).sum().cast(pl.get_index_type()).alias("count")
+
+
+def _lines(frame: pl.DataFrame, weighted: bool) -> int:
+    """How many lines `frame` holds."""
+    if not weighted:
+        return frame.height
+    return int(frame.get_column(schema.WEIGHT).sum())
 
 
 def fold(partials: Iterable[PartialSummary]) -> PartialSummary:

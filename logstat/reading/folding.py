@@ -1,0 +1,236 @@
+"""The summary's reading of a plain file: one streaming polars query, lines folded by text.
+
+A status summary needs a few fields of each line (the status and the time, for most
+logs), and their values repeat.  So for a plain file (uncompressed, read from its
+start, valid UTF-8) polars reads the lines itself (`scan_lines`), the first layout's
+fast regex captures only those fields, and the lines are grouped by the captured
+text: only the distinct keys are converted (a time once per second, not once per
+line).  The lines that regex does not cover whole (a reject, another layout, text
+after the last field, a stray `\\r`) are grouped by their own text and go through the
+parser's whole chain, as the chunked reader would send them: each line's result
+depends on that line alone (formats/apart.py).  The frames made here hold one row
+per distinct key with the number of lines it stands for (`schema.WEIGHT`), which
+`PartialSummary` adds up.
+
+Everything else is read by `pipeline.read`, chunk by chunk: stdin and pipes,
+compressed files, `--state`, a file that is not UTF-8 (polars refuses it, and the
+file is read again the usual way), small files (batched there), parsers that keep
+state, formats that log a duration (the latency report counts each one), and reports
+that need a field whose values hardly repeat (--top paths, a path filter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+
+from logstat import schema
+from logstat.formats.template import Layout, LayoutChain
+from logstat.line_counts import LineCounts
+from logstat.reading import pipeline
+from logstat.reading.lines import MAX_LINE_BYTES, POLARS_DECOMPRESSES, UTF8_BOM, Chunk, split_lines
+from logstat.reading.runs import FileRun, Options, Progress
+from logstat.reading.sources import detect_compression
+
+# Smaller files are read in one chunk (and small ones batched): one query per file
+# would cost them more than it saves.
+FOLD_MIN_BYTES = 16 << 20
+HEAD_BYTES = 1 << 16  # the start of a file, to see whether folding suits it
+# The share of the head's lines the fast regex must cover whole: a file of another
+# layout (or with fields after the layout's) would have all its lines grouped by text.
+MOST_LINES = 0.99
+# Fields whose values repeat enough to group lines by; paths, addresses or durations
+# would make nearly every line a group of its own.
+GROUPABLE = frozenset(
+    {
+        "status",
+        "substatus",
+        "upstream_status",
+        "upstream_status_list",
+        "timestamp",
+        "host",
+        "method",
+        "protocol",
+    }
+)
+_GROUPS = "__fold_groups"
+_ODD = "__fold_odd_line"  # the text of a line the fast regex does not cover, else null
+
+
+def read(
+    runs: list[FileRun],
+    options: Options,
+    needed: set[str] | None,
+    progress: Progress | None = None,
+) -> Iterator[tuple[FileRun, pl.DataFrame]]:
+    """`pipeline.read` for a summary: the frames of the files that fold are folded
+    (rows with `schema.WEIGHT`), the other files are read as `pipeline.read` reads them."""
+    rest = []
+    for run in runs:
+        frames = fold(run, needed)
+        if frames is None:
+            rest.append(run)
+            continue
+        yield from ((run, frame) for frame in frames)
+        if progress is not None and run.source.size is not None:
+            progress(run.source.size)
+    yield from pipeline.read(rest, options, needed, progress)
+
+
+def fold(run: FileRun, needed: set[str] | None) -> list[pl.DataFrame] | None:
+    """The frames of a whole file, folded, with its counters filled; None when the file
+    is not one to fold (it is then read as usual, and nothing was counted)."""
+    chain = _foldable(run, needed)
+    if chain is None:
+        return None
+    wanted = pipeline.columns_for(needed)  # as pipeline.read parses (no duration here)
+    first = chain.layouts[0]
+    capture = first.capture(_fold_columns(run, needed))
+    path = run.source.path
+    assert path is not None
+    if not _head_fits(run, first.regex(capture, fast=True)):
+        return None
+    try:
+        grouped = _grouped(str(path), first.regex(capture, fast=True), capture)
+    except (pl.exceptions.PolarsError, OSError):
+        return None  # not UTF-8, or gone: the usual reader says what it finds
+    odd_rows = grouped.filter(pl.col(_ODD).is_not_null())
+    odd = pipeline.parse_lines(run, _odd_lines(run, odd_rows), wanted)
+    if run.tentative and (odd.get_column(schema.LINE_KIND) == schema.REJECTED).any():
+        return None  # the guessed format may be wrong: detection decides, as usual
+    run.tentative = False
+    records = _covered(run, first, capture, grouped.filter(pl.col(_ODD).is_null()), wanted)
+    lines = int(records.get_column(schema.WEIGHT).sum())
+    run.counts.add(LineCounts(lines=lines, records=lines))
+    pipeline.count_lines_of(run, odd)
+    return [records, odd]
+
+
+def _foldable(run: FileRun, needed: set[str] | None) -> LayoutChain | None:
+    """The run's layout chain when the file is one to fold, else None."""
+    source = run.source
+    if run.choice is None or run.resume is not None or run.kept_stream is not None:
+        return None
+    if source.path is None or not source.regular or source.remote is not None or run.vanished:
+        return None
+    chain = run.choice.detection.parser
+    if not isinstance(chain, LayoutChain) or schema.DURATION in chain.columns():
+        return None
+    if needed is None:
+        return None
+    produced = _fold_columns(run, needed) & chain.layouts[0].columns()
+    if not produced <= GROUPABLE:
+        return None
+    size = source.size
+    if size is None or size < FOLD_MIN_BYTES:
+        return None
+    return chain
+
+
+def _fold_columns(run: FileRun, needed: set[str] | None) -> set[str]:
+    """What the report reads, and what the format's produced_by reads."""
+    assert run.choice is not None and needed is not None
+    reads = run.choice.format.produced_by_reads
+    return needed | {"status", "upstream_status", "upstream_status_list"} | reads
+
+
+def _head_fits(run: FileRun, fast_regex: str) -> bool:
+    """Whether the file starts as polars' reader reads it as the usual reader does (no
+    byte-order mark, nothing it would take for compressed data), and nearly all of its
+    first lines are covered by the fast regex."""
+    assert run.source.path is not None
+    try:
+        with open(run.source.path, "rb") as file:
+            head = file.read(HEAD_BYTES)
+    except OSError:
+        return False
+    if head.startswith((UTF8_BOM, *POLARS_DECOMPRESSES)) or detect_compression(head[:8]):
+        return False
+    whole = head[: head.rfind(b"\n") + 1]
+    if not whole:
+        return False
+    try:
+        lines = split_lines(Chunk(whole, 1)).get_column(schema.RAW_LINE)
+    except pl.exceptions.PolarsError:
+        return False
+    covered = lines.to_frame().select(_covered_expression(fast_regex).sum()).item()
+    return bool(covered >= MOST_LINES * lines.len())
+
+
+def _covered_expression(fast_regex: str) -> pl.Expr:
+    groups = pl.col(schema.RAW_LINE).str.extract_groups(fast_regex)
+    return _covers(pl.col(schema.RAW_LINE), groups)
+
+
+def _covers(line: pl.Expr, groups: pl.Expr) -> pl.Expr:
+    """Lines the fast regex covers whole, as the usual reader would give them to it: a
+    `\\r` it would drop, or a line it would cut as too long, goes the usual way."""
+    tail = groups.struct.field("tail")
+    return (
+        groups.struct.field("matched").is_not_null()
+        & (tail.is_null() | (tail.str.strip_chars() == ""))
+        & ~line.str.ends_with("\r")
+        & (line.str.len_bytes() <= MAX_LINE_BYTES)
+    )
+
+
+def _grouped(path: str, fast_regex: str, capture: list[int]) -> pl.DataFrame:
+    """One row per distinct key text (covered lines) or distinct odd line, with its lines."""
+    line = pl.col(schema.RAW_LINE)
+    groups = pl.col(_GROUPS)
+    covered = _covers(line, groups)
+    keys = [pl.when(covered).then(groups.struct.field(f"f{index}")) for index in capture]
+    return (
+        pl.scan_lines(path, name=schema.RAW_LINE)
+        .with_columns(line.str.extract_groups(fast_regex).alias(_GROUPS))
+        .group_by(
+            *(key.alias(f"f{index}") for key, index in zip(keys, capture, strict=True)),
+            pl.when(covered).then(None).otherwise(line).alias(_ODD),
+        )
+        .agg(pl.len().alias(schema.WEIGHT))
+        .collect(engine="streaming")
+    )
+
+
+def _odd_lines(run: FileRun, odd_rows: pl.DataFrame) -> pl.DataFrame:
+    """The odd lines, one row per line again, as the usual reader splits them."""
+    text = odd_rows.select(
+        pl.col(_ODD).repeat_by(schema.WEIGHT).explode().str.strip_chars_end("\r")
+    ).to_series()
+    return pl.DataFrame(
+        {
+            "line_no": pl.int_range(1, text.len() + 1, dtype=pl.UInt64, eager=True),
+            schema.RAW_LINE: text.alias(schema.RAW_LINE),
+            "invalid_utf8": pl.repeat(False, text.len(), dtype=pl.Boolean, eager=True),
+        }
+    )
+
+
+def _covered(
+    run: FileRun,
+    first: Layout,
+    capture: list[int],
+    rows: pl.DataFrame,
+    wanted: set[str] | None,
+) -> pl.DataFrame:
+    """The covered lines' distinct keys converted, as records of `schema.WEIGHT` lines."""
+    assert run.choice is not None
+    groups = pl.struct(pl.col(f"f{index}") for index in capture).alias(_GROUPS)
+    produced = first.convert(pl.col(_GROUPS), capture)
+    if wanted is not None:
+        produced = {name: value for name, value in produced.items() if name in wanted}
+    parsed = (
+        rows.lazy()
+        .with_columns(groups)
+        .with_columns(
+            *(value.alias(name) for name, value in produced.items()),
+            pl.lit(schema.RECORD).alias(schema.LINE_KIND),
+            pl.lit(None, dtype=pl.String).alias(schema.REJECT_REASON),
+            pl.lit(run.file_id, dtype=pl.UInt32).alias(schema.FILE_ID),
+            pl.lit(run.source.name, dtype=pl.String).alias("file"),
+            pl.lit(run.choice.format.name).alias("source"),
+        )
+        .drop(_GROUPS, _ODD, *(f"f{index}" for index in capture))
+    )
+    return pipeline.finish(run, parsed, wanted).collect()
