@@ -135,3 +135,35 @@ def test_lines_the_one_pass_regexes_read_are_read_as_every_pass_reads_them(
                 layout.parse(frame, needed).collect(),
                 layout.parse_every_line(frame, needed).collect(),
             )
+
+
+@st.composite
+def edited_anywhere(draw: st.DrawFn, line: str) -> str:
+    for _ in range(draw(st.integers(0, 3))):
+        position = draw(st.integers(0, len(line)))
+        edit = draw(st.sampled_from([*EDITS, "", "x", ":80", "0", "a b"]))
+        line = line[:position] + edit + line[position + draw(st.integers(0, 2)) :]
+    return line
+
+
+@given(data=st.data())
+@settings(max_examples=int(os.environ.get("LOGSTAT_FUZZ_EXAMPLES", "20")), deadline=None)
+def test_the_loose_regex_captures_what_the_strict_one_does(data: st.DataObject) -> None:
+    """The strict regex chooses the lines; the loose (one-pass) regex captures their
+    fields: on every line the strict one reads, both capture the same text."""
+    for layout, line in ((alb.LAYOUT, CLEAN_ALB_LINE), (elb.LAYOUT, ELB_LINE), (alb.LAYOUT, "")):
+        line = line or data.draw(st.sampled_from(SHORTER_ALB_LINES))
+        lines = pl.Series(data.draw(st.lists(edited_anywhere(line), min_size=1, max_size=20)))
+        every = frozenset(item.name for item in layout.fields)
+        strict = layout.regex(every)
+        read = lines.filter(lines.str.contains(strict))
+        assert_frame_equal(
+            read.str.extract_groups(layout.regex(every, "loose")).struct.unnest(),
+            read.str.extract_groups(strict).struct.unnest(),
+        )
+
+
+# older ALB entries: fewer of the optional fields, and AWS's fields appended later
+SHORTER_ALB_LINES = [
+    CLEAN_ALB_LINE.rsplit(" ", count)[0] for count in (1, 4, 9, 12)
+] + [CLEAN_ALB_LINE + ' "new field" 7']
