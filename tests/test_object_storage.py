@@ -183,9 +183,28 @@ def test_small_objects_are_fetched_ahead(
         store.add(listed)
         first = store.open(listed[0]).read()
         assert gzip.decompress(first).startswith(b"https ")
-        assert len(store._pending) >= min(len(listed) - 1, objects.FETCH_THREADS)
+        assert len(store._pending) >= min(len(listed) - 1, objects.FETCH_BATCH)
         for item in listed[1:]:  # what was fetched ahead is what a fetch would give
             assert store.open(item).read() == store.fs.cat_file(item.url.split("://", 1)[1])
+    finally:
+        store.close()
+
+
+def test_an_object_gone_from_a_batch_fails_alone(
+    bucket: tuple[str, Path], environment: dict[str, str]
+) -> None:
+    name, _ = bucket
+    store = objects.Store("s3", environment["AWS_ENDPOINT_URL"])
+    try:
+        for number in range(3):
+            store.fs.pipe_file(f"{name}/gone/{number}.log", f"line {number}\n".encode())
+        listed = store.listing(f"s3://{name}/gone/", objects.Window())
+        store.fs.rm_file(f"{name}/gone/1.log")  # deleted between the listing and the read
+        store.add(listed)
+        assert store.open(listed[0]).read() == b"line 0\n"  # fetched one batch of three
+        with pytest.raises(FileNotFoundError):
+            store.open(listed[1])
+        assert store.open(listed[2]).read() == b"line 2\n"
     finally:
         store.close()
 

@@ -8,7 +8,8 @@ Listing walks the key tree one level at a time, so folders named for dates
 (`.../2026/12/01/` as ALB, ELB and CloudFront deliver, `.../20261201/` as Cloudflare
 Logpush does) outside the --since/--until window are never listed.  Objects are
 fetched ahead of the reader on a pool of threads, so many small objects do not cost
-a round trip each in sequence; they stream through the same decompress, split and
+a round trip each in sequence (a batch of them is one call of the store's library,
+fetched concurrently on its event loop); they stream through the same decompress, split and
 parse path as local files and never land on disk.
 """
 
@@ -43,9 +44,14 @@ _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 ENDPOINT_ENVIRONMENT = "AWS_ENDPOINT_URL"  # the S3 endpoint, as the AWS tools read it
 
 SMALL_OBJECT_BYTES = 16 << 20  # fetched whole, ahead of the reader; larger ones stream
-FETCH_THREADS = 16  # objects in flight at once
+FETCH_BATCH = 16  # objects fetched by one call of the store's library, concurrently
+FETCH_CALLS = 4  # such calls at once: FETCH_BATCH * FETCH_CALLS objects in flight
 AHEAD_BYTES = 256 << 20  # at most this much fetched and not yet read
 KEPT_OBJECTS = 4  # fetched objects kept after reading: detection reads a head, then all
+# Options of a whole-object fetch, by fsspec protocol: s3fs asks for an object's size (a
+# HEAD request) before each GET, to split a large object in parts; these are small (a
+# larger one streams), so the HEAD would only double the requests (and their CPU).
+FETCH_OPTIONS: dict[str, dict[str, Any]] = {"s3": {"max_concurrency": 1}}
 
 
 def scheme_of(argument: str) -> str | None:
@@ -118,7 +124,8 @@ class Store:
     """One filesystem for a run: lists objects and hands out their bytes, fetching ahead.
 
     `order` is the objects in the order the run reads them; opening one starts the
-    fetch of those after it, up to FETCH_THREADS objects and AHEAD_BYTES at once.
+    fetch of those after it, in batches, up to FETCH_BATCH * FETCH_CALLS objects and
+    AHEAD_BYTES at once.
     """
 
     def __init__(self, scheme: str, endpoint_url: str | None = None, fs: Any = None) -> None:
@@ -258,8 +265,8 @@ class Store:
             data = self._kept.get(item.url)
             future = None if data is not None else self._pending.pop(item.url, None)
         if data is None:
-            if future is None:
-                future = self._fetch(item)
+            if future is None:  # not asked for yet: its batch starts with it
+                future = self._fetch_from(item)
             data = self._result(item, future)
             with self._lock:
                 self._kept[item.url] = data
@@ -282,12 +289,6 @@ class Store:
         except Exception as error:
             raise LogstatError(f"{item.url}: cannot open: {_reason(error)}") from error
 
-    def _fetch(self, item: RemoteObject) -> Future[bytes]:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="logstat-fetch")
-        path = self._path(item.url)
-        return self._pool.submit(self.fs.cat_file, path)
-
     def _result(self, item: RemoteObject, future: Future[bytes]) -> bytes:
         try:
             return future.result()
@@ -296,22 +297,67 @@ class Store:
         except Exception as error:
             raise LogstatError(f"{item.url}: cannot read: {_reason(error)}") from error
 
+    def _fetch_from(self, item: RemoteObject) -> Future[bytes]:
+        """Start fetching `item` (with those read after it, as one batch); its future."""
+        with self._lock:
+            batch = [item, *self._following(item, FETCH_BATCH - 1)]
+            self._submit(batch)
+            return self._pending.pop(item.url)
+
     def _fetch_ahead(self, item: RemoteObject) -> None:
-        """Start fetching the small objects read after `item`, within the byte budget."""
+        """Start fetching the small objects read after `item`, a batch at a time, within
+        FETCH_BATCH * FETCH_CALLS objects and AHEAD_BYTES."""
+        with self._lock:
+            room = FETCH_BATCH * FETCH_CALLS - len(self._pending)
+            if room >= FETCH_BATCH:
+                self._submit(self._following(item, room))
+
+    def _following(self, item: RemoteObject, count: int) -> list[RemoteObject]:
+        """Up to `count` small objects read after `item`, neither fetched nor asked for,
+        within the byte budget (the caller holds the lock)."""
         start = self._position.get(item.url)
         if start is None:
-            return
-        with self._lock:
-            budget = AHEAD_BYTES - sum(self._size(url) for url in self._pending)
-            for following in self.order[start + 1 : start + 1 + FETCH_THREADS * 4]:
-                if len(self._pending) >= FETCH_THREADS * 4 or budget <= 0:
-                    break
-                if following.url in self._pending or following.url in self._kept:
-                    continue
-                if following.size is not None and following.size > SMALL_OBJECT_BYTES:
-                    continue
-                budget -= following.size or 0
-                self._pending[following.url] = self._fetch(following)
+            return []
+        budget = AHEAD_BYTES - sum(self._size(url) for url in self._pending)
+        found: list[RemoteObject] = []
+        for following in self.order[start + 1 : start + 1 + FETCH_BATCH * FETCH_CALLS]:
+            if len(found) >= count or budget <= 0:
+                break
+            if following.url in self._pending or following.url in self._kept:
+                continue
+            if following.size is not None and following.size > SMALL_OBJECT_BYTES:
+                continue
+            budget -= following.size or 0
+            found.append(following)
+        return found
+
+    def _submit(self, items: list[RemoteObject]) -> None:
+        """Fetch `items` in batches, each one call of the store's library that fetches its
+        objects concurrently on the library's event loop (the caller holds the lock)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(FETCH_CALLS, thread_name_prefix="logstat-fetch")
+        for first in range(0, len(items), FETCH_BATCH):
+            batch = {item.url: Future[bytes]() for item in items[first : first + FETCH_BATCH]}
+            self._pending.update(batch)
+            self._pool.submit(self._fetch_batch, batch)
+
+    def _fetch_batch(self, batch: dict[str, Future[bytes]]) -> None:
+        wanted = {
+            self.fs._strip_protocol(self._path(url)): future
+            for url, future in batch.items()
+            if future.set_running_or_notify_cancel()  # False: the run has ended
+        }
+        try:
+            options = FETCH_OPTIONS.get(SCHEMES[self.scheme][0], {})
+            found = self.fs.cat(list(wanted), on_error="return", **options)  # a list: a dict
+        except Exception as error:  # the whole call failed: each object says so
+            found = dict.fromkeys(wanted, error)
+        for path, future in wanted.items():
+            data = found.get(path, FileNotFoundError(path))
+            if isinstance(data, BaseException):
+                future.set_exception(data)
+            else:
+                future.set_result(data)
 
     def _size(self, url: str) -> int:
         position = self._position.get(url)
