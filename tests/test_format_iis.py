@@ -28,6 +28,7 @@ from tests.helpers import (
     run_cli,
     write_log,
 )
+from tests.strategies import IIS_HEADER, iis_entry, iis_requests
 
 IIS_COLUMNS = golden_columns("iis")
 IIS_EXPECTED = {column: column for column in ("status", "substatus", "win32_status")}
@@ -312,3 +313,37 @@ def test_cli_summary_of_a_corpus_file(corpus: Path) -> None:
     assert (file["source"], file["records"], file["rejected"]) == ("iis", 16, 0)
     statuses = {(row["status"], row["substatus"]): row for row in document["statuses"]}
     assert statuses[(404, 0)]["vendor"] == "iis" and statuses[(404, 0)]["count"] == 6
+
+
+# Each line is read alone: a chunk with odd lines reads its records as a clean one does
+
+ODD_IIS_LINES = [
+    "",
+    "   ",
+    '198.51.100.23 - - [01/Mar/2026:01:00:00 +0100] "GET /health HTTP/1.1" 200 2',
+    "2024-03-01 09:00:01 10.0.0.5 GET /images/product",
+    "2024-03-01 09:00:01 10.0.0.5 GET / - 443 - 203.0.113.7 curl/8.4.0 - 20000 0 0 12",
+    '2024-03-01 09:00:01 10.0.0.5 GET / - 443 - 203.0.113.7 "curl 8" - 200 0 0 12',
+    "#Remark: a directive between records",
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.builds(iis_entry, iis_requests()), st.sampled_from(ODD_IIS_LINES)),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_odd_lines_leave_the_records_of_their_chunk_as_they_are(lines: list[str]) -> None:
+    def parsed(body: list[str]) -> list[dict[str, object]]:
+        frame = pl.DataFrame({"line": [*IIS_HEADER, *body]}).with_row_index("line_no", offset=1)
+        parser = iis.make_parser(None)
+        result = parser.parse(frame.with_columns(pl.col("line_no").cast(pl.UInt64)).lazy())
+        return result.collect().drop("line_no").tail(len(body)).to_dicts()
+
+    together = parsed(lines)
+    alone = [row for line in lines for row in parsed([line])]
+    # a chunk of one odd line has no field list in use, so fewer columns: all null
+    assert together == [{name: row.get(name) for name in together[0]} for row in alone]

@@ -319,16 +319,13 @@ class IisParser:
         wanted = None if needed is None else needed | ALWAYS
         built = _Build(found, wanted)
         parsed = parsed.with_columns(built.tokens())
-        outputs = built.outputs()
-        record = pl.col(schema.LINE_KIND) == schema.RECORD
-        parsed = (
-            parsed.with_columns(built.choose().alias("_reading"))
-            .with_columns(*built.checks())
-            .with_columns(*built.bookkeeping())
-            # a line that is not read gets no values, not the misplaced fields of a bad line
-            .with_columns(pl.when(record).then(value) for value in outputs)
+        parsed = _read(
+            parsed.with_columns(built.choose().alias("_reading")).with_columns(*built.checks()),
+            built,
         )
-        used = parsed.filter(pl.col(schema.LINE_KIND) == schema.RECORD)
+        used = parsed.select("_reading", "_ftp", schema.LINE_KIND).filter(
+            pl.col(schema.LINE_KIND) == schema.RECORD
+        )
         for index in used["_reading"].unique().drop_nulls().to_list():
             reading = readings[index]
             if reading.name is not None:
@@ -365,6 +362,41 @@ class IisParser:
             segment_starts.append(line_no)
         self._segment, self._software, self._date = segments[-1], software, dates[-1]
         return segments, segment_starts, dates, date_starts
+
+
+def _read(checked: pl.DataFrame, built: _Build) -> pl.DataFrame:
+    """The checked lines with their values, kind and reject reason.
+
+    The values are converted on every line, and the few lines that are not records
+    (directives, rejects) are then given none rather than the misplaced fields of a
+    bad line; their kind and reason are worked out on them alone.  Blanking every
+    output with a when/then, and formatting a reason on every line, made a chunk with
+    one reject pay again for its whole width (as formats/apart.py explains)."""
+    valid = pl.col("_valid")
+    ftp = (pl.col("_ftp_line") & valid).alias("_ftp")
+    outputs = built.outputs()
+    if checked.get_column("_valid").all():
+        return checked.with_columns(
+            pl.lit(schema.RECORD).alias(schema.LINE_KIND),
+            pl.lit(None, dtype=pl.String).alias(schema.REJECT_REASON),
+            ftp,
+        ).with_columns(outputs)
+    kinds, reasons, _ = built.bookkeeping()
+    found = checked.with_row_index(_ROW).filter(~valid).select(_ROW, kinds, reasons)
+    rows = found.get_column(_ROW)
+    kind = pl.repeat(schema.RECORD, checked.height, dtype=pl.String, eager=True)
+    reason = pl.repeat(None, checked.height, dtype=pl.String, eager=True)
+    values = checked.with_columns(
+        kind.scatter(rows, found.get_column(schema.LINE_KIND)).alias(schema.LINE_KIND),
+        reason.scatter(rows, found.get_column(schema.REJECT_REASON)).alias(schema.REJECT_REASON),
+        ftp,
+    ).with_columns(outputs)
+    # a line that is not read gets no values, not the misplaced fields of a bad line
+    names = [output.meta.output_name() for output in outputs]
+    return values.with_columns(values.get_column(name).scatter(rows, None) for name in names)
+
+
+_ROW = "_row"  # a line's place in its chunk
 
 
 def latest(starts: list[int], values: Sequence[object], dtype: pl.DataType) -> pl.Expr:
