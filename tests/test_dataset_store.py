@@ -197,3 +197,38 @@ def test_a_dataset_below_its_input_prefix_is_refused(
         "ingest", f"s3://{bucket}/AWSLogs/", "--to", f"s3://{bucket}/AWSLogs/ds/", env=environment
     )
     assert code == 2 and error.count("\n") == 1 and "below the input" in error
+
+
+def test_readers_start_from_the_newest_checkpoint(
+    s3: S3Server, environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every CHECKPOINT_EVERY commits (2 here), the run that committed writes what the
+    commits say in one object; readers and later runs read it and the commits after
+    it, not the commits it holds (made unreadable here to prove it)."""
+    monkeypatch.setattr(dataset_store, "CHECKPOINT_EVERY", 2)
+    name = "ds-checkpoints"
+    client = s3.client()
+    client.create_bucket(Bucket=name)
+    delivered = list(deliveries())
+    logs, url = f"s3://{name}/{PREFIX}/", f"s3://{name}/dataset/"
+    added = 0
+    for day in range(3):  # a day delivered, then ingested: commits 1, 2 and 3
+        for key, data in delivered[day * 24 : (day + 1) * 24]:
+            client.put_object(Bucket=name, Key=key, Body=data)
+        added += logstat.ingest(logs, url).rows
+    assert keys(s3, name, "dataset/_logstat/checkpoints/") == [
+        "dataset/_logstat/checkpoints/0000000002.json"
+    ]
+    for sequence in (1, 2):  # held by the checkpoint: never read again
+        client.put_object(
+            Bucket=name, Key=f"dataset/_logstat/commits/{sequence:010d}.json", Body=b"damaged"
+        )
+    expected = truth(name)
+    assert added == expected["totals"]["records"] > 0
+    read_back = json.loads(logstat.summarize(url, tz="UTC").to_json_text())
+    assert counts(read_back) == counts(expected)
+    assert stored_rows(url).height == added
+    assert logstat.ingest(logs, url).rows == 0  # the keys read, as the checkpoint holds them
+    with pytest.raises(LogstatError, match="cannot read the dataset's commit"):
+        client.delete_object(Bucket=name, Key="dataset/_logstat/checkpoints/0000000002.json")
+        logstat.summarize(url, tz="UTC")

@@ -3,6 +3,7 @@
     ROOT/date=.../source=.../part-<base>-<run>-<n>.parquet   parts, under their final names
     ROOT/_logstat/commits/<sequence>.json                     one per run: the commit point
     ROOT/_logstat/runs/<base>-<run>.json                      a run writing (gone when it ends)
+    ROOT/_logstat/checkpoints/<sequence>.json                 the commits up to it, in one
 
 Object stores have no atomic rename and no lock, so a run writes its parts where they
 stay, then creates one small commit object that lists them, only if no object of
@@ -15,6 +16,13 @@ taken, fails and adds nothing (it planned without the first one's rows).  So a r
 whose base is below the newest sequence can never commit any more, and its parts,
 found through its run object, are removed by the next run that looks (at its start,
 and after its own commit, which makes a run killed just before it dead).
+
+A dataset fed every 5 minutes has 100,000 commits in a year: fetching them all would
+make every run slow to start.  So every CHECKPOINT_EVERY commits, the run that
+committed writes a checkpoint: every part the commits up to its own list, and the
+newest of each of their other sections (the files and objects read).  A reader
+fetches the newest checkpoint and the commits after it.  A checkpoint only repeats
+commits, which stay: a run killed before writing one leaves the next run to write it.
 
 This module imports nothing of logstat's but its errors: the caller hands in an
 fsspec filesystem (reading/objects.py makes them) and paths without the scheme.
@@ -35,6 +43,9 @@ from logstat.errors import LogstatError
 COMMIT_VERSION = 1  # as dataset_commits.COMMIT_VERSION: one record format on disk and in stores
 COMMITS = "_logstat/commits"
 RUNS = "_logstat/runs"
+CHECKPOINTS = "_logstat/checkpoints"
+CHECKPOINT_EVERY = 100  # commits: a reader fetches a checkpoint and fewer commits than this
+CHECKPOINT_VERSION = 1
 _COMMIT = re.compile(r"([0-9]{10})\.json")
 _RUN = re.compile(r"([0-9]{10})-([0-9a-f]{12})\.json")
 
@@ -50,8 +61,13 @@ def _reason(error: BaseException) -> str:
 
 def commit_paths(fs: Any, root: str) -> list[tuple[int, str]]:
     """The commit objects, oldest first, with their sequence numbers."""
+    return _sequenced(fs, f"{root}/{COMMITS}")
+
+
+def _sequenced(fs: Any, folder: str) -> list[tuple[int, str]]:
+    """The objects of `folder` named for a sequence number, in its order."""
     try:
-        names = fs.ls(f"{root}/{COMMITS}", detail=False)
+        names = fs.ls(folder, detail=False)
     except FileNotFoundError:
         return []
     found = []
@@ -87,9 +103,75 @@ def read_commits(fs: Any, paths: list[str]) -> list[dict[str, Any]]:
     return documents
 
 
+def committed_documents(
+    fs: Any, root: str, upto: int | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """What the commits up to sequence `upto` (every one when None) say, oldest first:
+    the newest checkpoint at or before it as one document, then the commits after it;
+    and that checkpoint's sequence (0: none)."""
+    commits = [
+        (sequence, path)
+        for sequence, path in commit_paths(fs, root)
+        if upto is None or sequence <= upto
+    ]
+    newest = commits[-1][0] if commits else 0
+    usable = [item for item in _sequenced(fs, f"{root}/{CHECKPOINTS}") if item[0] <= newest]
+    documents = []
+    checkpoint = 0
+    if usable:
+        checkpoint, path = usable[-1]
+        documents.append(_read_checkpoint(fs, path, checkpoint))
+    later = [path for sequence, path in commits if sequence > checkpoint]
+    return checkpoint, documents + read_commits(fs, later)
+
+
+def _read_checkpoint(fs: Any, path: str, sequence: int) -> dict[str, Any]:
+    """A checkpoint, as one document of the commits it holds."""
+    try:
+        document = json.loads(fs.cat_file(path))
+    except Exception as error:
+        raise LogstatError(
+            f"{path}: cannot read the dataset's checkpoint: {_reason(error)}"
+        ) from error
+    if (
+        not isinstance(document, dict)
+        or document.get("logstat_checkpoint") != CHECKPOINT_VERSION
+        or document.get("sequence") != sequence
+        or not isinstance(document.get("sections"), dict)
+    ):
+        raise LogstatError(
+            f"{path}: not a dataset checkpoint this logstat reads (format {CHECKPOINT_VERSION})"
+        )
+    return {**document["sections"], "parts": document.get("parts", [])}
+
+
+def checkpoint_of(documents: list[dict[str, Any]], sequence: int) -> dict[str, Any]:
+    """The checkpoint of the commits up to `sequence`, from what they say (oldest first)."""
+    sections: dict[str, Any] = {}
+    parts: list[Any] = []
+    for document in documents:
+        parts += document.get("parts", [])
+        sections.update(
+            (name, value) for name, value in document.items() if name not in _PER_COMMIT
+        )
+    return {
+        "logstat_checkpoint": CHECKPOINT_VERSION,
+        "sequence": sequence,
+        "written_at": _now(),
+        "sections": sections,
+        "parts": parts,
+    }
+
+
+# what each commit says of itself alone; its other sections are the newest word
+_PER_COMMIT = frozenset(
+    {"logstat_commit", "run", "committed_at", "rows", "parts", "append", "ranges"}
+)
+
+
 def committed_parts(fs: Any, root: str) -> list[dict[str, Any]]:
     """Every part some commit lists ({"path": relative to ROOT, "rows", "bytes"})."""
-    documents = read_commits(fs, [path for _, path in commit_paths(fs, root)])
+    _, documents = committed_documents(fs, root)
     parts = []
     for document in documents:
         for part in document.get("parts", []):
@@ -148,6 +230,7 @@ class StoreLedger:
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     base: int = 0
     _documents: list[dict[str, Any]] | None = None
+    _checkpoint: int = 0  # the sequence of the checkpoint _documents start with (0: none)
     _committed: int | None = None
 
     @classmethod
@@ -181,10 +264,7 @@ class StoreLedger:
     def documents(self) -> list[dict[str, Any]]:
         """The commits up to this run's base (what it plans from), oldest first."""
         if self._documents is None:
-            paths = [
-                path for sequence, path in commit_paths(self.fs, self.root) if sequence <= self.base
-            ]
-            self._documents = read_commits(self.fs, paths)
+            self._checkpoint, self._documents = committed_documents(self.fs, self.root, self.base)
         return self._documents
 
     def files(self) -> list[dict[str, Any]] | None:
@@ -220,7 +300,19 @@ class StoreLedger:
         except Exception as error:
             raise LogstatError(f"{self.url}: cannot commit: {_reason(error)}") from error
         self._committed = sequence
+        self._write_checkpoint(sequence, document)
         return path
+
+    def _write_checkpoint(self, sequence: int, document: dict[str, Any]) -> None:
+        """After CHECKPOINT_EVERY commits since the last checkpoint, a new one; failing
+        to write it loses nothing (the commits stay), so it fails quietly."""
+        with contextlib.suppress(Exception):
+            documents = self.documents()  # read before writing parts, or now
+            if sequence - self._checkpoint < CHECKPOINT_EVERY:
+                return
+            checkpoint = checkpoint_of([*documents, document], sequence)
+            path = f"{self.root}/{CHECKPOINTS}/{sequence:010d}.json"
+            self.fs.pipe_file(path, (json.dumps(checkpoint) + "\n").encode())
 
     def move_in(self) -> None:
         """Nothing to move: the parts are where they stay.  This run's own record goes,
