@@ -218,6 +218,11 @@ PAGE_STATE = """(() => ({
   latencyHidden: document.getElementById("latency-section").hidden,
   latencyRows: [...document.querySelectorAll("#latency-table tbody tr")].map(
     (row) => [...row.cells].map((cell) => cell.textContent)),
+  pathLatencyHidden: document.getElementById("path-latency").hidden,
+  pathLatencyRows: [...document.querySelectorAll("#path-latency-table tbody tr")].map(
+    (row) => [...row.cells].map((cell) => cell.textContent)),
+  pathBytesRows: [...document.querySelectorAll("#path-bytes-table tbody tr")].map(
+    (row) => [...row.cells].map((cell) => cell.textContent)),
   slowestRows: [...document.querySelectorAll("#slowest-table tbody tr")].map(
     (row) => [...row.cells].map((cell) => cell.textContent)),
   groupsHidden: document.getElementById("file-groups-section").hidden,
@@ -359,7 +364,8 @@ def test_latency_tables_render_for_logs_with_durations(tmp_path: Path, browser: 
     log.write_bytes((FIXTURES / "alb" / "requests.log").read_bytes())
     output = tmp_path / "report.html"
     assert cli("dashboard", str(log), "-o", str(output), "-q") == 0
-    latency = page_data(output)["latency"]
+    data = page_data(output)
+    latency, data_labels = data["latency"], data["measure_labels"]
     browser.open(output.as_uri())
     state = browser.evaluate(PAGE_STATE)
     assert browser.problems() == []
@@ -368,6 +374,14 @@ def test_latency_tables_render_for_logs_with_durations(tmp_path: Path, browser: 
     assert {row[2] for row in state["latencyRows"]} == {"total", "request", "target", "response"}
     slowest = latency["slowest"][0]
     assert state["slowestRows"][0][4] == slowest["path"]
+    # the paths with the most requests (the page's top 20), as in the page's data
+    top = latency["top_paths"]
+    assert top["limit"] == 20 and top["error"] == 0 and not state["pathLatencyHidden"]
+    assert [row[:3] for row in state["pathLatencyRows"]] == [
+        [row["path"], data_labels[row["measure"]], str(row["requests"])]
+        for row in top["by_path"]
+    ]
+    assert [row[0] for row in state["pathBytesRows"]] == [row["path"] for row in top["paths"]]
     plain = write_sample(tmp_path / "access.log")
     assert cli("dashboard", str(plain), "-o", str(output), "-q") == 0
     assert page_data(output)["latency"] is None

@@ -217,8 +217,9 @@ def test_durations_are_shown_to_three_digits(seconds: float, shown: str) -> None
 
 def test_latency_tables_fit_80_columns() -> None:
     logs = [FIXTURES / "alb" / "requests.log", REPORT_FIXTURES / "upstream.log"]
-    summary = summarise(logs, ReportSettings(top=3), format=None)
+    summary = summarise(logs, ReportSettings(top=3), format=None)  # with the top paths
     text = render_plain(summary, width=80)
+    assert "Latency by path" in text
     start = text.index("Latency by class")
     assert all(len(line) <= 80 for line in text[start:].splitlines()), text[start:]
 

@@ -73,6 +73,7 @@ SETTINGS = st.builds(
     top_by=st.sampled_from([None, "status"]),
     by=st.sampled_from([None, "source", "host", "file"]),
     counts=st.booleans(),
+    path_latency=st.sampled_from([None, 0, 2]),
     rules=st.sampled_from([(), parse_rules(["5xx > 10%", "rejected > 0", "requests < 1"])]),
 )
 

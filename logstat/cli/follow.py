@@ -93,7 +93,9 @@ def follow(
     filters = request_filters(
         None, None, status or (), path, host or (), method or (), source or (), zone
     )
-    settings = ReportSettings(filters=filters, top=top, top_fields=("path",), top_by="class")
+    settings = ReportSettings(
+        filters=filters, top=top, top_fields=("path",), top_by="class", path_latency=0
+    )  # the live view shows no latency: none per path either
     options = reading_options(format, log_format, vendor or (), json_keys)
     follower = Follower(list(logs), options)
     if not sys.stdout.isatty():

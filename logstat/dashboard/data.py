@@ -55,7 +55,8 @@ class DashboardBuilder:
         self.zone = zone  # --tz: the times shown, and the hours and days the bars start on
         # the filters (--status, --since ...) apply to every chart and table, as in summary
         self.filters = filters or Filters()
-        self.summary = PartialSummary(ReportSettings(filters=self.filters))
+        # with the latency and bytes of the `top` paths with the most requests
+        self.summary = PartialSummary(ReportSettings(filters=self.filters, path_latency=top))
         self._minutes: list[pl.DataFrame] = []
         # bounded like the --top counts: exact until topk.BUDGET distinct (class, status, path)
         self._paths = TopCounts(["status_class", "status"], "path", dict(PATH_SCHEMA))

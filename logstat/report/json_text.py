@@ -16,6 +16,7 @@ from itertools import groupby
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
+OMIT_NONE = "omit_none"  # field metadata: left out of the JSON when None (a field that is rare)
 INDENT = "  "
 SCALARS = frozenset({str, int, float, bool, type(None)})
 

@@ -4,8 +4,10 @@ how the quantiles are made and how close they are."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from logstat.report.json_text import OMIT_NONE
 
 # Measures, as a table names them: the whole request, then the parts of it a proxy
 # logs apart (the format's extra columns, schema.WITH_DURATION), so that a slow backend
@@ -83,6 +85,43 @@ class SlowRequest:
 
 
 @dataclass
+class PathCount:
+    """One of the top paths: the requests its figures describe, and the bytes sent."""
+
+    path: str
+    requests: int  # counted: the true count is at most `error` (TopPaths) more
+    with_bytes: int  # requests that logged a byte count
+    bytes: int
+
+
+@dataclass
+class PathDurations:
+    """Durations of one of the top paths (every source), one measure."""
+
+    path: str
+    measure: str
+    requests: int  # with this duration, of the path's counted requests
+    p50: float
+    p90: float
+    p99: float
+    max: float
+    mean: float
+    sum: float
+
+
+@dataclass
+class TopPaths:
+    """Latency and bytes of the paths with the most requests (summary/path_latency.py)."""
+
+    limit: int  # --top N
+    # 0: every path's figures describe all its requests; else a path's count may be low by
+    # up to this (more distinct paths than are held), its figures describing those counted
+    error: int
+    paths: list[PathCount]  # most requests first
+    by_path: list[PathDurations]  # in the order of `paths`, then of the measures
+
+
+@dataclass
 class Latency:
     relative_accuracy: float  # of p50/p90/p99: |estimate - true| <= this x true
     negative: int  # durations below zero (clock steps): in no quantile
@@ -90,3 +129,4 @@ class Latency:
     by_status: list[StatusDurations]
     bytes_by_status: list[StatusBytes]
     slowest: list[SlowRequest]  # slowest first
+    top_paths: TopPaths | None = field(default=None, metadata={OMIT_NONE: True})

@@ -12,7 +12,9 @@ from logstat.report.latency_model import (
     MEASURE_LABELS,
     ClassDurations,
     Latency,
+    PathDurations,
     StatusDurations,
+    TopPaths,
 )
 from logstat.report.model import status_text
 from logstat.time_zones import UTC_ZONE, DisplayZone
@@ -62,7 +64,7 @@ def duration_text(seconds: float) -> str:
     raise AssertionError("unreachable")
 
 
-def _figures(row: ClassDurations | StatusDurations) -> list[str]:
+def _figures(row: ClassDurations | StatusDurations | PathDurations) -> list[str]:
     return [
         _count(row.requests),
         *(duration_text(value) for value in (row.p50, row.p90, row.p99, row.max, row.mean)),
@@ -144,6 +146,8 @@ def latency_tables(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Table
                 frozenset(range(1 + several_sources, 4 + several_sources)),
             )
         )
+    if latency.top_paths is not None and latency.top_paths.paths:
+        result.extend(_path_tables(latency.top_paths, accuracy))
     if latency.slowest:
         result.append(
             _table(
@@ -161,6 +165,58 @@ def latency_tables(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Table
                 ],
                 frozenset({0}),
                 layout=Layout({"path": DATA}, ("time",)),
+            )
+        )
+    return result
+
+
+def _path_tables(top: TopPaths, accuracy: str) -> list[Table]:
+    """Latency and bytes of the paths with the most requests."""
+    phases = any(row.measure != "request_time_s" for row in top.by_path)
+    time_column = ["time"] if phases else []
+    counted = (
+        "every request of each path is counted"
+        if not top.error
+        else f"more distinct paths than are held: a path's requests may be undercounted by"
+        f" up to {_count(top.error)}, and its figures describe the requests counted"
+    )
+    result = []
+    if top.by_path:
+        result.append(
+            _table(
+                f"Latency by path (the {len(top.paths)} with the most requests)",
+                ["path", *time_column, *FIGURES],
+                [
+                    [
+                        safe(row.path),
+                        *([MEASURE_LABELS[row.measure]] if phases else []),
+                        *_figures(row),
+                    ]
+                    for row in top.by_path
+                ],
+                frozenset(range(1 + len(time_column), 1 + len(time_column) + len(FIGURES))),
+                f"p50/p90/p99 within {accuracy}; requests, max and mean exact; {counted}.",
+                Layout({"path": DATA}, ("mean", "p90")),
+            )
+        )
+    sent = [row for row in top.paths if row.with_bytes]
+    if sent:
+        result.append(
+            _table(
+                "Bytes sent by path",
+                ["path", "requests", "bytes", "mean"],
+                [
+                    [
+                        safe(row.path),
+                        _count(row.requests),
+                        _count(row.bytes),
+                        f"{row.bytes / row.with_bytes:,.1f}",
+                    ]
+                    for row in sent
+                ],
+                frozenset({1, 2, 3}),
+                None if top.by_path else f"{counted[0].upper()}{counted[1:]}.",
+                Layout({"path": DATA}),
             )
         )
     return result

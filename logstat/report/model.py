@@ -20,12 +20,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from logstat.report.json_text import dumps_indented
+from logstat.report.json_text import OMIT_NONE, dumps_indented
 from logstat.report.latency_model import Latency
 
 JSON_SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "report/schema/summary.schema.json"  # inside the logstat package
-OMIT_NONE = "omit_none"  # field metadata: left out of the JSON when None (a field that is rare)
 
 
 @dataclass

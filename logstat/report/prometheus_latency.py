@@ -7,7 +7,10 @@ bytes sent is a counter and is.  Written only when some request logged a duratio
 
 from __future__ import annotations
 
-from logstat.report.latency_model import MEASURE_LABELS, Latency, StatusDurations
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from logstat.report.latency_model import MEASURE_LABELS, Latency, PathDurations, StatusDurations
 from logstat.report.model import status_text
 
 DURATION = "logstat_request_duration_seconds"
@@ -15,6 +18,12 @@ PHASE_DURATION = "logstat_request_phase_duration_seconds"
 LARGEST = "logstat_request_duration_max_seconds"
 PHASE_LARGEST = "logstat_request_phase_duration_max_seconds"
 BYTES = "logstat_response_bytes_total"
+# the top paths' (--top N with paths): per run, like the durations by status
+PATH_DURATION = "logstat_path_request_duration_seconds"
+PATH_PHASE_DURATION = "logstat_path_request_phase_duration_seconds"
+PATH_LARGEST = "logstat_path_request_duration_max_seconds"
+PATH_PHASE_LARGEST = "logstat_path_request_phase_duration_max_seconds"
+PATH_BYTES = "logstat_path_response_bytes"
 BYTES_HELP = (
     "Bytes sent to clients, by log source, status class and status code (sources that "
     "log a duration only)."
@@ -50,33 +59,82 @@ def _labels(row: StatusDurations) -> Labels:
     return labels
 
 
-def families(
-    latency: Latency | None,
-) -> list[tuple[str, str, str, list[tuple[str, Labels, float]]]]:
+def _path_labels(row: PathDurations) -> Labels:
+    labels: Labels = (("path", row.path),)
+    if row.measure != "request_time_s":
+        labels += (("phase", MEASURE_LABELS[row.measure]),)
+    return labels
+
+
+Family = tuple[str, str, str, list[tuple[str, Labels, float]]]
+PHASES = (
+    "Durations of the parts of a request a proxy logs apart (phase: ALB/ELB request, target, "
+    "response; HAProxy server; Envoy upstream; nginx upstream, upstream connect, upstream "
+    "header; origin; first byte)"
+)
+
+
+def families(latency: Latency | None) -> list[Family]:
     """(name, type, help, [(sample name, labels, value)]) of the latency metrics."""
     if latency is None:
         return []
     accuracy = f"{latency.relative_accuracy:.0%}"
-    result = []
-    for name, rows, what in (
-        (
-            DURATION,
-            [row for row in latency.by_status if row.measure == "request_time_s"],
-            "Request",
-        ),
-        (
-            PHASE_DURATION,
-            [row for row in latency.by_status if row.measure != "request_time_s"],
-            "Durations of the parts of a request a proxy logs apart (phase: ALB/ELB "
-            "request, target, response; HAProxy server; Envoy upstream; nginx upstream, "
-            "upstream connect, upstream header; origin; first byte)",
-        ),
-    ):
-        if not rows:
+    by_status = "by log source, status class and status code"
+    result = _durations(
+        latency.by_status,
+        _labels,
+        (DURATION, PHASE_DURATION),
+        (LARGEST, PHASE_LARGEST),
+        by_status,
+        accuracy,
+    )
+    top = latency.top_paths
+    if top is not None:
+        result += _durations(
+            top.by_path,
+            _path_labels,
+            (PATH_DURATION, PATH_PHASE_DURATION),
+            (PATH_LARGEST, PATH_PHASE_LARGEST),
+            f"by path, for the {len(top.paths)} paths with the most requests"
+            + (
+                f" (a path's count may be low by up to {top.error}: more distinct paths "
+                "than are held)"
+                if top.error
+                else ""
+            ),
+            accuracy,
+        )
+        sent = [((("path", row.path),), row.bytes) for row in top.paths if row.with_bytes]
+        if sent:
+            result.append(
+                (
+                    PATH_BYTES,
+                    "gauge",
+                    "Bytes sent to clients read from this run's logs, by path, for the "
+                    "paths with the most requests.",
+                    [(PATH_BYTES, labels, value) for labels, value in sent],
+                )
+            )
+    return result
+
+
+def _durations(
+    rows: Sequence[StatusDurations | PathDurations],
+    labels_of: Callable[[Any], Labels],
+    summaries: tuple[str, str],
+    largest_names: tuple[str, str],
+    by_what: str,
+    accuracy: str,
+) -> list[Family]:
+    """The summary metrics (whole requests, then phases) and the largest durations."""
+    result: list[Family] = []
+    for name, whole, what in ((summaries[0], True, "Request"), (summaries[1], False, PHASES)):
+        chosen = [row for row in rows if (row.measure == "request_time_s") == whole]
+        if not chosen:
             continue
         samples: list[tuple[str, Labels, float]] = []
-        for row in rows:
-            labels = _labels(row)
+        for row in chosen:
+            labels = labels_of(row)
             for quantile, value in (("0.5", row.p50), ("0.9", row.p90), ("0.99", row.p99)):
                 samples.append((name, (*labels, ("quantile", quantile)), value))
             samples.append((name + "_sum", labels, row.sum))
@@ -85,16 +143,15 @@ def families(
             (
                 name,
                 "summary",
-                f"{what}, in seconds, read from this run's logs, by log source, "
-                f"status class and status code; quantiles within {accuracy} (a log-bucket "
-                "sketch), sum and count exact.",
+                f"{what}, in seconds, read from this run's logs, {by_what}; quantiles "
+                f"within {accuracy} (a log-bucket sketch), sum and count exact.",
                 samples,
             )
         )
-    for name, whole in ((LARGEST, True), (PHASE_LARGEST, False)):
+    for name, whole in ((largest_names[0], True), (largest_names[1], False)):
         largest = [
-            (name, _labels(row), row.max)
-            for row in latency.by_status
+            (name, labels_of(row), row.max)
+            for row in rows
             if (row.measure == "request_time_s") == whole
         ]
         if largest:
@@ -102,8 +159,7 @@ def families(
                 (
                     name,
                     "gauge",
-                    "The longest duration in seconds read from this run's logs, by log "
-                    "source, status class and status code"
+                    f"The longest duration in seconds read from this run's logs, {by_what}"
                     + ("." if whole else " and phase (the part of the request)."),
                     largest,
                 )

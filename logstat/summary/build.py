@@ -17,6 +17,7 @@ from logstat.summary.drilldown import drilldown
 from logstat.summary.file_rows import FileRow
 from logstat.summary.latency import LatencyCounts
 from logstat.summary.latency_rows import latency_report
+from logstat.summary.path_latency import PathLatency
 from logstat.summary.rows import (
     breakdown,
     class_rows,
@@ -40,6 +41,7 @@ class Counts(Protocol):
     files: dict[int, FileRow]
     top: dict[str, TopCounts]
     latency: LatencyCounts
+    paths: PathLatency | None
     first: datetime | None
     last: datetime | None
     excluded: int
@@ -99,7 +101,7 @@ def build(partial: Counts, vendors: tuple[str, ...]) -> Summary:
         groups=breakdown(counts, chains, own, by, selected) if by else None,
         counts=count_rows(counts) if settings.counts else None,
         alerts=evaluate(settings.rules, counts, files) if settings.rules else None,
-        latency=latency_report(partial.latency),
+        latency=latency_report(partial.latency, partial.paths, settings.latency_paths()),
     )
 
 

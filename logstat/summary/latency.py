@@ -42,6 +42,7 @@ NEGATIVE = -(2**31)
 ZERO = NEGATIVE + 1
 SLOW_COLUMNS = [DURATION, "source", "timestamp", "status", "path"]
 COMPACT_EVERY = 64
+EXTREMES = [pl.col("largest").max(), pl.col("smallest").min(), pl.col("microseconds").sum()]
 
 
 class Table:
@@ -83,10 +84,7 @@ class LatencyCounts:
     def __init__(self, slowest: int) -> None:
         self.slowest_kept = slowest
         self.buckets = Table([*KEYS, MEASURE, BUCKET], [pl.col(COUNT).sum()])
-        self.extremes = Table(
-            [*KEYS, MEASURE],
-            [pl.col("largest").max(), pl.col("smallest").min(), pl.col("microseconds").sum()],
-        )
+        self.extremes = Table([*KEYS, MEASURE], EXTREMES)
         self.bytes = Table(KEYS, [pl.col("with_bytes").sum(), pl.col("bytes").sum()])
         self.slowest: pl.DataFrame | None = None
 
@@ -94,34 +92,9 @@ class LatencyCounts:
         """Count in selected records; nothing happens unless their format logs a duration."""
         if DURATION not in records.columns or records.height == 0:
             return
-        measures = [name for name in MEASURES if name in records.columns]
-        durations = (
-            records.select(*KEYS, *measures)
-            .unpivot(index=KEYS, on=measures, variable_name=MEASURE, value_name="seconds")
-            .filter(pl.col("seconds").is_finite())  # null, NaN and infinity say nothing
-        )
-        seconds = pl.col("seconds")
-        index = (
-            pl.when(seconds > 0)
-            .then((seconds.log() / LOG_GAMMA).ceil())
-            .when(seconds == 0)
-            .then(ZERO)
-            .otherwise(NEGATIVE)
-            .cast(pl.Int32)
-            .alias(BUCKET)
-        )
-        grouped = durations.group_by(*KEYS, MEASURE, index).agg(
-            pl.len().cast(pl.Int64).alias(COUNT)
-        )
-        self.buckets.add(grouped)
-        measured = durations.filter(seconds >= 0).group_by(*KEYS, MEASURE)
-        self.extremes.add(
-            measured.agg(
-                seconds.max().alias("largest"),
-                seconds.min().alias("smallest"),
-                (seconds * 1_000_000).round().cast(pl.Int64).sum().alias("microseconds"),
-            )
-        )
+        durations = measured_durations(records, KEYS)
+        self.buckets.add(bucket_counts(durations, KEYS))
+        self.extremes.add(extreme_figures(durations, KEYS))
         sent = records.get_column("bytes_sent") if "bytes_sent" in records.columns else None
         if sent is not None and sent.null_count() < records.height:
             self.bytes.add(
@@ -163,6 +136,46 @@ class LatencyCounts:
         self.slowest = both.sort(
             SLOW_COLUMNS, descending=[True, False, False, False, False], nulls_last=True
         ).head(self.slowest_kept)
+
+
+def measured_durations(records: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+    """One row per (record, measure it logs): `keys`, MEASURE and `seconds`."""
+    measures = [name for name in MEASURES if name in records.columns]
+    return (
+        records.select(*keys, *measures)
+        .unpivot(index=list(keys), on=measures, variable_name=MEASURE, value_name="seconds")
+        .filter(pl.col("seconds").is_finite())  # null, NaN and infinity say nothing
+    )
+
+
+def bucket_counts(durations: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+    """Durations counted by (`keys`, MEASURE, bucket)."""
+    seconds = pl.col("seconds")
+    index = (
+        pl.when(seconds > 0)
+        .then((seconds.log() / LOG_GAMMA).ceil())
+        .when(seconds == 0)
+        .then(ZERO)
+        .otherwise(NEGATIVE)
+        .cast(pl.Int32)
+        .alias(BUCKET)
+    )
+    return durations.group_by(*keys, MEASURE, index).agg(pl.len().cast(pl.Int64).alias(COUNT))
+
+
+def extreme_figures(durations: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+    """Per (`keys`, MEASURE): the largest and smallest duration >= 0, and their sum in
+    microseconds (exact, as integers)."""
+    seconds = pl.col("seconds")
+    return (
+        durations.filter(seconds >= 0)
+        .group_by(*keys, MEASURE)
+        .agg(
+            seconds.max().alias("largest"),
+            seconds.min().alias("smallest"),
+            (seconds * 1_000_000).round().cast(pl.Int64).sum().alias("microseconds"),
+        )
+    )
 
 
 def bucket_value(index: pl.Expr) -> pl.Expr:

@@ -9,9 +9,12 @@ import polars as pl
 from logstat.report.latency_model import (
     ClassDurations,
     Latency,
+    PathCount,
+    PathDurations,
     SlowRequest,
     StatusBytes,
     StatusDurations,
+    TopPaths,
 )
 from logstat.summary.latency import (
     KEYS,
@@ -23,13 +26,17 @@ from logstat.summary.latency import (
     quantile_name,
     quantiles,
 )
+from logstat.summary.path_latency import PATH, REQUESTS, PathLatency
 from logstat.summary.settings import CLASS_ORDER
 
 QUANTILE_NAMES = [quantile_name(quantile) for quantile in QUANTILES]
 
 
-def latency_report(counts: LatencyCounts) -> Latency | None:
-    """None when no selected record has a duration."""
+def latency_report(
+    counts: LatencyCounts, paths: PathLatency | None = None, limit: int = 0
+) -> Latency | None:
+    """None when no selected record has a duration; per path for the `limit` paths with
+    the most requests when `paths` were counted."""
     buckets, extremes = counts.buckets.table(), counts.extremes.table()
     if buckets is None:
         return None
@@ -79,7 +86,37 @@ def latency_report(counts: LatencyCounts) -> Latency | None:
             )
             for row in (counts.slowest.iter_rows(named=True) if counts.slowest is not None else [])
         ],
+        top_paths=_top_paths(paths, limit) if paths is not None and limit else None,
     )
+
+
+def _top_paths(state: PathLatency, limit: int) -> TopPaths:
+    found = state.top(limit)
+    paths, rows = [], []
+    if found is not None:
+        counts, buckets, extremes = found
+        order = {name: index for index, name in enumerate(counts[PATH])}
+        paths = [
+            PathCount(
+                path=row[PATH],
+                requests=int(row[REQUESTS]),
+                with_bytes=int(row["with_bytes"]),
+                bytes=int(row["bytes"]),
+            )
+            for row in counts.iter_rows(named=True)
+        ]
+        if buckets is not None and buckets.height:
+            durations = _durations(buckets, extremes, [PATH, MEASURE])
+            measures = {name: index for index, name in enumerate(MEASURES)}
+            measured = durations.filter(pl.col("requests") > 0).iter_rows(named=True)
+            rows = sorted(
+                (
+                    PathDurations(path=row[PATH], measure=row[MEASURE], **_figures(row))
+                    for row in measured
+                ),
+                key=lambda row: (order[row.path], measures[row.measure]),
+            )
+    return TopPaths(limit=limit, error=state.error, paths=paths, by_path=rows)
 
 
 def _durations(

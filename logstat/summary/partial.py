@@ -24,6 +24,7 @@ from logstat.reading.runs import FileRun
 from logstat.report.model import Summary
 from logstat.summary.file_rows import FileRow, file_rows
 from logstat.summary.latency import LatencyCounts
+from logstat.summary.path_latency import PathLatency
 from logstat.summary.settings import (
     BUCKET,
     LAYER_KEYS,
@@ -78,6 +79,8 @@ class PartialSummary:
             for name in self.settings.drilled()
         }
         self.latency = LatencyCounts(self.settings.slowest())  # sources that log durations
+        # and per path, for the top paths' latency (--top with paths; the dashboard)
+        self.paths = PathLatency() if self.settings.latency_paths() else None
         self.first: datetime | None = None  # earliest selected request time
         self.last: datetime | None = None
         self.excluded = 0  # records the filters left out
@@ -110,6 +113,8 @@ class PartialSummary:
             if counts.pending_parts >= COMPACT_EVERY:
                 counts.compact()  # as the tables: memory follows the distinct values
         self.latency.merge(other.latency)
+        if self.paths is not None and other.paths is not None:
+            self.paths.merge(other.paths)
         self.first = _earliest(self.first, other.first)
         self.last = _latest(self.last, other.last)
         self.excluded += other.excluded
@@ -131,7 +136,9 @@ class PartialSummary:
         (the --top counts by topk.BUDGET, whatever the number of distinct values)."""
         tables = [self.statuses, self.rejects, self.buckets, *self.layers.values()]
         top = sum(counts.held_rows for counts in self.top.values())
-        return top + self.latency.held_rows + sum(counted.held_rows for counted in tables)
+        paths = self.paths.held_rows if self.paths is not None else 0
+        latency = self.latency.held_rows + paths
+        return top + latency + sum(counted.held_rows for counted in tables)
 
     def status_counts(self) -> pl.DataFrame:
         """Selected records by the status keys (+ detail keys), with `count`."""
@@ -177,6 +184,8 @@ class PartialSummary:
             records = kept
         part.statuses.add(records.group_by(part.statuses.keys).agg(count))
         part.latency.add(records)
+        if part.paths is not None:
+            part.paths.add(records)
         timestamps = records.get_column("timestamp")
         part.first, part.last = timestamps.min(), timestamps.max()  # type: ignore[assignment]
         if settings.every is not None:

@@ -57,6 +57,9 @@ class ReportSettings:
     by: str | None = None  # --by source|host|file; None: per source when several are read
     counts: bool = False  # fine counts by source/host/status for counters (Prometheus)
     rules: tuple[Rule, ...] = ()  # --fail-if
+    # latency and bytes of this many paths with the most requests (0: none); None: --top N
+    # when path is a --top field (the summary's), else none
+    path_latency: int | None = None
 
     def needed(self) -> set[str]:
         """The parsed columns this report reads (drives the pipeline's projection)."""
@@ -82,6 +85,12 @@ class ReportSettings:
     def slowest(self) -> int:
         """How many of the slowest requests the latency report lists (--top N, else 10)."""
         return self.top or SLOWEST
+
+    def latency_paths(self) -> int:
+        """How many top paths the latency report shows (0: no figures per path)."""
+        if self.path_latency is not None:
+            return self.path_latency
+        return self.top if "path" in self.drilled() else 0
 
     def drilled(self) -> tuple[str, ...]:
         """The fields --top counts values of (none without --top)."""

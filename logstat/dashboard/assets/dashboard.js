@@ -243,6 +243,16 @@
 
   if (data.latency) {
     const latency = data.latency;
+    // the measure, then its figures: by status and by path alike
+    const durationColumns = [
+      ["time", (row) => data.measure_labels[row.measure] || row.measure],
+      ["requests", (row) => numbers.format(row.requests), "number"],
+      ["p50", (row) => seconds(row.p50), "number"],
+      ["p90", (row) => seconds(row.p90), "number"],
+      ["p99", (row) => seconds(row.p99), "number"],
+      ["max", (row) => seconds(row.max), "number"],
+      ["mean", (row) => seconds(row.mean), "number"],
+    ];
     document.getElementById("latency-section").hidden = false;
     document.getElementById("latency-note").textContent =
       "p50/p90/p99 within " + Math.round(latency.relative_accuracy * 100) + "% (a log-bucket sketch); " +
@@ -251,13 +261,7 @@
     fillTable("latency-table", [
       ["source", (row) => row.source],
       ["status", (row) => statusText(row.status, null)],
-      ["time", (row) => data.measure_labels[row.measure] || row.measure],
-      ["requests", (row) => numbers.format(row.requests), "number"],
-      ["p50", (row) => seconds(row.p50), "number"],
-      ["p90", (row) => seconds(row.p90), "number"],
-      ["p99", (row) => seconds(row.p99), "number"],
-      ["max", (row) => seconds(row.max), "number"],
-      ["mean", (row) => seconds(row.mean), "number"],
+      ...durationColumns,
     ], latency.by_status, "");
     fillTable("bytes-table", [
       ["source", (row) => row.source],
@@ -266,6 +270,27 @@
       ["bytes", (row) => numbers.format(row.bytes), "number"],
       ["mean", (row) => numbers.format(row.mean), "number"],
     ], latency.bytes_by_status, "no byte counts logged");
+    const top = latency.top_paths;
+    if (top && top.paths.length > 0) {
+      // the paths with the most requests; past the paths held, a count may be low
+      document.getElementById("path-latency").hidden = false;
+      document.getElementById("path-latency-note").textContent =
+        "The " + top.paths.length + " paths with the most requests. " +
+        (top.error
+          ? "More distinct paths than are held: a path's requests may be undercounted by up to " +
+            numbers.format(top.error) + ", and its figures describe the requests counted."
+          : "Every request of each path is counted.");
+      fillTable("path-latency-table", [
+        ["path", (row) => row.path, "path"],
+        ...durationColumns,
+      ], top.by_path, "no durations logged");
+      fillTable("path-bytes-table", [
+        ["path", (row) => row.path, "path"],
+        ["requests", (row) => numbers.format(row.requests), "number"],
+        ["bytes", (row) => numbers.format(row.bytes), "number"],
+        ["mean", (row) => (row.with_bytes ? numbers.format(row.bytes / row.with_bytes) : "-"), "number"],
+      ], top.paths, "");
+    }
     fillTable("slowest-table", [
       ["duration", (row) => seconds(row.seconds), "number"],
       ["source", (row) => row.source],
