@@ -229,6 +229,20 @@ def test_readers_start_from_the_newest_checkpoint(
     assert counts(read_back) == counts(expected)
     assert stored_rows(url).height == added
     assert logstat.ingest(logs, url).rows == 0  # the keys read, as the checkpoint holds them
+    fs = filesystem("s3")
+    whole: list[str] = []
+
+    class Counting:  # the filesystem, noting the folders it lists whole
+        def __getattr__(self, attribute: str) -> Any:
+            return getattr(fs, attribute)
+
+        def ls(self, path: str, **options: Any) -> Any:
+            whole.append(path)
+            return fs.ls(path, **options)
+
+    checkpoint, documents = dataset_store.committed_documents(Counting(), f"{name}/dataset")
+    assert checkpoint == 2 and len(documents) == 2  # the checkpoint, then commit 3
+    assert whole == [f"{name}/dataset/_logstat/checkpoints"]  # commits: listed from 2 on
     with pytest.raises(LogstatError, match="cannot read the dataset's commit"):
         client.delete_object(Bucket=name, Key="dataset/_logstat/checkpoints/0000000002.json")
         logstat.summarize(url, tz="UTC")

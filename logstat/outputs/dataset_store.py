@@ -21,11 +21,13 @@ A dataset fed every 5 minutes has 100,000 commits in a year: fetching them all w
 make every run slow to start.  So every CHECKPOINT_EVERY commits, the run that
 committed writes a checkpoint: every part the commits up to its own list, and the
 newest of each of their other sections (the files and objects read).  A reader
-fetches the newest checkpoint and the commits after it.  A checkpoint only repeats
-commits, which stay: a run killed before writing one leaves the next run to write it.
+fetches the newest checkpoint and the commits after it, listed from it on.  A
+checkpoint only repeats commits, which stay: a run killed before writing one leaves
+the next run to write it.
 
-This module imports nothing of logstat's but its errors: the caller hands in an
-fsspec filesystem (reading/objects.py makes them) and paths without the scheme.
+This module imports nothing of logstat's but its errors and the stores' listing from a
+key (reading/object_pages.py): the caller hands in an fsspec filesystem
+(reading/objects.py makes them) and paths without the scheme.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from logstat.errors import LogstatError
+from logstat.reading import object_pages
 
 COMMIT_VERSION = 1  # as dataset_commits.COMMIT_VERSION: one record format on disk and in stores
 COMMITS = "_logstat/commits"
@@ -59,21 +62,33 @@ def _reason(error: BaseException) -> str:
     return text
 
 
-def commit_paths(fs: Any, root: str) -> list[tuple[int, str]]:
-    """The commit objects, oldest first, with their sequence numbers."""
-    return _sequenced(fs, f"{root}/{COMMITS}")
+def commit_paths(fs: Any, root: str, start: int = 0) -> list[tuple[int, str]]:
+    """The commit objects from sequence `start` on, oldest first, with their sequence
+    numbers: listed from there when the store can (a year of commits is 100 pages)."""
+    return _sequenced(fs, f"{root}/{COMMITS}", start)
 
 
-def _sequenced(fs: Any, folder: str) -> list[tuple[int, str]]:
-    """The objects of `folder` named for a sequence number, in its order."""
+def newest_checkpoint(fs: Any, root: str, upto: int | None = None) -> tuple[int, str | None]:
+    """The newest checkpoint at or before sequence `upto` (any when None): (0, None) when
+    there is none."""
+    found = [
+        item for item in _sequenced(fs, f"{root}/{CHECKPOINTS}") if upto is None or item[0] <= upto
+    ]
+    return found[-1] if found else (0, None)
+
+
+def _sequenced(fs: Any, folder: str, start: int = 0) -> list[tuple[int, str]]:
+    """The objects of `folder` named for a sequence number, from `start` on, in order."""
+    names = object_pages.names_from(fs, folder, f"{start:010d}.json") if start else None
     try:
-        names = fs.ls(folder, detail=False)
+        if names is None:
+            names = fs.ls(folder, detail=False)
     except FileNotFoundError:
         return []
     found = []
     for name in names:
         matched = _COMMIT.fullmatch(name.rstrip("/").rsplit("/", 1)[-1])
-        if matched:
+        if matched and int(matched[1]) >= start:
             found.append((int(matched[1]), name))
     return sorted(found)
 
@@ -109,19 +124,13 @@ def committed_documents(
     """What the commits up to sequence `upto` (every one when None) say, oldest first:
     the newest checkpoint at or before it as one document, then the commits after it;
     and that checkpoint's sequence (0: none)."""
-    commits = [
-        (sequence, path)
-        for sequence, path in commit_paths(fs, root)
-        if upto is None or sequence <= upto
+    checkpoint, path = newest_checkpoint(fs, root, upto)
+    documents = [] if path is None else [_read_checkpoint(fs, path, checkpoint)]
+    later = [
+        path
+        for sequence, path in commit_paths(fs, root, checkpoint)
+        if sequence > checkpoint and (upto is None or sequence <= upto)
     ]
-    newest = commits[-1][0] if commits else 0
-    usable = [item for item in _sequenced(fs, f"{root}/{CHECKPOINTS}") if item[0] <= newest]
-    documents = []
-    checkpoint = 0
-    if usable:
-        checkpoint, path = usable[-1]
-        documents.append(_read_checkpoint(fs, path, checkpoint))
-    later = [path for sequence, path in commits if sequence > checkpoint]
     return checkpoint, documents + read_commits(fs, later)
 
 
@@ -183,10 +192,7 @@ def committed_parts(fs: Any, root: str) -> list[dict[str, Any]]:
 
 def is_store_dataset(fs: Any, root: str) -> bool:
     """Whether ROOT holds commits (only a committed run makes a dataset)."""
-    try:
-        return bool(fs.ls(f"{root}/{COMMITS}", detail=False))
-    except FileNotFoundError:
-        return False
+    return newest_checkpoint(fs, root)[1] is not None or bool(commit_paths(fs, root))
 
 
 @dataclass
@@ -237,7 +243,7 @@ class StoreLedger:
     def open(cls, fs: Any, root: str, url: str) -> StoreLedger:
         ledger = cls(fs, root.rstrip("/"), url)
         try:
-            commits = commit_paths(fs, ledger.root)
+            commits = commit_paths(fs, ledger.root, newest_checkpoint(fs, ledger.root)[0])
             ledger.base = commits[-1][0] if commits else 0
             ledger.remove_dead_runs(ledger.base)
             fs.pipe_file(ledger._run_path(), json.dumps({"started_at": _now()}).encode())

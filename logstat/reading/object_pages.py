@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from logstat.reading.object_listing import LAST, Listed, Page, Pages
+from logstat.reading.object_listing import LAST, PAGE_KEYS, Listed, Page, Pages
 
 
 def pages_for(protocol: str, fs: Any, bucket: str, listed: list[int]) -> Pages | None:
@@ -25,6 +25,25 @@ def pages_for(protocol: str, fs: Any, bucket: str, listed: list[int]) -> Pages |
     if protocol == "abfs":
         return AzurePages(fs, bucket, listed)
     return None
+
+
+def names_from(fs: Any, folder: str, first: str) -> list[str] | None:
+    """The objects directly in `folder` (bucket/path) named `first` or after, in order,
+    listed from there when the store can (None when it cannot: list the folder)."""
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    protocol = next((name for name in ("s3", "gcs", "abfs") if name in protocols), "")
+    bucket, _, key = folder.rstrip("/").partition("/")
+    pages = pages_for(protocol, fs, bucket, [0])
+    if pages is None:
+        return None
+    names: list[str] = []
+    token = None
+    while True:
+        page = pages.page(f"{key}/", f"{key}/{first}", PAGE_KEYS, token)
+        names += [f"{bucket}/{entry.key}" for entry in page.entries if not entry.folder]
+        if page.token is None:
+            return names
+        token = page.token
 
 
 @dataclass
