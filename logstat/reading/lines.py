@@ -175,9 +175,12 @@ def split_lines(chunk: Chunk) -> pl.DataFrame:
     except pl.exceptions.ComputeError:  # some line is not UTF-8
         return _split_repairing(chunk)
     # a line still ending in \r had \r\r\n (or ended the data with \r): `in` for one byte
-    # is a fast memchr, and asking the lines is cheaper than searching 16 MB for three bytes
-    if b"\r" in chunk.data and text.str.ends_with("\r").any():
-        text = text.str.strip_chars_end("\r")
+    # is a fast memchr, and asking the lines is cheaper than searching 16 MB for three bytes;
+    # only those lines are copied, not every line of the chunk
+    if b"\r" in chunk.data:
+        ending = text.str.ends_with("\r").arg_true()
+        if ending.len():
+            text = text.scatter(ending, text.gather(ending).str.strip_chars_end("\r"))
     count = text.len()
     return pl.DataFrame(
         {
