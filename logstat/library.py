@@ -143,7 +143,6 @@ def summary_run(
     """
     from logstat.alerts import withhold
     from logstat.engines.dask import cluster_address
-    from logstat.outputs.rejects import RejectsWriter
     from logstat.read_health import doubt
     from logstat.reading import folding
     from logstat.reading.inputs import Inputs
@@ -163,7 +162,11 @@ def summary_run(
         runs = inputs.plan(_paths(paths), read_options)
         counted = PartialSummary(chosen)
         with contextlib.ExitStack() as stack:
-            writer = stack.enter_context(RejectsWriter(Path(rejects))) if rejects else None
+            writer = None
+            if rejects:
+                from logstat.outputs.rejects import RejectsWriter  # here: few runs write them
+
+                writer = stack.enter_context(RejectsWriter(Path(rejects)))
             watch = stack.enter_context(_watching(progress, runs))
             if writer is None and state_path is None and not inputs.is_dataset:
                 # plain files in one streaming query each (reading/folding.py)

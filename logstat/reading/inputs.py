@@ -13,17 +13,22 @@ and render need not know which it was:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats import Choice
-from logstat.reading import dataset, pipeline
+from logstat.reading import pipeline
+from logstat.reading.objects import is_url
 from logstat.reading.runs import FileRun, Options, Progress
 from logstat.reading.sources import Source
-from logstat.reading.state import StateFile
+
+if TYPE_CHECKING:
+    from logstat.reading.state import StateFile
 
 
 def plan_files(
@@ -49,12 +54,21 @@ def plan_files(
 
 class Inputs:
     def __init__(self, state: Path | None = None) -> None:
-        self.state_file = StateFile.open(state) if state is not None else None
+        self.state_file = None
+        if state is not None:
+            # imported here, as the dataset reader below: a plain run starts faster without
+            from logstat.reading.state import StateFile
+
+            self.state_file = StateFile.open(state)
         self._datasets = False
 
     def plan(self, logs: list[str], options: Options) -> list[FileRun]:
         """Detect each input's format (or list a dataset's parts); stop if none is known."""
-        roots = [log for log in logs if dataset.is_dataset(log, options.endpoint_url)]
+        roots = []
+        if any(is_url(log) or os.path.isdir(log) for log in logs):  # what a dataset can be
+            from logstat.reading import dataset
+
+            roots = [log for log in logs if dataset.is_dataset(log, options.endpoint_url)]
         if roots:
             if len(roots) != len(logs):
                 raise LogstatError("read a dataset on its own, not with log files", ExitCode.USAGE)
@@ -74,6 +88,8 @@ class Inputs:
         progress: Progress | None = None,
     ) -> Iterator[tuple[FileRun, pl.DataFrame]]:
         if self._datasets:
+            from logstat.reading import dataset
+
             return dataset.read(
                 [run for run in runs if isinstance(run, dataset.DatasetRun)], needed
             )

@@ -14,10 +14,7 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from logstat.report.escape import safe
 from logstat.report.files import (
@@ -45,6 +42,9 @@ from logstat.report.model import (
 from logstat.status import UNKNOWN, producer_label
 from logstat.status.details import LAYERS as DETAIL_LAYERS
 from logstat.time_zones import UTC_ZONE, DisplayZone
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FILE_GROUPS_TITLE = "Files read, by directory, format and compression"
 # a narrow terminal shows a status's name in its meaning's column: "Not Found: Nothing ..."
@@ -693,6 +693,8 @@ def _notes(
 
 def render_rich(summary: Summary, console: Console, zone: DisplayZone = UTC_ZONE) -> None:
     """Tables fitted to the console's width: meanings wrapped, never cut mid-word."""
+    from rich.text import Text  # here: plain text, piped, needs no rich (tens of ms)
+
     for line in overview(summary, zone):
         for part in wrap_line(line, console.width):
             console.print(Text(part))
@@ -703,6 +705,9 @@ def render_rich(summary: Summary, console: Console, zone: DisplayZone = UTC_ZONE
 def print_section(console: Console, section: Section, every_column: str = EVERY_COLUMN) -> None:
     """One table on a terminal, fitted to its width; `every_column` says where the
     columns it leaves out can be seen."""
+    from rich.table import Table
+    from rich.text import Text
+
     width = console.width
     # the title on its own line: a table title would wrap at the table's width
     for part in wrap_line(section.title, width) if section.title else []:
