@@ -4,22 +4,32 @@ error and figures that describe only the requests counted."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections import Counter
+from importlib import resources
 
+import jsonschema
 import numpy as np
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logstat import schema
-from logstat.report.latency_model import TopPaths
+from logstat.report.latency_model import Latency, TopPaths
+from logstat.report.latency_text import latency_tables
+from logstat.report.model import SCHEMA_RESOURCE
 from logstat.summary.latency import RELATIVE_ACCURACY, bucket_counts, measured_durations
 from logstat.summary.latency_rows import _top_paths
 from logstat.summary.path_latency import PathLatency
 from tests.helpers import FIXTURES, REPORT_FIXTURES, run_cli
 
+# the schema of `latency` alone, its references resolved in the whole schema's $defs
+SCHEMA = json.loads(resources.files("logstat").joinpath(SCHEMA_RESOURCE).read_text("utf-8"))
+LATENCY_SCHEMA = jsonschema.Draft202012Validator(
+    {**SCHEMA["properties"]["latency"], "$defs": SCHEMA["$defs"]}
+)
 EXAMPLES = settings(max_examples=50, deadline=None)
 REQUEST = st.tuples(
     st.integers(0, 30),  # path number: a few busy paths and a tail (skewed below)
@@ -87,6 +97,7 @@ def test_within_budget_any_split_equals_one_pass_and_the_exact_figures(
         pl.col("bytes_sent").sum().alias("bytes"),
         pl.col("bytes_sent").count().alias("with_bytes"),
     )
+    assert all(row.missed == 0 for row in top.paths)
     assert {row.path: (row.requests, row.bytes, row.with_bytes) for row in top.paths} == {
         path: (count, sent, logged) for path, count, sent, logged in truth.iter_rows()
     }
@@ -125,7 +136,9 @@ def test_past_the_budget_counts_stay_within_the_error_and_figures_are_of_those_c
     assert held <= 6 * paths + 2 * rows + widest
     assert top.error <= len(requests)
     for row in top.paths:
-        assert row.requests <= true[row.path] <= row.requests + top.error
+        # each path's own bound, within the state's
+        assert row.requests <= true[row.path] <= row.requests + row.missed
+        assert row.missed <= top.error
     shown = {row.path for row in top.paths}
     for path, count in true.items():
         # a path missing from the list had no more requests than the error allows, or
@@ -150,7 +163,8 @@ def test_a_busy_path_among_many_rare_ones_is_counted_within_the_error() -> None:
     )
     top, held = top_of(frame, 3, 1, limit=3, paths=20, rows=2_000)
     [busy, *_] = top.paths
-    assert busy.path == "/busy" and 3000 - top.error <= busy.requests <= 3000
+    # held from the start in every part: known to be whole, though rare paths were dropped
+    assert (busy.path, busy.requests, busy.missed) == ("/busy", 3000, 0)
     assert 0 < top.error <= count // 21  # requests / (paths held + 1)
     assert held <= 6 * 20 + 2 * 2_000
 
@@ -163,7 +177,7 @@ def test_the_report_shows_the_top_paths_in_every_view() -> None:
     assert top["limit"] == 2 and top["error"] == 0 and len(top["paths"]) <= 2
     assert {row["measure"] for row in top["by_path"]} >= {"request_time_s"}
     _, text, _ = run_cli(log, "--top", "2", in_process=True)
-    assert "Latency by path" in text and "Bytes sent by path" in text
+    assert "Latency by path" in text and "Requests and bytes by path" in text
     _, markdown, _ = run_cli(log, "--top", "2", "--markdown", in_process=True)
     assert "## Latency by path" in markdown
     # without --top, or with --top over other fields: nothing per path
@@ -175,3 +189,20 @@ def test_the_report_shows_the_top_paths_in_every_view() -> None:
     vhosts_log = str(REPORT_FIXTURES / "apache_vhosts.log")
     _, vhosts, _ = run_cli(vhosts_log, "--json", "--top", "2", in_process=True)
     assert "latency" not in json.loads(vhosts)
+
+
+def test_past_the_budget_the_views_say_what_was_not_counted() -> None:
+    """Held for 3 paths: the JSON (valid against the schema) and the text say which
+    counts may be short, and by how much."""
+    requests = [(index % 13 if index % 3 else 0, 0.001 * (index % 40), 10) for index in range(300)]
+    frame = records(requests)
+    top, _ = top_of(frame, 4, 2, limit=5, paths=3)
+    assert top.error > 0 and any(row.missed for row in top.paths)
+    latency = Latency(RELATIVE_ACCURACY, 0, [], [], [], [], top_paths=top)
+    document = json.loads(json.dumps(dataclasses.asdict(latency)))
+    LATENCY_SCHEMA.validate(document)
+    text = "\n".join(
+        "\n".join(["  ".join(row) for row in table["rows"]] + [table["note"] or ""])
+        for table in latency_tables(latency)
+    )
+    assert "<= " in text and "figures describe the requests counted" in text

@@ -89,7 +89,8 @@ class PathCount:
     """One of the top paths: the requests its figures describe, and the bytes sent."""
 
     path: str
-    requests: int  # counted: the true count is at most `error` (TopPaths) more
+    requests: int  # counted: the requests its figures describe
+    missed: int  # at most this many more were not counted (0: all; <= TopPaths.error)
     with_bytes: int  # requests that logged a byte count
     bytes: int
 

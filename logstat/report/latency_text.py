@@ -171,14 +171,15 @@ def latency_tables(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Table
 
 
 def _path_tables(top: TopPaths, accuracy: str) -> list[Table]:
-    """Latency and bytes of the paths with the most requests."""
+    """Latency, requests and bytes of the paths with the most requests."""
     phases = any(row.measure != "request_time_s" for row in top.by_path)
     time_column = ["time"] if phases else []
+    missed = any(row.missed for row in top.paths)
     counted = (
         "every request of each path is counted"
-        if not top.error
-        else f"more distinct paths than are held: a path's requests may be undercounted by"
-        f" up to {_count(top.error)}, and its figures describe the requests counted"
+        if not missed
+        else "more distinct paths than are held: a path's figures describe the requests"
+        " counted, and up to `not counted` more may be missing"
     )
     result = []
     if top.by_path:
@@ -199,24 +200,29 @@ def _path_tables(top: TopPaths, accuracy: str) -> list[Table]:
                 Layout({"path": DATA}, ("mean", "p90")),
             )
         )
-    sent = [row for row in top.paths if row.with_bytes]
-    if sent:
-        result.append(
-            _table(
-                "Bytes sent by path",
-                ["path", "requests", "bytes", "mean"],
+    sent = any(row.with_bytes for row in top.paths)
+    headers = ["path", "requests", *(["not counted"] if missed else [])]
+    headers += ["bytes", "mean"] if sent else []
+    result.append(
+        _table(
+            "Requests and bytes by path",
+            headers,
+            [
                 [
-                    [
-                        safe(row.path),
-                        _count(row.requests),
-                        _count(row.bytes),
-                        f"{row.bytes / row.with_bytes:,.1f}",
-                    ]
-                    for row in sent
-                ],
-                frozenset({1, 2, 3}),
-                None if top.by_path else f"{counted[0].upper()}{counted[1:]}.",
-                Layout({"path": DATA}),
-            )
+                    safe(row.path),
+                    _count(row.requests),
+                    *([f"<= {_count(row.missed)}" if row.missed else "0"] if missed else []),
+                    *(
+                        [_count(row.bytes), f"{row.bytes / row.with_bytes:,.1f}"]
+                        if row.with_bytes
+                        else ["-", "-"]
+                    )[: 2 if sent else 0],
+                ]
+                for row in top.paths
+            ],
+            frozenset(range(1, len(headers))),
+            None if top.by_path else f"{counted[0].upper()}{counted[1:]}.",
+            Layout({"path": DATA}),
         )
+    )
     return result

@@ -100,6 +100,7 @@ def _top_paths(state: PathLatency, limit: int) -> TopPaths:
             PathCount(
                 path=row[PATH],
                 requests=int(row[REQUESTS]),
+                missed=int(row["missed"]),
                 with_bytes=int(row["with_bytes"]),
                 bytes=int(row["bytes"]),
             )

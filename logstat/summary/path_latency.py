@@ -10,6 +10,13 @@ heaviest weight `cut`, the paths at or below it are dropped with their figures, 
 `error` grows by `cut`; a path dropped and seen again starts anew.  Hence for every
 path, counted <= true <= counted + error (`counted`: the requests its figures
 describe; a path not held has true <= error), and error <= requests / (keep + 1).
+
+Each path also knows how many of its requests may be missing from its figures:
+missed <= the error of the state it was (re)counted in, or of each merged state that
+did not hold it, and 0 for a path held from the start everywhere (the busy paths).
+It is kept as `slack` = error - missed, which adds up over merges (a state that does
+not hold the path adds its whole error to `missed`) and grows by each cut the path
+survives, so the state stays tables of sums.
 Memory: between reductions at most 2 x PATHS paths (each with a row of extremes per
 measure) and 2 x ROWS bucket rows, or one path's buckets when they alone pass ROWS
 (at most ~1,300 per measure, for durations from 1 us to a day), plus the last chunk's.
@@ -41,7 +48,8 @@ ROWS = 200_000  # and their bucket rows (a path has ~100-1,300 per measure it lo
 PATH = "path"
 WEIGHT = "weight"  # the Misra-Gries counter: lowered by each reduction
 REQUESTS = "requests"  # requests the path's figures describe
-COUNTS = [pl.col(name).sum() for name in (WEIGHT, REQUESTS, "with_bytes", "bytes")]
+SLACK = "slack"  # error - missed: see above
+COUNTS = [pl.col(name).sum() for name in (WEIGHT, REQUESTS, "with_bytes", "bytes", SLACK)]
 
 
 class PathLatency:
@@ -73,6 +81,7 @@ class PathLatency:
                     "with_bytes"
                 ),
                 (sent.sum() if logged else pl.lit(0, pl.Int64)).alias("bytes"),
+                pl.lit(0, pl.Int64).alias(SLACK),  # a chunk's counts miss nothing
             )
         )
         durations = measured_durations(present, [PATH])
@@ -98,11 +107,12 @@ class PathLatency:
         self, limit: int
     ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None] | None:
         """(counts, buckets, extremes) of the `limit` paths with the most requests counted
-        (ties by path), or None when no path was counted."""
+        (ties by path; counts with `missed`), or None when no path was counted."""
         counts = self.counts.table()
         if counts is None:
             return None
         chosen = counts.sort([REQUESTS, PATH], descending=[True, False]).head(limit)
+        chosen = chosen.with_columns((self.error - pl.col(SLACK)).alias("missed"))
         paths = chosen.select(PATH)
         return (
             chosen,
@@ -140,7 +150,12 @@ class PathLatency:
         if keep < ranked.height:
             cut = int(ranked[WEIGHT][keep])
             counts = ranked.filter(pl.col(WEIGHT) > cut).select(
-                PATH, (pl.col(WEIGHT) - cut).alias(WEIGHT), REQUESTS, "with_bytes", "bytes"
+                PATH,
+                (pl.col(WEIGHT) - cut).alias(WEIGHT),
+                REQUESTS,
+                "with_bytes",
+                "bytes",
+                (pl.col(SLACK) + cut).alias(SLACK),  # its missed count stays as it was
             )
             self.error += cut
             kept = counts.select(PATH)

@@ -276,9 +276,9 @@
       document.getElementById("path-latency").hidden = false;
       document.getElementById("path-latency-note").textContent =
         "The " + top.paths.length + " paths with the most requests. " +
-        (top.error
-          ? "More distinct paths than are held: a path's requests may be undercounted by up to " +
-            numbers.format(top.error) + ", and its figures describe the requests counted."
+        (top.paths.some((row) => row.missed)
+          ? "More distinct paths than are held: a path's figures describe the requests counted, " +
+            "and up to 'not counted' more may be missing."
           : "Every request of each path is counted.");
       fillTable("path-latency-table", [
         ["path", (row) => row.path, "path"],
@@ -287,6 +287,7 @@
       fillTable("path-bytes-table", [
         ["path", (row) => row.path, "path"],
         ["requests", (row) => numbers.format(row.requests), "number"],
+        ["not counted", (row) => (row.missed ? "<= " + numbers.format(row.missed) : "0"), "number"],
         ["bytes", (row) => numbers.format(row.bytes), "number"],
         ["mean", (row) => (row.with_bytes ? numbers.format(row.bytes / row.with_bytes) : "-"), "number"],
       ], top.paths, "");
