@@ -95,6 +95,23 @@ def test_by_time_and_host_fold_too(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("options", "folds"),
+    [
+        ({"status": ["4xx", "304"], "since": "2026-03-01T00:00:00Z"}, 1),
+        ({"method": ["GET"], "until": "2026-03-01T00:30:00Z"}, 1),
+        ({"path": "/a*"}, 0),  # paths hardly repeat: read line by line
+    ],
+)
+def test_filters_on_fields_that_repeat_fold(
+    tmp_path: Path, options: dict[str, Any], folds: int
+) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("".join(line + "\n" for line in ACCESS_LINES * 2))
+    filtered = library.report_settings(filters=library.request_filters(**options))
+    assert _same_both_ways([log], filtered) == folds
+
+
+@pytest.mark.parametrize(
     "data",
     [
         b"\xef\xbb\xbf" + ACCESS_LINES[0].encode() + b"\n",  # a byte-order mark

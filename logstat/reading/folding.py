@@ -14,9 +14,10 @@ per distinct key with the number of lines it stands for (`schema.WEIGHT`), which
 
 Everything else is read by `pipeline.read`, chunk by chunk: stdin and pipes,
 compressed files, `--state`, a file that is not UTF-8 (polars refuses it, and the
-file is read again the usual way), small files (batched there), parsers that keep
-state, formats that log a duration (the latency report counts each one), and reports
-that need a field whose values hardly repeat (--top paths, a path filter).
+file is read again the usual way), small files (batched there), files of more than
+FOLD_MAX_BYTES (memory), parsers that keep state, formats that log a duration (the
+latency report counts each one), and reports that need a field whose values hardly
+repeat (--top paths, a path filter).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ from logstat.reading.sources import detect_compression
 # Smaller files are read in one chunk (and small ones batched): one query per file
 # would cost them more than it saves.
 FOLD_MIN_BYTES = 16 << 20
+# Larger files are read chunk by chunk too: the folded keys grow with the seconds a
+# file spans (times x statuses, about 140,000 for a million lines over five hours),
+# and memory must stay flat whatever the file size.
+FOLD_MAX_BYTES = 2 << 30
 HEAD_BYTES = 1 << 16  # the start of a file, to see whether folding suits it
 # The share of the head's lines the fast regex must cover whole: a file of another
 # layout (or with fields after the layout's) would have all its lines grouped by text.
@@ -123,7 +128,7 @@ def _foldable(run: FileRun, needed: set[str] | None) -> LayoutChain | None:
     if not produced <= GROUPABLE:
         return None
     size = source.size
-    if size is None or size < FOLD_MIN_BYTES:
+    if size is None or not FOLD_MIN_BYTES <= size <= FOLD_MAX_BYTES:
         return None
     return chain
 
