@@ -22,7 +22,9 @@ repeat (--top paths, a path filter).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from typing import BinaryIO
 
 import polars as pl
 
@@ -42,6 +44,7 @@ FOLD_MIN_BYTES = 16 << 20
 # and memory must stay flat whatever the file size.
 FOLD_MAX_BYTES = 2 << 30
 HEAD_BYTES = 1 << 16  # the start of a file, to see whether folding suits it
+WINDOWS, WINDOW_BYTES = 32, 1 << 14  # and windows through the rest of it (512 KiB in all)
 # The share of the head's lines the fast regex must cover whole: a file of another
 # layout (or with fields after the layout's) would have all its lines grouped by text.
 MOST_LINES = 0.99
@@ -142,12 +145,16 @@ def _fold_columns(run: FileRun, needed: set[str] | None) -> set[str]:
 
 def _head_fits(run: FileRun, fast_regex: str) -> bool:
     """Whether the file starts as polars' reader reads it as the usual reader does (no
-    byte-order mark, nothing it would take for compressed data), and nearly all of its
-    first lines are covered by the fast regex."""
+    byte-order mark, nothing it would take for compressed data), and nearly all of the
+    lines of its head and of windows spread through it, up to its end, are covered by
+    the fast regex.  The windows keep a file whose layout changes part-way (a new
+    log_format) from being folded: its odd lines would all be held as text at once."""
     assert run.source.path is not None
     try:
         with open(run.source.path, "rb") as file:
             head = file.read(HEAD_BYTES)
+            size = os.fstat(file.fileno()).st_size
+            windows = [_window(file, offset) for offset in _window_offsets(size)]
     except OSError:
         return False
     if head.startswith((UTF8_BOM, *POLARS_DECOMPRESSES)) or detect_compression(head[:8]):
@@ -156,11 +163,27 @@ def _head_fits(run: FileRun, fast_regex: str) -> bool:
     if not whole:
         return False
     try:
-        lines = split_lines(Chunk(whole, 1)).get_column(schema.RAW_LINE)
+        lines = split_lines(Chunk(whole + b"".join(windows), 1)).get_column(schema.RAW_LINE)
     except pl.exceptions.PolarsError:
         return False
     covered = lines.to_frame().select(_covered_expression(fast_regex).sum()).item()
     return bool(covered >= MOST_LINES * lines.len())
+
+
+def _window_offsets(size: int) -> list[int]:
+    """Where the windows start: spread evenly after the head, the last one ending the file."""
+    room = size - HEAD_BYTES - WINDOW_BYTES
+    if room <= 0:
+        return []
+    return [HEAD_BYTES + room * (index + 1) // WINDOWS for index in range(WINDOWS)]
+
+
+def _window(file: BinaryIO, offset: int) -> bytes:
+    """The whole lines of WINDOW_BYTES read at `offset` (the cut first and last left out)."""
+    file.seek(offset)
+    data = file.read(WINDOW_BYTES)
+    start, end = data.find(b"\n") + 1, data.rfind(b"\n") + 1
+    return data[start:end] if 0 < start < end else b""
 
 
 def _covered_expression(fast_regex: str) -> pl.Expr:
