@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logstat import library
-from logstat.reading import folding
+from logstat.reading import folding, pipeline
 from logstat.summary.settings import ReportSettings
 from tests.helpers import FIXTURES, SHARED_CORPUS, data_files, fixture_options
 from tests.strategies import ACCESS_LINES, apache_combined, hostile_lines, nginx_combined, requests
@@ -92,6 +92,24 @@ def test_by_time_and_host_fold_too(tmp_path: Path) -> None:
     log.write_text("".join(line + "\n" for line in ACCESS_LINES * 3))
     every = library.report_settings(every="1h", by="host")
     assert _same_both_ways([log], every) == 1
+
+
+def test_files_whose_format_was_guessed_from_a_sibling_fold_when_detection_agrees(
+    tmp_path: Path,
+) -> None:
+    clean = "".join(line + "\n" for line in ACCESS_LINES)
+    (tmp_path / "access.log").write_text(clean)
+    (tmp_path / "access.log.1").write_text(clean)
+    # guessed (the planner numbers the first two on their own); a reject in it
+    (tmp_path / "access.log.2").write_text(clean + "not an access line\n" + clean)
+    # guessed too, but another server's lines: detection must decide
+    (tmp_path / "access.log.3").write_text('{"time": "2026-03-01T00:00:00Z", "status": 200}\n' * 3)
+    logs = sorted(tmp_path.iterdir())
+    read_options = library.reading_options()
+    planned = pipeline.plan(read_options.expand([str(log) for log in logs]), read_options)
+    guessed = [run.tentative for run in planned]
+    assert guessed == [False, False, True, True]
+    assert _same_both_ways(logs) == 3
 
 
 @pytest.mark.parametrize(

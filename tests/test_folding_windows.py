@@ -28,7 +28,7 @@ def _write(path: Path, lines: int, changed_from: int | None) -> Path:
 
 def _folds(path: Path) -> bool:
     runs = pipeline.plan(Options().expand([str(path)]), Options())
-    return folding.fold(runs[0], ReportSettings().needed()) is not None
+    return folding.fold(runs[0], ReportSettings().needed(), Options()) is not None
 
 
 @pytest.mark.parametrize("changed_at", [0.5, 0.9, 0.97])

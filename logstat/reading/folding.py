@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
 
-from logstat import schema
+from logstat import formats, schema
 from logstat.formats.template import Layout, LayoutChain
 from logstat.line_counts import LineCounts
 from logstat.reading import pipeline
+from logstat.reading.detection import choose, same_reading
 from logstat.reading.lines import MAX_LINE_BYTES, POLARS_DECOMPRESSES, UTF8_BOM, Chunk, split_lines
 from logstat.reading.runs import FileRun, Options, Progress
 from logstat.reading.sources import detect_compression
@@ -76,7 +78,7 @@ def read(
     (rows with `schema.WEIGHT`), the other files are read as `pipeline.read` reads them."""
     rest = []
     for run in runs:
-        frames = fold(run, needed)
+        frames = fold(run, needed, options)
         if frames is None:
             rest.append(run)
             continue
@@ -86,7 +88,7 @@ def read(
     yield from pipeline.read(rest, options, needed, progress)
 
 
-def fold(run: FileRun, needed: set[str] | None) -> list[pl.DataFrame] | None:
+def fold(run: FileRun, needed: set[str] | None, options: Options) -> list[pl.DataFrame] | None:
     """The frames of a whole file, folded, with its counters filled; None when the file
     is not one to fold (it is then read as usual, and nothing was counted)."""
     chain = _foldable(run, needed)
@@ -97,17 +99,17 @@ def fold(run: FileRun, needed: set[str] | None) -> list[pl.DataFrame] | None:
     capture = first.capture(_fold_columns(run, needed))
     path = run.source.path
     assert path is not None
-    if not _head_fits(run, first.regex(capture, fast=True)):
+    head = _head(run, first.regex(capture, fast=True))
+    if head is None or (run.tentative and not _guess_holds(run, head, options)):
         return None
     try:
         grouped = _grouped(str(path), first.regex(capture, fast=True), capture)
     except (pl.exceptions.PolarsError, OSError):
         return None  # not UTF-8, or gone: the usual reader says what it finds
+    if run.tentative:
+        run.tentative, run.compression = False, None  # confirmed; a plain file
     odd_rows = grouped.filter(pl.col(_ODD).is_not_null())
     odd = pipeline.parse_lines(run, _odd_lines(run, odd_rows), wanted)
-    if run.tentative and (odd.get_column(schema.LINE_KIND) == schema.REJECTED).any():
-        return None  # the guessed format may be wrong: detection decides, as usual
-    run.tentative = False
     records = _covered(run, first, capture, grouped.filter(pl.col(_ODD).is_null()), wanted)
     lines = int(records.get_column(schema.WEIGHT).sum())
     run.counts.add(LineCounts(lines=lines, records=lines))
@@ -143,12 +145,13 @@ def _fold_columns(run: FileRun, needed: set[str] | None) -> set[str]:
     return needed | {"status", "upstream_status", "upstream_status_list"} | reads
 
 
-def _head_fits(run: FileRun, fast_regex: str) -> bool:
-    """Whether the file starts as polars' reader reads it as the usual reader does (no
-    byte-order mark, nothing it would take for compressed data), and nearly all of the
-    lines of its head and of windows spread through it, up to its end, are covered by
-    the fast regex.  The windows keep a file whose layout changes part-way (a new
-    log_format) from being folded: its odd lines would all be held as text at once."""
+def _head(run: FileRun, fast_regex: str) -> pl.Series | None:
+    """The whole lines of the file's start, when it starts as polars' reader reads it as
+    the usual reader does (no byte-order mark, nothing it would take for compressed
+    data) and nearly all of the lines of its head and of windows spread through it, up
+    to its end, are covered by the fast regex; else None.  The windows keep a file whose
+    layout changes part-way (a new log_format) from being folded: its odd lines would
+    all be held as text at once."""
     assert run.source.path is not None
     try:
         with open(run.source.path, "rb") as file:
@@ -156,18 +159,49 @@ def _head_fits(run: FileRun, fast_regex: str) -> bool:
             size = os.fstat(file.fileno()).st_size
             windows = [_window(file, offset) for offset in _window_offsets(size)]
     except OSError:
-        return False
+        return None
     if head.startswith((UTF8_BOM, *POLARS_DECOMPRESSES)) or detect_compression(head[:8]):
+        return None
+    lines = _lines(head, size)
+    spread = _lines(b"".join(windows), None) if any(windows) else lines
+    if lines is None or spread is None or lines.len() == 0:
+        return None
+    checked = pl.concat([lines, spread]) if spread is not lines else lines
+    covered = checked.to_frame().select(_covered_expression(fast_regex).sum()).item()
+    return lines if covered >= MOST_LINES * checked.len() else None
+
+
+def _guess_holds(run: FileRun, head: pl.Series, options: Options) -> bool:
+    """For a file whose format was guessed from a sibling's: whether detection on its first
+    lines agrees.  Then the chunked reader keeps the guess whatever its first chunk
+    holds; otherwise it is left to decide (pipeline._confirm)."""
+    assert run.choice is not None and run.source.path is not None
+    lines: pl.Series | None = head
+    if formats.sample_lines(head).len() < formats.SAMPLE_LINES:
+        chunk = _start(run.source.path, options.chunk_bytes)  # the sample the reader takes
+        lines = _lines(chunk, run.source.size) if chunk is not None else None
+    if lines is None:
         return False
-    whole = head[: head.rfind(b"\n") + 1]
-    if not whole:
-        return False
+    found = choose(formats.sample_lines(lines), run.source.name, options)
+    return found is not None and same_reading(found, run.choice)
+
+
+def _start(path: Path, size: int) -> bytes | None:
     try:
-        lines = split_lines(Chunk(whole + b"".join(windows), 1)).get_column(schema.RAW_LINE)
+        with open(path, "rb") as file:
+            return file.read(size)
+    except OSError:
+        return None
+
+
+def _lines(data: bytes, size: int | None) -> pl.Series | None:
+    """The lines of `data` (the start of a file of `size` bytes), split as the usual
+    reader splits them: a last line without its line end only at the end of the file."""
+    whole = data if len(data) == size else data[: data.rfind(b"\n") + 1]
+    try:
+        return split_lines(Chunk(whole, 1)).get_column(schema.RAW_LINE)
     except pl.exceptions.PolarsError:
-        return False
-    covered = lines.to_frame().select(_covered_expression(fast_regex).sum()).item()
-    return bool(covered >= MOST_LINES * lines.len())
+        return None
 
 
 def _window_offsets(size: int) -> list[int]:
