@@ -238,3 +238,26 @@ def test_a_worker_reuses_one_filesystem_for_every_task() -> None:
     first, second = (pickle.loads(pickle.dumps(store)) for _ in range(2))
     assert first.fs is second.fs is not store.fs  # made once in this process, as on a worker
     assert first.endpoint_url == "http://127.0.0.1:9"
+
+
+def test_a_signed_https_url_is_read(tmp_path: Path) -> None:
+    """One object over HTTP (a signed URL's query and all), fetched as a bucket's are."""
+    import functools
+    import http.server
+    import threading
+
+    _, data = next(iter(deliveries()))
+    (tmp_path / "delivery.log.gz").write_bytes(data)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *arguments: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/delivery.log.gz?X-Amz-Signature=ab"
+        there = logstat.summarize(url)
+        here = logstat.summarize(tmp_path / "delivery.log.gz")
+        assert there.totals.files == 1
+        assert there.totals.records == here.totals.records > 0
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -342,18 +342,20 @@ class Store:
             self._pool.submit(self._fetch_batch, batch)
 
     def _fetch_batch(self, batch: dict[str, Future[bytes]]) -> None:
-        wanted = {
-            self.fs._strip_protocol(self._path(url)): future
+        wanted = [
+            (url, future)
             for url, future in batch.items()
             if future.set_running_or_notify_cancel()  # False: the run has ended
-        }
+        ]
+        paths = [self._path(url) for url, _ in wanted]
         try:
+            # cat_ranges, not cat: the paths as given (cat expands a `?` as a glob),
+            # each whole, the results in their order, an error where one failed
             options = FETCH_OPTIONS.get(SCHEMES[self.scheme][0], {})
-            found = self.fs.cat(list(wanted), on_error="return", **options)  # a list: a dict
+            found = self.fs.cat_ranges(paths, None, None, on_error="return", **options)
         except Exception as error:  # the whole call failed: each object says so
-            found = dict.fromkeys(wanted, error)
-        for path, future in wanted.items():
-            data = found.get(path, FileNotFoundError(path))
+            found = [error] * len(paths)
+        for (_, future), data in zip(wanted, found, strict=True):
             if isinstance(data, BaseException):
                 future.set_exception(data)
             else:
