@@ -43,29 +43,32 @@ COLUMNS: dict[str, pl.DataType] = {
     "referer": pl.String(),
 }
 
+# The parts of the duration some formats log apart (format extras; the latency report's
+# measures, latency_model.MEASURE_LABELS), in seconds.  Exports type them as here, and
+# every dataset part keeps them (null where its format logs none).
+DURATION_PARTS: dict[str, pl.DataType] = {
+    name: pl.Float64()
+    for name in (
+        "request_processing_time_s",  # ALB/ELB
+        "target_processing_time_s",  # ALB
+        "backend_processing_time_s",  # classic ELB
+        "response_processing_time_s",  # ALB/ELB
+        "response_time_s",  # HAProxy Tr
+        "upstream_service_time_s",  # Envoy
+        "upstream_connect_time_s",  # nginx
+        "upstream_header_time_s",  # nginx
+        "upstream_response_time_s",  # nginx
+        "origin_time_s",  # Traefik
+        "origin_response_time_s",  # Cloudflare
+        "time_to_first_byte_s",  # CloudFront
+    )
+}
+
 # The request's duration; the latency report reads WITH_DURATION beside it, from the
 # formats that log one only (pipeline: `with_duration`), so that a summary of logs
 # without durations parses none of them.
 DURATION = "request_time_s"
-WITH_DURATION = frozenset(
-    {
-        "bytes_sent",
-        "path",
-        # parts of the duration some formats log apart (extras; latency_model.MEASURE_LABELS)
-        "request_processing_time_s",
-        "target_processing_time_s",
-        "backend_processing_time_s",
-        "response_processing_time_s",
-        "response_time_s",
-        "upstream_service_time_s",
-        "upstream_connect_time_s",
-        "upstream_header_time_s",
-        "upstream_response_time_s",
-        "origin_time_s",
-        "origin_response_time_s",
-        "time_to_first_byte_s",
-    }
-)
+WITH_DURATION = frozenset({"bytes_sent", "path", *DURATION_PARTS})
 
 
 def with_duration(needed: set[str] | None, parsed: set[str]) -> set[str] | None:
@@ -87,10 +90,11 @@ ANNOTATIONS: dict[str, pl.DataType] = {
 
 def export_columns(extras: Iterable[str]) -> dict[str, pl.DataType]:
     """An exported row's columns (export, ingest's dataset): canonical columns,
-    annotations, then the format-specific extras (as strings)."""
+    annotations, then the format-specific extras (durations as DURATION_PARTS types them,
+    the others as strings)."""
     columns: dict[str, pl.DataType] = {**COLUMNS, **ANNOTATIONS}
     for name in sorted(set(extras) - set(columns)):
-        columns[name] = pl.String()
+        columns[name] = DURATION_PARTS.get(name, pl.String())
     return columns
 
 
@@ -120,7 +124,7 @@ def conform(frame: pl.LazyFrame, columns: Iterable[str] | None = None) -> pl.Laz
     present = frame.collect_schema()
     expressions = []
     for name in wanted:
-        dtype = COLUMNS.get(name) or ANNOTATIONS[name]
+        dtype = COLUMNS.get(name) or ANNOTATIONS.get(name) or DURATION_PARTS[name]
         if name in present:
             value = pl.col(name).cast(dtype, strict=False)
             if dtype == TIMESTAMP:

@@ -43,11 +43,12 @@ def test_ingest_writes_a_hive_dataset_that_polars_and_pyarrow_read(tmp_path: Pat
     assert sorted(str(day) for day in set(frame["date"])) == ["2024-01-01", "2024-03-09"]
     late = frame.filter(pl.col("path") == "/late")
     assert str(late["date"][0]) == "2024-01-01"  # 2023-12-31 in the log's own zone
-    # the canonical columns with their types, and the status annotations
+    # the canonical columns with their types, the status annotations, the duration parts
     assert late["status_name"][0] == "Service Unavailable"
     assert frame.schema["timestamp"] == schema.TIMESTAMP
     assert frame.schema["status"] == pl.Int16
-    expected = set(schema.export_columns(())) | {"date"}
+    assert frame.schema["target_processing_time_s"] == pl.Float64  # null: nginx logs none
+    expected = set(schema.export_columns(schema.DURATION_PARTS)) | {"date"}
     assert set(frame.columns) == expected
     table = pyarrow.dataset.dataset(root, format="parquet", partitioning="hive").to_table()
     assert table.num_rows == records

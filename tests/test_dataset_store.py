@@ -90,6 +90,11 @@ def test_ingest_writes_a_dataset_to_s3_that_summary_reads(
     code, out, error = run_cli("summary", url, "--json", "--tz", "UTC", env=environment)
     assert code == 0, error
     assert counts(json.loads(out)) == counts(expected)
+    # with the parts of the duration ALB logs apart (request, target, response)
+    stored_latency, logs_latency = json.loads(out)["latency"], expected["latency"]
+    for table in ("by_class", "by_status", "bytes_by_status", "slowest"):
+        assert stored_latency[table] == logs_latency[table], table
+    assert len({row["measure"] for row in logs_latency["by_status"]}) == 4
     assert len(keys(s3, bucket, "dataset/_logstat/commits/")) == 1
     assert keys(s3, bucket, "dataset/_logstat/runs/") == []
     assert stored_rows(url).height == added.rows

@@ -229,7 +229,8 @@ def test_every_measure_is_read_with_the_duration_and_named_in_the_schema() -> No
     document = json.loads((schema_file / "summary.schema.json").read_text("utf-8"))
     named = document["$defs"]["durations"]["properties"]["measure"]["enum"]
     assert named == list(MEASURE_LABELS)
-    assert set(MEASURE_LABELS) - {schema.DURATION} <= schema.WITH_DURATION
+    assert set(MEASURE_LABELS) - {schema.DURATION} == set(schema.DURATION_PARTS)
+    assert set(schema.DURATION_PARTS) <= schema.WITH_DURATION
 
 
 def _prometheus(text: str) -> dict[str, dict[tuple[str, ...], float]]:
@@ -275,17 +276,86 @@ def test_prometheus_summaries_describe_the_run_and_bytes_add_up_with_state(
     assert second["logstat_response_bytes_total"] == first["logstat_response_bytes_total"]
 
 
-def test_a_dataset_gives_the_latency_of_the_logs_it_holds(tmp_path: Path) -> None:
-    """Bytes and paths are read back with the durations, as from the logs (the phases
-    are format extras, which a dataset does not keep)."""
-    log = tmp_path / "alb.log"
-    log.write_bytes((FIXTURES / "alb" / "requests.log").read_bytes())
+CLOUDFLARE_FIELDS = (
+    '"ClientIP":"198.51.100.{n}","ClientRequestHost":"example.com","ClientRequestMethod":"GET",'
+    '"ClientRequestURI":"/page/{n}","EdgeResponseStatus":{status},"OriginResponseStatus":{origin},'
+    '"EdgeResponseBytes":{size},"EdgeStartTimestamp":"2024-05-01T10:00:{n:02d}Z",'
+    '"EdgeEndTimestamp":"2024-05-01T10:00:{n:02d}.{ms:03d}Z","OriginResponseDurationMs":{origin_ms}'
+)
+
+
+def cloudflare_log(path: Path) -> Path:
+    """Cloudflare Logpush lines with the request's and the origin's durations (an origin
+    status 0 is no origin, so no origin duration)."""
+    lines = []
+    for n in range(12):
+        status, origin = (522, 0) if n % 5 == 4 else (200, 200)
+        fields = CLOUDFLARE_FIELDS.format(
+            n=n, status=status, origin=origin, size=100 * n, ms=40 + 37 * n, origin_ms=30 + 29 * n
+        )
+        lines.append("{" + fields + "}\n")
+    path.write_text("".join(lines), "utf-8")
+    return path
+
+
+def _latency_of(*arguments: str | Path) -> dict:
+    result = run_cli("summary", *arguments, "--json", "--top", "3", in_process=True)
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)["latency"]
+
+
+@pytest.mark.parametrize("name", ["alb", "nginx upstreaminfo", "cloudflare"])
+def test_a_dataset_gives_the_latency_of_the_logs_it_holds(name: str, tmp_path: Path) -> None:
+    """The dataset keeps the parts of the duration a format logs apart (ALB target time,
+    nginx upstream time, Cloudflare origin time): its latency is the logs', part for part."""
+    if name == "cloudflare":
+        log = cloudflare_log(tmp_path / "cloudflare.ndjson")
+    else:
+        fixture = FIXTURES / "alb" / "requests.log"
+        if name != "alb":
+            fixture = FIXTURES / "nginx" / "upstreaminfo.log"
+        log = tmp_path / fixture.name
+        log.write_bytes(fixture.read_bytes())
     dataset = tmp_path / "dataset"
     assert run_cli("ingest", str(log), "--to", str(dataset), "-q", in_process=True).code == 0
-    _, out, _ = run_cli(str(log), "--json", in_process=True)
-    _, stored, _ = run_cli(str(dataset), "--json", in_process=True)
-    from_log, from_dataset = json.loads(out)["latency"], json.loads(stored)["latency"]
-    assert from_dataset["bytes_by_status"] == from_log["bytes_by_status"]
-    assert from_dataset["slowest"] == from_log["slowest"]
-    whole = [row for row in from_log["by_status"] if row["measure"] == "request_time_s"]
-    assert from_dataset["by_status"] == whole
+    from_log, from_dataset = _latency_of(log), _latency_of(dataset)
+    assert {row["measure"] for row in from_log["by_status"]} > {schema.DURATION}
+    assert from_dataset == from_log
+
+
+def test_a_dataset_written_without_the_duration_parts_reads_and_takes_new_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts written before the duration parts were kept read with those columns null,
+    also beside newer parts of the same source, and new runs add rows to that dataset."""
+    from logstat.outputs import dataset as dataset_writer
+    from logstat.reading.dataset import part_columns
+
+    lines = (FIXTURES / "alb" / "requests.log").read_text("utf-8").splitlines(keepends=True)
+    whole, first, second = (tmp_path / name for name in ("all.log", "first.log", "second.log"))
+    whole.write_text("".join(lines), "utf-8")
+    first.write_text("".join(lines[: len(lines) // 2]), "utf-8")
+    second.write_text("".join(lines[len(lines) // 2 :]), "utf-8")
+    root = tmp_path / "dataset"
+    older = {
+        name: dtype for name, dtype in part_columns().items() if name not in schema.DURATION_PARTS
+    }
+    with monkeypatch.context() as patched:
+        patched.setattr(dataset_writer, "part_columns", lambda: dict(older))
+        assert run_cli("ingest", str(first), "--to", str(root), "-q", in_process=True).code == 0
+    old_parts = set(root.rglob("*.parquet"))
+    assert {tuple(pl.read_parquet_schema(part)) for part in old_parts} == {tuple(older)}
+    totals = [row for row in _latency_of(first)["by_status"] if row["measure"] == schema.DURATION]
+    assert _latency_of(root)["by_status"] == totals  # the old rows: no parts, no error
+    assert run_cli("ingest", str(second), "--to", str(root), "-q", in_process=True).code == 0
+    new_parts = set(root.rglob("*.parquet")) - old_parts
+    assert new_parts and all(
+        list(pl.read_parquet_schema(part)) == list(part_columns()) for part in new_parts
+    )
+    stored, expected = _latency_of(root)["by_status"], _latency_of(whole)["by_status"]
+    assert [row for row in stored if row["measure"] == schema.DURATION] == [
+        row for row in expected if row["measure"] == schema.DURATION
+    ]
+    assert [row for row in stored if row["measure"] != schema.DURATION] == [
+        row for row in _latency_of(second)["by_status"] if row["measure"] != schema.DURATION
+    ]

@@ -94,7 +94,10 @@ class PartitionedParts:
         groups = keyed.partition_by([f"_{DATE}", SOURCE], as_dict=True, include_key=False)
         for (date, source), group in groups.items():
             part = self._part(str(date), str(source))
-            table = group.select(list(self._columns)).to_arrow(compat_level=pl.CompatLevel.oldest())
+            table = group.select(
+                pl.col(name) if name in group.columns else pl.lit(None, dtype).alias(name)
+                for name, dtype in self._columns.items()  # a duration part not logged: null
+            ).to_arrow(compat_level=pl.CompatLevel.oldest())
             try:
                 part.writer.write_table(table)
             except OSError as error:

@@ -165,10 +165,10 @@ class Ingest:
 
 class RowMaker:
     """Parsed frames -> the rows a dataset stores: every canonical column (also those a
-    format never fills) and the status annotations."""
+    format never fills), the status annotations and every duration part."""
 
     def __init__(self, options: Options) -> None:
-        self.columns = schema.export_columns(())
+        self.columns = schema.export_columns(schema.DURATION_PARTS)
         # every format: a file's format may change when it is read (pipeline._confirm)
         self.chains = formats.vendor_chains(options.vendors)
 

@@ -7,9 +7,10 @@ Layout (hive partitioning, which DuckDB, Spark, pyarrow and polars read as is):
     DIR/_logstat/...                                        (what the dataset holds)
 
 `date` is the request's UTC day; `source` the format name.  Each part has the
-canonical columns and the status annotations (`schema.export_columns`) except
-`source`, which lives in the path; every part has the same schema, so readers
-need no schema merging.  Each run adds new parts and never rewrites old ones
+canonical columns, the status annotations and the duration parts (`part_columns`)
+except `source`, which lives in the path; every part a run writes has the same
+schema.  Parts written before the duration parts were kept lack those columns:
+read here as null (pyarrow and DuckDB readers need schema merging for them).  Each run adds new parts and never rewrites old ones
 (outputs/dataset.py writes them).
 
 A run's parts appear in DIR together, after its commit file (see
@@ -50,8 +51,11 @@ MOVE_IN_RETRIES = 5
 
 
 def part_columns() -> dict[str, pl.DataType]:
-    """The columns of every part file: the export columns less the `source` partition."""
-    columns = schema.export_columns(())
+    """The columns of every part file: the export columns with every duration part
+    (schema.DURATION_PARTS, null where the format logs none), less the `source`
+    partition.  Parts written before the duration parts were kept lack them: read as
+    null (`_scan`)."""
+    columns = schema.export_columns(schema.DURATION_PARTS)
     del columns[SOURCE]
     return columns
 
@@ -216,7 +220,7 @@ def read(
     wanted = columns_for(schema.with_duration(needed, set(stored)))
     keep = [
         name
-        for name in schema.COLUMNS
+        for name in (*schema.COLUMNS, *schema.DURATION_PARTS)
         if wanted is None or name in wanted | {SOURCE, "file", "line_no", "status_class"}
     ]
     read_columns = [name for name in (*keep, "produced_by") if name in stored]
@@ -239,9 +243,7 @@ def _read_group(
             files = [f"{run.store.url.rstrip('/')}/{final.as_posix()}" for final in group]
         try:
             frame = (
-                _fetch(run.store, group, read_columns)
-                if run.store is not None
-                else pl.scan_parquet(files, hive_partitioning=False)
+                _fetch(run.store, group, read_columns) if run.store is not None else _scan(files)
             ).select(read_columns)
             return (
                 schema.conform(frame.with_columns(source), keep)
@@ -271,8 +273,20 @@ def _fetch(store: StoreRoot, group: list[Path], columns: list[str]) -> pl.LazyFr
         raise OSError(f"a committed part is missing: {error}") from error
     except Exception as error:  # the cloud libraries raise their own types
         raise OSError(str(error).splitlines()[0] if str(error) else type(error).__name__) from error
-    frames = [pl.read_parquet(io.BytesIO(contents[path]), columns=columns) for path in paths]
-    return pl.concat(frames).lazy()
+    frames = [_scan(io.BytesIO(contents[path])).select(columns) for path in paths]
+    return pl.concat(frames)
+
+
+def _scan(source: list[str] | io.BytesIO) -> pl.LazyFrame:
+    """Part files as every part is now: columns an older logstat did not write (the
+    duration parts) are null, and columns a newer one adds are left out."""
+    return pl.scan_parquet(
+        source,
+        hive_partitioning=False,
+        schema=part_columns(),
+        missing_columns="insert",
+        extra_columns="ignore",
+    )
 
 
 def _where(final: Path, staged: dict[Path, Path]) -> Path:
