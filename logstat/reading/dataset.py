@@ -10,8 +10,8 @@ Layout (hive partitioning, which DuckDB, Spark, pyarrow and polars read as is):
 canonical columns, the status annotations and the duration parts (`part_columns`)
 except `source`, which lives in the path; every part a run writes has the same
 schema.  Parts written before the duration parts were kept lack those columns:
-read here as null (pyarrow and DuckDB readers need schema merging for them).  Each run adds new parts and never rewrites old ones
-(outputs/dataset.py writes them).
+read here as null (pyarrow and DuckDB readers need schema merging for them).  Each
+run adds new parts and never rewrites old ones (outputs/dataset.py writes them).
 
 A run's parts appear in DIR together, after its commit file (see
 outputs/dataset_commits.py): readers read the parts in DIR and those of committed
