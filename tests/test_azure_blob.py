@@ -75,14 +75,12 @@ def test_the_listing_starts_at_the_window_hour(
         since=datetime(2026, 12, 2, 10, tzinfo=UTC), until=datetime(2026, 12, 2, 11, tzinfo=UTC)
     )
     store = objects.Store("az")
-    found = [item.url for item in store.listing("az://logs/AWSLogs/", window)]
+    found = store.listing("az://logs/AWSLogs/", window)
     everything = objects.Store("az").listing("az://logs/AWSLogs/", objects.Window())
     kept = [
-        item.url
-        for item in everything
-        if objects._object_wanted(item.url.rsplit("/", 1)[-1], window)
+        item for item in everything if objects._object_wanted(item.url.rsplit("/", 1)[-1], window)
     ]
-    assert found == kept != []
+    assert found == kept != []  # sizes and ETags as the full listing gives them (--state)
     # 8 folders on the way down, then one probe and a first page of 10 keys from 08:00
     # (the window less its slack): 19; a listing of the whole day folder would make 32
     assert store.listed[0] <= 8 + 1 + 10, store.listed[0]
