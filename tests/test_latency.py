@@ -359,3 +359,26 @@ def test_a_dataset_written_without_the_duration_parts_reads_and_takes_new_rows(
     assert [row for row in stored if row["measure"] != schema.DURATION] == [
         row for row in _latency_of(second)["by_status"] if row["measure"] != schema.DURATION
     ]
+
+
+def test_by_class_is_split_by_source_when_several_sources_log_durations() -> None:
+    """ALB's and nginx's durations mean different things: by class, each source apart,
+    each as its own logs alone give it; one source alone keeps the table as it was."""
+    alb, nginx = FIXTURES / "alb" / "requests.log", REPORT_FIXTURES / "upstream.log"
+    together = _latency_of(alb, nginx)["by_class"]
+    assert {row["source"] for row in together} == {"alb", "nginx"}
+    for source, log in (("alb", alb), ("nginx", nginx)):
+        alone = _latency_of(log)["by_class"]
+        assert all("source" not in row for row in alone)
+        assert [row for row in together if row["source"] == source] == [
+            {"source": source, **row} for row in alone
+        ]
+    text = run_cli("summary", alb, nginx, in_process=True).stdout
+    table = text[text.index("Latency by class and source") :].splitlines()
+    assert table[1].split()[:3] == ["source", "class", "time"]
+    assert {line.split()[0] for line in table[2 : 2 + len(together)]} == {"alb", "nginx"}
+    alone_text = run_cli("summary", alb, in_process=True).stdout
+    assert "Latency by class (every source that logs durations)" in alone_text
+    # Markdown shows the same table
+    markdown = run_cli("summary", alb, nginx, "--markdown", in_process=True).stdout
+    assert "| source | class | time |" in markdown

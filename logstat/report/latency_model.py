@@ -33,8 +33,11 @@ MEASURE_LABELS = {
 
 @dataclass
 class ClassDurations:
-    """Durations of one status class (every source), one measure."""
+    """Durations of one status class, one measure: of every source when one source logs
+    durations, else of one source (their durations mean different things)."""
 
+    # None (left out of the JSON): the only source that logs durations
+    source: str | None = field(metadata={OMIT_NONE: True})
     status_class: str
     measure: str  # request_time_s, or a phase: target_processing_time_s ...
     requests: int  # with a duration (>= 0)

@@ -96,19 +96,26 @@ def latency_tables(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Table
     )
     time_column = ["time"] if phases else []
     first = 1 + len(time_column)
+    # several sources that log durations: by class and source (their durations differ)
+    by_source = any(row.source is not None for row in latency.by_class)
     result = [
         _table(
-            "Latency by class (every source that logs durations)",
-            ["class", *time_column, *FIGURES],
+            (
+                "Latency by class and source"
+                if by_source
+                else "Latency by class (every source that logs durations)"
+            ),
+            [*(["source"] if by_source else []), "class", *time_column, *FIGURES],
             [
                 [
+                    *([row.source or "-"] if by_source else []),
                     row.status_class,
                     *([MEASURE_LABELS[row.measure]] if phases else []),
                     *_figures(row),
                 ]
                 for row in latency.by_class
             ],
-            frozenset(range(first, first + len(FIGURES))),
+            frozenset(range(first + by_source, first + by_source + len(FIGURES))),
             layout=Layout(drop=("mean", "p90")),
         ),
         _table(

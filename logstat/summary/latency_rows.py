@@ -41,16 +41,24 @@ def latency_report(
     if buckets is None:
         return None
     by_status = _durations(buckets, extremes, [*KEYS, MEASURE])
-    by_class = _durations(buckets, extremes, ["status_class", MEASURE])
     negative = int(by_status["negative"].sum())
     measured = by_status.filter(pl.col("requests") > 0)
     if measured.height == 0 and not negative:
         return None
+    # durations of different sources mean different things (ALB's request_processing_time
+    # is not nginx's $request_time): by class, each source apart when there are several
+    several = measured.get_column("source").n_unique() > 1
+    class_keys = ["source"] if several else []
+    by_class = _durations(buckets, extremes, [*class_keys, "status_class", MEASURE])
     order = {name: index for index, name in enumerate(MEASURES)}
     classes = {name: index for index, name in enumerate(CLASS_ORDER)}
     class_rows = sorted(
         by_class.filter(pl.col("requests") > 0).iter_rows(named=True),
-        key=lambda row: (classes.get(row["status_class"], len(classes)), order[row[MEASURE]]),
+        key=lambda row: (
+            row.get("source") or "",
+            classes.get(row["status_class"], len(classes)),
+            order[row[MEASURE]],
+        ),
     )
     status_rows = measured.sort(["source", "status", MEASURE], nulls_last=True).iter_rows(
         named=True
@@ -59,7 +67,12 @@ def latency_report(
         relative_accuracy=RELATIVE_ACCURACY,
         negative=negative,
         by_class=[
-            ClassDurations(status_class=row["status_class"], measure=row[MEASURE], **_figures(row))
+            ClassDurations(
+                source=row.get("source"),
+                status_class=row["status_class"],
+                measure=row[MEASURE],
+                **_figures(row),
+            )
             for row in class_rows
         ],
         by_status=sorted(
