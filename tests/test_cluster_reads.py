@@ -228,3 +228,124 @@ def test_a_worker_detects_each_head_once_a_run(
     counted = fold([PartialSummary(settings), *(outcome.partial for outcome in outcomes)])
     truth = logstat.summarize(logs, top=3, tz="UTC")
     assert counted.summary().to_json_text() == truth.to_json_text()
+
+
+def _cron_step(log: Path, step: int) -> None:
+    """What the log went through before run `step` (after the first): appends, a line
+    written in two halves, rotation with a long unfinished line, truncation."""
+    long_line = log_line(7000).replace("?q=", "?q=" + "z" * 5000 + "&", 1)
+    with log.open("a") as file:
+        if step == 1:
+            file.writelines(log_line(n) for n in range(300, 450))
+            file.write(log_line(450)[:40])  # half a line: waits for its newline
+        elif step == 2:
+            file.write(log_line(450)[40:])
+            file.writelines(log_line(n) for n in range(451, 571))
+            file.write(log_line(571)[:30])
+        elif step == 3:
+            file.write(log_line(571)[30:])
+            file.writelines(log_line(n) for n in range(572, 632))
+            file.write(long_line[:-1])  # unfinished when the log is rotated
+    if step == 3:
+        log.rename(log.with_name("access.log.1"))
+        write_numbered_log(log, 1000, 200)
+    elif step == 4:  # access.log.1 is left as it was: its last line is finished as it is
+        with log.open("a") as file:
+            file.writelines(log_line(n) for n in range(1200, 1280))
+    elif step == 5:  # truncated and written again (copytruncate)
+        write_numbered_log(log, 2000, 90)
+    elif step == 6:
+        with log.open("a") as file:
+            file.writelines(log_line(n) for n in range(2090, 2190))
+
+
+def test_state_reads_a_grown_file_in_ranges_as_here(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from logstat.engines import ranges
+
+    monkeypatch.setattr(engine, "RANGE_BYTES", 2048)  # ~17 lines a range
+    cuts: list[int] = []
+    cut_resumed = ranges.cut_resumed
+
+    def counting(*arguments: Any) -> Any:
+        found = cut_resumed(*arguments)
+        cuts.append(len(found or []))
+        return found
+
+    monkeypatch.setattr(ranges, "cut_resumed", counting)
+    log = write_numbered_log(tmp_path / "access.log", 0, 300)
+    states = {"here": tmp_path / "here.state", "there": tmp_path / "there.state"}
+    read = []
+    for step in range(7):
+        if step:
+            _cron_step(log, step)
+        cuts.clear()
+        runs = {}
+        for where, state in states.items():
+            rejects = tmp_path / f"{where}.csv"
+            cluster = address if where == "there" else None
+            summary = logstat.summarize(
+                [log], top=3, tz="UTC", state=state, rejects=rejects, cluster=cluster
+            )
+            runs[where] = (summary.to_json_text(), rejects.read_bytes(), _state(state))
+        assert runs["there"] == runs["here"], step
+        assert max(cuts) >= 3, step  # the new part of a file was several ranges
+        read.append(json.loads(runs["here"][0])["totals"]["lines"])
+    # each line once: a half line when it is finished, the rotated file's last line once
+    # the next run finds it unchanged, the truncated log from its start
+    assert read == [300, 150, 1 + 120, 1 + 60 + 200, 1 + 80, 90, 100]
+
+
+def test_a_worker_killed_while_reading_ranges_under_state_counts_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "RANGE_BYTES", 4096)
+    log = write_numbered_log(tmp_path / "access.log", 0, 500)
+    options: dict[str, Any] = {"top": 3, "tz": "UTC"}
+    here = {"state": tmp_path / "here.state", "rejects": tmp_path / "here.csv"}
+    there = {"state": tmp_path / "there.state", "rejects": tmp_path / "there.csv"}
+    logstat.summarize([log], **options, **here)
+    with engine.connect("local:2") as client:
+        address = str(client.scheduler.address)
+        logstat.summarize([log], **options, **there, cluster=address)
+        with log.open("a") as file:  # ~100 ranges of new lines, and half a line
+            file.writelines(log_line(n) for n in range(500, 3900))
+            file.write(log_line(3900)[:50])
+        truth = logstat.summarize([log], **options, **here).to_json_text()
+        result = kill_a_worker_mid_run(
+            client,
+            lambda: logstat.summarize([log], **options, **there, cluster=address).to_json_text(),
+        )
+    assert result == truth
+    assert json.loads(truth)["totals"]["lines"] == 3400
+    assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+    assert _state(tmp_path / "there.state") == _state(tmp_path / "here.state")
+
+
+def test_state_ranges_of_a_file_whose_format_was_guessed(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "RANGE_BYTES", 4096)
+    # web-2.log is named like web-1.log (nginx): its guessed format is wrong, found so on
+    # the first chunk of its new part, and every range of that part is read as ELB
+    elb = (FIXTURES / "elb" / "listeners.log").read_text().splitlines(keepends=True)
+    web2 = tmp_path / "web-2.log"
+    web2.write_text("".join(elb[number % len(elb)] for number in range(100)))
+    logs = [write_numbered_log(tmp_path / "web-1.log", 0, 40), web2]
+    for step in range(2):
+        if step:
+            with web2.open("a") as file:
+                file.writelines(elb[number % len(elb)] for number in range(300))
+                file.write("garbage\n")
+        runs = []
+        for where, cluster in (("here", None), ("there", address)):
+            state, rejects = tmp_path / f"{where}.state", tmp_path / f"{where}.csv"
+            summary = logstat.summarize(
+                logs, top=3, tz="UTC", state=state, rejects=rejects, cluster=cluster
+            )
+            runs.append((summary.to_json_text(), rejects.read_bytes(), _state(state)))
+        assert runs[1] == runs[0], step
+        assert {row["source"] for row in json.loads(runs[0][0])["files"]} == {"elb"} | (
+            {"nginx"} if step == 0 else set()
+        )

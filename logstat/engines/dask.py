@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from logstat.formats import Choice
     from logstat.reading.runs import FileRun, Options, Resumed
     from logstat.reading.sources import Source
-    from logstat.reading.state import Reads
+    from logstat.reading.state import Reads, Resume
     from logstat.summary import PartialSummary, ReportSettings
 
 ENVIRONMENT = "LOGSTAT_CLUSTER"
@@ -124,12 +124,22 @@ def parts_of(sources: Sequence[Source]) -> list[Part]:
 
 
 def state_parts(reads: Reads) -> list[Part]:
-    """What --state chose to read, as parts (resumed files are read whole, from where the
-    last run stopped, by one task each)."""
-    return [
-        Part(file_id, read.source, read.resume, tuple(read.problems))
-        for file_id, read in enumerate(reads.files)
-    ]
+    """What --state chose to read, as parts: each file from where the last run stopped,
+    the new part of a large plain file cut into byte ranges as a fresh file is."""
+    from logstat.engines import ranges
+
+    parts = []
+    for file_id, read in enumerate(reads.files):
+        problems = tuple(read.problems)
+        cut = ranges.cut_resumed(read.resume, RANGE_BYTES) if read.resume else None
+        if cut is None:
+            parts.append(Part(file_id, read.source, read.resume, problems))
+        else:  # the file's problems are said once, by its first range
+            parts += [
+                Part(file_id, read.source, byte_range, problems if index == 0 else ())
+                for index, byte_range in enumerate(cut)
+            ]
+    return parts
 
 
 @dataclass(frozen=True)
@@ -196,6 +206,9 @@ class Outcome:
     ends: dict[int, tuple[int | None, int, str | None]] = field(default_factory=dict)
     vanished: set[int] = field(default_factory=set)  # file_ids gone before they were read
     lines: dict[tuple[int, int], int] = field(default_factory=dict)  # (file_id, range start)
+    # (file_id, range start) -> (stop, whole) of a range of a resumed file (ranges.ByteRange)
+    stops: dict[tuple[int, int], tuple[int | None, bool]] = field(default_factory=dict)
+    bases: dict[int, int] = field(default_factory=dict)  # file_id -> lines read before
     rejects: list[pl.DataFrame] = field(default_factory=list)  # with --rejects
 
     def merge(self, other: Outcome) -> Outcome:
@@ -203,6 +216,8 @@ class Outcome:
         self.ends.update(other.ends)
         self.vanished |= other.vanished
         self.lines.update(other.lines)
+        self.stops.update(other.stops)
+        self.bases.update(other.bases)
         if other.rejects:
             self.rejects = [pl.concat([*self.rejects, *other.rejects], how="vertical_relaxed")]
         return self
@@ -215,7 +230,7 @@ class Outcome:
         if not self.rejects:
             return None
         frame = pl.concat(self.rejects, how="vertical_relaxed")
-        starts = first_lines(self.lines)
+        starts = first_lines(self.lines, self.bases)
         if starts:
             firsts = pl.DataFrame(
                 {
@@ -234,9 +249,21 @@ class Outcome:
     def runs(self, parts: Sequence[Part]) -> list[FileRun]:
         """The files read, as runs for the state to commit: each resumed file where its
         task stopped, each object read unless it was gone."""
+        from dataclasses import replace
+
+        from logstat.engines.ranges import ByteRange, resumed_end
         from logstat.reading.runs import FileRun
         from logstat.reading.state import Resume
 
+        # the ranges of each resumed file, in order, as their tasks read them
+        ranged: dict[int, list[tuple[ByteRange, int]]] = {}
+        for part in parts:
+            byte_range = part.resume
+            if isinstance(byte_range, ByteRange) and byte_range.resume is not None:
+                stop, whole = self.stops[part.file_id, byte_range.start]
+                read = replace(byte_range, stop=stop, whole=whole)
+                lines = self.lines[part.file_id, byte_range.start]
+                ranged.setdefault(part.file_id, []).append((read, lines))
         runs: dict[int, FileRun] = {}
         for part in parts:
             if part.file_id in runs:
@@ -244,6 +271,10 @@ class Outcome:
             resume = part.resume if isinstance(part.resume, Resume) else None
             if resume is not None and part.file_id in self.ends:
                 resume.end_offset, resume.end_lines, resume.compression = self.ends[part.file_id]
+            if part.file_id in ranged:
+                resume = ranged[part.file_id][0][0].resume  # the file's, shared by its ranges
+                assert resume is not None
+                resume.end_offset, resume.end_lines = resumed_end(ranged[part.file_id])
             vanished = part.file_id in self.vanished
             runs[part.file_id] = FileRun(
                 part.file_id, part.source, None, resume=resume, vanished=vanished
@@ -277,7 +308,8 @@ def planned(
             run.file_id = part.file_id
             run.problems.extend(part.problems)
             if isinstance(part.resume, ByteRange) and run.tentative:
-                _settle(run, options, needed)  # the file's first chunk confirms the guess
+                # the file's first chunk (of its new part, under --state) confirms the guess
+                _settle(run, options, needed, part.resume.resume)
             run.resume = part.resume
         yield runs
     finally:
@@ -294,15 +326,15 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
     from logstat.summary import PartialSummary
 
     with planned(task, options, settings.needed()) as runs:
-        start = 0
+        start = before = 0
         for part in task.parts:
             if isinstance(part.resume, ByteRange):
-                start = part.resume.start
+                start, before = part.resume.start, part.resume.lines_before
         outcome = Outcome(PartialSummary(settings))
         for _, frame in pipeline.read(runs, options, settings.needed(), None):
             outcome.partial.add(frame)
             if rejects:
-                outcome.rejects.append(_rejected(frame, start))
+                outcome.rejects.append(_rejected(frame, start, before))
         outcome.partial.add_files(runs)
         for run, part in zip(runs, task.parts, strict=True):
             if run.vanished:
@@ -316,6 +348,11 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
                 )
             if isinstance(part.resume, ByteRange):
                 outcome.lines[run.file_id, part.resume.start] = run.counts.lines
+                byte_range = run.resume
+                if isinstance(byte_range, ByteRange) and byte_range.resume is not None:
+                    key = (run.file_id, byte_range.start)
+                    outcome.stops[key] = (byte_range.stop, byte_range.whole)
+                    outcome.bases[run.file_id] = byte_range.resume.lines
         if len(outcome.rejects) > 1:
             outcome.rejects = [pl.concat(outcome.rejects, how="vertical_relaxed")]
         return outcome
@@ -346,25 +383,34 @@ def _lent_by_heads(task: Task, options: Options) -> dict[tuple[str, str], Choice
     return lent
 
 
-def _rejected(frame: pl.DataFrame, start: int) -> pl.DataFrame:
+def _rejected(frame: pl.DataFrame, start: int, before: int) -> pl.DataFrame:
+    """The frame's rejected lines, with the range they were read in and their numbers in
+    it (a range numbered in its file, `before` lines in, counts from 1 too)."""
     from logstat.outputs.rejects import COLUMNS
 
     return (
         frame.filter(pl.col(schema.LINE_KIND) == schema.REJECTED)
         .select(schema.FILE_ID, *COLUMNS, schema.LINE_KIND)
-        .with_columns(pl.lit(start, dtype=pl.UInt64).alias(RANGE_START))
+        .with_columns(
+            pl.lit(start, dtype=pl.UInt64).alias(RANGE_START),
+            (pl.col("line_no") - before).alias("line_no"),
+        )
     )
 
 
-def _settle(run: FileRun, options: Options, needed: set[str] | None) -> None:
+def _settle(run: FileRun, options: Options, needed: set[str] | None, resume: Resume | None) -> None:
     """Confirm a guessed format (taken from a file named alike) on the file's first chunk,
-    as a run of the whole file does, before reading one of its ranges."""
+    as a run of the whole file does (under --state, of its new part: `resume`, copied),
+    before reading one of its ranges."""
+    from dataclasses import replace
+
     from logstat.reading import pipeline
     from logstat.reading.batching import chunks_of
     from logstat.reading.lines import split_lines
     from logstat.reading.runs import FileRun
 
     probe = FileRun(run.file_id, run.source, run.choice, tentative=True)  # counts apart
+    probe.resume = replace(resume) if resume is not None else None
     first = next(chunks_of(probe, options.chunk_bytes), None)
     if first is not None:
         pipeline.confirm_guess(probe, split_lines(first[0]), options, needed)

@@ -243,10 +243,7 @@ class Resume:
     def read_chunks(
         self, opened: OpenedSource, problems: ReadProblems, chunk_bytes: int
     ) -> Iterator[Chunk]:
-        status = os.fstat(opened.counter.raw.fileno())
-        expected = self.candidate.status
-        if (status.st_dev, status.st_ino) != (expected.st_dev, expected.st_ino):
-            problems.messages.append("replaced while being opened; left for the next run")
+        if not self.same_file(opened, problems):
             return
         errors = len(problems.messages)
         try:
@@ -279,6 +276,15 @@ class Resume:
         self.compression = opened.compression
         self.end_offset = self.offset + stream.count - len(held)
         self.end_lines = self.lines + lines
+
+    def same_file(self, opened: OpenedSource, problems: ReadProblems) -> bool:
+        """Whether `opened` is the file planned (not one that took its name since)."""
+        status = os.fstat(opened.counter.raw.fileno())
+        expected = self.candidate.status
+        if (status.st_dev, status.st_ino) != (expected.st_dev, expected.st_ino):
+            problems.messages.append("replaced while being opened; left for the next run")
+            return False
+        return True
 
     @property
     def has_lines(self) -> bool:
