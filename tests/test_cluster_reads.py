@@ -349,3 +349,39 @@ def test_state_ranges_of_a_file_whose_format_was_guessed(
         assert {row["source"] for row in json.loads(runs[0][0])["files"]} == {"elb"} | (
             {"nginx"} if step == 0 else set()
         )
+
+
+def test_ranges_opened_after_a_rotation_read_the_file_planned(tmp_path: Path) -> None:
+    """Under --state each range opens the log by its name; once logrotate has renamed it
+    and a new log taken the name, the ranges still read the file the run planned (found
+    beside it by device and inode), so none is left for the next run to read again."""
+    from logstat.engines import ranges
+    from logstat.reading.runs import Options
+    from logstat.reading.state import StateFile
+
+    log = write_numbered_log(tmp_path / "access.log", 0, 40)
+    options = Options()
+    logstat.summarize([log], tz="UTC", state=tmp_path / "logs.state")  # read up to here
+    with log.open("a") as file:
+        file.writelines(log_line(number) for number in range(40, 240))
+    grown = log.read_bytes()
+    with StateFile.open(tmp_path / "logs.state") as state:
+        [read] = state.reads(options.expand([str(log)]), options).files
+    assert read.resume is not None and read.resume.offset > 0
+    parts = ranges.cut_resumed(read.resume, 2048)
+    assert parts is not None and len(parts) >= 5
+    problems = ReadProblems()
+    before = [
+        b"".join(chunk.data for chunk in part.read_chunks(open_source(read.source), problems, 4096))
+        for part in parts[:2]
+    ]
+    log.rename(tmp_path / "access.log.1")
+    write_numbered_log(log, 1000, 30)  # the new log, under the old name
+    after = [
+        b"".join(chunk.data for chunk in part.read_chunks(open_source(read.source), problems, 4096))
+        for part in parts[2:]
+    ]
+    assert problems.messages == []
+    assert b"".join(before + after) == grown[read.resume.offset :]
+    assert all(part.whole for part in parts)
+    assert ranges.resumed_end([(part, 0) for part in parts])[0] == len(grown)

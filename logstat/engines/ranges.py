@@ -18,6 +18,8 @@ Only plain files are cut: a compressed stream has no place to start but its star
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
@@ -67,9 +69,27 @@ class ByteRange:
     def read_chunks(
         self, opened: OpenedSource, problems: ReadProblems, chunk_bytes: int
     ) -> Iterator[Chunk]:
-        stream = opened.stream
-        if self.resume is not None and not self.resume.same_file(opened, problems):
-            return
+        with contextlib.ExitStack() as closing:
+            stream = self._planned_stream(opened, problems, closing)
+            if stream is not None:
+                yield from self._read(stream, problems, chunk_bytes)
+
+    def _planned_stream(
+        self, opened: OpenedSource, problems: ReadProblems, closing: contextlib.ExitStack
+    ) -> BinaryIO | None:
+        """The file planned: `opened`, or under --state the file logrotate renamed since the
+        run was planned (each range opens the file by its name, and the ranges opened before
+        the rename read it: those after must too, or the state, stopping at the first range
+        not read, would have the next run read theirs again); None when it is gone."""
+        if self.resume is None or self.resume.is_planned(os.fstat(opened.counter.raw.fileno())):
+            return opened.stream
+        renamed = self.resume.renamed()
+        if renamed is None:
+            self.resume.same_file(opened, problems)  # says why nothing was read
+            return None
+        return closing.enter_context(open(renamed, "rb", buffering=1 << 20))
+
+    def _read(self, stream: BinaryIO, problems: ReadProblems, chunk_bytes: int) -> Iterator[Chunk]:
         errors = len(problems.messages)
         try:
             begin = self.start if self.start == self.first else _line_start(stream, self.start)

@@ -279,12 +279,29 @@ class Resume:
 
     def same_file(self, opened: OpenedSource, problems: ReadProblems) -> bool:
         """Whether `opened` is the file planned (not one that took its name since)."""
-        status = os.fstat(opened.counter.raw.fileno())
-        expected = self.candidate.status
-        if (status.st_dev, status.st_ino) != (expected.st_dev, expected.st_ino):
+        if not self.is_planned(os.fstat(opened.counter.raw.fileno())):
             problems.messages.append("replaced while being opened; left for the next run")
             return False
         return True
+
+    def is_planned(self, status: os.stat_result) -> bool:
+        expected = self.candidate.status
+        return (status.st_dev, status.st_ino) == (expected.st_dev, expected.st_ino)
+
+    def renamed(self) -> str | None:
+        """Where the file planned is now when it was renamed beside its old name since it
+        was planned (logrotate's rename), found by device and inode as the next run would
+        find it; None when it is not there (deleted, compressed, moved away)."""
+        inode = self.candidate.status.st_ino
+        try:
+            with os.scandir(os.path.dirname(self.candidate.path) or ".") as entries:
+                for entry in entries:
+                    with contextlib.suppress(OSError):
+                        if entry.inode() == inode and self.is_planned(entry.stat()):
+                            return entry.path
+        except OSError:
+            return None
+        return None
 
     @property
     def has_lines(self) -> bool:
