@@ -236,8 +236,37 @@ def test_a_worker_reuses_one_filesystem_for_every_task() -> None:
 
     store = objects.Store("s3", "http://127.0.0.1:9")
     first, second = (pickle.loads(pickle.dumps(store)) for _ in range(2))
-    assert first.fs is second.fs is not store.fs  # made once in this process, as on a worker
+    assert first.fs is second.fs  # made once in a process, as on a worker
     assert first.endpoint_url == "http://127.0.0.1:9"
+
+
+def test_one_filesystem_per_store_and_credentials(
+    bucket: tuple[str, Path],
+    environment: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dataset checks of the URLs, their listing and an ingest into the store share
+    one client; other credentials (or another endpoint) get their own."""
+    made: list[tuple[str, str | None]] = []
+    real = objects._new_filesystem
+
+    def counted(scheme: str, protocol: str, extra: str, endpoint_url: str | None) -> Any:
+        made.append((protocol, endpoint_url))
+        return real(scheme, protocol, extra, endpoint_url)
+
+    monkeypatch.setattr(objects, "_new_filesystem", counted)
+    monkeypatch.setattr(objects, "_FILESYSTEMS", {})
+    name, _ = bucket
+    days = [f"s3://{name}/{PREFIX}/2026/12/01/", f"s3://{name}/{PREFIX}/2026/12/02/"]
+    summary = logstat.summarize(days)
+    logstat.ingest(days, f"s3://{name}/shared-client-dataset/")
+    assert summary.totals.files == 2 * 24
+    assert made == [("s3", environment["AWS_ENDPOINT_URL"])]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "another")  # moto takes any key
+    assert logstat.summarize(days[0]).totals.files == 24
+    logstat.summarize(days[0], endpoint_url=environment["AWS_ENDPOINT_URL"])
+    assert len(made) == 2
 
 
 def test_a_signed_https_url_is_read(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ parse path as local files and never land on disk.
 from __future__ import annotations
 
 import io
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -85,8 +86,33 @@ class Window:
 
 
 def filesystem(scheme: str, endpoint_url: str | None = None) -> Any:
-    """The fsspec filesystem for a scheme; a missing library names the extra to install."""
+    """The fsspec filesystem for a scheme, made once per process for each store and the
+    credentials in the environment: a run's listing, its dataset checks and a worker's
+    tasks share it (making one costs s3fs about 0.1 s of CPU).  A missing library names
+    the extra to install."""
     protocol, extra = SCHEMES[scheme]
+    if protocol == "s3":  # the endpoint s3fs would take from the environment, said here
+        endpoint_url = endpoint_url or os.environ.get(ENDPOINT_ENVIRONMENT) or None
+    else:
+        endpoint_url = None
+    credentials = tuple(
+        sorted(item for item in os.environ.items() if item[0].startswith(CREDENTIAL_PREFIXES))
+    )
+    key = (protocol, endpoint_url, credentials, os.getpid())  # a forked child makes its own
+    with _FILESYSTEMS_LOCK:
+        found = _FILESYSTEMS.get(key)
+        if found is None:
+            found = _FILESYSTEMS[key] = _new_filesystem(scheme, protocol, extra, endpoint_url)
+        return found
+
+
+# where each cloud's tools find credentials in the environment: other values, other clients
+CREDENTIAL_PREFIXES = ("AWS_", "GOOGLE_", "GCE_", "AZURE_")
+_FILESYSTEMS: dict[tuple[str, str | None, tuple[tuple[str, str], ...], int], Any] = {}
+_FILESYSTEMS_LOCK = threading.Lock()
+
+
+def _new_filesystem(scheme: str, protocol: str, extra: str, endpoint_url: str | None) -> Any:
     try:
         import fsspec
     except ImportError as error:
@@ -117,9 +143,6 @@ class RemoteObject:
     version: str | None  # ETag or generation: an object rewritten under its key differs
 
 
-_WORKER_FILESYSTEMS: dict[tuple[str, str | None], Any] = {}  # see Store.__setstate__
-
-
 class Store:
     """One filesystem for a run: lists objects and hands out their bytes, fetching ahead.
 
@@ -128,10 +151,10 @@ class Store:
     AHEAD_BYTES at once.
     """
 
-    def __init__(self, scheme: str, endpoint_url: str | None = None, fs: Any = None) -> None:
+    def __init__(self, scheme: str, endpoint_url: str | None = None) -> None:
         self.scheme = scheme
         self.endpoint_url = endpoint_url
-        self.fs = fs if fs is not None else filesystem(scheme, endpoint_url)
+        self.fs = filesystem(scheme, endpoint_url)
         self.order: list[RemoteObject] = []
         self._position: dict[str, int] = {}
         self._pending: OrderedDict[str, Future[bytes]] = OrderedDict()
@@ -146,12 +169,10 @@ class Store:
         return {"scheme": self.scheme, "endpoint_url": self.endpoint_url}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # a worker reuses one filesystem (its client and connections) for every task:
-        # it only reads objects, which never change, so nothing it caches goes stale
-        key = (state["scheme"], state["endpoint_url"])
-        if key not in _WORKER_FILESYSTEMS:
-            _WORKER_FILESYSTEMS[key] = filesystem(*key)
-        self.__init__(*key, _WORKER_FILESYSTEMS[key])  # type: ignore[misc]
+        # a worker reuses one filesystem (its client and connections) for every task
+        # (`filesystem`): it only reads objects, which never change, so nothing it
+        # caches goes stale
+        self.__init__(state["scheme"], state["endpoint_url"])  # type: ignore[misc]
 
     def add(self, objects: list[RemoteObject]) -> None:
         for item in objects:
