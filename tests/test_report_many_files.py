@@ -262,6 +262,12 @@ def reference_document(summary: Summary) -> dict[str, Any]:
         for found in group["fields"]:
             if found["error"] is None:  # added later, and only when approximate
                 del found["error"]
+    latency = document["latency"] or {}
+    if latency.get("top_paths", 0) is None:  # added later, and only with --top paths
+        del latency["top_paths"]
+    for row in latency.get("by_class", []):
+        if row["source"] is None:  # added later, and only when several sources log durations
+            del row["source"]
     return document
 
 
