@@ -382,3 +382,44 @@ def test_by_class_is_split_by_source_when_several_sources_log_durations() -> Non
     # Markdown shows the same table
     markdown = run_cli("summary", alb, nginx, "--markdown", in_process=True).stdout
     assert "| source | class | time |" in markdown
+
+
+def test_top_paths_are_split_by_source_when_several_sources_log_durations() -> None:
+    """The same path on an ALB and on the nginx behind it is two measurements: each
+    source's top paths apart, each as its own logs alone give them, in every view."""
+    alb, nginx = FIXTURES / "alb" / "requests.log", REPORT_FIXTURES / "upstream.log"
+    together = _latency_of(alb, nginx)["top_paths"]
+    assert together["limit"] == 3
+    for source, log in (("alb", alb), ("nginx", nginx)):
+        alone = _latency_of(log)["top_paths"]
+        assert all("source" not in row for row in alone["paths"] + alone["by_path"])
+        for rows in ("paths", "by_path"):
+            assert [row for row in together[rows] if row["source"] == source] == [
+                {"source": source, **row} for row in alone[rows]
+            ]
+    assert [row["source"] for row in together["paths"]] == ["alb"] * 3 + ["nginx"] * 3
+    text = run_cli("summary", alb, nginx, "--top", "3", in_process=True).stdout
+    for title in ("Latency by path and source", "Requests and bytes by path and source"):
+        table = text[text.index(title) :].splitlines()
+        assert table[1].split()[:2] == ["source", "path"]
+        # the command under it names the first row's source
+        note = next(line for line in table if line.startswith("Lines behind the first row"))
+        assert note.endswith(f"--source alb --path '^{together['paths'][0]['path']}$'")
+    assert "Latency by path (the 3" in run_cli("summary", alb, "--top", "3", in_process=True).stdout
+    markdown = run_cli("summary", alb, nginx, "--top", "3", "--markdown", in_process=True).stdout
+    assert "| source | path | time |" in markdown and "| source | path | requests |" in markdown
+
+
+def test_prometheus_path_metrics_have_a_source_label_only_when_split(tmp_path: Path) -> None:
+    alb, nginx = FIXTURES / "alb" / "requests.log", REPORT_FIXTURES / "upstream.log"
+    for logs, labelled in (((alb, nginx), True), ((nginx,), False)):
+        target = tmp_path / "out.prom"
+        assert run_cli(*logs, "--top", "3", "--prometheus", target, in_process=True).code == 0
+        samples = _prometheus(target.read_text())
+        for name in ("logstat_path_request_duration_seconds_count", "logstat_path_response_bytes"):
+            keys = [dict(item.split("=", 1) for item in key) for key in samples[name]]
+            assert keys and all(("source" in key) == labelled for key in keys)
+        if labelled:
+            counts = samples["logstat_path_request_duration_seconds_count"]
+            sources = {dict(item.split("=", 1) for item in key)["source"] for key in counts}
+            assert sources == {"alb", "nginx"}

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from pathlib import Path
 
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logstat.report.lines_note import exact_path
 from tests.helpers import REPO, run_cli
 
 SAMPLE = REPO / "samples" / "nginx-access.log"
@@ -89,3 +95,61 @@ def test_the_command_under_each_table_prints_the_lines_behind_its_rows() -> None
 def test_no_command_when_the_input_cannot_be_read_again() -> None:
     code, out, _ = run_cli("-", stdin=SAMPLE.read_bytes())
     assert code == 0 and "By status" in out and not drilldowns(out)
+
+
+# ingress-nginx `upstreaminfo` lines: a duration, so the summary has the tables by path
+UPSTREAMINFO = (
+    '10.1.0.5 - - [02/Mar/2024:00:00:{second:02d} +0000] "GET {target} HTTP/1.1" 200 574 "-" '
+    '"curl/8" 320 0.0{second:02d} [default-api-80] [] 10.2.0.9:8080 512 0.030 200 req{second:04d}'
+)
+# the path every --path regex character is in, and paths its unescaped or unanchored
+# pattern would match too (the query string is not part of the path)
+EXACT = "/a.b/(x)+[1]|$*{2}^#&-~\\"
+TARGETS = [f"{EXACT}?q=1+2", EXACT, f"{EXACT}?q=(3)", f"{EXACT}?q=1"]
+DECOYS = ["/aXb/(x)+[1]|$*{2}^#&-~\\", "/a.b/xx1", "/pre/a.b/(x)+[1]|$*{2}^#&-~\\", f"{EXACT}/more"]
+
+
+def first_row_command(text: str, title: str) -> str:
+    """The command under the table `title` (for its first row)."""
+    table = text[text.index(title) :]
+    note = next(line for line in table.splitlines() if "Lines behind the first row" in line)
+    return note[note.index(": logstat lines ") + 2 :]
+
+
+def test_the_command_under_the_tables_by_path_prints_exactly_that_paths_lines(
+    tmp_path: Path,
+) -> None:
+    """--path is a regex searched anywhere: the command under the tables by path gives
+    the first row's path anchored and escaped, so it matches that path alone."""
+    log = tmp_path / "access.log"
+    lines = [
+        UPSTREAMINFO.format(second=second, target=target)
+        for second, target in enumerate(TARGETS + DECOYS)
+    ]
+    log.write_text("\n".join(lines) + "\n", "utf-8")
+    code, text, error = run_cli("summary", str(log), "--top", "3")
+    assert code == 0, error
+    code, out, _ = run_cli("summary", str(log), "--top", "3", "--json")
+    first = json.loads(out)["latency"]["top_paths"]["paths"][0]
+    assert first["path"] == EXACT and first["requests"] == len(TARGETS)
+    for title in ("Latency by path", "Requests and bytes by path"):
+        command = first_row_command(text, title)
+        words = shlex.split(command)
+        assert words[:3] == ["logstat", "lines", str(log)]
+        code, found, error = run_cli("lines", *words[2:])
+        assert code == 0, error
+        assert found.splitlines() == lines[: len(TARGETS)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=12), st.lists(st.text(max_size=12), max_size=6))
+def test_an_exact_path_pattern_matches_that_path_and_no_other(
+    path: str, others: list[str]
+) -> None:
+    """As --path applies it (polars' str.contains, Rust regex syntax): any text, with
+    regex characters, line breaks or control characters, is matched alone."""
+    candidates = pl.Series([path, *others, path + "/", "/" + path, path * 2], dtype=pl.String)
+    pattern = exact_path(path)
+    matched = candidates.str.contains(pattern).to_list()
+    assert matched == [candidate == path for candidate in candidates.to_list()]
+    assert all(character.isprintable() for character in pattern)

@@ -4,7 +4,6 @@ error and figures that describe only the requests counted."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 from collections import Counter
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from logstat import schema
 from logstat.report.latency_model import Latency, TopPaths
 from logstat.report.latency_text import latency_tables
-from logstat.report.model import SCHEMA_RESOURCE
+from logstat.report.model import SCHEMA_RESOURCE, _plain
 from logstat.summary.latency import RELATIVE_ACCURACY, bucket_counts, measured_durations
 from logstat.summary.latency_rows import _top_paths
 from logstat.summary.path_latency import PathLatency
@@ -199,10 +198,49 @@ def test_past_the_budget_the_views_say_what_was_not_counted() -> None:
     top, _ = top_of(frame, 4, 2, limit=5, paths=3)
     assert top.error > 0 and any(row.missed for row in top.paths)
     latency = Latency(RELATIVE_ACCURACY, 0, [], [], [], [], top_paths=top)
-    document = json.loads(json.dumps(dataclasses.asdict(latency)))
+    document = json.loads(json.dumps(_plain(latency)))  # as --json writes it
     LATENCY_SCHEMA.validate(document)
     text = "\n".join(
         "\n".join(["  ".join(row) for row in table["rows"]] + [table["note"] or ""])
         for table in latency_tables(latency)
     )
     assert "<= " in text and "figures describe the requests counted" in text
+
+
+@EXAMPLES
+@given(
+    requests=st.lists(st.tuples(REQUEST, st.sampled_from(["alb", "nginx"])), max_size=300),
+    parts=st.integers(1, 6),
+    seed=st.integers(0, 2**32),
+    paths=st.sampled_from([3, 1_000]),
+)
+def test_each_source_has_its_own_top_paths_within_the_same_bounds(
+    requests: list[tuple[tuple[int, float | None, int | None], str]],
+    parts: int,
+    seed: int,
+    paths: int,
+) -> None:
+    """Two sources: a (source, path) is counted as a path is, each source's `limit`
+    busiest apart, most requests first; within budget, exact, whatever the split."""
+    frame = records([request for request, _ in requests]).with_columns(
+        pl.Series("source", [source for _, source in requests], dtype=pl.String)
+    )
+    top, _ = top_of(frame, parts, seed, limit=4, paths=paths)
+    true = Counter(zip(frame["source"].to_list(), frame["path"].to_list(), strict=True))
+    sources = [row.source for row in top.paths]
+    assert sources == sorted(sources) and all(sources.count(name) <= 4 for name in sources)
+    for name in set(sources):
+        counts = [row.requests for row in top.paths if row.source == name]
+        assert counts == sorted(counts, reverse=True)
+    apart = len({source for _, source in requests}) > 1
+    for row in top.paths:
+        assert (row.source is not None) == apart
+        count = true[row.source or frame["source"][0], row.path]
+        assert row.requests <= count <= row.requests + row.missed and row.missed <= top.error
+    if top.error == 0:
+        assert top == top_of(frame, 1, 0, limit=4, paths=paths)[0]
+        for name in {source for source, _ in true}:
+            busiest = sorted(count for (source, _), count in true.items() if source == name)
+            assert [row.requests for row in top.paths if (row.source or name) == name] == (
+                busiest[::-1][:4]
+            )

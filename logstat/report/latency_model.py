@@ -91,6 +91,9 @@ class SlowRequest:
 class PathCount:
     """One of the top paths: the requests its figures describe, and the bytes sent."""
 
+    # None (left out of the JSON): one source logs durations; else the path as this
+    # source logged it (an ALB's and its nginx's figures for a path are two measurements)
+    source: str | None = field(metadata={OMIT_NONE: True})
     path: str
     requests: int  # counted: the requests its figures describe
     missed: int  # at most this many more were not counted (0: all; <= TopPaths.error)
@@ -100,8 +103,9 @@ class PathCount:
 
 @dataclass
 class PathDurations:
-    """Durations of one of the top paths (every source), one measure."""
+    """Durations of one of the top paths, one measure: of its source (PathCount.source)."""
 
+    source: str | None = field(metadata={OMIT_NONE: True})
     path: str
     measure: str
     requests: int  # with this duration, of the path's counted requests
@@ -121,7 +125,8 @@ class TopPaths:
     # 0: every path's figures describe all its requests; else a path's count may be low by
     # up to this (more distinct paths than are held), its figures describing those counted
     error: int
-    paths: list[PathCount]  # most requests first
+    # most requests first (with several sources: each source's `limit`, by source)
+    paths: list[PathCount]
     by_path: list[PathDurations]  # in the order of `paths`, then of the measures
 
 

@@ -16,6 +16,7 @@ from logstat.report.latency_model import (
     StatusDurations,
     TopPaths,
 )
+from logstat.report.lines_note import path_rows_note
 from logstat.report.model import status_text
 from logstat.time_zones import UTC_ZONE, DisplayZone
 
@@ -71,7 +72,11 @@ def _figures(row: ClassDurations | StatusDurations | PathDurations) -> list[str]
     ]
 
 
-def latency_tables(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Table]:
+def latency_tables(
+    latency: Latency, zone: DisplayZone = UTC_ZONE, command: str | None = None
+) -> list[Table]:
+    """The tables; `command`: the summary's `logstat lines` (None: no input to read again),
+    for the notes that name the lines behind a row."""
     phases = any(row.measure != "request_time_s" for row in latency.by_status)
     several_sources = len({row.source for row in latency.by_status}) > 1
     accuracy = f"{latency.relative_accuracy:.0%}"
@@ -154,7 +159,7 @@ def latency_tables(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Table
             )
         )
     if latency.top_paths is not None and latency.top_paths.paths:
-        result.extend(_path_tables(latency.top_paths, accuracy))
+        result.extend(_path_tables(latency.top_paths, accuracy, command))
     if latency.slowest:
         result.append(
             _table(
@@ -177,10 +182,13 @@ def latency_tables(latency: Latency, zone: DisplayZone = UTC_ZONE) -> list[Table
     return result
 
 
-def _path_tables(top: TopPaths, accuracy: str) -> list[Table]:
-    """Latency, requests and bytes of the paths with the most requests."""
+def _path_tables(top: TopPaths, accuracy: str, command: str | None) -> list[Table]:
+    """Latency, requests and bytes of the paths with the most requests; each source's
+    apart when the rows have one (several sources log durations)."""
     phases = any(row.measure != "request_time_s" for row in top.by_path)
     time_column = ["time"] if phases else []
+    by_source = any(row.source is not None for row in top.paths)
+    source_column = ["source"] if by_source else []
     missed = any(row.missed for row in top.paths)
     counted = (
         "every request of each path is counted"
@@ -190,32 +198,43 @@ def _path_tables(top: TopPaths, accuracy: str) -> list[Table]:
     )
     result = []
     if top.by_path:
+        first = len(source_column) + 1 + len(time_column)
         result.append(
             _table(
-                f"Latency by path (the {len(top.paths)} with the most requests)",
-                ["path", *time_column, *FIGURES],
+                (
+                    f"Latency by path and source (each source's {top.limit} paths with the"
+                    " most requests)"
+                    if by_source
+                    else f"Latency by path (the {len(top.paths)} with the most requests)"
+                ),
+                [*source_column, "path", *time_column, *FIGURES],
                 [
                     [
+                        *([row.source or "-"] if by_source else []),
                         safe(row.path),
                         *([MEASURE_LABELS[row.measure]] if phases else []),
                         *_figures(row),
                     ]
                     for row in top.by_path
                 ],
-                frozenset(range(1 + len(time_column), 1 + len(time_column) + len(FIGURES))),
-                f"p50/p90/p99 within {accuracy}; requests, max and mean exact; {counted}.",
+                frozenset(range(first, first + len(FIGURES))),
+                _notes(
+                    f"p50/p90/p99 within {accuracy}; requests, max and mean exact; {counted}.",
+                    path_rows_note(command, top.by_path[0].source, top.by_path[0].path),
+                ),
                 Layout({"path": DATA}, ("mean", "p90")),
             )
         )
     sent = any(row.with_bytes for row in top.paths)
-    headers = ["path", "requests", *(["not counted"] if missed else [])]
+    headers = [*source_column, "path", "requests", *(["not counted"] if missed else [])]
     headers += ["bytes", "mean"] if sent else []
     result.append(
         _table(
-            "Requests and bytes by path",
+            "Requests and bytes by path and source" if by_source else "Requests and bytes by path",
             headers,
             [
                 [
+                    *([row.source or "-"] if by_source else []),
                     safe(row.path),
                     _count(row.requests),
                     *([f"<= {_count(row.missed)}" if row.missed else "0"] if missed else []),
@@ -227,9 +246,17 @@ def _path_tables(top: TopPaths, accuracy: str) -> list[Table]:
                 ]
                 for row in top.paths
             ],
-            frozenset(range(1, len(headers))),
-            None if top.by_path else f"{counted[0].upper()}{counted[1:]}.",
+            frozenset(range(len(source_column) + 1, len(headers))),
+            _notes(
+                None if top.by_path else f"{counted[0].upper()}{counted[1:]}.",
+                path_rows_note(command, top.paths[0].source, top.paths[0].path),
+            ),
             Layout({"path": DATA}),
         )
     )
     return result
+
+
+def _notes(*notes: str | None) -> str | None:
+    """The notes given, as one line under a table (None: none)."""
+    return " ".join(note for note in notes if note) or None

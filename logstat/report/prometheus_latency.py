@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from logstat.report.latency_model import MEASURE_LABELS, Latency, PathDurations, StatusDurations
+from logstat.report.latency_model import (
+    MEASURE_LABELS,
+    Latency,
+    PathCount,
+    PathDurations,
+    StatusDurations,
+)
 from logstat.report.model import status_text
 
 DURATION = "logstat_request_duration_seconds"
@@ -59,8 +65,15 @@ def _labels(row: StatusDurations) -> Labels:
     return labels
 
 
+def _path_key(row: PathCount | PathDurations) -> Labels:
+    """A top path's labels: its source too when several sources log durations (then the
+    same path of two sources is two measurements)."""
+    source: Labels = (("source", row.source),) if row.source is not None else ()
+    return (*source, ("path", row.path))
+
+
 def _path_labels(row: PathDurations) -> Labels:
-    labels: Labels = (("path", row.path),)
+    labels = _path_key(row)
     if row.measure != "request_time_s":
         labels += (("phase", MEASURE_LABELS[row.measure]),)
     return labels
@@ -90,12 +103,18 @@ def families(latency: Latency | None) -> list[Family]:
     )
     top = latency.top_paths
     if top is not None:
+        by_source = any(row.source is not None for row in top.paths)
         result += _durations(
             top.by_path,
             _path_labels,
             (PATH_DURATION, PATH_PHASE_DURATION),
             (PATH_LARGEST, PATH_PHASE_LARGEST),
-            f"by path, for the {len(top.paths)} paths with the most requests"
+            (
+                f"by log source and path, for each source's {top.limit} paths with the most "
+                "requests"
+                if by_source
+                else f"by path, for the {len(top.paths)} paths with the most requests"
+            )
             + (
                 f" (a path's count may be low by up to {top.error}: more distinct paths "
                 "than are held)"
@@ -104,14 +123,15 @@ def families(latency: Latency | None) -> list[Family]:
             ),
             accuracy,
         )
-        sent = [((("path", row.path),), row.bytes) for row in top.paths if row.with_bytes]
+        sent = [(_path_key(row), row.bytes) for row in top.paths if row.with_bytes]
         if sent:
             result.append(
                 (
                     PATH_BYTES,
                     "gauge",
-                    "Bytes sent to clients read from this run's logs, by path, for the "
-                    "paths with the most requests.",
+                    "Bytes sent to clients read from this run's logs, "
+                    + ("by log source and path" if by_source else "by path")
+                    + ", for the paths with the most requests.",
                     [(PATH_BYTES, labels, value) for labels, value in sent],
                 )
             )

@@ -9,7 +9,6 @@ through `safe`, and cells are rich `Text`, never markup, so a path like
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from logstat.report.files import (
 )
 from logstat.report.fit import BOXED, DATA, PLAIN, PROSE, Frame, Layout, fit_table, wrap_line
 from logstat.report.latency_text import latency_tables
+from logstat.report.lines_note import lines_note
 from logstat.report.model import (
     AlertResult,
     ClassRow,
@@ -278,7 +278,8 @@ def sections(
         )
     result.extend(_layer_sections(summary.layers))
     if summary.latency:
-        result.extend(Section(**table) for table in latency_tables(summary.latency, zone))
+        tables = latency_tables(summary.latency, zone, summary.lines_command)
+        result.extend(Section(**table) for table in tables)
     if summary.groups:
         for group in summary.groups.groups:
             result.extend(_group_sections(summary.groups.by, group, summary.lines_command))
@@ -424,14 +425,6 @@ TOP_OPTIONS = {
     "host": ("--host", "HOST"),
     "method": ("--method", "METHOD"),
 }
-
-
-def lines_note(command: str | None, *words: str, behind: str = "a row") -> str | None:
-    """The command that prints the lines behind a table's rows: the summary's own
-    `logstat lines` plus the row's filters (upper-case words stand for a row's value)."""
-    if command is None:
-        return None
-    return f"Lines behind {behind}: {command} {shlex.join(words)}"
 
 
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"

@@ -26,7 +26,8 @@ from logstat.summary.latency import (
     quantile_name,
     quantiles,
 )
-from logstat.summary.path_latency import PATH, REQUESTS, PathLatency
+from logstat.summary.path_latency import KEYS as PATH_KEYS
+from logstat.summary.path_latency import PATH, REQUESTS, SOURCE, PathLatency
 from logstat.summary.settings import CLASS_ORDER
 
 QUANTILE_NAMES = [quantile_name(quantile) for quantile in QUANTILES]
@@ -99,18 +100,22 @@ def latency_report(
             )
             for row in (counts.slowest.iter_rows(named=True) if counts.slowest is not None else [])
         ],
-        top_paths=_top_paths(paths, limit) if paths is not None and limit else None,
+        top_paths=_top_paths(paths, limit, several) if paths is not None and limit else None,
     )
 
 
-def _top_paths(state: PathLatency, limit: int) -> TopPaths:
+def _top_paths(state: PathLatency, limit: int, several: bool = False) -> TopPaths:
+    """The top paths; each source's apart (rows with a `source`) when `several` sources
+    log durations or the paths were logged by several (as the table by class)."""
     found = state.top(limit)
     paths, rows = [], []
     if found is not None:
         counts, buckets, extremes = found
-        order = {name: index for index, name in enumerate(counts[PATH])}
+        apart = several or counts[SOURCE].n_unique() > 1
+        order = {key: index for index, key in enumerate(counts.select(PATH_KEYS).iter_rows())}
         paths = [
             PathCount(
+                source=row[SOURCE] if apart else None,
                 path=row[PATH],
                 requests=int(row[REQUESTS]),
                 missed=int(row["missed"]),
@@ -120,16 +125,26 @@ def _top_paths(state: PathLatency, limit: int) -> TopPaths:
             for row in counts.iter_rows(named=True)
         ]
         if buckets is not None and buckets.height:
-            durations = _durations(buckets, extremes, [PATH, MEASURE])
+            durations = _durations(buckets, extremes, [*PATH_KEYS, MEASURE])
             measures = {name: index for index, name in enumerate(MEASURES)}
             measured = durations.filter(pl.col("requests") > 0).iter_rows(named=True)
-            rows = sorted(
+            ranked = sorted(
                 (
-                    PathDurations(path=row[PATH], measure=row[MEASURE], **_figures(row))
+                    (
+                        order[row[SOURCE], row[PATH]],
+                        measures[row[MEASURE]],
+                        PathDurations(
+                            source=row[SOURCE] if apart else None,
+                            path=row[PATH],
+                            measure=row[MEASURE],
+                            **_figures(row),
+                        ),
+                    )
                     for row in measured
                 ),
-                key=lambda row: (order[row.path], measures[row.measure]),
+                key=lambda item: item[:2],
             )
+            rows = [row for *_, row in ranked]
     return TopPaths(limit=limit, error=state.error, paths=paths, by_path=rows)
 
 

@@ -1,5 +1,9 @@
 """Latency and bytes per path, for the most requested paths: bounded state that merges.
 
+A "path" here is a (source, path) pair: the same path logged by an ALB and by the nginx
+behind it is two measurements (latency_rows.py shows them apart when several sources
+log durations).  With one source, the pairs are the paths.
+
 A path's figures are made as latency.py makes them by status (the same log buckets,
 within the same relative error; exact count, largest, smallest, sum, bytes), for at
 most PATHS paths and ROWS bucket rows however many distinct paths the logs hold.
@@ -46,6 +50,8 @@ from logstat.summary.latency import (
 PATHS = 1_000  # paths whose figures are held
 ROWS = 200_000  # and their bucket rows (a path has ~100-1,300 per measure it logs)
 PATH = "path"
+SOURCE = "source"
+KEYS = [SOURCE, PATH]  # what a row of the state is about
 WEIGHT = "weight"  # the Misra-Gries counter: lowered by each reduction
 REQUESTS = "requests"  # requests the path's figures describe
 SLACK = "slack"  # error - missed: see above
@@ -59,9 +65,9 @@ class PathLatency:
         # read late: tests lower them
         self.paths_budget = paths if paths is not None else PATHS
         self.rows_budget = rows if rows is not None else ROWS
-        self.counts = Table([PATH], COUNTS)
-        self.buckets = Table([PATH, MEASURE, BUCKET], [pl.col(COUNT).sum()])
-        self.extremes = Table([PATH, MEASURE], EXTREMES)
+        self.counts = Table(KEYS, COUNTS)
+        self.buckets = Table([*KEYS, MEASURE, BUCKET], [pl.col(COUNT).sum()])
+        self.extremes = Table([*KEYS, MEASURE], EXTREMES)
         self.error = 0  # sum of the cuts: how much any path's count may be low
 
     def add(self, records: pl.DataFrame) -> None:
@@ -71,10 +77,12 @@ class PathLatency:
         present = records.filter(pl.col(PATH).is_not_null())
         if present.height == 0:
             return
+        if SOURCE not in present.columns:  # records made by hand (tests): one source
+            present = present.with_columns(pl.lit("", pl.String()).alias(SOURCE))
         logged = "bytes_sent" in present.columns
         sent = pl.col("bytes_sent").cast(pl.Int64)
         self.counts.add(
-            present.group_by(PATH).agg(
+            present.group_by(KEYS).agg(
                 pl.len().cast(pl.Int64).alias(WEIGHT),
                 pl.len().cast(pl.Int64).alias(REQUESTS),
                 (sent.count().cast(pl.Int64) if logged else pl.lit(0, pl.Int64)).alias(
@@ -84,9 +92,9 @@ class PathLatency:
                 pl.lit(0, pl.Int64).alias(SLACK),  # a chunk's counts miss nothing
             )
         )
-        durations = measured_durations(present, [PATH])
-        self.buckets.add(bucket_counts(durations, [PATH]))
-        self.extremes.add(extreme_figures(durations, [PATH]))
+        durations = measured_durations(present, KEYS)
+        self.buckets.add(bucket_counts(durations, KEYS))
+        self.extremes.add(extreme_figures(durations, KEYS))
         self._fit()
 
     def merge(self, other: PathLatency) -> None:
@@ -106,14 +114,16 @@ class PathLatency:
     def top(
         self, limit: int
     ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None] | None:
-        """(counts, buckets, extremes) of the `limit` paths with the most requests counted
-        (ties by path; counts with `missed`), or None when no path was counted."""
+        """(counts, buckets, extremes) of the `limit` paths of each source with the most
+        requests counted (by source, then most requests, ties by path; counts with
+        `missed`), or None when no path was counted."""
         counts = self.counts.table()
         if counts is None:
             return None
-        chosen = counts.sort([REQUESTS, PATH], descending=[True, False]).head(limit)
+        ranked = counts.sort([SOURCE, REQUESTS, PATH], descending=[False, True, False])
+        chosen = ranked.filter(pl.int_range(pl.len()).over(SOURCE) < limit)
         chosen = chosen.with_columns((self.error - pl.col(SLACK)).alias("missed"))
-        paths = chosen.select(PATH)
+        paths = chosen.select(KEYS)
         return (
             chosen,
             _only(self.buckets.table(), paths),
@@ -134,14 +144,14 @@ class PathLatency:
         if counts is None:
             return
         rows = (
-            buckets.group_by(PATH).agg(pl.len().alias("rows"))
+            buckets.group_by(KEYS).agg(pl.len().alias("rows"))
             if buckets is not None
-            else pl.DataFrame(schema={PATH: pl.String(), "rows": pl.UInt32()})
+            else pl.DataFrame(schema={**dict.fromkeys(KEYS, pl.String()), "rows": pl.UInt32()})
         )
         ranked = (
-            counts.join(rows, on=PATH, how="left")
+            counts.join(rows, on=KEYS, how="left", nulls_equal=True)
             .with_columns(pl.col("rows").fill_null(0))
-            .sort([WEIGHT, PATH], descending=[True, False])
+            .sort([WEIGHT, SOURCE, PATH], descending=[True, False, False])
         )
         fits = (pl.col("rows").cum_sum() <= self.rows_budget) & (
             pl.int_range(pl.len()) < self.paths_budget
@@ -150,7 +160,7 @@ class PathLatency:
         if keep < ranked.height:
             cut = int(ranked[WEIGHT][keep])
             counts = ranked.filter(pl.col(WEIGHT) > cut).select(
-                PATH,
+                *KEYS,
                 (pl.col(WEIGHT) - cut).alias(WEIGHT),
                 REQUESTS,
                 "with_bytes",
@@ -158,7 +168,7 @@ class PathLatency:
                 (pl.col(SLACK) + cut).alias(SLACK),  # its missed count stays as it was
             )
             self.error += cut
-            kept = counts.select(PATH)
+            kept = counts.select(KEYS)
             buckets = _only(buckets, kept)
             extremes = _only(extremes, kept)
         self.counts.parts = [counts]
@@ -167,7 +177,7 @@ class PathLatency:
 
 
 def _only(table: pl.DataFrame | None, paths: pl.DataFrame) -> pl.DataFrame | None:
-    """The rows of `table` whose path is one of `paths`."""
+    """The rows of `table` whose (source, path) is one of `paths`."""
     if table is None:
         return None
-    return table.join(paths, on=PATH, how="semi")
+    return table.join(paths, on=KEYS, how="semi", nulls_equal=True)

@@ -274,17 +274,24 @@
     if (top && top.paths.length > 0) {
       // the paths with the most requests; past the paths held, a count may be low
       document.getElementById("path-latency").hidden = false;
+      // several sources log durations: each source's paths apart, with a source column
+      const bySource = top.paths.some((row) => row.source !== undefined);
+      const sourceColumn = bySource ? [["source", (row) => row.source]] : [];
       document.getElementById("path-latency-note").textContent =
-        "The " + top.paths.length + " paths with the most requests. " +
+        (bySource
+          ? "Each source's " + top.limit + " paths with the most requests. "
+          : "The " + top.paths.length + " paths with the most requests. ") +
         (top.paths.some((row) => row.missed)
           ? "More distinct paths than are held: a path's figures describe the requests counted, " +
             "and up to 'not counted' more may be missing."
           : "Every request of each path is counted.");
       fillTable("path-latency-table", [
+        ...sourceColumn,
         ["path", (row) => row.path, "path"],
         ...durationColumns,
       ], top.by_path, "no durations logged");
       fillTable("path-bytes-table", [
+        ...sourceColumn,
         ["path", (row) => row.path, "path"],
         ["requests", (row) => numbers.format(row.requests), "number"],
         ["not counted", (row) => (row.missed ? "<= " + numbers.format(row.missed) : "0"), "number"],
