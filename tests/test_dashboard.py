@@ -389,6 +389,26 @@ def test_latency_tables_render_for_logs_with_durations(tmp_path: Path, browser: 
     assert browser.evaluate(PAGE_STATE)["latencyHidden"]
 
 
+def test_top_paths_of_several_sources_render_with_their_source(
+    tmp_path: Path, browser: Browser
+) -> None:
+    """ALB and nginx both log durations: each source's top paths, with a source column."""
+    output = tmp_path / "report.html"
+    logs = [FIXTURES / "alb" / "requests.log", FIXTURES / "report" / "upstream.log"]
+    assert cli("dashboard", *map(str, logs), "-o", str(output), "-q") == 0
+    top = page_data(output)["latency"]["top_paths"]
+    assert {row["source"] for row in top["paths"]} == {"alb", "nginx"}
+    browser.open(output.as_uri())
+    state = browser.evaluate(PAGE_STATE)
+    assert browser.problems() == []
+    assert [row[:2] for row in state["pathLatencyRows"]] == [
+        [row["source"], row["path"]] for row in top["by_path"]
+    ]
+    assert [row[:2] for row in state["pathBytesRows"]] == [
+        [row["source"], row["path"]] for row in top["paths"]
+    ]
+
+
 def test_dashboard_of_a_dataset(tmp_path: Path, browser: Browser) -> None:
     log = write_sample(tmp_path / "access.log", 120)
     root = tmp_path / "dataset"

@@ -227,10 +227,10 @@ def test_each_source_has_its_own_top_paths_within_the_same_bounds(
     )
     top, _ = top_of(frame, parts, seed, limit=4, paths=paths)
     true = Counter(zip(frame["source"].to_list(), frame["path"].to_list(), strict=True))
-    sources = [row.source for row in top.paths]
+    sources = [row.source or "" for row in top.paths]
     assert sources == sorted(sources) and all(sources.count(name) <= 4 for name in sources)
     for name in set(sources):
-        counts = [row.requests for row in top.paths if row.source == name]
+        counts = [row.requests for row in top.paths if (row.source or "") == name]
         assert counts == sorted(counts, reverse=True)
     apart = len({source for _, source in requests}) > 1
     for row in top.paths:

@@ -106,12 +106,12 @@ def latency_report(
 
 def _top_paths(state: PathLatency, limit: int, several: bool = False) -> TopPaths:
     """The top paths; each source's apart (rows with a `source`) when `several` sources
-    log durations or the paths were logged by several (as the table by class)."""
+    log durations (as the table by class) or several logged the paths counted."""
     found = state.top(limit)
     paths, rows = [], []
     if found is not None:
         counts, buckets, extremes = found
-        apart = several or counts[SOURCE].n_unique() > 1
+        apart = several or len(state.sources) > 1
         order = {key: index for index, key in enumerate(counts.select(PATH_KEYS).iter_rows())}
         paths = [
             PathCount(

@@ -69,6 +69,9 @@ class PathLatency:
         self.buckets = Table([*KEYS, MEASURE, BUCKET], [pl.col(COUNT).sum()])
         self.extremes = Table([*KEYS, MEASURE], EXTREMES)
         self.error = 0  # sum of the cuts: how much any path's count may be low
+        # every source counted, whether or not a reduction dropped its paths since: the
+        # views split by source when there are several (a few format names: no bound)
+        self.sources: set[str] = set()
 
     def add(self, records: pl.DataFrame) -> None:
         """Count in selected records; nothing happens unless their format logs a duration."""
@@ -79,6 +82,7 @@ class PathLatency:
             return
         if SOURCE not in present.columns:  # records made by hand (tests): one source
             present = present.with_columns(pl.lit("", pl.String()).alias(SOURCE))
+        self.sources.update(present.get_column(SOURCE).drop_nulls().unique().to_list())
         logged = "bytes_sent" in present.columns
         sent = pl.col("bytes_sent").cast(pl.Int64)
         self.counts.add(
@@ -103,6 +107,7 @@ class PathLatency:
         self.buckets.merge(other.buckets)
         self.extremes.merge(other.extremes)
         self.error += other.error
+        self.sources |= other.sources
         self._fit()
 
     @property
