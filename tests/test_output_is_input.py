@@ -82,3 +82,25 @@ def test_a_dataset_inside_an_input_directory_is_refused(log: Path) -> None:
     assert not (log.parent / "ds").exists()
     code, _, _ = run_cli("ingest", str(log), "--to", str(log.parent / "ds"), "-q", in_process=True)
     assert code == 0  # a file beside the dataset is fine
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--rejects", "-"],
+        ["--prometheus", "-"],
+        ["--state", "-"],
+        ["--to", "dataset", "--state", "-"],
+    ],
+    ids=["rejects", "prometheus", "state", "ingest-state"],
+)
+def test_a_file_output_named_dash_is_refused(
+    log: Path, tmp_path: Path, arguments: list[str]
+) -> None:
+    """`-` is standard output for `export -o -` only: an output that is a file (the
+    summary holds stdout) is refused, not written to a file named `-`."""
+    words = ["ingest", str(log), *arguments] if arguments[0] == "--to" else [str(log), *arguments]
+    result = run_cli(*words, cwd=tmp_path)
+    assert result.code == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "not standard output (-)" in result.stderr
+    assert not (tmp_path / "-").exists()

@@ -107,6 +107,16 @@ def test_plain_view_escapes_what_came_from_the_log(hostile_logs: Path) -> None:
         assert markup in text, f"{markup} is not shown as text"
 
 
+def test_the_lines_note_of_a_group_carries_no_hostile_value(hostile_logs: Path) -> None:
+    """A --by host group's note names the host only when it holds nothing a terminal
+    acts on; else HOST stands for it."""
+    for words in ([], ["--markdown"]):
+        result = run_cli(hostile_logs, "--by", "host", *words)
+        assert result.code == 0, result.stderr
+        assert_terminal_safe(result.stdout)
+        assert "logstat lines" in result.stdout and "--host HOST" in result.stdout
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

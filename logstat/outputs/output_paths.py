@@ -28,11 +28,19 @@ def _identity(path: Path) -> Identity | None:
     return status.st_dev, status.st_ino
 
 
+STREAMED = {"--output"}  # the outputs `-` means standard output for (export -o -)
+
+
 def refuse_overwriting_inputs(logs: Iterable[str], outputs: Mapping[str, Path | None]) -> None:
     """Raise a usage error when an output (option name -> path) is one of the inputs
     (paths, globs and directories as given) or the same file as another output."""
     existing: dict[Identity, str] = {}
     for option, path in outputs.items():
+        if path is not None and str(path) == "-" and option not in STREAMED:
+            raise LogstatError(
+                f"{option} writes a file, not standard output (-): name the file",
+                ExitCode.USAGE,
+            )
         if path is None or str(path) == "-":
             continue
         identity = _identity(path)

@@ -413,7 +413,9 @@ def _group_sections(by: str, group: Group, command: str | None) -> list[Section]
     option = GROUP_OPTIONS.get(by)
     if option is not None and group.key is not None:
         source = ["--source", "SOURCE"] if several_sources else []
-        statuses.note = lines_note(command, option, group.key, *source, "--status", "STATUS")
+        # a value as logged goes into the note only when it holds nothing a terminal acts on
+        key = group.key if group.key.isprintable() else by.upper()
+        statuses.note = lines_note(command, option, key, *source, "--status", "STATUS")
     return [_class_section(f"{label}: by class", group.classes), statuses]
 
 
