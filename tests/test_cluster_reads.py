@@ -230,6 +230,12 @@ def test_a_worker_detects_each_head_once_a_run(
     assert counted.summary().to_json_text() == truth.to_json_text()
 
 
+# the lines each run of the cron steps reads, each once: a half line when it is finished,
+# the rotated file's last line once the next run finds it unchanged, the truncated log
+# from its start
+CRON_LINES = [300, 150, 1 + 120, 1 + 60 + 200, 1 + 80, 90, 100]
+
+
 def _cron_step(log: Path, step: int) -> None:
     """What the log went through before run `step` (after the first): appends, a line
     written in two halves, rotation with a long unfinished line, truncation."""
@@ -259,12 +265,10 @@ def _cron_step(log: Path, step: int) -> None:
             file.writelines(log_line(n) for n in range(2090, 2190))
 
 
-def test_state_reads_a_grown_file_in_ranges_as_here(
-    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def counted_cuts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many ranges each new part of a file under --state was cut into, from now on."""
     from logstat.engines import ranges
 
-    monkeypatch.setattr(engine, "RANGE_BYTES", 2048)  # ~17 lines a range
     cuts: list[int] = []
     cut_resumed = ranges.cut_resumed
 
@@ -274,6 +278,14 @@ def test_state_reads_a_grown_file_in_ranges_as_here(
         return found
 
     monkeypatch.setattr(ranges, "cut_resumed", counting)
+    return cuts
+
+
+def test_state_reads_a_grown_file_in_ranges_as_here(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "RANGE_BYTES", 2048)  # ~17 lines a range
+    cuts = counted_cuts(monkeypatch)
     log = write_numbered_log(tmp_path / "access.log", 0, 300)
     states = {"here": tmp_path / "here.state", "there": tmp_path / "there.state"}
     read = []
@@ -292,9 +304,7 @@ def test_state_reads_a_grown_file_in_ranges_as_here(
         assert runs["there"] == runs["here"], step
         assert max(cuts) >= 3, step  # the new part of a file was several ranges
         read.append(json.loads(runs["here"][0])["totals"]["lines"])
-    # each line once: a half line when it is finished, the rotated file's last line once
-    # the next run finds it unchanged, the truncated log from its start
-    assert read == [300, 150, 1 + 120, 1 + 60 + 200, 1 + 80, 90, 100]
+    assert read == CRON_LINES
 
 
 def test_a_worker_killed_while_reading_ranges_under_state_counts_once(
@@ -385,3 +395,126 @@ def test_ranges_opened_after_a_rotation_read_the_file_planned(tmp_path: Path) ->
     assert b"".join(before + after) == grown[read.resume.offset :]
     assert all(part.whole for part in parts)
     assert ranges.resumed_end([(part, 0) for part in parts])[0] == len(grown)
+
+
+def _stored(root: Path) -> Any:
+    import polars as pl
+
+    # a log rotated and written again holds line numbers its old name held: by path too
+    return pl.read_parquet(logstat.committed_files(root), hive_partitioning=True).sort(
+        ["file", "line_no", "path"]
+    )
+
+
+def test_export_of_large_files_in_ranges_writes_the_rows_written_here(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import polars as pl
+
+    monkeypatch.setattr(engine, "RANGE_BYTES", 4096)  # the long line spans 5 ranges
+    logs = [
+        straddling_log(tmp_path / "big.log", 0, 400),
+        write_numbered_log(tmp_path / "small.log", 5000, 10),
+        straddling_log(tmp_path / "big2.log", 8000, 300),
+    ]
+    assert len(cut(Source(str(logs[0]), logs[0]), 4096) or []) >= 10
+    for suffix in ("csv", "parquet"):
+        here = logstat.export(logs, tmp_path / f"here.{suffix}", tz="UTC")
+        there = logstat.export(logs, tmp_path / f"there.{suffix}", tz="UTC", cluster=address)
+        assert (there.rows, there.rejected, there.notes) == (here.rows, here.rejected, here.notes)
+        if suffix == "csv":  # the same rows, in file and line order, numbered in their file
+            assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+        else:
+            local, cluster = (
+                pl.read_parquet(tmp_path / f"{side}.parquet") for side in ("here", "there")
+            )
+            assert cluster.equals(local)
+            assert cluster["line_no"].max() == 401  # the long line is line 134 of big.log
+
+
+def test_ingest_reads_a_grown_file_in_ranges_as_here(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each cron step (appends, half lines, rotation, truncation), ingested here and on
+    the cluster with --state: the same rows in the datasets, the same state after."""
+    monkeypatch.setattr(engine, "RANGE_BYTES", 2048)  # ~17 lines a range
+    cuts = counted_cuts(monkeypatch)
+    log = write_numbered_log(tmp_path / "access.log", 0, 300)
+    added = []
+    for step in range(7):
+        if step:
+            _cron_step(log, step)
+        cuts.clear()
+        rows = {}
+        for where in ("here", "there"):
+            cluster = address if where == "there" else None
+            state = tmp_path / f"{where}.state"
+            rows[where] = logstat.ingest([log], tmp_path / where, state=state, cluster=cluster)
+        assert (rows["there"].rows, rows["there"].rejected, rows["there"].notes) == (
+            rows["here"].rows,
+            rows["here"].rejected,
+            rows["here"].notes,
+        ), step
+        assert _stored(tmp_path / "there").equals(_stored(tmp_path / "here")), step
+        assert _state(tmp_path / "there.state") == _state(tmp_path / "here.state"), step
+        assert max(cuts) >= 3, step  # the new part of a file was several ranges
+        added.append(rows["here"].rows + rows["here"].rejected)
+    assert added == CRON_LINES
+
+
+def test_a_worker_killed_mid_ingest_and_export_of_ranges_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "RANGE_BYTES", 4096)
+    log = write_numbered_log(tmp_path / "access.log", 0, 500)
+    here = {"state": tmp_path / "here.state"}
+    there = {"state": tmp_path / "there.state"}
+    logstat.ingest([log], tmp_path / "here", **here)
+    with engine.connect("local:2") as client:
+        address = str(client.scheduler.address)
+        logstat.ingest([log], tmp_path / "there", **there, cluster=address)
+        with log.open("a") as file:  # ~100 ranges of new lines, and half a line
+            file.writelines(log_line(n) for n in range(500, 3900))
+            file.write(log_line(3900)[:50])
+        truth = logstat.ingest([log], tmp_path / "here", **here)
+        result = kill_a_worker_mid_run(
+            client, lambda: logstat.ingest([log], tmp_path / "there", **there, cluster=address)
+        )
+        assert result.rows == truth.rows
+        logstat.export([log], tmp_path / "here.csv")
+        exported = kill_a_worker_mid_run(
+            client, lambda: logstat.export([log], tmp_path / "there.csv", cluster=address)
+        )
+    assert exported.rows > truth.rows
+    assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+    assert _stored(tmp_path / "there").equals(_stored(tmp_path / "here"))
+    assert _state(tmp_path / "there.state") == _state(tmp_path / "here.state")
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
+
+
+def test_ranges_after_one_not_read_through_are_not_committed() -> None:
+    """A range that stopped short (a read problem, the file replaced) ends its file's
+    reading, as one read of the file ends there: the ranges after it add no row, or the
+    next run, reading on from there, would add theirs again."""
+    from logstat.engines.dask_outputs import InputReport, TaskResult, read_through
+    from logstat.line_counts import LineCounts
+    from logstat.read_health import StatusTally
+
+    def result(index: int, start: int, stop: int | None, whole: bool) -> TaskResult:
+        byte_range = ByteRange(start, start + 10, stop=stop, whole=whole)
+        report = InputReport(
+            index, LineCounts(), [], {}, False, False, None, byte_range, "nginx", frozenset()
+        )
+        return TaskResult([{"path": f"{index}-{start}"}], StatusTally(), [report])
+
+    results = [
+        result(0, 0, 10, True),
+        result(0, 10, 15, False),  # a read problem half-way
+        result(0, 20, 30, True),
+        result(1, 0, None, False),  # replaced before it was read
+        result(1, 10, 20, True),
+        result(2, 0, 10, True),
+        result(2, 10, 20, True),
+    ]
+    kept = [part["path"] for item in read_through(results) for part in item.parts]
+    assert kept == ["0-0", "0-10", "1-0", "2-0", "2-10"]

@@ -105,38 +105,42 @@ class Part:
 
 def parts_of(sources: Sequence[Source]) -> list[Part]:
     """Every input as a part, a large plain file as several (one a byte range)."""
+    return planned_parts([(source, None, ()) for source in sources])
+
+
+def state_parts(reads: Reads) -> list[Part]:
+    """What --state chose to read, as parts: each file from where the last run stopped,
+    the new part of a large plain file cut into byte ranges as a fresh file is."""
+    return planned_parts([(read.source, read.resume, read.problems) for read in reads.files])
+
+
+def planned_parts(inputs: Sequence[tuple[Source, Resumed | None, Sequence[str]]]) -> list[Part]:
+    """The inputs (each how to read it: whole, or from where --state or a dataset's record
+    left it; what planning found to say of it) as parts, numbered in order: a large plain
+    file, or what it grew by since it was read, cut into byte ranges (ranges.py).  The
+    one plan of summary, export and ingest on a cluster."""
     from logstat.engines import ranges
+    from logstat.reading.state import Resume
 
     parts = []
-    for file_id, source in enumerate(sources):
+    for file_id, (source, resume, problems) in enumerate(inputs):
         if source.once:
             raise LogstatError(
                 f"--cluster reads files and objects, not {source.name}: workers cannot "
                 "read this process's stdin or pipes",
                 ExitCode.USAGE,
             )
-        cut = ranges.cut(source, RANGE_BYTES)  # read here: tests make it small
-        if cut is None:
-            parts.append(Part(file_id, source))
+        if resume is None:
+            cut = ranges.cut(source, RANGE_BYTES)  # read here: tests make it small
+        elif isinstance(resume, Resume):
+            cut = ranges.cut_resumed(resume, RANGE_BYTES)
         else:
-            parts += [Part(file_id, source, byte_range) for byte_range in cut]
-    return parts
-
-
-def state_parts(reads: Reads) -> list[Part]:
-    """What --state chose to read, as parts: each file from where the last run stopped,
-    the new part of a large plain file cut into byte ranges as a fresh file is."""
-    from logstat.engines import ranges
-
-    parts = []
-    for file_id, read in enumerate(reads.files):
-        problems = tuple(read.problems)
-        cut = ranges.cut_resumed(read.resume, RANGE_BYTES) if read.resume else None
+            cut = None
         if cut is None:
-            parts.append(Part(file_id, read.source, read.resume, problems))
+            parts.append(Part(file_id, source, resume, tuple(problems)))
         else:  # the file's problems are said once, by its first range
             parts += [
-                Part(file_id, read.source, byte_range, problems if index == 0 else ())
+                Part(file_id, source, byte_range, tuple(problems) if index == 0 else ())
                 for index, byte_range in enumerate(cut)
             ]
     return parts

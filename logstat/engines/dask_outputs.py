@@ -81,63 +81,132 @@ def _outcome(index: int, run: FileRun) -> InputReport:
     )
 
 
-def _bring_up_to(run: FileRun, outcome: InputReport) -> None:
-    run.counts = outcome.counts
-    run.problems = outcome.problems
-    run.trailing = outcome.trailing
-    run.blank = outcome.blank
-    run.vanished = outcome.vanished
-    run.compression = outcome.compression
-    if outcome.resume is not None:
-        run.resume = outcome.resume
+def _bring_up_to(run: FileRun, reports: list[InputReport]) -> None:
+    """The client's run as reading it found: one report, or one per byte range of a
+    large file, in order (their counts add up; under --state the file's reading ends
+    where its ranges' lines did, ranges.resumed_end)."""
+    from logstat.engines.ranges import ByteRange, resumed_end
+
+    first = reports[0]
+    run.counts = LineCounts.total(report.counts for report in reports)
+    run.problems = [problem for report in reports for problem in report.problems]
+    run.trailing = {}
+    for report in reports:
+        for fields, lines in report.trailing.items():
+            run.trailing[fields] = run.trailing.get(fields, 0) + lines
+    run.blank = all(report.blank for report in reports)
+    run.vanished = first.vanished
+    run.compression = first.compression
+    if not isinstance(first.resume, ByteRange):
+        if first.resume is not None:
+            run.resume = first.resume
+        return
+    resume = run.resume  # the file's state.Resume, its new part cut in ranges; or None
+    if resume is not None:
+        read = [(report.resume, report.counts.lines) for report in reports]
+        resume.end_offset, resume.end_lines = resumed_end(read)  # type: ignore[attr-defined]
 
 
 @contextlib.contextmanager
 def _read(
-    task: dask.Task, options: Options
+    task: dask.Task, options: Options, preceding: list[int]
 ) -> Iterator[tuple[list[FileRun], Iterator[pl.DataFrame]]]:
-    """On a worker: the task's runs (resumed where the client planned) and their frames."""
+    """On a worker: the task's runs (resumed where the client planned) and their frames;
+    a byte range of a file numbers its lines after the `preceding` lines of the file's
+    ranges before it (counted by their own tasks, `range_lines`)."""
+    from logstat.engines.ranges import ByteRange
     from logstat.reading import pipeline
 
+    for part in task.parts:
+        if isinstance(part.resume, ByteRange):
+            part.resume.preceding = sum(preceding)
     with dask.planned(task, options) as runs:
         frames = (frame for _, frame in pipeline.read(runs, options, None, None))
         yield runs, frames
 
 
+def range_lines(part: dask.Part, options: Options) -> int:
+    """On a worker: the lines a byte range of a file owns (read, not parsed)."""
+    from logstat.engines.ranges import ByteRange, owned_lines
+
+    assert isinstance(part.resume, ByteRange)
+    return owned_lines(part.source, part.resume, options.chunk_bytes)
+
+
 def _tasks(runs: list[FileRun]) -> tuple[list[FileRun], list[dask.Task]]:
-    """The runs still to read (those known gone stay as they are) cut into tasks, each
-    file whole (or from where the dataset's record left it), with what planning said."""
+    """The runs still to read (those known gone stay as they are) cut into tasks as a
+    summary's are (dask.planned_parts: a large plain file, or its new part, in byte
+    ranges), with what planning said."""
     live = [run for run in runs if not run.vanished]
-    for run in live:
-        if run.source.once:
-            raise LogstatError(
-                f"--cluster reads files and objects, not {run.source.name}: workers cannot "
-                "read this process's stdin or pipes",
-                ExitCode.USAGE,
-            )
-    # whole files: the rows keep their line numbers, a dataset its ranges of each file
-    parts = [
-        dask.Part(index, run.source, run.resume, tuple(run.problems))
-        for index, run in enumerate(live)
-    ]
+    parts = dask.planned_parts([(run.source, run.resume, run.problems) for run in live])
     return live, dask.tasks(parts)
 
 
+def _preceding(client: Any, groups: list[dask.Task], options: Options) -> list[list[Any]]:
+    """For each task, the line counts (futures) of the ranges of its file before its own
+    range: every range but a file's last is counted apart first, so that rows keep their
+    line numbers in the file wherever they were read."""
+    from logstat.engines.ranges import ByteRange
+
+    counted: dict[int, list[Any]] = {}
+    preceding: list[list[Any]] = []
+    for task in groups:
+        [part, *_] = task.parts
+        if not isinstance(part.resume, ByteRange):
+            preceding.append([])
+            continue
+        before = counted.setdefault(part.file_id, [])
+        preceding.append(list(before))
+        before.append(client.submit(range_lines, part, options, retries=dask.RETRIES, pure=False))
+    return preceding
+
+
 def _run(
-    address: str, runs: list[FileRun], submit: Callable[[Any, int, dask.Task], Any]
+    address: str,
+    runs: list[FileRun],
+    options: Options,
+    submit: Callable[[Any, int, dask.Task, list[Any]], Any],
 ) -> list[TaskResult]:
     """Every task submitted (retried when its worker dies), the runs brought up to what
-    the tasks found; the results in task order."""
+    the tasks found; the results in task order (`read_through`)."""
     live, groups = _tasks(runs)
     if not groups:
         return []
     with dask.connect(address) as client:
-        futures = [submit(client, number, task) for number, task in enumerate(groups)]
+        preceding = _preceding(client, groups, options)
+        futures = [
+            submit(client, number, task, preceding[number]) for number, task in enumerate(groups)
+        ]
         results: list[TaskResult] = dask.finished(futures)
+    kept = read_through(results)
+    reports: dict[int, list[InputReport]] = {}
+    for result in kept:
+        for report in result.outcomes:
+            reports.setdefault(report.index, []).append(report)
+    for index, found in reports.items():
+        _bring_up_to(live[index], found)
+    return kept
+
+
+def read_through(results: list[TaskResult]) -> list[TaskResult]:
+    """The tasks' results, in order, less those of a file's byte ranges after one that did
+    not read all its lines (a read problem, a file replaced, a last line without its
+    newline): reading the file in one piece stops there, and so does the state (or the
+    dataset's record), so the next run reads those lines; committed now, they would be
+    added twice."""
+    from logstat.engines.ranges import ByteRange
+
+    kept: list[TaskResult] = []
+    stopped: set[int] = set()
     for result in results:
-        for outcome in result.outcomes:
-            _bring_up_to(live[outcome.index], outcome)
-    return results
+        ranged = [report for report in result.outcomes if isinstance(report.resume, ByteRange)]
+        if ranged and ranged[0].index in stopped:
+            continue
+        kept.append(result)
+        for report in ranged:
+            if report.resume.stop is None or not report.resume.whole:
+                stopped.add(report.index)
+    return kept
 
 
 def _tally(results: list[TaskResult]) -> StatusTally:
@@ -152,7 +221,12 @@ def _tally(results: list[TaskResult]) -> StatusTally:
 
 
 def ingest_task(
-    number: int, task: dask.Task, options: Options, parts: Parts, prefix: str
+    number: int,
+    task: dask.Task,
+    options: Options,
+    parts: Parts,
+    prefix: str,
+    preceding: list[int],
 ) -> TaskResult:
     """One task, on a worker: its inputs' rows written as dataset parts named by the task."""
     from logstat.outputs.dataset import PartitionedParts
@@ -161,7 +235,7 @@ def ingest_task(
     writer = PartitionedParts(parts, f"{prefix}-t{number:06d}")
     tally = StatusTally()
     try:
-        with _read(task, options) as (runs, frames):
+        with _read(task, options, preceding) as (runs, frames):
             rows = RowMaker(options)
             for frame in frames:
                 tally.add(frame)
@@ -183,13 +257,13 @@ def ingest_elsewhere(
         parts, prefix = ledger.parts(), ledger.part_prefix()
         writer.others_write = True
 
-        def submit(client: Any, number: int, task: dask.Task) -> Any:
+        def submit(client: Any, number: int, task: dask.Task, preceding: list[Any]) -> Any:
             return client.submit(
-                ingest_task, number, task, options, parts, prefix,
+                ingest_task, number, task, options, parts, prefix, preceding,
                 retries=dask.RETRIES, pure=False,
             )  # fmt: skip
 
-        results = _run(address, runs, submit)
+        results = _run(address, runs, options, submit)
         for result in results:
             writer.add(result.parts)
         return _tally(results)
@@ -209,7 +283,9 @@ class ExportTask:
     filters: Filters
 
 
-def export_task(number: int, task: dask.Task, options: Options, shape: ExportTask) -> TaskResult:
+def export_task(
+    number: int, task: dask.Task, options: Options, shape: ExportTask, preceding: list[int]
+) -> TaskResult:
     """One task, on a worker: its inputs' export rows written as one Parquet part."""
     from logstat import formats
     from logstat.outputs.export import Writer, annotate
@@ -219,7 +295,7 @@ def export_task(number: int, task: dask.Task, options: Options, shape: ExportTas
     name = f"task-{number:06d}.parquet"
     # written whole under the task's name: a task run again replaces its own part
     with (
-        _read(task, options) as (runs, frames),
+        _read(task, options, preceding) as (runs, frames),
         Writer(shape.directory / name, "parquet", shape.columns, raw=True) as writer,
     ):
         for frame in frames:
@@ -261,12 +337,13 @@ def export(
         raise LogstatError(f"{directory}: cannot write: {error.strerror or error}") from error
     try:
 
-        def submit(client: Any, number: int, task: dask.Task) -> Any:
+        def submit(client: Any, number: int, task: dask.Task, preceding: list[Any]) -> Any:
             return client.submit(
-                export_task, number, task, options, shape, retries=dask.RETRIES, pure=False
-            )
+                export_task, number, task, options, shape, preceding,
+                retries=dask.RETRIES, pure=False,
+            )  # fmt: skip
 
-        results = _run(address, runs, submit)
+        results = _run(address, runs, options, submit)
         for result in results:
             for part in result.parts:
                 parquet = pyarrow.parquet.ParquetFile(directory / part["path"])
@@ -277,9 +354,13 @@ def export(
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     live = [run for run in runs if not run.vanished]
-    read_as = [
-        (live[outcome.index].source.name, outcome.format_name, outcome.parser_columns)
-        for result in results
+    read_as = {  # a file read in byte ranges: as its first range read it
+        outcome.index: (
+            live[outcome.index].source.name,
+            outcome.format_name,
+            outcome.parser_columns,
+        )
+        for result in reversed(results)
         for outcome in result.outcomes
-    ]
-    return _tally(results), read_as
+    }
+    return _tally(results), [read_as[index] for index in sorted(read_as)]

@@ -48,6 +48,10 @@ class ByteRange:
     resume: Resume | None = None
     stop: int | None = None
     whole: bool = False
+    # the lines of the file's ranges before this one (of its new part, under --state),
+    # when counted before it is read (`owned_lines`): its lines are numbered in the file;
+    # None: from 1, and the client numbers them (`first_lines`)
+    preceding: int | None = None
 
     @property
     def has_lines(self) -> bool:
@@ -62,9 +66,10 @@ class ByteRange:
     def lines_before(self) -> int:
         """The lines before the range's first one that its numbers count (the range
         that starts the resumed part is numbered in the file, as state.Resume does)."""
-        if self.resume is not None and self.start == self.first:
-            return self.resume.lines
-        return 0
+        base = self.resume.lines if self.resume is not None else 0
+        if self.start == self.first:
+            return base
+        return base + self.preceding if self.preceding is not None else 0
 
     def read_chunks(
         self, opened: OpenedSource, problems: ReadProblems, chunk_bytes: int
@@ -119,6 +124,27 @@ class ByteRange:
             held = b""
         self.stop = stop - limited.left - len(held)
         self.whole = finished and not held
+
+
+def owned_lines(source: Source, byte_range: ByteRange, chunk_bytes: int) -> int:
+    """How many lines `byte_range` of `source` owns, read as its task reads them but not
+    parsed: what the ranges after it number their lines from."""
+    from dataclasses import replace
+
+    from logstat.reading.sources import Vanished, open_source
+
+    probe = replace(byte_range, resume=replace(byte_range.resume) if byte_range.resume else None)
+    try:
+        opened = open_source(source)
+    except Vanished:
+        return 0
+    lines = 0
+    try:
+        for chunk in probe.read_chunks(opened, ReadProblems([]), chunk_bytes):
+            lines += chunk.data.count(b"\n") + (not chunk.data.endswith(b"\n"))
+    finally:
+        opened.close()
+    return lines
 
 
 def resumed_end(ranges: Sequence[tuple[ByteRange, int]]) -> tuple[int | None, int]:
