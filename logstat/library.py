@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from logstat.report.model import Summary
     from logstat.status.details import DetailReading
     from logstat.status.explain import Reading
-    from logstat.summary import ReportSettings
+    from logstat.summary import PartialSummary, ReportSettings
     from logstat.time_zones import DisplayZone
 
 PathLike = str | os.PathLike[str]
@@ -141,9 +141,7 @@ def summary_run(
     is remembered only when it ends without an error and the counts can be trusted:
     a failed output, or a log read with the wrong format, is read again next time.
     """
-    from logstat.alerts import withhold
     from logstat.engines.dask import cluster_address
-    from logstat.read_health import doubt
     from logstat.reading import folding
     from logstat.reading.inputs import Inputs
     from logstat.reading.objects import Window
@@ -178,13 +176,9 @@ def summary_run(
                 if writer:
                     writer.write(frame)
         counted.add_files(runs)
-        result = counted.summary(read_options.vendors)
-        totals = result.totals
-        in_doubt = doubt(totals.records, totals.rejected, counted.without_status)
-        if in_doubt and result.alerts:
-            result.alerts = withhold(result.alerts, in_doubt)
-        yield SummaryRun(result, runs, inputs.state_file, in_doubt, vanished_warnings(runs))
-        if not in_doubt:
+        run = _finished(counted, read_options.vendors, runs, inputs.state_file)
+        yield run
+        if not run.in_doubt:
             inputs.commit(runs)  # remember what was read, once the outputs are out
 
 
@@ -203,10 +197,8 @@ def _cluster_run(
     stopped, the objects not read yet); the workers read and count; then, once every task
     is merged, the client writes the rejected lines they sent back and, after the
     caller's outputs, the state, once: a task run twice (its worker died) counts once."""
-    from logstat.alerts import withhold
     from logstat.engines import dask
     from logstat.outputs.rejects import RejectsWriter
-    from logstat.read_health import doubt
     from logstat.reading import dataset
     from logstat.reading.state import StateFile
 
@@ -232,14 +224,29 @@ def _cluster_run(
                 rejected = outcome.rejected_lines()
                 if rejected is not None:
                     writer.write(rejected)
-        result = counted.summary(read_options.vendors)
-        totals = result.totals
-        in_doubt = doubt(totals.records, totals.rejected, counted.without_status)
-        if in_doubt and result.alerts:
-            result.alerts = withhold(result.alerts, in_doubt)
-        yield SummaryRun(result, runs, state_file, in_doubt, vanished_warnings(runs))
-        if state_file is not None and not in_doubt:
+        run = _finished(counted, read_options.vendors, runs, state_file)
+        yield run
+        if state_file is not None and not run.in_doubt:
             state_file.commit(runs)  # remember what was read, once the outputs are out
+
+
+def _finished(
+    counted: PartialSummary,
+    vendors: Sequence[str],
+    runs: list[FileRun],
+    state_file: StateFile | None,
+) -> SummaryRun:
+    """The report of what was counted (here or on a cluster), its alerts withheld when
+    the counts say nothing (a log read with the wrong format)."""
+    from logstat.alerts import withhold
+    from logstat.read_health import doubt
+
+    result = counted.summary(vendors)
+    totals = result.totals
+    in_doubt = doubt(totals.records, totals.rejected, counted.without_status)
+    if in_doubt and result.alerts:
+        result.alerts = withhold(result.alerts, in_doubt)
+    return SummaryRun(result, runs, state_file, in_doubt, vanished_warnings(runs))
 
 
 def _watching(
