@@ -12,7 +12,7 @@ def main(argv: list[str]) -> int:
         print(
             "usage: python -m bench run [--lines N ...]       time logstat and its peers\n"
             "       python -m bench generate FORMAT LINES PATH [--seed N] [--files N] [--dirty]\n"
-            "       python -m bench peer polars-status|polars-parse FILE [OUTPUT]"
+            "       python -m bench peer polars-status|polars-alb-status|polars-parse FILE [OUTPUT]"
         )
         return 0
     command, rest = argv[0], argv[1:]

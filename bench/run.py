@@ -35,6 +35,7 @@ GOACCESS_PANELS = [  # goaccess --help, "Available panels"
     "VISIT_TIMES", "VIRTUAL_HOSTS", "REFERRERS", "REFERRING_SITES", "KEYPHRASES",
     "STATUS_CODES", "REMOTE_USER", "CACHE_STATUS", "GEO_LOCATION", "MIME_TYPE", "TLS_TYPE",
 ]  # fmt: skip
+ALB_SUMMARY = "logstat summary, alb peers"  # the ALB log the peers read (--alb-lines)
 AWK_PROGRAM = "{ count[$9]++ } END { for (status in count) print status, count[status] }"
 
 Counts = dict[int, int]
@@ -307,6 +308,28 @@ def peer_cases(log: Path, lines: int, size: int, scratch: Path, skip_missing: bo
     return cases
 
 
+def alb_peer_cases(log: Path, lines: int, size: int) -> list[Case]:
+    """logstat against awk and the bare polars status scan on an ALB log: the status is
+    awk's ninth field there too (elb_status_code)."""
+    cases = [logstat_summary(log, lines, size, ALB_SUMMARY, "summary alb")]
+    for label, path in awk_programs():
+        cases.append(
+            Case(
+                f"{label} '{{count[$9]++}}', alb",
+                "summary alb",
+                [path, AWK_PROGRAM, str(log)],
+                lines,
+                size,
+                awk_counts,
+            )
+        )
+    peer = [sys.executable, "-m", "bench", "peer", "polars-alb-status", str(log)]
+    cases.append(
+        Case("polars scan, status regex, alb", "summary alb", peer, lines, size, json_counts)
+    )
+    return cases
+
+
 def compressed_cases(work: Path, format_name: str, lines: int, seed: int, size: int) -> list[Case]:
     cases = []
     for suffix in (".gz", ".zst"):
@@ -481,6 +504,13 @@ TARGETS = [
         "logstat export parquet",
         "polars full-line regex -> parquet",
         2.0,
+    ),
+    Target("ALB summary within 3.5x of mawk", ALB_SUMMARY, "mawk '{count[$9]++}', alb", 3.5),
+    Target(
+        "ALB summary within 2.8x of bare polars status scan",
+        ALB_SUMMARY,
+        "polars scan, status regex, alb",
+        2.8,
     ),
     Target(".gz at >= 70% of plain speed", "logstat summary .gz", "logstat summary", 1 / 0.7),
     Target(".zst at >= 70% of plain speed", "logstat summary .zst", "logstat summary", 1 / 0.7),
@@ -699,6 +729,13 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--object-lines", type=int, default=50, help="lines per object there")
     parser.add_argument(
+        "--alb-lines",
+        type=int,
+        default=500_000,
+        help="lines of the ALB log logstat, awk and bare polars read in the peers scenario "
+        "(0: none)",
+    )
+    parser.add_argument(
         "--format-lines", type=int, default=1_000_000, help="lines per log in the formats scenario"
     )
     parser.add_argument(
@@ -770,6 +807,14 @@ def run(argv: list[str]) -> Report:
                 for case in peer_cases(
                     main_log, arguments.lines, size, scratch, arguments.skip_missing_peers
                 )
+            ]
+        if "peers" in scenarios and arguments.alb_lines:
+            alb_log = ensure_log(work, "alb", arguments.alb_lines, arguments.seed)
+            alb_truth = generate.read_truth(alb_log)
+            alb_size = int(alb_truth["decompressed_bytes"])  # type: ignore[call-overload]
+            cases += [
+                (case, truth_counts(alb_truth))
+                for case in alb_peer_cases(alb_log, arguments.alb_lines, alb_size)
             ]
         if "compressed" in scenarios:
             if "peers" not in scenarios:

@@ -85,6 +85,7 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
             *("--lines", "2000", "--repeat", "1", "--skip-missing-peers"),
             *("--many-files", "6", "--many-lines", "50", "--format-lines", "300"),
             *("--dirty-lines", "2500"),  # five odd lines: one of each kind
+            *("--alb-lines", "400"),
             *("--work", str(tmp_path / "work"), "--output", str(output)),
             *("--markdown", str(table)),
         ]
@@ -100,6 +101,8 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         "logstat summary, nginx",
         "logstat summary, iis clean",
         "logstat summary, iis dirty",
+        "logstat summary, alb peers",
+        "polars scan, status regex, alb",
     ]:
         assert expected in names
     assert any(name.startswith("logstat summary, 6 ") for name in names)
@@ -111,6 +114,12 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert summary["lines_per_second"] > 0 and summary["peak_rss_bytes"] > 0
     assert "| logstat summary |" in table.read_text()
     assert any(target["target"].startswith("alb dirty log") for target in saved["targets"])
+    # the bare ALB scan counted what the generator wrote, and the ALB targets were checked
+    alb_scan = next(row for row in saved["rows"] if row["name"] == "polars scan, status regex, alb")
+    assert alb_scan["counts_match"] is True
+    assert any(
+        target["target"].startswith("ALB summary within 2.8x") for target in saved["targets"]
+    )
 
 
 def test_a_dirty_log_has_each_kind_of_odd_line_and_its_truth_says_which_are_rejects(
