@@ -164,6 +164,6 @@ def test_the_loose_regex_captures_what_the_strict_one_does(data: st.DataObject) 
 
 
 # older ALB entries: fewer of the optional fields, and AWS's fields appended later
-SHORTER_ALB_LINES = [
-    CLEAN_ALB_LINE.rsplit(" ", count)[0] for count in (1, 4, 9, 12)
-] + [CLEAN_ALB_LINE + ' "new field" 7']
+SHORTER_ALB_LINES = [CLEAN_ALB_LINE.rsplit(" ", count)[0] for count in (1, 4, 9, 12)] + [
+    CLEAN_ALB_LINE + ' "new field" 7'
+]

@@ -378,8 +378,7 @@ def test_latency_tables_render_for_logs_with_durations(tmp_path: Path, browser: 
     top = latency["top_paths"]
     assert top["limit"] == 20 and top["error"] == 0 and not state["pathLatencyHidden"]
     assert [row[:3] for row in state["pathLatencyRows"]] == [
-        [row["path"], data_labels[row["measure"]], str(row["requests"])]
-        for row in top["by_path"]
+        [row["path"], data_labels[row["measure"]], str(row["requests"])] for row in top["by_path"]
     ]
     assert [row[0] for row in state["pathBytesRows"]] == [row["path"] for row in top["paths"]]
     plain = write_sample(tmp_path / "access.log")

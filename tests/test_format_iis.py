@@ -105,9 +105,10 @@ def test_a_status_of_five_digits_is_rejected_as_in_every_format(tmp_path: Path) 
     lines = [*HEADER, request("9999"), request("20000"), request("200000"), request("-")]
     run, frame = parse_run(write_iis_log(tmp_path, lines))
     assert (run.counts.records, run.counts.rejected) == (2, 2)
-    assert frame["reject_reason"].drop_nulls().to_list() == [
-        "sc-status is not a status (a number of at most four digits)"
-    ] * 2
+    assert (
+        frame["reject_reason"].drop_nulls().to_list()
+        == ["sc-status is not a status (a number of at most four digits)"] * 2
+    )
 
 
 def test_detection_returns_a_fresh_parser_each_time(tmp_path: Path) -> None:

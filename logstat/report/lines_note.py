@@ -33,14 +33,16 @@ def exact_path(path: str) -> str:
     return f"^{escaped}$"
 
 
-def path_rows_note(command: str | None, source: str | None, path: str) -> str | None:
+def path_rows_note(command: str | None, source: str | None, path: str, *filters: str) -> str | None:
     """The note under a table with a row per path (and per source when `source` is
     given): the command for its first row, since a path must be escaped to be matched
-    alone, which a placeholder cannot show."""
+    alone, which a placeholder cannot show.  `filters` are the table's own (its status
+    group)."""
     source_words = ["--source", source] if source is not None else []
     return lines_note(
         command,
         *source_words,
+        *filters,
         "--path",
         exact_path(path),
         behind="the first row (for another row, its path between ^ and $ with \\ before each"

@@ -26,7 +26,7 @@ from logstat.report.files import (
 )
 from logstat.report.fit import BOXED, DATA, PLAIN, PROSE, Frame, Layout, fit_table, wrap_line
 from logstat.report.latency_text import latency_tables
-from logstat.report.lines_note import lines_note
+from logstat.report.lines_note import lines_note, path_rows_note
 from logstat.report.model import (
     AlertResult,
     ClassRow,
@@ -38,6 +38,7 @@ from logstat.report.model import (
     StatusRow,
     Summary,
     Timeline,
+    TopField,
 )
 from logstat.status import UNKNOWN, producer_label
 from logstat.status.details import LAYERS as DETAIL_LAYERS
@@ -423,7 +424,6 @@ def _group_sections(by: str, group: Group, command: str | None) -> list[Section]
 # (file; client, user agent ...) are narrowed by status only.
 GROUP_OPTIONS = {"source": "--source", "host": "--host"}
 TOP_OPTIONS = {
-    "path": ("--path", "PATH"),
     "host": ("--host", "HOST"),
     "method": ("--method", "METHOD"),
 }
@@ -565,9 +565,7 @@ def _top_sections(top: Drilldown, command: str | None) -> list[Section]:
             if found.missing:
                 rows.append(["(not logged)", _count(found.missing), share(found.missing)])
             distinct = f"{'about ' if found.error else ''}{_count(found.distinct)} distinct"
-            row_filter = TOP_OPTIONS.get(found.field, ()) if found.distinct else ()
-            behind = "a row" if row_filter else "the table"
-            drilldown = lines_note(command, "--status", group.group, *row_filter, behind=behind)
+            drilldown = _top_note(command, group.group, found)
             notes = [note for note in (_approximate_note(found.error), drilldown) if note]
             result.append(
                 Section(
@@ -580,6 +578,16 @@ def _top_sections(top: Drilldown, command: str | None) -> list[Section]:
                 )
             )
     return result
+
+
+def _top_note(command: str | None, status: str, found: TopField) -> str | None:
+    """The `logstat lines` command behind a top table: a path only matches itself
+    escaped and anchored, so the path table names its first row."""
+    if found.field == "path" and found.entries and found.entries[0].value is not None:
+        return path_rows_note(command, None, found.entries[0].value, "--status", status)
+    row_filter = TOP_OPTIONS.get(found.field, ()) if found.distinct else ()
+    behind = "a row" if row_filter else "the table"
+    return lines_note(command, "--status", status, *row_filter, behind=behind)
 
 
 def _approximate_note(error: int | None) -> str | None:
