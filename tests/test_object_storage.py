@@ -269,6 +269,29 @@ def test_one_filesystem_per_store_and_credentials(
     assert len(made) == 2
 
 
+def test_a_credentials_file_written_since_gets_a_new_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived process (a library user, a Dask worker) sees `aws configure`: a
+    credentials file changed since the client was made gets a new one."""
+    made: list[str] = []
+    monkeypatch.setattr(
+        objects, "_new_filesystem", lambda *arguments: made.append("s3") or object()
+    )
+    monkeypatch.setattr(objects, "_FILESYSTEMS", {})
+    credentials = tmp_path / "credentials"
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent"))
+    first = objects.filesystem("s3", "http://127.0.0.1:9")
+    assert objects.filesystem("s3", "http://127.0.0.1:9") is first  # no file yet: one client
+    credentials.write_text("[default]\naws_access_key_id = one\n")
+    second = objects.filesystem("s3", "http://127.0.0.1:9")
+    assert second is not first and objects.filesystem("s3", "http://127.0.0.1:9") is second
+    credentials.write_text("[default]\naws_access_key_id = another\n")
+    assert objects.filesystem("s3", "http://127.0.0.1:9") is not second
+    assert len(made) == 3
+
+
 def test_a_signed_https_url_is_read(tmp_path: Path) -> None:
     """One object over HTTP (a signed URL's query and all), fetched as a bucket's are."""
     import functools

@@ -98,7 +98,8 @@ def filesystem(scheme: str, endpoint_url: str | None = None) -> Any:
     credentials = tuple(
         sorted(item for item in os.environ.items() if item[0].startswith(CREDENTIAL_PREFIXES))
     )
-    key = (protocol, endpoint_url, credentials, os.getpid())  # a forked child makes its own
+    key = (protocol, endpoint_url, credentials, _credential_files(protocol), os.getpid())
+    # (a forked child makes its own)
     with _FILESYSTEMS_LOCK:
         found = _FILESYSTEMS.get(key)
         if found is None:
@@ -108,7 +109,38 @@ def filesystem(scheme: str, endpoint_url: str | None = None) -> Any:
 
 # where each cloud's tools find credentials in the environment: other values, other clients
 CREDENTIAL_PREFIXES = ("AWS_", "GOOGLE_", "GCE_", "AZURE_")
-_FILESYSTEMS: dict[tuple[str, str | None, tuple[tuple[str, str], ...], int], Any] = {}
+# and the files they read them from (an environment variable may name another file):
+# a file written since (`aws configure`, `gcloud auth`, `az login`) gets a new client
+CREDENTIAL_FILES = {
+    "s3": (
+        ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+        ("AWS_CONFIG_FILE", "~/.aws/config"),
+    ),
+    "gcs": (
+        ("GOOGLE_APPLICATION_CREDENTIALS", "~/.config/gcloud/application_default_credentials.json"),
+    ),
+    "abfs": (
+        (None, "~/.azure/azureProfile.json"),
+        (None, "~/.azure/msal_token_cache.json"),
+    ),
+}
+
+
+def _credential_files(protocol: str) -> tuple[tuple[str, int, int], ...]:
+    """Each credentials file of a protocol as (path, size, modification time); a stat
+    apiece, cheap beside a client."""
+    found = []
+    for variable, default in CREDENTIAL_FILES.get(protocol, ()):
+        path = os.path.expanduser((os.environ.get(variable) if variable else None) or default)
+        try:
+            status = os.stat(path)
+        except OSError:
+            continue
+        found.append((path, status.st_size, status.st_mtime_ns))
+    return tuple(found)
+
+
+_FILESYSTEMS: dict[tuple[object, ...], Any] = {}
 _FILESYSTEMS_LOCK = threading.Lock()
 
 
