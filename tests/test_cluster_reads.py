@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -518,3 +518,135 @@ def test_ranges_after_one_not_read_through_are_not_committed() -> None:
     ]
     kept = [part["path"] for item in read_through(results) for part in item.parts]
     assert kept == ["0-0", "0-10", "1-0", "2-0", "2-10"]
+
+
+def failing_reads(offset: int | None) -> Callable[[], None]:
+    """For client.run: on each worker, the byte range whose reading starts before `offset`
+    and reaches it fails there with a read error (None: ranges read as they do)."""
+
+    def install() -> None:
+        import errno
+
+        from logstat.engines import ranges
+        from logstat.reading import lines
+
+        def read_chunks(stream: Any, problems: ReadProblems, chunk_bytes: int) -> Any:
+            file = stream.stream  # ranges._Limited over the file, at the range's start
+
+            class Failing:
+                begin = file.tell()
+
+                def read(self, size: int = -1, /) -> bytes:
+                    if offset is None or not self.begin < offset:
+                        return bytes(stream.read(size))
+                    left = offset - file.tell()
+                    if left <= 0:
+                        raise OSError(errno.EIO, "Input/output error")
+                    return bytes(stream.read(left if size < 0 else min(size, left)))
+
+            return lines.read_chunks(Failing(), problems, chunk_bytes)
+
+        ranges.read_chunks = lines.read_chunks if offset is None else read_chunks  # type: ignore[assignment]
+
+    return install
+
+
+def test_ranges_after_one_that_stopped_short_are_counted_by_the_next_run(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range of a file's new part under --state fails half-way: this run counts the
+    file up to there and says why, as a read of the file in one piece does; the state
+    stops there too, so the next run counts the rest, each line once across the runs."""
+    monkeypatch.setattr(engine, "RANGE_BYTES", 4096)
+    log = write_numbered_log(tmp_path / "access.log", 0, 600)
+    size = log.stat().st_size
+    assert size > 10 * 4096
+    state = tmp_path / "there.state"
+    runs = []
+    with distributed.Client(address) as client:
+        client.run(failing_reads(size // 3))  # a range in the file's first half fails
+        try:
+            first = logstat.summarize(
+                [log], top=3, tz="UTC", state=state, rejects=tmp_path / "1.csv", cluster=address
+            )
+        finally:
+            client.run(failing_reads(None))
+    runs.append(json.loads(first.to_json_text()))
+    with log.open("a") as file:  # the log grows (a file unchanged since is not opened)
+        file.writelines(log_line(n) for n in range(600, 650))
+    truth = logstat.summarize([log], top=3, tz="UTC", rejects=tmp_path / "truth.csv")
+    for number in (2, 3):
+        found = logstat.summarize(
+            [log], top=3, tz="UTC", state=state, rejects=tmp_path / f"{number}.csv", cluster=address
+        )
+        runs.append(json.loads(found.to_json_text()))
+    [file] = runs[0]["files"]
+    assert [problem for problem in file["problems"] if "Input/output error" in problem]
+    assert 0 < runs[0]["totals"]["lines"] < 300 < runs[1]["totals"]["lines"]
+    assert runs[2]["totals"]["lines"] == 0  # the state is at the end of the log
+    expected = json.loads(truth.to_json_text())
+    for name in ("lines", "records", "rejected", "selected"):
+        assert sum(run["totals"][name] for run in runs) == expected["totals"][name], name
+    for row in expected["statuses"]:
+        counted = [
+            found["count"]
+            for run in runs
+            for found in run["statuses"]
+            if found["status"] == row["status"]
+        ]
+        assert sum(counted) == row["count"], row["status"]
+    rejected = [(tmp_path / f"{number}.csv").read_bytes().splitlines() for number in (1, 2, 3)]
+    truth_rows = (tmp_path / "truth.csv").read_bytes().splitlines()
+    assert rejected[0][1:] + rejected[1][1:] + rejected[2][1:] == truth_rows[1:]
+
+
+def test_ranges_after_one_that_stopped_short_drop_out_in_every_merge_tree() -> None:
+    """The tasks' outcomes merge in a tree of any shape (in task order): a file's ranges
+    after one that stopped short are never counted, whichever side they merged into."""
+    from logstat.line_counts import LineCounts
+    from logstat.reading.runs import FileRun
+    from logstat.summary import PartialSummary
+
+    def outcome(file_id: int, lines: int, start: int | None = None, whole: bool = True) -> Any:
+        source = Source(f"f{file_id}", Path(f"f{file_id}"))
+        run = FileRun(file_id, source, None, counts=LineCounts(lines=lines))
+        partial = PartialSummary()
+        partial.add_files([run])
+        found = engine.Outcome(partial)
+        if start is not None:
+            found.read_range(file_id, ByteRange(start, start + 10, stop=start + 5, whole=whole))
+        return found
+
+    def leaves() -> list[Any]:
+        return [
+            outcome(0, 1, 0),
+            outcome(0, 2, 10, whole=False),  # a read problem half-way: counted up to there
+            outcome(0, 4, 20),
+            outcome(0, 8, 30),
+            outcome(1, 16),  # a small file, read whole
+            outcome(2, 32, 0),
+            outcome(2, 64, 10),
+        ]
+
+    def shapes(low: int, high: int) -> Iterator[Any]:
+        """Every tree over the leaves low..high-1 (as nested pairs of indexes)."""
+        if high - low == 1:
+            yield low
+            return
+        for middle in range(low + 1, high):
+            for left in shapes(low, middle):
+                for right in shapes(middle, high):
+                    yield (left, right)
+
+    def merged(shape: Any, found: list[Any]) -> Any:
+        if isinstance(shape, int):
+            return found[shape]
+        return engine.merge(merged(shape[0], found), merged(shape[1], found))
+
+    trees = list(shapes(0, 7))
+    assert len(trees) == 132
+    for tree in trees:
+        total = merged(tree, leaves()).settled()
+        counted = {file_id: row.counts.lines for file_id, row in total.partial.files.items()}
+        assert counted == {0: 1 + 2, 1: 16, 2: 32 + 64}, tree
+        assert total.stopped == {0} and total.loose == {}

@@ -23,6 +23,7 @@ from logstat import schema
 from logstat.errors import ExitCode, LogstatError
 
 if TYPE_CHECKING:
+    from logstat.engines.ranges import ByteRange
     from logstat.formats import Choice
     from logstat.reading.runs import FileRun, Options, Resumed
     from logstat.reading.sources import Source
@@ -214,16 +215,61 @@ class Outcome:
     stops: dict[tuple[int, int], tuple[int | None, bool]] = field(default_factory=dict)
     bases: dict[int, int] = field(default_factory=dict)  # file_id -> lines read before
     rejects: list[pl.DataFrame] = field(default_factory=list)  # with --rejects
+    # Files read in byte ranges: a range that stops short (a read problem, the file
+    # replaced) ends its file's reading for this run, as reading it in one piece does,
+    # and the state stops there (ranges.resumed_end): the ranges after it are not
+    # counted, or the next run would count their lines again.  Outcomes merge in task
+    # order, a file's ranges in consecutive tasks, so each outcome knows:
+    anchored: set[int] = field(default_factory=set)  # files whose first range is in it
+    stopped: set[int] = field(default_factory=set)  # ... whose reading stopped short in it
+    # file_id -> the counts (and rejected lines) of a file's ranges whose earlier ranges
+    # are in an earlier outcome: counted once that one is merged, if none stopped short
+    loose: dict[int, Outcome] = field(default_factory=dict)
 
     def merge(self, other: Outcome) -> Outcome:
-        self.partial.merge(other.partial)
+        """Add `other`, the outcome of the tasks right after this one's."""
+        self._add_counts(other)
+        for file_id, loose in other.loose.items():
+            if file_id in self.stopped:
+                continue  # after a range that stopped short: read by the next run
+            if file_id in self.anchored:
+                self._add_counts(loose)
+            elif file_id in self.loose:
+                self.loose[file_id]._add_counts(loose)
+            else:
+                self.loose[file_id] = loose
+        self.anchored |= other.anchored
+        self.stopped |= other.stopped
         self.ends.update(other.ends)
         self.vanished |= other.vanished
         self.lines.update(other.lines)
         self.stops.update(other.stops)
         self.bases.update(other.bases)
+        return self
+
+    def _add_counts(self, other: Outcome) -> None:
+        self.partial.merge(other.partial)
         if other.rejects:
             self.rejects = [pl.concat([*self.rejects, *other.rejects], how="vertical_relaxed")]
+
+    def read_range(self, file_id: int, byte_range: ByteRange) -> None:
+        """This outcome (of one task) is of `byte_range` of the file, as read."""
+        if byte_range.stop is None or not byte_range.whole:
+            self.stopped.add(file_id)
+        if byte_range.start == byte_range.first:
+            self.anchored.add(file_id)
+        else:  # counted once the ranges before it are known to have read all their lines
+            from logstat.summary import PartialSummary
+
+            self.loose[file_id] = Outcome(self.partial, rejects=self.rejects)
+            self.partial, self.rejects = PartialSummary(self.partial.settings), []
+
+    def settled(self) -> Outcome:
+        """Every task merged: the counts of ranges whose first range was not among the
+        tasks (none, when every part was read) counted in as they are."""
+        for loose in self.loose.values():
+            self._add_counts(loose)
+        self.loose = {}
         return self
 
     def rejected_lines(self) -> pl.DataFrame | None:
@@ -353,12 +399,16 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
             if isinstance(part.resume, ByteRange):
                 outcome.lines[run.file_id, part.resume.start] = run.counts.lines
                 byte_range = run.resume
-                if isinstance(byte_range, ByteRange) and byte_range.resume is not None:
+                assert isinstance(byte_range, ByteRange)  # as read: where it stopped
+                if byte_range.resume is not None:
                     key = (run.file_id, byte_range.start)
                     outcome.stops[key] = (byte_range.stop, byte_range.whole)
                     outcome.bases[run.file_id] = byte_range.resume.lines
         if len(outcome.rejects) > 1:
             outcome.rejects = [pl.concat(outcome.rejects, how="vertical_relaxed")]
+        [first, *_] = runs
+        if isinstance(first.resume, ByteRange):  # a byte range is a task of its own
+            outcome.read_range(first.file_id, first.resume)
         return outcome
 
 
@@ -446,7 +496,7 @@ def summarize(
         for task in groups
     ]
     result: Outcome = fold(client, pending, merge)
-    return result
+    return result.settled()
 
 
 def fold(client: Any, pending: list[Any], join: Callable[[Any, Any], Any]) -> Any:
