@@ -109,16 +109,17 @@ def _bring_up_to(run: FileRun, reports: list[InputReport]) -> None:
 
 @contextlib.contextmanager
 def _read(
-    task: dask.Task, options: Options, preceding: list[int]
+    task: dask.Task, options: Options, preceding: list[int] | None
 ) -> Iterator[tuple[list[FileRun], Iterator[pl.DataFrame]]]:
     """On a worker: the task's runs (resumed where the client planned) and their frames;
     a byte range of a file numbers its lines after the `preceding` lines of the file's
-    ranges before it (counted by their own tasks, `range_lines`)."""
+    ranges before it (counted by their own tasks, `range_lines`); None: from 1, and
+    the client numbers them in the file (`line_offsets`)."""
     from logstat.engines.ranges import ByteRange
     from logstat.reading import pipeline
 
     for part in task.parts:
-        if isinstance(part.resume, ByteRange):
+        if isinstance(part.resume, ByteRange) and preceding is not None:
             part.resume.preceding = sum(preceding)
     with dask.planned(task, options) as runs:
         frames = (frame for _, frame in pipeline.read(runs, options, None, None))
@@ -165,15 +166,21 @@ def _run(
     address: str,
     runs: list[FileRun],
     options: Options,
-    submit: Callable[[Any, int, dask.Task, list[Any]], Any],
+    submit: Callable[[Any, int, dask.Task, list[Any] | None], Any],
+    count_first: bool = True,
 ) -> list[TaskResult]:
     """Every task submitted (retried when its worker dies), the runs brought up to what
-    the tasks found; the results in task order (`read_through`)."""
+    the tasks found; the results in task order (`read_through`).  `count_first`: the
+    ranges of a file are counted before they are read, to number their rows in the file
+    as they are written (else each numbers its rows from 1: `line_offsets`)."""
     live, groups = _tasks(runs)
     if not groups:
         return []
     with dask.connect(address) as client:
-        preceding = _preceding(client, groups, options)
+        if count_first:
+            preceding: list[list[Any] | None] = list(_preceding(client, groups, options))
+        else:
+            preceding = [None] * len(groups)
         futures = [
             submit(client, number, task, preceding[number]) for number, task in enumerate(groups)
         ]
@@ -209,6 +216,32 @@ def read_through(results: list[TaskResult]) -> list[TaskResult]:
     return kept
 
 
+def line_offsets(results: list[TaskResult]) -> list[int]:
+    """What to add to the line numbers of each task's rows, written with each byte range
+    of a file numbering its lines from 1 (the range that starts the file's reading, in
+    the file): the lines of the file's ranges before it, from the counts their tasks
+    returned, so that a range is read once."""
+    from logstat.engines.ranges import ByteRange, first_lines
+
+    lines: dict[tuple[int, int], int] = {}
+    bases: dict[int, int] = {}
+    for result in results:
+        for report in result.outcomes:
+            if isinstance(report.resume, ByteRange):
+                lines[report.index, report.resume.start] = report.counts.lines
+                if report.resume.resume is not None:
+                    bases[report.index] = report.resume.resume.lines
+    firsts = first_lines(lines, bases)
+    offsets = []
+    for result in results:
+        ranged = [report for report in result.outcomes if isinstance(report.resume, ByteRange)]
+        if ranged and ranged[0].resume.start != ranged[0].resume.first:
+            offsets.append(firsts[ranged[0].index, ranged[0].resume.start] - 1)
+        else:
+            offsets.append(0)
+    return offsets
+
+
 def _tally(results: list[TaskResult]) -> StatusTally:
     tally = StatusTally()
     for result in results:
@@ -226,7 +259,7 @@ def ingest_task(
     options: Options,
     parts: Parts,
     prefix: str,
-    preceding: list[int],
+    preceding: list[int] | None,
 ) -> TaskResult:
     """One task, on a worker: its inputs' rows written as dataset parts named by the task."""
     from logstat.outputs.dataset import PartitionedParts
@@ -257,7 +290,7 @@ def ingest_elsewhere(
         parts, prefix = ledger.parts(), ledger.part_prefix()
         writer.others_write = True
 
-        def submit(client: Any, number: int, task: dask.Task, preceding: list[Any]) -> Any:
+        def submit(client: Any, number: int, task: dask.Task, preceding: list[Any] | None) -> Any:
             return client.submit(
                 ingest_task, number, task, options, parts, prefix, preceding,
                 retries=dask.RETRIES, pure=False,
@@ -283,10 +316,9 @@ class ExportTask:
     filters: Filters
 
 
-def export_task(
-    number: int, task: dask.Task, options: Options, shape: ExportTask, preceding: list[int]
-) -> TaskResult:
-    """One task, on a worker: its inputs' export rows written as one Parquet part."""
+def export_task(number: int, task: dask.Task, options: Options, shape: ExportTask) -> TaskResult:
+    """One task, on a worker: its inputs' export rows written as one Parquet part (a byte
+    range of a file numbers its rows from 1: the client numbers them in the file)."""
     from logstat import formats
     from logstat.outputs.export import Writer, annotate
 
@@ -295,7 +327,7 @@ def export_task(
     name = f"task-{number:06d}.parquet"
     # written whole under the task's name: a task run again replaces its own part
     with (
-        _read(task, options, preceding) as (runs, frames),
+        _read(task, options, None) as (runs, frames),
         Writer(shape.directory / name, "parquet", shape.columns, raw=True) as writer,
     ):
         for frame in frames:
@@ -337,19 +369,21 @@ def export(
         raise LogstatError(f"{directory}: cannot write: {error.strerror or error}") from error
     try:
 
-        def submit(client: Any, number: int, task: dask.Task, preceding: list[Any]) -> Any:
+        def submit(client: Any, number: int, task: dask.Task, preceding: object) -> Any:
             return client.submit(
-                export_task, number, task, options, shape, preceding,
-                retries=dask.RETRIES, pure=False,
-            )  # fmt: skip
+                export_task, number, task, options, shape, retries=dask.RETRIES, pure=False
+            )
 
-        results = _run(address, runs, options, submit)
-        for result in results:
+        # each range read once, its rows numbered from 1: numbered in the file here
+        results = _run(address, runs, options, submit, count_first=False)
+        for result, offset in zip(results, line_offsets(results), strict=True):
             for part in result.parts:
                 parquet = pyarrow.parquet.ParquetFile(directory / part["path"])
                 for batch in parquet.iter_batches():
                     frame = pl.from_arrow(batch)
                     assert isinstance(frame, pl.DataFrame)
+                    if offset and "line_no" in frame.columns:
+                        frame = frame.with_columns(pl.col("line_no") + offset)
                     write(frame)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
