@@ -15,10 +15,11 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
+from polars.testing import assert_frame_equal, assert_series_equal
 
 from logstat.formats import apache, nginx, template
 from logstat.formats.template import Layout, LayoutChain
+from logstat.reading import folding
 from tests.strategies import ACCESS_LINES, hostile_lines
 
 
@@ -104,3 +105,118 @@ def test_durations_divide_the_same_however_the_lines_are_parsed() -> None:
     assert isinstance(layout, Layout)
     for parse in (layout.parse, LayoutChain((layout,)).parse_every_line):
         assert parse(frame, None).collect()["request_time_s"].to_list() == [0.052, None]
+
+
+# Lines the two searches of a split reading (Layout.split_regex) could read otherwise
+# than the one fast regex: escaped quotes that a search for the rest could start
+# inside, blank and non-blank tails, a status too long.
+SPLIT_LINES = [
+    '192.0.2.1 - - [01/Mar/2026:01:00:00 +0100] "GET /a\\" 404 5 \\"b HTTP/1.1" 200 5 "-" "-"',
+    '192.0.2.1 - - [01/Mar/2026:01:00:00 +0100] "GET / " 200 5 " " "x\\" 1 \\""',
+    '192.0.2.1 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "-"\u00a0',
+    '192.0.2.1 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "-" \u2028',
+    '192.0.2.1 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "-"\t',
+    '192.0.2.1 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "-" 0.004',
+    '192.0.2.1 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 20000 5 "-" "-"',
+    '192.0.2.1 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 200  5  "-"  "-"',
+]
+SPLIT_NEEDS = [
+    {"status"},
+    {"status", "timestamp"},
+    {"status", "timestamp", "upstream_status", "upstream_status_list"},
+]
+LAYOUTS = [layout for chain in CHAINS for layout in chain.layouts]
+
+
+def _fast_reading(layout: Layout, capture: list[int], lines: list[str]) -> pl.DataFrame:
+    """Each line's captured fields, and whether they cover it whole, as folding reads them."""
+    fields = folding._FastFields(layout, capture)
+    return (
+        pl.DataFrame({"line": lines})
+        .with_columns(fields.groups().alias("groups"))
+        .select(
+            fields.covered(pl.col("groups")).alias("covered"),
+            *(pl.col("groups").struct.field(f"f{index}") for index in capture),
+        )
+    )
+
+
+def _readings(layout: Layout, needed: set[str], lines: list[str]) -> tuple[pl.DataFrame, ...]:
+    """The lines read in two searches and by the one fast regex; () when the layout is
+    not read in two searches."""
+    capture = layout.capture(needed)
+    if layout.split_regex(capture) is None:
+        return ()
+    split = _fast_reading(layout, capture, lines)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Layout, "split_regex", lambda self, capture: None)
+        whole = _fast_reading(layout, capture, lines)
+    return split, whole
+
+
+@given(
+    st.lists(
+        st.one_of(hostile_lines(), st.sampled_from(ACCESS_LINES), st.sampled_from(SPLIT_LINES)),
+        min_size=1,
+        max_size=40,
+    )
+)
+@settings(max_examples=int(os.environ.get("LOGSTAT_FUZZ_EXAMPLES", "20")), deadline=None)
+def test_a_line_read_in_two_searches_is_read_as_the_fast_regex_reads_it(lines: list[str]) -> None:
+    """A line the split reading covers, the fast regex covers too, with the same fields;
+    the other lines go through the layout chain, which reads any line exactly."""
+    for layout in LAYOUTS:
+        for needed in SPLIT_NEEDS:
+            readings = _readings(layout, needed, lines)
+            if readings:
+                split, whole = readings
+                covered = split.get_column("covered")
+                assert (whole.get_column("covered") | ~covered).all()
+                assert_frame_equal(split.filter(covered), whole.filter(covered))
+
+
+def test_clean_lines_are_read_in_two_searches() -> None:
+    lines = ACCESS_LINES + SPLIT_LINES
+    read = 0
+    for layout in LAYOUTS:
+        for needed in SPLIT_NEEDS:
+            readings = _readings(layout, needed, lines)
+            if readings:  # no line here is left to the chain by one reading alone
+                split, whole = readings
+                covered = whole.get_column("covered")
+                assert_series_equal(split.get_column("covered"), covered)
+                assert_frame_equal(split.filter(covered), whole.filter(covered))
+                read += 1
+    assert read >= 10  # combined, common and their vhost forms, for each set of fields
+
+
+@pytest.mark.parametrize(
+    ("log_format", "splits"),
+    [
+        ('$remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_referer"', True),
+        ("[$time_local] $status", True),
+        ("[$time_local] $status $upstream_response_length", False),  # `-` or `- : 5`
+        ("[$time_local] $status $uri$is_args$args", False),  # fields end to end
+    ],
+)
+def test_the_rest_is_searched_for_only_where_its_fields_end_in_one_place(
+    log_format: str, splits: bool
+) -> None:
+    layout = nginx.FORMAT.make_parser(log_format)
+    assert isinstance(layout, Layout)
+    assert (layout.split_regex(layout.capture({"status", "timestamp"})) is not None) is splits
+
+
+def test_a_field_that_ends_in_two_places_would_make_the_searches_disagree() -> None:
+    """Why split_regex refuses such a rest: `- : 5` is `-` with a tail to the fast regex
+    (its first way), while a search for the rest finds `- : 5` whole."""
+    layout = nginx.FORMAT.make_parser("[$time_local] $status $upstream_response_length")
+    assert isinstance(layout, Layout)
+    line = "[01/Mar/2026:01:00:00 +0100] 200 - : 5"
+    capture = layout.capture({"status", "timestamp"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Layout, "_stops_once", lambda self, index: True)
+        split = _fast_reading(layout, capture, [line])
+    whole = _fast_reading(layout, capture, [line])
+    assert split.get_column("covered").to_list() == [True]
+    assert whole.get_column("covered").to_list() == [False]

@@ -153,6 +153,11 @@ ODD_LINES = [
     '203.0.113.9 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 200 5',
     '203.0.113.9 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "-" 0.004',
     '203.0.113.9 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "a "b" c"',
+    # escaped quotes, where a search for the fields after the status could begin
+    '203.0.113.9 - - [01/Mar/2026:01:00:00 +0100] "GET /a\\" 404 5 \\"b HTTP/1.1" 200 5 "-" "-"',
+    '203.0.113.9 - - [01/Mar/2026:01:00:00 +0100] "GET / " 200 5 " " "x\\" 1 \\""',
+    '203.0.113.9 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "-"\u00a0',
+    '203.0.113.9 - - [01/Mar/2026:01:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "-" \u2028',
     "not an access line",
 ]
 ENDINGS = [b"\n", b"\r\n", b"\r\r\n"]
@@ -167,6 +172,12 @@ def mixed_logs(draw: st.DrawFn) -> bytes:
     endings = draw(st.lists(st.sampled_from(ENDINGS), min_size=len(lines), max_size=len(lines)))
     data = b"".join(text.encode() + end for text, end in zip(lines, endings, strict=True))
     return data if draw(st.booleans()) else data.rstrip(b"\n")
+
+
+def test_odd_lines_fold_to_the_same_summary(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("".join(line + "\n" for line in ACCESS_LINES + ODD_LINES + ACCESS_LINES))
+    assert _same_both_ways([log]) == 1
 
 
 @given(mixed_logs())

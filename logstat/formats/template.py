@@ -71,6 +71,26 @@ FAST_TAIL = r"(?P<tail>(?-u:\s).*)?$"
 # one field of such text: quoted or bracketed (up to the next space: `[::1]:80`), or a word
 TRAILING_FIELD = r'"(?:[^"\\]|\\.)*"?\S*|\[[^\]]*\]?\S*|\S+'
 _UNICODE_DIGIT = re.compile(r"(?<!\\)((?:\\\\)*)\\d")  # `\d`, not `\\d`
+# A blank tail (what FAST_TAIL takes when the line holds nothing more), in one search
+BLANK_TAIL = r"(?:(?-u:\s)\s*)?$"
+
+
+def _ascii_digits(pattern: str) -> str:
+    return _UNICODE_DIGIT.sub(r"\1[0-9]", pattern)
+
+
+# Fast patterns that stop at the first character given (" ": at ASCII white space),
+# which they cannot hold: followed by that character, a field of one of them ends
+# in one place (Layout.split_regex).  Escaped quotes are taken whole by STRICT_QUOTED.
+# The patterns named in _MAY_START_BLANK may also begin with white space, so after
+# a literal ending in a space they could begin in two places.
+_STOPS = {
+    STRICT_QUOTED: '"',
+    BRACKETED: "]",
+    TOKEN: " ",
+    **{_ascii_digits(pattern): " " for pattern in (NUMBER, STATUS_NUMBER, r"\d+")},
+}
+_MAY_START_BLANK = frozenset({STRICT_QUOTED, BRACKETED})
 
 
 @dataclass(frozen=True)
@@ -318,19 +338,64 @@ class Layout:
         `fast`: the one-pass variant (see STRICT_QUOTED), for most lines.
         """
         wanted = set(range(len(self.tokens))) if capture is None else set(capture)
-        parts = ["^(?P<matched>)"]  # an empty group that is null exactly when the line fails
-        for index, token in enumerate(self.tokens):
-            if isinstance(token, Literal):
-                parts.append(_literal_regex(token.text, FAST_SPACE if fast else r"\s+"))
-                continue
-            pattern = self._fast_pattern(index) if fast else self._pattern(index)
-            parts.append(f"(?P<f{index}>{pattern})" if index in wanted else f"(?:{pattern})")
+        # an empty group that is null exactly when the line fails
+        parts = ["^(?P<matched>)", self._pieces(range(len(self.tokens)), wanted, fast)]
         # Fields appended after the known ones (a %D or X-Forwarded-For at the end) are
         # the tail: the line is read, and its extra fields counted (pass --log-format)
         if whole:
             parts.append(r"(?-u:\s)*$" if fast else r"\s*$")
         else:
             parts.append(FAST_TAIL if fast else TAIL)
+        return "".join(parts)
+
+    def split_regex(self, capture: list[int]) -> tuple[str, str] | None:
+        """The fast regex cut after the last field in `capture`, for a line read in two
+        searches: the start, anchored at the line's start, its fields captured and all
+        of it as `start`; the rest with a blank tail, anchored at the line's end only
+        (a search runs backwards from there, over the rest alone).
+
+        When the start's match ends where the rest's leftmost match begins, the fast
+        regex matches the line with those fields and a blank tail: it takes the start
+        as the start's own search does (its first way through), then the rest, which
+        fits there in one way only.  None when a field after the cut could end in two
+        places (`_stops_once`): which way the fast regex takes would then decide
+        whether its tail is blank, and a search for the rest cannot tell."""
+        if not capture:
+            return None
+        cut = max(capture) + 1
+        if not all(self._stops_once(index) for index in range(cut, len(self.tokens))):
+            return None
+        start = self._pieces(range(cut), set(capture), fast=True)
+        rest = self._pieces(range(cut, len(self.tokens)), set(), fast=True)
+        return f"^(?P<start>{start})", rest + BLANK_TAIL
+
+    def _stops_once(self, index: int) -> bool:
+        """A literal, or a field whose fast pattern cannot hold the text that follows it
+        (the next literal's first character, else the tail's white space): it ends
+        where that text begins, in one place; and begins in one place too."""
+        token = self.tokens[index]
+        if isinstance(token, Literal):
+            return True
+        pattern = self._fast_pattern(index)
+        stop = _STOPS.get(pattern)
+        before = self.tokens[index - 1] if index > 0 else None
+        if pattern in _MAY_START_BLANK and isinstance(before, Literal) and before.text[-1:] == " ":
+            return False
+        following = self.tokens[index + 1] if index + 1 < len(self.tokens) else None
+        if following is None:
+            return stop == " "
+        return isinstance(following, Literal) and stop == following.text[:1]
+
+    def _pieces(self, indexes: Iterable[int], wanted: set[int], fast: bool) -> str:
+        """The regex of the tokens at `indexes`; fields in `wanted` as groups."""
+        parts = []
+        for index in indexes:
+            token = self.tokens[index]
+            if isinstance(token, Literal):
+                parts.append(_literal_regex(token.text, FAST_SPACE if fast else r"\s+"))
+                continue
+            pattern = self._fast_pattern(index) if fast else self._pattern(index)
+            parts.append(f"(?P<f{index}>{pattern})" if index in wanted else f"(?:{pattern})")
         return "".join(parts)
 
     def _fast_pattern(self, index: int) -> str:
@@ -341,7 +406,7 @@ class Layout:
             pattern = token.common_pattern
         if pattern == QUOTED:
             return STRICT_QUOTED
-        return _UNICODE_DIGIT.sub(r"\1[0-9]", pattern)  # ASCII digits: a smaller automaton
+        return _ascii_digits(pattern)  # ASCII digits: a smaller automaton
 
     def _pattern(self, index: int) -> str:
         token = self.tokens[index]

@@ -65,6 +65,7 @@ GROUPABLE = frozenset(
     }
 )
 _GROUPS = "__fold_groups"
+_COVERED = "__fold_covered"
 _ODD = "__fold_odd_line"  # the text of a line the fast regex does not cover, else null
 
 
@@ -97,13 +98,14 @@ def fold(run: FileRun, needed: set[str] | None, options: Options) -> list[pl.Dat
     wanted = pipeline.columns_for(needed)  # as pipeline.read parses (no duration here)
     first = chain.layouts[0]
     capture = first.capture(_fold_columns(run, needed))
+    fields = _FastFields(first, capture)
     path = run.source.path
     assert path is not None
-    head = _head(run, first.regex(capture, fast=True))
+    head = _head(run, fields)
     if head is None or (run.tentative and not _guess_holds(run, head, options)):
         return None
     try:
-        grouped = _grouped(str(path), first.regex(capture, fast=True), capture)
+        grouped = _grouped(str(path), fields)
     except (pl.exceptions.PolarsError, OSError):
         return None  # not UTF-8, or gone: the usual reader says what it finds
     if run.tentative:
@@ -145,7 +147,7 @@ def _fold_columns(run: FileRun, needed: set[str] | None) -> set[str]:
     return needed | {"status", "upstream_status", "upstream_status_list"} | reads
 
 
-def _head(run: FileRun, fast_regex: str) -> pl.Series | None:
+def _head(run: FileRun, fields: _FastFields) -> pl.Series | None:
     """The whole lines of the file's start, when it starts as polars' reader reads it as
     the usual reader does (no byte-order mark, nothing it would take for compressed
     data) and nearly all of the lines of its head and of windows spread through it, up
@@ -167,7 +169,7 @@ def _head(run: FileRun, fast_regex: str) -> pl.Series | None:
     if lines is None or spread is None or lines.len() == 0:
         return None
     checked = pl.concat([lines, spread]) if spread is not lines else lines
-    covered = checked.to_frame().select(_covered_expression(fast_regex).sum()).item()
+    covered = checked.to_frame().select(fields.covered(fields.groups()).sum()).item()
     return lines if covered >= MOST_LINES * checked.len() else None
 
 
@@ -220,32 +222,47 @@ def _window(file: BinaryIO, offset: int) -> bytes:
     return data[start:end] if 0 < start < end else b""
 
 
-def _covered_expression(fast_regex: str) -> pl.Expr:
-    groups = pl.col(schema.RAW_LINE).str.extract_groups(fast_regex)
-    return _covers(pl.col(schema.RAW_LINE), groups)
+class _FastFields:
+    """The first layout's fast regex over each line: the fields captured, and whether it
+    covers the line whole.  Where the layout allows (`Layout.split_regex`), the regex is
+    cut after the last field captured: the captures stop there, and the rest of the line
+    is checked by a search that runs back from its end without captures, which costs
+    less than capturing across it (about 15% of the folded query, on combined lines)."""
+
+    def __init__(self, layout: Layout, capture: list[int]) -> None:
+        self.capture = capture
+        self.split = layout.split_regex(capture)
+        self.regex = self.split[0] if self.split else layout.regex(capture, fast=True)
+
+    def groups(self) -> pl.Expr:
+        return pl.col(schema.RAW_LINE).str.extract_groups(self.regex)
+
+    def covered(self, groups: pl.Expr) -> pl.Expr:
+        """Lines the fast regex covers whole, as the usual reader would give them to it: a
+        `\\r` it would drop, or a line it would cut as too long, goes the usual way."""
+        line = pl.col(schema.RAW_LINE)
+        if self.split is None:
+            tail = groups.struct.field("tail")
+            whole = groups.struct.field("matched").is_not_null() & (
+                tail.is_null() | (tail.str.strip_chars() == "")
+            )
+        else:  # the start ends where the rest begins (null: the start does not match)
+            start = groups.struct.field("start").str.len_bytes()
+            whole = (start == line.str.find(self.split[1])).fill_null(False)
+        return whole & ~line.str.ends_with("\r") & (line.str.len_bytes() <= MAX_LINE_BYTES)
 
 
-def _covers(line: pl.Expr, groups: pl.Expr) -> pl.Expr:
-    """Lines the fast regex covers whole, as the usual reader would give them to it: a
-    `\\r` it would drop, or a line it would cut as too long, goes the usual way."""
-    tail = groups.struct.field("tail")
-    return (
-        groups.struct.field("matched").is_not_null()
-        & (tail.is_null() | (tail.str.strip_chars() == ""))
-        & ~line.str.ends_with("\r")
-        & (line.str.len_bytes() <= MAX_LINE_BYTES)
-    )
-
-
-def _grouped(path: str, fast_regex: str, capture: list[int]) -> pl.DataFrame:
+def _grouped(path: str, fields: _FastFields) -> pl.DataFrame:
     """One row per distinct key text (covered lines) or distinct odd line, with its lines."""
     line = pl.col(schema.RAW_LINE)
     groups = pl.col(_GROUPS)
-    covered = _covers(line, groups)
+    covered = pl.col(_COVERED)  # a column: each key would evaluate the expression again
+    capture = fields.capture
     keys = [pl.when(covered).then(groups.struct.field(f"f{index}")) for index in capture]
     return (
         pl.scan_lines(path, name=schema.RAW_LINE)
-        .with_columns(line.str.extract_groups(fast_regex).alias(_GROUPS))
+        .with_columns(fields.groups().alias(_GROUPS))
+        .with_columns(fields.covered(groups).alias(_COVERED))
         .group_by(
             *(key.alias(f"f{index}") for key, index in zip(keys, capture, strict=True)),
             pl.when(covered).then(None).otherwise(line).alias(_ODD),
