@@ -197,15 +197,57 @@ REQUEST_LINE = r"^([A-Za-z][-A-Za-z0-9_]*) (.*?)(?: ([A-Za-z]+/[0-9.]+))?$"
 FAST_REQUEST_LINE = r"^([A-Za-z][-A-Za-z0-9_]*) ([^ ]*) ([A-Za-z]+/[0-9.]+)$"
 
 
-def from_request_line(text: pl.Expr) -> dict[str, pl.Expr]:
-    """`GET /a?b=1 HTTP/1.1` -> method, path, query, protocol; garbage leaves them null."""
+Steps = list[dict[str, pl.Expr]]
+
+
+@dataclass(frozen=True)
+class Stepwise:
+    """A converter that can also run as steps, each a `with_columns` of its own.
+
+    polars computes a subexpression several columns read only once, unless it is nested
+    in another such one: the request line's regexes feed the target, which feeds both
+    path and query, and were run again for each column (a third of an export's parse).
+    `in_steps(text, name)` gives the intermediate values as columns named after `name`,
+    to be made in order, and the columns made from them; `at_once` is the same
+    conversion as plain expressions (for a frame that converts few rows)."""
+
+    at_once: Converter
+    in_steps: Callable[[pl.Expr, str], tuple[Steps, dict[str, pl.Expr]]]
+
+    def __call__(self, text: pl.Expr) -> dict[str, pl.Expr]:
+        return self.at_once(text)
+
+
+def _request_groups(text: pl.Expr, fast: pl.Expr) -> pl.Expr:
+    """REQUEST_LINE's groups, for the requests whose FAST_REQUEST_LINE groups (`fast`)
+    are empty."""
+    return pl.when(fast.struct.field("1").is_null()).then(text).str.extract_groups(REQUEST_LINE)
+
+
+def _request_part(fast: pl.Expr, exact: pl.Expr) -> Callable[[str], pl.Expr]:
+    return lambda group: pl.coalesce(fast.struct.field(group), exact.struct.field(group))
+
+
+def _request_line_at_once(text: pl.Expr) -> dict[str, pl.Expr]:
     fast = text.str.extract_groups(FAST_REQUEST_LINE)
-    exact = pl.when(fast.struct.field("1").is_null()).then(text).str.extract_groups(REQUEST_LINE)
-
-    def part(group: str) -> pl.Expr:
-        return pl.coalesce(fast.struct.field(group), exact.struct.field(group))
-
+    part = _request_part(fast, _request_groups(text, fast))
     return {"method": part("1"), **split_target(part("2")), "protocol": part("3")}
+
+
+def _request_line_in_steps(text: pl.Expr, name: str) -> tuple[Steps, dict[str, pl.Expr]]:
+    line, fast, exact, target = (f"{name}_{part}" for part in ("text", "fast", "exact", "target"))
+    part = _request_part(pl.col(fast), pl.col(exact))
+    steps = [
+        {line: text},
+        {fast: pl.col(line).str.extract_groups(FAST_REQUEST_LINE)},
+        {exact: _request_groups(pl.col(line), pl.col(fast))},
+        {target: part("2")},
+    ]
+    return steps, {"method": part("1"), **split_target(pl.col(target)), "protocol": part("3")}
+
+
+# `GET /a?b=1 HTTP/1.1` -> method, path, query, protocol; garbage leaves them null
+from_request_line = Stepwise(_request_line_at_once, _request_line_in_steps)
 
 
 def split_target(target: pl.Expr) -> dict[str, pl.Expr]:
@@ -289,6 +331,12 @@ def unescape_quoted(tokens: list[Token], unescape: Unescape) -> list[Token]:
 
 
 def _unescaped(convert: Converter, unescape: Unescape) -> Converter:
+    if isinstance(convert, Stepwise):
+        stepwise = convert
+        return Stepwise(
+            lambda text: stepwise.at_once(unescape(text)),
+            lambda text, name: stepwise.in_steps(unescape(text), name),
+        )
     return lambda text: convert(unescape(text))
 
 
@@ -441,6 +489,31 @@ class Layout:
                 produced.setdefault(column, expression)
         return produced
 
+    def convert_in_steps(
+        self, groups: pl.Expr, capture: list[int]
+    ) -> tuple[Steps, dict[str, pl.Expr]]:
+        """`convert` for a frame of many rows: the `with_columns` steps that make the
+        intermediate columns of Stepwise converters (named after `groups`' column),
+        then the column expressions, as `convert` makes them."""
+        steps: Steps = []
+        produced: dict[str, pl.Expr] = {}
+        prefix = groups.meta.output_name()
+        for index in capture:
+            token = self.tokens[index]
+            assert isinstance(token, Field)
+            text = groups.struct.field(f"f{index}")
+            if isinstance(token.convert, Stepwise):
+                made, columns = token.convert.in_steps(text, f"{prefix}_f{index}")
+                for depth, step in enumerate(made):  # one step of every field at a time
+                    if depth == len(steps):
+                        steps.append({})
+                    steps[depth].update(step)
+            else:
+                columns = token.convert(text)
+            for column, expression in columns.items():
+                produced.setdefault(column, expression)
+        return steps, produced
+
     def parse(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
         """Parse `line` into canonical columns plus line_kind and reject_reason.
 
@@ -486,12 +559,19 @@ class LayoutChain:
         covered = groups.struct.field("matched").is_not_null() & (
             tail.is_null() | (tail.str.strip_chars() == "")
         )
+        steps, converted = first.convert_in_steps(groups, capture)
         made = {
             schema.LINE_KIND: pl.lit(schema.RECORD),
             schema.REJECT_REASON: pl.lit(None, dtype=pl.String),
             schema.TRAILING_FIELDS: pl.lit(None, dtype=pl.UInt32),
-            **_needed(first.convert(groups, capture), needed),
+            **_needed(converted, needed),
         }
+
+        def convert(common: pl.LazyFrame) -> pl.LazyFrame:
+            for step in steps:  # intermediate columns, left for parse_apart to drop
+                common = common.with_columns(**step)
+            return common.with_columns(value.alias(name) for name, value in made.items())
+
         return parse_apart(
             lines,
             lambda every: every.with_columns(
@@ -500,7 +580,7 @@ class LayoutChain:
                 .alias(_COMMON)
             ),
             covered,
-            lambda common: common.with_columns(value.alias(name) for name, value in made.items()),
+            convert,
             lambda others: self.parse_every_line(others, needed),
         )
 
