@@ -241,9 +241,9 @@ def _request_line_in_steps(text: pl.Expr, name: str) -> tuple[Steps, dict[str, p
         {line: text},
         {fast: pl.col(line).str.extract_groups(FAST_REQUEST_LINE)},
         {exact: _request_groups(pl.col(line), pl.col(fast))},
-        {target: part("2")},
+        {target: _target_parts(part("2"))},
     ]
-    return steps, {"method": part("1"), **split_target(pl.col(target)), "protocol": part("3")}
+    return steps, {"method": part("1"), **_path_and_query(pl.col(target)), "protocol": part("3")}
 
 
 # `GET /a?b=1 HTTP/1.1` -> method, path, query, protocol; garbage leaves them null
@@ -252,8 +252,15 @@ from_request_line = Stepwise(_request_line_at_once, _request_line_in_steps)
 
 def split_target(target: pl.Expr) -> dict[str, pl.Expr]:
     """`/a?b=1` -> path `/a`, query `b=1` (null when there is no `?`)."""
+    return _path_and_query(_target_parts(target))
+
+
+def _target_parts(target: pl.Expr) -> pl.Expr:
     # before and after the first "?", as ^([^?]*) and \?(.*)$ would take them, in one pass
-    parts = missing(target).str.splitn("?", 2)
+    return missing(target).str.splitn("?", 2)
+
+
+def _path_and_query(parts: pl.Expr) -> dict[str, pl.Expr]:
     return {
         "path": missing(parts.struct.field("field_0")),
         "query": parts.struct.field("field_1"),
@@ -331,13 +338,18 @@ def unescape_quoted(tokens: list[Token], unescape: Unescape) -> list[Token]:
 
 
 def _unescaped(convert: Converter, unescape: Unescape) -> Converter:
-    if isinstance(convert, Stepwise):
-        stepwise = convert
-        return Stepwise(
-            lambda text: stepwise.at_once(unescape(text)),
-            lambda text, name: stepwise.in_steps(unescape(text), name),
-        )
-    return lambda text: convert(unescape(text))
+    """`convert` of the unescaped text; in steps, the unescaped text is a column of its
+    own (`missing` and most converters read their text more than once)."""
+
+    def in_steps(text: pl.Expr, name: str) -> tuple[Steps, dict[str, pl.Expr]]:
+        unescaped = pl.col(f"{name}_unescaped")
+        first = {unescaped.meta.output_name(): unescape(text)}
+        if isinstance(convert, Stepwise):
+            steps, produced = convert.in_steps(unescaped, name)
+            return [first, *steps], produced
+        return [first], convert(unescaped)
+
+    return Stepwise(lambda text: convert(unescape(text)), in_steps)
 
 
 @dataclass(frozen=True)
