@@ -32,13 +32,14 @@ def parse_apart(
     holds are finished by `convert` (from those columns), the others by `every_pass`
     (from the lines alone, as if the first pass had not run)."""
     original = lines.collect_schema().names()
-    frame = first_pass(lines.with_row_index(ROW)).collect()
+    # the streaming engine parts the rows among the threads; in memory, one runs the regex
+    frame = first_pass(lines.with_row_index(ROW)).collect(engine="streaming")
     common, rest = frame.filter(read), frame.filter(~read).select(ROW, *original)
     others = every_pass(rest.lazy())
     # the columns every pass makes, in its order: without running it when no line needs it
     parsed = others.collect() if rest.height else None
     result = others.collect_schema() if parsed is None else parsed.schema
-    converted = convert(common.lazy()).collect()
+    converted = convert(common.lazy()).collect(engine="streaming")
 
     def column(name: str, dtype: pl.DataType) -> pl.Expr:
         if name in converted.columns:
