@@ -594,6 +594,7 @@ class LayoutChain:
             covered,
             convert,
             lambda others: self.parse_every_line(others, needed),
+            (self, None if needed is None else frozenset(needed)),
         )
 
     def parse_every_line(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:
