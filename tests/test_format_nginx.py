@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -443,6 +444,22 @@ def test_escaped_fields_round_trip(agent: str, referer: str, status: int) -> Non
     assert row["status"] == status
     assert row["user_agent"] == (None if agent == "-" else agent)
     assert row["referer"] == (None if referer == "-" else referer)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    parts=st.lists(
+        st.sampled_from(["\\x22", "\\x5C", "\\x5c", "\\", "x", "22", "5C", "5c", '"', "a"]),
+        max_size=12,
+    )
+)
+def test_unescape_reads_any_text_as_two_passes_would(parts: list[str]) -> None:
+    """One pass over all escapes gives what replacing \\x22, then \\x5C / \\x5c, gives
+    (no escape can start inside another, nor be made by the restored bytes)."""
+    text = "".join(parts)
+    two_passes = re.sub(r"\\x5[Cc]", lambda _: "\\", text.replace("\\x22", '"'))
+    [unescaped] = pl.select(nginx.unescape(pl.lit(text))).to_series().to_list()
+    assert unescaped == two_passes
 
 
 @settings(max_examples=40, deadline=None)

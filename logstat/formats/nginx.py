@@ -21,6 +21,8 @@ from logstat.formats.template import (
     Converter,
     Field,
     Literal,
+    Steps,
+    Stepwise,
     Token,
     from_epoch_seconds,
     from_request_line,
@@ -46,17 +48,33 @@ HOST = r'[^\s",]+'
 _CHAIN_PARTS = r'^(?:"?(.*?)"?,?\s+)?([^\s",]+)$'
 
 
-def from_address_chain(text: pl.Expr) -> dict[str, pl.Expr]:
-    """The last address is the peer nginx saw (client_ip); any before it are forwarded_for."""
-    chain = missing(text)
+def _chain_listed(chain: pl.Expr) -> pl.Expr:
     # a single address (most lines) is the client as it is: only chains need the regex
-    listed = pl.when(chain.str.contains(r'[\s",]')).then(chain)
+    return pl.when(chain.str.contains(r'[\s",]')).then(chain)
+
+
+def _chain_parts(chain: pl.Expr, listed: pl.Expr) -> dict[str, pl.Expr]:
     return {
         "client_ip": pl.coalesce(
             listed.str.extract(_CHAIN_PARTS, 2), pl.when(listed.is_null()).then(chain)
         ),
         "forwarded_for": missing(listed.str.extract(_CHAIN_PARTS, 1)),
     }
+
+
+def _address_chain_at_once(text: pl.Expr) -> dict[str, pl.Expr]:
+    chain = missing(text)
+    return _chain_parts(chain, _chain_listed(chain))
+
+
+def _address_chain_in_steps(text: pl.Expr, name: str) -> tuple[Steps, dict[str, pl.Expr]]:
+    chain, listed = pl.col(f"{name}_chain"), pl.col(f"{name}_listed")
+    steps = [{f"{name}_chain": missing(text)}, {f"{name}_listed": _chain_listed(chain)}]
+    return steps, _chain_parts(chain, listed)
+
+
+# The last address is the peer nginx saw (client_ip); any before it are forwarded_for.
+from_address_chain = Stepwise(_address_chain_at_once, _address_chain_in_steps)
 
 
 def _nothing(text: pl.Expr) -> dict[str, pl.Expr]:
@@ -150,11 +168,15 @@ LAYOUTS = {
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
+_ESCAPES = [r"\x22", r"\x5C", r"\x5c"]
+_ESCAPED = ['"', "\\", "\\"]
+
+
 def unescape(text: pl.Expr) -> pl.Expr:
     r"""nginx writes `"` as `\x22` and `\` as `\x5C` in logged values; other bytes stay escaped."""
-    # \x22 first: an escaped backslash followed by "x22" must come out as `\x22`; both
-    # cases of \x5C in one pass, so a `\` it restores never starts another escape
-    return text.str.replace_all(r"\x22", '"', literal=True).str.replace_all(r"\\x5[Cc]", "\\")
+    # one pass, left to right: a `\` it restores never starts another escape, so an escaped
+    # backslash followed by "x22" comes out as `\x22` (one pass costs half of two)
+    return text.str.replace_many(_ESCAPES, _ESCAPED)
 
 
 def tokenize(template: str) -> list[Token]:
