@@ -1,6 +1,6 @@
 """The object-storage scenario: many small ALB .log.gz objects in moto's S3 server on
-loopback, summarised from the bucket, from the bucket on a local Dask cluster of one
-and of two workers, and from the same files on disk.  Needs the test extras
+loopback, summarised from the bucket and from the same files on disk, each also on a
+local Dask cluster of one and of two workers.  Needs the test extras
 (`pip install -e '.[test]'`: s3fs, moto[server], dask)."""
 
 from __future__ import annotations
@@ -31,20 +31,24 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def s3_server() -> Iterator[str]:
-    """moto's S3 server, its endpoint in this process's environment (and so in every
-    command timed meanwhile) until the block ends."""
+def s3_server(directory: Path) -> Iterator[str]:
+    """moto's S3 server with the .gz files of `directory` stored as objects under one ALB
+    day folder (loaded in its process: bench/moto_preloaded.py), its endpoint in this
+    process's environment (and so in every command timed meanwhile) until the block
+    ends; the folder's URL."""
     port = _free_port()
+    files = sum(1 for path in directory.iterdir() if path.name.endswith(".gz"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "bench.moto_preloaded", str(port), str(directory), BUCKET, PREFIX],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, **CREDENTIALS},
+        cwd=Path(__file__).resolve().parent.parent,  # where `bench` is
     )
     endpoint = f"http://127.0.0.1:{port}"
     saved = {name: os.environ.get(name) for name in [*CREDENTIALS, "AWS_ENDPOINT_URL"]}
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 30 + files / 100  # it listens once they are stored
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
                 break
@@ -52,7 +56,7 @@ def s3_server() -> Iterator[str]:
                 raise RuntimeError("moto's S3 server did not start")
             time.sleep(0.05)
         os.environ.update({**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint})
-        yield endpoint
+        yield f"s3://{BUCKET}/{PREFIX}/"
     finally:
         for name, value in saved.items():
             if value is None:
@@ -61,29 +65,3 @@ def s3_server() -> Iterator[str]:
                 os.environ[name] = value
         process.terminate()
         process.wait(timeout=10)
-
-
-def upload(directory: Path, endpoint: str) -> str:
-    """Every file of `directory` as an object under one ALB day folder; its URL."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import boto3
-
-    client = boto3.client("s3", endpoint_url=endpoint, **_boto_credentials())
-    client.create_bucket(Bucket=BUCKET)
-    files = sorted(path for path in directory.iterdir() if path.name.endswith(".gz"))
-
-    def put(path: Path) -> None:
-        client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/{path.name}", Body=path.read_bytes())
-
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(put, files))
-    return f"s3://{BUCKET}/{PREFIX}/"
-
-
-def _boto_credentials() -> dict[str, str]:
-    return {
-        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        "region_name": CREDENTIALS["AWS_DEFAULT_REGION"],
-    }

@@ -8,6 +8,7 @@ or the run fails.  Results go to bench/results/ as JSON (and optionally Markdown
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +80,7 @@ class Row:
             "seconds": round(seconds, 4),
             "cpu_seconds": round(self.timing.cpu_seconds, 4),
             "runs_seconds": [round(run.seconds, 4) for run in self.timing.runs],
+            "runs_cpu_seconds": [round(run.cpu_seconds, 4) for run in self.timing.runs],
             "peak_rss_bytes": self.timing.peak_rss,
             "lines_per_second": round(self.case.lines / seconds) if seconds else None,
             "megabytes_per_second": round(self.case.size / seconds / 1e6, 2) if seconds else None,
@@ -858,7 +861,7 @@ def run(argv: list[str]) -> Report:
                 cases.append((case, truth_counts(generate.read_truth(log))))
         report.rows += measure_all(cases, arguments.repeat, arguments.slow_repeat, scratch)
         if "objects" in scenarios:
-            report.rows += object_rows(work, arguments, scratch, available)
+            report.rows += object_rows(work, arguments, scratch, available, report.notes)
         if "big" in scenarios:
             report.rows += big_file(
                 work, arguments.format, arguments.big_gigabytes, arguments.seed, scratch
@@ -879,10 +882,12 @@ def run(argv: list[str]) -> Report:
 
 
 def object_rows(
-    work: Path, arguments: argparse.Namespace, scratch: Path, available: set[str]
+    work: Path, arguments: argparse.Namespace, scratch: Path, available: set[str], notes: list[str]
 ) -> list[Row]:
-    """Many small objects: from disk, from moto's S3, and from S3 on a local Dask cluster
-    of one and of two workers (the per-object overhead, and what a second worker adds)."""
+    """Many small objects: from disk, from moto's S3, and from S3 and from disk on a local
+    Dask cluster of one and of two workers (the per-object overhead, and what a second
+    worker adds with and without moto's one server in the way); the upload's time in
+    `notes`."""
     from bench import objects
 
     [local] = many_files_cases(
@@ -893,9 +898,19 @@ def object_rows(
     local.group = "objects"
     local.name = f"logstat summary, {arguments.objects:,} .gz files on disk"
     rows = []
-    with objects.s3_server() as endpoint:
-        url = objects.upload(directory, endpoint)
+    started = time.monotonic()
+    with objects.s3_server(directory) as url:
+        stored = time.monotonic() - started
+        notes.append(f"{arguments.objects:,} objects stored in moto in {stored:.1f} s")
         cases = [local]
+        for workers in (1, 2):
+            on_cluster = dataclasses.replace(
+                local,
+                name=f"{local.name}, --cluster local:{workers}",
+                argv=[*local.argv, "--cluster", f"local:{workers}"],
+                is_logstat=False,
+            )
+            cases.append(on_cluster)
         for name, extra in (
             ("from S3", []),
             ("from S3, --cluster local:1", ["--cluster", "local:1"]),

@@ -139,3 +139,25 @@ def test_a_dirty_log_has_each_kind_of_odd_line_and_its_truth_says_which_are_reje
     # the cut line and the five-digit status are rejects; the rest are still requests
     assert truth.rejected == 2 and sum(truth.statuses.values()) == 2500 - 2
     assert changed[-1][1] == changed[-1][0] + b"\r"
+
+
+def test_the_object_scenario_stores_the_files_in_moto(tmp_path: Path) -> None:
+    """bench/objects.py loads the files into moto's server before it listens: listed and
+    fetched over HTTP as objects PUT there are."""
+    pytest.importorskip("moto.server")
+    boto3 = pytest.importorskip("boto3")
+    from bench import objects
+
+    directory = tmp_path / "many"
+    generate.generate_many(directory, "alb", 30, 5, ".gz", seed=3)
+    files = sorted(path for path in directory.iterdir() if path.name.endswith(".gz"))
+    with objects.s3_server(directory) as url:
+        assert url == f"s3://{objects.BUCKET}/{objects.PREFIX}/"
+        client = boto3.client("s3")  # the endpoint and credentials are in the environment
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=objects.BUCKET, Prefix=objects.PREFIX
+        )
+        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        assert keys == [f"{objects.PREFIX}/{path.name}" for path in files]
+        body = client.get_object(Bucket=objects.BUCKET, Key=keys[-1])["Body"].read()
+        assert body == files[-1].read_bytes()
