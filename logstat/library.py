@@ -485,7 +485,7 @@ def export(
     from logstat import formats, schema
     from logstat.engines import dask_outputs
     from logstat.engines.dask import cluster_address
-    from logstat.outputs.export import Writer, annotate, kind_for
+    from logstat.outputs.export import Writer, annotated, kind_for
     from logstat.outputs.output_paths import refuse_overwriting_inputs
     from logstat.read_health import StatusTally
     from logstat.reading import pipeline
@@ -523,7 +523,7 @@ def export(
         with _watching(progress, runs) as watch, Writer(target, kind, columns, raw_csv) as writer:
             for _, frame in pipeline.read(runs, read_options, None, watch):
                 tally.add(frame)
-                writer.write(chosen.apply(annotate(frame, chains, columns)))
+                writer.write_made(annotated(frame, chains, columns, chosen.apply))
         read_as = [
             (
                 run.source.name,

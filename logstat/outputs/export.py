@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -76,6 +76,17 @@ def annotate(
     ).collect()
 
 
+def annotated(
+    frame: pl.DataFrame,
+    chains: VendorChains,
+    columns: dict[str, pl.DataType],
+    chosen: Callable[[pl.DataFrame], pl.DataFrame],
+) -> Callable[[], pl.DataFrame]:
+    """The export rows of a chunk, `chosen` of them, to be made when written
+    (Writer.write_made: on the writer's thread, beside the parse of the next chunk)."""
+    return lambda: chosen(annotate(frame, chains, columns))
+
+
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     """Prefix text cells that a spreadsheet would run as a formula with a quote."""
     return frame.with_columns(
@@ -117,23 +128,37 @@ class Writer:
         return self
 
     def write(self, frame: pl.DataFrame) -> None:
+        self.write_made(lambda: frame)
+
+    def write_made(self, make: Callable[[], pl.DataFrame]) -> None:
+        """Write the frame `make` returns.  For Parquet it is made, converted, encoded and
+        compressed on the writer's thread while the next chunk is parsed (polars and
+        pyarrow release the GIL); one frame at a time, in order."""
         assert self._handle is not None
-        self.rows += frame.height
         if self.kind == "csv":
+            frame = make()
+            self.rows += frame.height
             out = frame if self.raw else neutralise_formulas(frame)
             out.write_csv(self._handle, include_header=False)
             return
+        import pyarrow.parquet  # noqa: F401  (imported here, not on the writer's thread)
+
+        if self._encoder is None:
+            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="logstat-parquet")
+        self._wait()  # memory stays bounded: one frame in the works, and errors surface here
+        self._pending = self._encoder.submit(self._write_parquet, make)
+
+    def _write_parquet(self, make: Callable[[], pl.DataFrame]) -> None:
         import pyarrow.parquet
 
+        frame = make()
+        self.rows += frame.height
         table = frame.to_arrow()
         if self._parquet is None:
             self._parquet = pyarrow.parquet.ParquetWriter(
                 self._handle, table.schema, compression="zstd"
             )
-            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="logstat-parquet")
-        assert self._encoder is not None
-        self._wait()  # memory stays bounded: one table in the works, and errors surface here
-        self._pending = self._encoder.submit(self._parquet.write_table, table)
+        self._parquet.write_table(table)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
