@@ -898,14 +898,25 @@ def detect(
     best: tuple[TemplateParser, int, int] | None = None
     if text and len(sample):
         ordered = sorted(text, key=lambda layout: -layout.field_count)  # stable: ties keep order
-        wholes = {
-            layout.name: sample.str.contains(layout.regex([], whole=True)).fill_null(False)
-            for layout in ordered
-        }
-        matches = {
-            layout.name: sample.str.contains(layout.regex([])).fill_null(False)
-            for layout in ordered
-        }
+        # every layout's two regexes in one query: polars runs them side by side
+        line = pl.col("line")
+        found_by = (
+            sample.rename("line")
+            .to_frame()
+            .select(
+                *(
+                    line.str.contains(layout.regex([], whole=whole))
+                    .fill_null(False)
+                    .alias(f"{n}{whole}")
+                    for n, layout in enumerate(ordered)
+                    for whole in (True, False)
+                )
+            )
+        )
+        wholes, matches = (
+            {layout.name: found_by[f"{n}{whole}"] for n, layout in enumerate(ordered)}
+            for whole in (True, False)
+        )
         taken = pl.Series([False] * len(sample))
         # as LayoutChain reads lines: whole first, then with fields left over
         used: list[dict[str, int]] = [{}, {}]
