@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -193,6 +193,32 @@ def _tier_column(tier: str, field: str) -> str:
     return f"_logstat_tag_{tier}_{field}"
 
 
+_TABLES: dict[Hashable, tuple[Registry, tuple[pl.DataFrame, pl.DataFrame]]] = {}
+
+
+def _tables(
+    registry: Registry,
+    vendors_by_source: Mapping[str, Sequence[str]],
+    own_vendors: Mapping[str, Sequence[str]],
+    producers: Sequence[str],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`_resolved_tables`, made once per registry and chains: `tag` runs for every chunk
+    of an export, and resolving every code for every chain cost each chunk 10 ms."""
+    key = (id(registry), _frozen(vendors_by_source), _frozen(own_vendors), tuple(producers))
+    known = _TABLES.get(key)
+    if known is not None and known[0] is registry:
+        return known[1]
+    tables = _resolved_tables(registry, vendors_by_source, own_vendors, producers)
+    if len(_TABLES) >= 64:  # a long-lived process tagging with many --vendor choices
+        _TABLES.clear()
+    _TABLES[key] = (registry, tables)
+    return tables
+
+
+def _frozen(mapping: Mapping[str, Sequence[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((name, tuple(values)) for name, values in mapping.items())
+
+
 def _resolved_tables(
     registry: Registry,
     vendors_by_source: Mapping[str, Sequence[str]],
@@ -301,7 +327,7 @@ def tag(
     """
     import polars as pl
 
-    exact_table, plain_table = _resolved_tables(
+    exact_table, plain_table = _tables(
         load_registry(),
         vendors_by_source,
         own_vendors or {},
