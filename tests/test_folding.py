@@ -189,3 +189,30 @@ def test_generated_clean_and_dirty_lines_fold_to_the_same_summary(data: bytes) -
         log = Path(directory) / "access.log"
         log.write_bytes(data)
         _same_both_ways([log])
+
+
+@pytest.mark.parametrize(
+    ("server", "log_format", "line"),
+    [
+        (
+            "nginx",
+            '$remote_addr [$time_local] "$request" $status $body_bytes_sent $host',
+            '10.0.0.{n} [01/Mar/2026:00:{m:02d}:00 +0000] "GET /a{n} HTTP/1.1" {status} 12 ex.com',
+        ),
+        (
+            "apache",
+            '%h %t "%r" %>s %b %{Host}i',
+            '10.0.0.{n} [01/Mar/2026:00:{m:02d}:00 +0000] "GET /a{n} HTTP/1.1" {status} - ex.com',
+        ),
+    ],
+)
+def test_a_custom_log_format_folds(tmp_path: Path, server: str, log_format: str, line: str) -> None:
+    """A --log-format is one layout, parsed as a chain of one: it folds like the
+    built-in layouts, odd lines (a cut line, another layout, a long status) apart."""
+    lines = [line.format(n=n, m=n % 60, status=(200, 404, 502, 499)[n % 4]) for n in range(400)]
+    lines[7] = lines[7][:30]  # cut short
+    lines[50] = ACCESS_LINES[0]  # a combined line: not this layout
+    lines[90] = lines[90].replace('" 404 ', '" 40404 ')
+    log = tmp_path / "access.log"
+    log.write_text("".join(text + "\n" for text in lines))
+    assert _same_both_ways([log], format=server, log_format=log_format) == 1

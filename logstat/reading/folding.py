@@ -127,6 +127,8 @@ def _foldable(run: FileRun, needed: set[str] | None) -> LayoutChain | None:
     if source.path is None or not source.regular or source.remote is not None or run.vanished:
         return None
     chain = run.choice.detection.parser
+    if isinstance(chain, Layout):  # a --log-format: parsed as a chain of one (Layout.parse)
+        chain = LayoutChain((chain,))
     if not isinstance(chain, LayoutChain) or schema.DURATION in chain.columns():
         return None
     if needed is None:
