@@ -167,3 +167,48 @@ def test_the_loose_regex_captures_what_the_strict_one_does(data: st.DataObject) 
 SHORTER_ALB_LINES = [CLEAN_ALB_LINE.rsplit(" ", count)[0] for count in (1, 4, 9, 12)] + [
     CLEAN_ALB_LINE + ' "new field" 7'
 ]
+
+
+@given(data=st.data())
+@settings(max_examples=int(os.environ.get("LOGSTAT_FUZZ_EXAMPLES", "20")), deadline=None)
+def test_the_loose_shaped_regex_captures_what_the_shaped_one_does(data: st.DataObject) -> None:
+    """The shaped regex chooses the lines with raw quotes in the request; the loose-shaped
+    (one-pass) regex captures their fields: on every line the shaped one reads, both
+    capture the same text."""
+    for layout, line in ((alb.LAYOUT, ALB_LINE), (elb.LAYOUT, ELB_LINE), (alb.LAYOUT, "")):
+        line = line or data.draw(st.sampled_from(SHORTER_ALB_LINES))
+        drawn = data.draw(
+            st.lists(st.one_of(edited_anywhere(line), hostile_lines(line)), min_size=1, max_size=20)
+        )
+        lines = pl.Series(drawn, dtype=pl.String)
+        every = frozenset(item.name for item in layout.fields)
+        shaped = layout.regex(every, "shaped")
+        read = lines.filter(lines.str.contains(shaped))
+        assert_frame_equal(
+            read.str.extract_groups(layout.regex(every, "loose-shaped")).struct.unnest(),
+            read.str.extract_groups(shaped).struct.unnest(),
+        )
+
+
+def test_lines_with_raw_quotes_and_odd_fields_are_read_as_before() -> None:
+    """A chunk of clean lines, raw quotes in the request (the shaped pass), `-` target
+    status, an older entry and lines no pass reads: each read as every pass reads it."""
+    lines = [
+        CLEAN_ALB_LINE,
+        ALB_LINE,
+        ALB_LINE.replace(" 502 - ", " 200 200 "),
+        CLEAN_ALB_LINE.replace(
+            '"-" "-" "-" TID', '"-" "Ambiguous" "UndefinedContentLengthSemantics" TID'
+        ),
+        *SHORTER_ALB_LINES,
+        ALB_LINE.replace("HTTP/1.1", "HTTP/1.1 x"),
+        'h2 2026-03-01T00:00:00Z app/x "GET / HTTP/1.1"',
+        "",
+    ]
+    frame = pl.LazyFrame({"line": pl.Series(lines, dtype=pl.String)})
+    for needed in (None, {"status", "upstream_status", "timestamp", "path", "error_reason"}):
+        parsed = alb.LAYOUT.parse(frame, needed).collect()
+        assert_frame_equal(parsed, alb.LAYOUT.parse_every_line(frame, needed).collect())
+        assert parsed["line_kind"].to_list()[:4] == ["record"] * 4
+    assert parsed["upstream_status"].to_list()[:3] == [None, None, 200]
+    assert parsed["path"].to_list()[:2] == ["/search", "/search"]

@@ -17,10 +17,11 @@ strict field like `target:port_list`, ambiguous byte by byte, made the whole
 capture fall back to the slow engine: 6.5 µs an ALB line against 3.1 now).  On
 a line the strict regex reads, the loose one, accepting more and unambiguous,
 captures the same text.  Lines the strict regex does not read are tried
-with a "shaped" regex, one-pass too, in which the request line may hold raw
-`"` (clients send them in URLs and AWS logs them as sent), then with a
-tolerant regex (a raw `"` elsewhere), several times slower again; clean logs
-never pay for those passes.  No pass reads a line with text left over after a
+with a "shaped" regex in which the request line may hold raw `"` (clients
+send them in URLs and AWS logs them as sent), chosen and captured the same way
+(its strict fields are not one-pass: 7.8 µs a line captured directly, 2.5 now),
+then with a tolerant regex (a raw `"` elsewhere), several times slower again;
+clean logs never pay for those passes.  No pass reads a line with text left over after a
 field other than the last known one: the fields after it would be shifted
 (`chosen_cert_arn` holding two fields where a space is missing).  Text after the
 last known field (fields AWS added since) is counted in `trailing_fields`.
@@ -96,6 +97,7 @@ ISO_TIMESTAMP = "%Y-%m-%dT%H:%M:%S%.f%#z"  # %#z also reads the trailing Z as UT
 # Temporary columns: the captured fields (one per batch), then the request line's parts.
 TEMPORARY = "_aws_"
 FIELDS_COLUMN = f"{TEMPORARY}fields_"
+SHAPED_COLUMN = f"{TEMPORARY}shaped"  # whether the shaped regex reads a line the strict did not
 REQUEST_COLUMN = f"{TEMPORARY}request"
 
 
@@ -124,8 +126,9 @@ BATCH = 13
 Quoting = Literal["bare", "quoted", "either"]
 # strict: quoted text holds a `"` only escaped; shaped: also raw in fields with a
 # `shape`; tolerant: anywhere, taking the shortest quoted text the line allows;
-# loose: any token or quoted text, to capture the fields of lines the strict mode reads
-Mode = Literal["strict", "shaped", "tolerant", "loose"]
+# loose: any token or quoted text, to capture the fields of lines the strict mode reads;
+# loose-shaped: loose, but fields with a `shape` in it, to capture what shaped reads
+Mode = Literal["strict", "shaped", "tolerant", "loose", "loose-shaped"]
 # A request line whose target has no space: `"GET http://host:80/a?q="x" HTTP/1.1"` ends at
 # the first `"` after its protocol, wherever raw quotes are, as the tolerant regex ends it.
 REQUEST_SHAPE = r"[A-Za-z]+ [^ ]* [A-Za-z]+/[0-9.]+"
@@ -154,7 +157,9 @@ class Field:
         def group(suffix: str = "") -> str:
             return f"(?P<{self.name}{suffix}>" if capture else "(?:"
 
-        if mode == "loose":
+        if mode == "loose-shaped" and self.shape is not None:
+            return f'"{group()}{self.shape})"'
+        if mode in ("loose", "loose-shaped"):
             # every strict pattern is a token (no space), or quoted text that does not
             # end in a backslash: the loose forms accept all it does
             quoted = f'"{group()}{ESCAPED})"'
@@ -339,11 +344,21 @@ class FieldLayout:
             modes.insert(0, "shaped")
         retries = []
         for mode in modes:
+            chosen = retry
+            capturing: Mode = mode
+            if mode == "shaped":
+                # as for the strict regex: a DFA chooses the lines, a one-pass regex
+                # captures.  `contains` reads the text behind null rows too (1.4 µs a
+                # line of the chunk, not of the lines left): the lines read are emptied
+                unread = pl.when(matched).then(pl.lit("")).otherwise(line)
+                retries.append([unread.str.contains(self.regex(mode=mode)).alias(SHAPED_COLUMN)])
+                chosen = pl.when(pl.col(SHAPED_COLUMN)).then(line)
+                capturing = "loose-shaped"
             retries.append(
                 [
                     pl.when(matched)
                     .then(pl.col(column))
-                    .otherwise(retry.str.extract_groups(self.regex(frozenset(batch), mode)))
+                    .otherwise(chosen.str.extract_groups(self.regex(frozenset(batch), capturing)))
                     .alias(column)
                     for batch, column in zip(batches, columns, strict=True)
                 ]
