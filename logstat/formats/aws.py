@@ -19,7 +19,7 @@ a line the strict regex reads, the loose one, accepting more and unambiguous,
 captures the same text.  Lines the strict regex does not read are tried
 with a "shaped" regex in which the request line may hold raw `"` (clients
 send them in URLs and AWS logs them as sent), chosen and captured the same way
-(its strict fields are not one-pass: 7.8 µs a line captured directly, 2.5 now),
+(its strict fields are not one-pass: 7.8 µs a line captured directly, 4.2 so),
 then with a tolerant regex (a raw `"` elsewhere), several times slower again;
 clean logs never pay for those passes.  No pass reads a line with text left over after a
 field other than the last known one: the fields after it would be shifted
