@@ -47,10 +47,11 @@ def fold(
     """The page's counts of every input, counted on the cluster (the files counted in)."""
     from logstat.dashboard.data import DashboardBuilder
 
-    groups = dask.tasks(dask.parts_of(sources))
-    if not groups:
+    parts = dask.parts_of(sources)
+    if not parts:
         return DashboardBuilder(top, filters, zone)
     with dask.connect(address) as client:
+        groups = dask.tasks(parts, dask.slots(client))
         pending: list[Any] = [
             client.submit(
                 count, task, top, filters, zone, options, retries=dask.RETRIES, pure=False

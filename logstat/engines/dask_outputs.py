@@ -134,13 +134,12 @@ def range_lines(part: dask.Part, options: Options) -> int:
     return owned_lines(part.source, part.resume, options.chunk_bytes)
 
 
-def _tasks(runs: list[FileRun]) -> tuple[list[FileRun], list[dask.Task]]:
-    """The runs still to read (those known gone stay as they are) cut into tasks as a
-    summary's are (dask.planned_parts: a large plain file, or its new part, in byte
-    ranges), with what planning said."""
+def _parts(runs: list[FileRun]) -> tuple[list[FileRun], list[dask.Part]]:
+    """The runs still to read (those known gone stay as they are) as a summary's parts
+    (dask.planned_parts: a large plain file, or its new part, in byte ranges), with what
+    planning said."""
     live = [run for run in runs if not run.vanished]
-    parts = dask.planned_parts([(run.source, run.resume, run.problems) for run in live])
-    return live, dask.tasks(parts)
+    return live, dask.planned_parts([(run.source, run.resume, run.problems) for run in live])
 
 
 def _preceding(client: Any, groups: list[dask.Task], options: Options) -> list[list[Any]]:
@@ -173,10 +172,11 @@ def _run(
     the tasks found; the results in task order (`read_through`).  `count_first`: the
     ranges of a file are counted before they are read, to number their rows in the file
     as they are written (else each numbers its rows from 1: `line_offsets`)."""
-    live, groups = _tasks(runs)
-    if not groups:
+    live, parts = _parts(runs)
+    if not parts:
         return []
     with dask.connect(address) as client:
+        groups = dask.tasks(parts, dask.slots(client))
         if count_first:
             preceding: list[list[Any] | None] = list(_preceding(client, groups, options))
         else:
