@@ -253,17 +253,7 @@ def peer_cases(log: Path, lines: int, size: int, scratch: Path, skip_missing: bo
         )
     elif not skip_missing:
         raise BenchmarkFailure("goaccess is not installed (apt-get install goaccess)")
-    for label, path in awk_programs():
-        cases.append(
-            Case(
-                f"{label} '{{count[$9]++}}'",
-                "summary",
-                [path, AWK_PROGRAM, str(log)],
-                lines,
-                size,
-                awk_counts,
-            )
-        )
+    cases += awk_cases(log, lines, size, "", "summary")
     peer = [sys.executable, "-m", "bench", "peer"]
     cases.append(
         Case(
@@ -311,21 +301,27 @@ def peer_cases(log: Path, lines: int, size: int, scratch: Path, skip_missing: bo
     return cases
 
 
+def awk_cases(log: Path, lines: int, size: int, suffix: str, group: str) -> list[Case]:
+    """Every awk installed counting the ninth field (the status in nginx's combined
+    format and ALB's elb_status_code alike)."""
+    return [
+        Case(
+            f"{label} '{{count[$9]++}}'{suffix}",
+            group,
+            [path, AWK_PROGRAM, str(log)],
+            lines,
+            size,
+            awk_counts,
+        )
+        for label, path in awk_programs()
+    ]
+
+
 def alb_peer_cases(log: Path, lines: int, size: int) -> list[Case]:
     """logstat against awk and the bare polars status scan on an ALB log: the status is
     awk's ninth field there too (elb_status_code)."""
     cases = [logstat_summary(log, lines, size, ALB_SUMMARY, "summary alb")]
-    for label, path in awk_programs():
-        cases.append(
-            Case(
-                f"{label} '{{count[$9]++}}', alb",
-                "summary alb",
-                [path, AWK_PROGRAM, str(log)],
-                lines,
-                size,
-                awk_counts,
-            )
-        )
+    cases += awk_cases(log, lines, size, ", alb", "summary alb")
     peer = [sys.executable, "-m", "bench", "peer", "polars-alb-status", str(log)]
     cases.append(
         Case("polars scan, status regex, alb", "summary alb", peer, lines, size, json_counts)
