@@ -81,10 +81,11 @@ def cpu_seconds(line_bytes: int) -> float:
 
 def test_a_long_line_costs_its_length_not_its_length_squared() -> None:
     """Read in 64 KiB steps (detection's), an 8 MB and a 32 MB line: joined at every step,
-    the second cost about 16 times the first; read once, about 3 times.  CPU time, the
-    best of three, with a bound far from both."""
+    the second cost about 16 times the first (over a second of copying); read once, about
+    3 times (~20 ms).  CPU time, the best of three, with a bound far from both: the floor
+    of 10 ms keeps page faults on a busy machine from deciding a 2 ms measurement."""
     small, big = cpu_seconds(8 << 20), cpu_seconds(32 << 20)
-    assert big < 8 * max(small, 0.002), (small, big)
+    assert big < 8 * max(small, 0.010), (small, big)
 
 
 def test_detection_reads_a_bounded_part_of_a_file_with_no_line_end(tmp_path: Path) -> None:
