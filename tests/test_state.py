@@ -8,9 +8,11 @@ the data: nothing counted twice, nothing skipped.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 from logstat.errors import LogstatError
 from logstat.reading import state
 from logstat.reading.inputs import Inputs
+from logstat.reading.lines import ReadProblems, read_chunks
 from logstat.reading.pipeline import Options
 from logstat.reading.state import StateFile
 from tests.helpers import SimulatedLog, Totals, assert_same, count_run, log_line, run_cli
@@ -85,6 +88,38 @@ def test_no_new_data_opens_nothing(log: SimulatedLog, tmp_path: Path) -> None:
     state_file = tmp_path / "state.json"
     log.append(4)
     count_run([log.current], state_file)
+    with Inputs(state_file) as inputs:
+        assert inputs.plan([str(log.current)], Options()) == []
+
+
+def test_a_read_stopped_by_an_error_goes_on_next_run_though_the_file_is_unchanged(
+    log: SimulatedLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error a third of the way into the log: that run counts the lines before it
+    and the state stops there; the next run, with the file untouched, reads the rest
+    (it is not left until the file grows), and a third run opens nothing."""
+    state_file = tmp_path / "state.json"
+    log.append(300)
+    full = count_run([log.everything], None)
+    stop_at = log.current.stat().st_size // 3
+
+    def failing(stream: Any, problems: ReadProblems, chunk_bytes: int) -> Any:
+        class Failing:
+            def read(self, size: int = -1, /) -> bytes:
+                left = stop_at - stream.count
+                if left <= 0:
+                    raise OSError(errno.EIO, "Input/output error")
+                return bytes(stream.read(left if size < 0 else min(size, left)))
+
+        return read_chunks(Failing(), problems, chunk_bytes)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(state, "read_chunks", failing)
+        first = count_run([log.current], state_file)
+    second = count_run([log.current], state_file)
+    assert 0 < first.lines < 150 < second.lines
+    first.add(second)
+    assert_same(first, full)
     with Inputs(state_file) as inputs:
         assert inputs.plan([str(log.current)], Options()) == []
 

@@ -24,7 +24,9 @@ only, counted in decompressed bytes).  The next run with the same state file:
   end of a compressed file, which is finished, and at the end of a rotated file
   (no longer under the name it was read as) that has not changed since a run
   that saw it rotated: its writer has moved on to the new log;
-- opens nothing whose device, inode, size and modification time are unchanged.
+- opens nothing whose device, inode, size and modification time are unchanged,
+  unless a plain file was not read to its end (a read that stopped on an error:
+  it goes on from there; a partial last line: it is left again).
 
 The state file is JSON (`logstat_state` is its format version):
 
@@ -408,7 +410,7 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
                 if entry.unchanged(status) and _abandoned_tail(entry, candidate):
                     claims.claim(index, candidate)
                     plan.reads.append(_resume(candidate, entry, finish=True))
-                elif entry.unchanged(status):
+                elif entry.unchanged(status) and not _unread_past_offset(entry):
                     claims.claim(index, candidate)
                     plan.kept.append(_moved(entry, candidate))
                 elif _continues(entry, candidate):
@@ -517,6 +519,15 @@ def _abandoned_tail(entry: Entry, candidate: _Candidate) -> bool:
     it still holds of that line goes to the rotated file when it does."""
     rotated = candidate.path != entry.origin and entry.path != entry.origin
     return rotated and entry.compression is None and entry.offset < entry.size
+
+
+def _unread_past_offset(entry: Entry) -> bool:
+    """A plain file the last run did not read to its end: a partial last line, or a read
+    that stopped early (an I/O error).  Unchanged since, it is read again from the offset,
+    so the lines behind an error are not left until the file grows; a partial line
+    costs its own bytes and is left again.  A compressed file's offset counts
+    decompressed bytes, so its size says nothing of it."""
+    return entry.compression is None and entry.offset < entry.size
 
 
 def _moved(entry: Entry, candidate: _Candidate) -> Entry:
