@@ -212,3 +212,26 @@ def test_lines_with_raw_quotes_and_odd_fields_are_read_as_before() -> None:
         assert parsed["line_kind"].to_list()[:4] == ["record"] * 4
     assert parsed["upstream_status"].to_list()[:3] == [None, None, 200]
     assert parsed["path"].to_list()[:2] == ["/search", "/search"]
+
+
+# AWS's target:port list as documented; aws.TARGETS is the same language written one-pass
+READABLE_TARGETS = r'-|[^ "]+:[0-9]+(?: [^ "]+:[0-9]+)*'
+
+
+@given(st.text(alphabet='a1:- ".', max_size=14))
+@settings(max_examples=int(os.environ.get("LOGSTAT_FUZZ_EXAMPLES", "20")) * 25, deadline=None)
+def test_the_one_pass_target_list_reads_what_the_documented_one_does(text: str) -> None:
+    values = pl.Series([text, f"10.0.0.1:80 {text}", f"{text}:8080", f"-{text}"], dtype=pl.String)
+    assert_frame_equal(
+        values.str.contains(f"^(?:{aws.TARGETS})$").to_frame(),
+        values.str.contains(f"^(?:{READABLE_TARGETS})$").to_frame(),
+    )
+
+
+def test_the_one_pass_target_list_reads_targets_as_aws_writes_them() -> None:
+    accepted = ["-", "10.0.3.17:8080", "10.0.3.17:80 10.0.3.18:80", "[2001:db8::1]:443", "-a:1"]
+    rejected = ["", "10.0.3.17", ":80", "a:80 ", "a:80x", "a:80:", " a:80", 'a:"80', "- a:80"]
+    values = pl.Series([*accepted, *rejected], dtype=pl.String)
+    assert values.str.contains(f"^(?:{aws.TARGETS})$").to_list() == [True] * len(accepted) + [
+        False
+    ] * len(rejected)
