@@ -406,17 +406,53 @@ def _stored(root: Path) -> Any:
     )
 
 
+def range_reads(address: str) -> Callable[[], list[tuple[int, int, int]]]:
+    """From now on, every byte range the workers open to read, as (inode, start, end);
+    the function returns those read since (a range read twice is there twice)."""
+
+    def install() -> None:
+        import os
+
+        from logstat.engines.ranges import ByteRange
+
+        if not hasattr(ByteRange, "reads"):
+            read = ByteRange.read_chunks
+
+            def counting(self: Any, opened: Any, *arguments: Any) -> Any:
+                inode = os.fstat(opened.counter.raw.fileno()).st_ino
+                ByteRange.reads.append((inode, self.start, self.end))  # type: ignore[attr-defined]
+                return read(self, opened, *arguments)
+
+            ByteRange.reads = []  # type: ignore[attr-defined]
+            ByteRange.read_chunks = counting  # type: ignore[method-assign]
+        ByteRange.reads.clear()  # type: ignore[attr-defined]
+
+    def collect() -> list[tuple[int, int, int]]:
+        from logstat.engines.ranges import ByteRange
+
+        return list(getattr(ByteRange, "reads", []))
+
+    with distributed.Client(address) as client:
+        client.run(install)
+
+    def reads() -> list[tuple[int, int, int]]:
+        with distributed.Client(address) as client:
+            found = client.run(collect)
+        return sorted(read for worker in found.values() for read in worker)
+
+    return reads
+
+
+def read_once(reads: list[tuple[int, int, int]], at_least: int) -> None:
+    assert len(reads) >= at_least
+    assert len(set(reads)) == len(reads), "a byte range was read twice"
+
+
 def test_export_of_large_files_in_ranges_writes_the_rows_written_here(
     address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import polars as pl
 
-    from logstat.engines import dask_outputs
-
-    def counted_first(*arguments: Any) -> Any:
-        raise AssertionError("export reads each range once: no count before it")
-
-    monkeypatch.setattr(dask_outputs, "_preceding", counted_first)
     monkeypatch.setattr(engine, "RANGE_BYTES", 4096)  # the long line spans 5 ranges
     logs = [
         straddling_log(tmp_path / "big.log", 0, 400),
@@ -426,7 +462,9 @@ def test_export_of_large_files_in_ranges_writes_the_rows_written_here(
     assert len(cut(Source(str(logs[0]), logs[0]), 4096) or []) >= 10
     for suffix in ("csv", "parquet"):
         here = logstat.export(logs, tmp_path / f"here.{suffix}", tz="UTC")
+        reads = range_reads(address)
         there = logstat.export(logs, tmp_path / f"there.{suffix}", tz="UTC", cluster=address)
+        read_once(reads(), 20)
         assert (there.rows, there.rejected, there.notes) == (here.rows, here.rejected, here.notes)
         if suffix == "csv":  # the same rows, in file and line order, numbered in their file
             assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
@@ -455,7 +493,9 @@ def test_ingest_reads_a_grown_file_in_ranges_as_here(
         for where in ("here", "there"):
             cluster = address if where == "there" else None
             state = tmp_path / f"{where}.state"
+            reads = range_reads(address)
             rows[where] = logstat.ingest([log], tmp_path / where, state=state, cluster=cluster)
+        read_once(reads(), max(cuts))  # each range of the new part read once
         assert (rows["there"].rows, rows["there"].rejected, rows["there"].notes) == (
             rows["here"].rows,
             rows["here"].rejected,

@@ -11,7 +11,11 @@ Each task reads its inputs and writes its rows as parts named by the task:
   output, written whole (outputs/atomic.py).
 
 A task returns the parts it wrote and what reading did to each input (counts,
-problems, where a resumed file ended).  Dask runs a task whose worker died again; only
+problems, where a resumed file ended).  Each byte range of a large file is read once,
+its rows numbered from 1 in the range: export adds the lines of the file's ranges
+before it when the client writes the output; ingest holds a range's rows on the
+worker that read them until those lines are known, then writes them (`read_range`,
+`write_range`).  Dask runs a task whose worker died again; only
 the parts a finished task returned are committed (the ingest commit lists them, the
 rest of the run's parts are removed first; the export is written from them, in task
 order), so a task killed half-way, or run twice, neither loses nor repeats a row.
@@ -109,29 +113,16 @@ def _bring_up_to(run: FileRun, reports: list[InputReport]) -> None:
 
 @contextlib.contextmanager
 def _read(
-    task: dask.Task, options: Options, preceding: list[int] | None
+    task: dask.Task, options: Options
 ) -> Iterator[tuple[list[FileRun], Iterator[pl.DataFrame]]]:
-    """On a worker: the task's runs (resumed where the client planned) and their frames;
-    a byte range of a file numbers its lines after the `preceding` lines of the file's
-    ranges before it (counted by their own tasks, `range_lines`); None: from 1, and
-    the client numbers them in the file (`line_offsets`)."""
-    from logstat.engines.ranges import ByteRange
+    """On a worker: the task's runs (resumed where the client planned) and their frames
+    (a byte range of a file, unless it starts the file's reading, numbers its lines
+    from 1: they are numbered in the file once the ranges before it are counted)."""
     from logstat.reading import pipeline
 
-    for part in task.parts:
-        if isinstance(part.resume, ByteRange) and preceding is not None:
-            part.resume.preceding = sum(preceding)
     with dask.planned(task, options) as runs:
         frames = (frame for _, frame in pipeline.read(runs, options, None, None))
         yield runs, frames
-
-
-def range_lines(part: dask.Part, options: Options) -> int:
-    """On a worker: the lines a byte range of a file owns (read, not parsed)."""
-    from logstat.engines.ranges import ByteRange, owned_lines
-
-    assert isinstance(part.resume, ByteRange)
-    return owned_lines(part.source, part.resume, options.chunk_bytes)
 
 
 def _parts(runs: list[FileRun]) -> tuple[list[FileRun], list[dask.Part]]:
@@ -142,48 +133,20 @@ def _parts(runs: list[FileRun]) -> tuple[list[FileRun], list[dask.Part]]:
     return live, dask.planned_parts([(run.source, run.resume, run.problems) for run in live])
 
 
-def _preceding(client: Any, groups: list[dask.Task], options: Options) -> list[list[Any]]:
-    """For each task, the line counts (futures) of the ranges of its file before its own
-    range: every range but a file's last is counted apart first, so that rows keep their
-    line numbers in the file wherever they were read."""
-    from logstat.engines.ranges import ByteRange
-
-    counted: dict[int, list[Any]] = {}
-    preceding: list[list[Any]] = []
-    for task in groups:
-        [part, *_] = task.parts
-        if not isinstance(part.resume, ByteRange):
-            preceding.append([])
-            continue
-        before = counted.setdefault(part.file_id, [])
-        preceding.append(list(before))
-        before.append(client.submit(range_lines, part, options, retries=dask.RETRIES, pure=False))
-    return preceding
-
-
 def _run(
     address: str,
     runs: list[FileRun],
     options: Options,
-    submit: Callable[[Any, int, dask.Task, list[Any] | None], Any],
-    count_first: bool = True,
+    submit: Callable[[Any, int, dask.Task], Any],
 ) -> list[TaskResult]:
     """Every task submitted (retried when its worker dies), the runs brought up to what
-    the tasks found; the results in task order (`read_through`).  `count_first`: the
-    ranges of a file are counted before they are read, to number their rows in the file
-    as they are written (else each numbers its rows from 1: `line_offsets`)."""
+    the tasks found; the results in task order (`read_through`)."""
     live, parts = _parts(runs)
     if not parts:
         return []
     with dask.connect(address) as client:
         groups = dask.tasks(parts, dask.slots(client))
-        if count_first:
-            preceding: list[list[Any] | None] = list(_preceding(client, groups, options))
-        else:
-            preceding = [None] * len(groups)
-        futures = [
-            submit(client, number, task, preceding[number]) for number, task in enumerate(groups)
-        ]
+        futures = [submit(client, number, task) for number, task in enumerate(groups)]
         results: list[TaskResult] = dask.finished(futures)
     kept = read_through(results)
     reports: dict[int, list[InputReport]] = {}
@@ -254,30 +217,88 @@ def _tally(results: list[TaskResult]) -> StatusTally:
 
 
 def ingest_task(
-    number: int,
-    task: dask.Task,
-    options: Options,
-    parts: Parts,
-    prefix: str,
-    preceding: list[int] | None,
+    number: int, task: dask.Task, options: Options, parts: Parts, prefix: str
 ) -> TaskResult:
     """One task, on a worker: its inputs' rows written as dataset parts named by the task."""
-    from logstat.outputs.dataset import PartitionedParts
     from logstat.outputs.ingest import RowMaker
 
-    writer = PartitionedParts(parts, f"{prefix}-t{number:06d}")
     tally = StatusTally()
-    try:
-        with _read(task, options, preceding) as (runs, frames):
-            rows = RowMaker(options)
+    with _read(task, options) as (runs, frames):
+        rows = RowMaker(options)
+
+        def made() -> Iterator[pl.DataFrame]:
             for frame in frames:
                 tally.add(frame)
-                writer.write(rows.make(frame))
-            written = writer.close()
-            return TaskResult(written, tally, [_outcome(run.file_id, run) for run in runs])
+                yield rows.make(frame)
+
+        written = _write_parts(parts, f"{prefix}-t{number:06d}", made())
+        return TaskResult(written, tally, [_outcome(run.file_id, run) for run in runs])
+
+
+def _write_parts(parts: Parts, name: str, frames: Iterator[pl.DataFrame]) -> list[dict[str, Any]]:
+    """`frames` written as dataset parts named `name`-...; none left if writing fails."""
+    from logstat.outputs.dataset import PartitionedParts
+
+    writer = PartitionedParts(parts, name)
+    try:
+        for frame in frames:
+            writer.write(frame)
+        return writer.close()
     except BaseException:
         parts.remove(writer.discard())
         raise
+
+
+@dataclass
+class HeldRows:
+    """A byte range's dataset rows, numbered from 1 in the range (unless it starts its
+    file's reading), held on the worker that read them until the lines of the file's
+    ranges before it are known (`write_range`)."""
+
+    frames: list[pl.DataFrame]
+    tally: StatusTally
+    report: InputReport
+
+
+def read_range(task: dask.Task, options: Options) -> HeldRows:
+    """On a worker: the rows of a task of one byte range, read once and not written yet."""
+    from logstat.outputs.ingest import RowMaker
+
+    tally = StatusTally()
+    rows = RowMaker(options)
+    with _read(task, options) as (runs, frames):
+        made = []
+        for frame in frames:
+            tally.add(frame)
+            made.append(rows.make(frame))
+        [run] = runs  # a byte range is a task of its own
+        return HeldRows(made, tally, _outcome(run.file_id, run))
+
+
+def held_lines(held: HeldRows) -> int:
+    """The lines a range held (where the file's later ranges number theirs from)."""
+    return held.report.counts.lines
+
+
+def write_range(
+    number: int, held: HeldRows, parts: Parts, prefix: str, preceding: list[int]
+) -> TaskResult:
+    """On a worker (where `held` was read): the range's rows, numbered in their file after
+    the `preceding` lines of the file's ranges before it, written as the task's parts."""
+    import polars as pl
+
+    from logstat.engines.ranges import ByteRange
+
+    byte_range = held.report.resume
+    assert isinstance(byte_range, ByteRange)
+    offset = 0
+    if byte_range.start != byte_range.first:  # numbered from 1: after the lines before it
+        offset = (byte_range.resume.lines if byte_range.resume else 0) + sum(preceding)
+    frames = (
+        frame.with_columns(pl.col("line_no") + offset) if offset else frame for frame in held.frames
+    )
+    written = _write_parts(parts, f"{prefix}-t{number:06d}", frames)
+    return TaskResult(written, held.tally, [held.report])
 
 
 def ingest_elsewhere(
@@ -285,16 +306,30 @@ def ingest_elsewhere(
 ) -> Callable[[list[FileRun], DatasetLedger, DatasetWriter], StatusTally]:
     """For outputs.ingest.Ingest.write: the runs read, and their parts written, by the
     cluster's workers where this run's parts go."""
+    from logstat.engines.ranges import ByteRange
 
     def elsewhere(runs: list[FileRun], ledger: DatasetLedger, writer: DatasetWriter) -> StatusTally:
         parts, prefix = ledger.parts(), ledger.part_prefix()
         writer.others_write = True
+        counted: dict[int, list[Any]] = {}  # file_id -> its ranges' lines so far (futures)
 
-        def submit(client: Any, number: int, task: dask.Task, preceding: list[Any] | None) -> Any:
-            return client.submit(
-                ingest_task, number, task, options, parts, prefix, preceding,
+        def submit(client: Any, number: int, task: dask.Task) -> Any:
+            [part, *_] = task.parts
+            if not isinstance(part.resume, ByteRange):
+                return client.submit(
+                    ingest_task, number, task, options, parts, prefix,
+                    retries=dask.RETRIES, pure=False,
+                )  # fmt: skip
+            # read now, written once the ranges before it are counted; the rows stay on
+            # the worker (no reference here: dropped once written, read again if lost)
+            held = client.submit(read_range, task, options, retries=dask.RETRIES, pure=False)
+            before = counted.setdefault(part.file_id, [])
+            written = client.submit(
+                write_range, number, held, parts, prefix, list(before),
                 retries=dask.RETRIES, pure=False,
             )  # fmt: skip
+            before.append(client.submit(held_lines, held, retries=dask.RETRIES, pure=False))
+            return written
 
         results = _run(address, runs, options, submit)
         for result in results:
@@ -327,7 +362,7 @@ def export_task(number: int, task: dask.Task, options: Options, shape: ExportTas
     name = f"task-{number:06d}.parquet"
     # written whole under the task's name: a task run again replaces its own part
     with (
-        _read(task, options, None) as (runs, frames),
+        _read(task, options) as (runs, frames),
         Writer(shape.directory / name, "parquet", shape.columns, raw=True) as writer,
     ):
         for frame in frames:
@@ -369,13 +404,13 @@ def export(
         raise LogstatError(f"{directory}: cannot write: {error.strerror or error}") from error
     try:
 
-        def submit(client: Any, number: int, task: dask.Task, preceding: object) -> Any:
+        def submit(client: Any, number: int, task: dask.Task) -> Any:
             return client.submit(
                 export_task, number, task, options, shape, retries=dask.RETRIES, pure=False
             )
 
         # each range read once, its rows numbered from 1: numbered in the file here
-        results = _run(address, runs, options, submit, count_first=False)
+        results = _run(address, runs, options, submit)
         for result, offset in zip(results, line_offsets(results), strict=True):
             for part in result.parts:
                 parquet = pyarrow.parquet.ParquetFile(directory / part["path"])

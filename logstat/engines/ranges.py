@@ -48,10 +48,6 @@ class ByteRange:
     resume: Resume | None = None
     stop: int | None = None
     whole: bool = False
-    # the lines of the file's ranges before this one (of its new part, under --state),
-    # when counted before it is read (`owned_lines`): its lines are numbered in the file;
-    # None: from 1, and the client numbers them (`first_lines`)
-    preceding: int | None = None
 
     @property
     def has_lines(self) -> bool:
@@ -64,12 +60,13 @@ class ByteRange:
 
     @property
     def lines_before(self) -> int:
-        """The lines before the range's first one that its numbers count (the range
-        that starts the resumed part is numbered in the file, as state.Resume does)."""
-        base = self.resume.lines if self.resume is not None else 0
-        if self.start == self.first:
-            return base
-        return base + self.preceding if self.preceding is not None else 0
+        """The lines before the range's first one that its numbers count: those read
+        before under --state for the range that starts the file's reading (numbered in
+        the file, as state.Resume does); none for the others (numbered from 1, and in
+        the file once the ranges before them are counted: `first_lines`)."""
+        if self.start == self.first and self.resume is not None:
+            return self.resume.lines
+        return 0
 
     def read_chunks(
         self, opened: OpenedSource, problems: ReadProblems, chunk_bytes: int
@@ -124,27 +121,6 @@ class ByteRange:
             held = b""
         self.stop = stop - limited.left - len(held)
         self.whole = finished and not held
-
-
-def owned_lines(source: Source, byte_range: ByteRange, chunk_bytes: int) -> int:
-    """How many lines `byte_range` of `source` owns, read as its task reads them but not
-    parsed: what the ranges after it number their lines from."""
-    from dataclasses import replace
-
-    from logstat.reading.sources import Vanished, open_source
-
-    probe = replace(byte_range, resume=replace(byte_range.resume) if byte_range.resume else None)
-    try:
-        opened = open_source(source)
-    except Vanished:
-        return 0
-    lines = 0
-    try:
-        for chunk in probe.read_chunks(opened, ReadProblems([]), chunk_bytes):
-            lines += chunk.data.count(b"\n") + (not chunk.data.endswith(b"\n"))
-    finally:
-        opened.close()
-    return lines
 
 
 def resumed_end(ranges: Sequence[tuple[ByteRange, int]]) -> tuple[int | None, int]:
