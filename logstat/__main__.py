@@ -1,3 +1,3 @@
 from logstat.cli import main
 
-main()
+main(teardown=False)  # the process ends here: no teardown needed (cli/program.py)

@@ -6,9 +6,11 @@ polars is imported only by the commands that need it, so `logstat --help` stays 
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
+import threading
 from typing import Any, TextIO, cast
 
 import typer
@@ -90,7 +92,11 @@ def _output_error(error: OSError) -> LogstatError:
     return _OutputError(f"cannot write the output: {error.strerror or error}")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, *, teardown: bool = True) -> None:
+    """Run the command of `argv` (else the process's arguments) and exit with its code.
+
+    `teardown=False` (`python -m logstat`): the process ends without the interpreter's
+    teardown when nothing needs it (`_leave`)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     _Terminated.signal = None
@@ -102,7 +108,26 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         sys.stdout = stdout
         signal.signal(signal.SIGTERM, previous_handler)
+    if not teardown:
+        _leave(int(code))
     sys.exit(int(code))
+
+
+def _leave(code: int) -> None:
+    """End the process now, without the interpreter's teardown, which frees every module
+    and object one by one (0.05-0.1 s of wall time once polars is loaded, for a 1,000-line
+    summary as for a 2 M-line one): the standard streams are flushed and the exit
+    handlers run first.  Returns, for the usual exit, while another Python thread runs
+    (it may still write) or when a flush fails (the usual exit reports it)."""
+    if threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 def _run(args: list[str], debug: bool) -> ExitCode:
