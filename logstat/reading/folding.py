@@ -110,11 +110,13 @@ def fold(run: FileRun, needed: set[str] | None, options: Options) -> list[pl.Dat
         return None  # not UTF-8, or gone: the usual reader says what it finds
     if run.tentative:
         run.tentative, run.compression = False, None  # confirmed; a plain file
-    odd_rows = grouped.filter(pl.col(_ODD).is_not_null())
-    odd = pipeline.parse_lines(run, _odd_lines(run, odd_rows), wanted)
     records = _covered(run, first, capture, grouped.filter(pl.col(_ODD).is_null()), wanted)
     lines = int(records.get_column(schema.WEIGHT).sum())
     run.counts.add(LineCounts(lines=lines, records=lines))
+    odd_rows = grouped.filter(pl.col(_ODD).is_not_null())
+    if odd_rows.height == 0:
+        return [records]  # planning the chain's parse of no lines costs 20 ms
+    odd = pipeline.parse_lines(run, _odd_lines(run, odd_rows), wanted)
     pipeline.count_lines_of(run, odd)
     return [records, odd]
 
