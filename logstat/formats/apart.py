@@ -4,8 +4,8 @@ A parser's first regex reads nearly every line of a healthy log.  Had the whole
 chunk gone through the later passes (exact regexes, other layouts, tolerant
 retries, reject reasons) because one line needed them, polars would have merged
 and converted every row of it again.  So the first pass runs alone; the lines it
-reads are converted from its groups, the others go through every pass, and the
-two parts are merged back in line order.  Each line's result depends on that line
+reads are converted from its groups, the others go through every pass, and their
+rows take their places among the first.  Each line's result depends on that line
 alone, so this is what every pass over every line gives (the parsers' tests check
 it with hypothesis).
 """
@@ -31,7 +31,8 @@ def parse_apart(
 ) -> pl.LazyFrame:
     """`lines` parsed: `first_pass` adds its columns to every line; the lines where `read`
     holds are finished by `convert` (from those columns), the others by `every_pass`
-    (from the lines alone, as if the first pass had not run).
+    (from the lines alone, as if the first pass had not run).  `convert` runs over every
+    line (what it makes of the others is replaced), so it must not fail on them.
 
     `same_passes`, when not None, stands for `every_pass`: equal values make columns of
     the same names and types from lines of the same columns, so the columns are worked
@@ -41,18 +42,19 @@ def parse_apart(
     # the streaming engine parts the rows among the threads; in memory, one runs the regex
     frame = first_pass(lines.with_row_index(ROW)).collect(engine="streaming")
     taken = frame.select(read.fill_null(False)).to_series()
-    common, rest = frame, None
-    if not taken.all():  # filtered only when some line is not read: each filter copies
-        common = frame.filter(taken)
+    parsed = None
+    if not taken.all():
         rest = frame.select(ROW, *original.names()).filter(~taken)
-    # the few lines every pass reads run on the in-memory engine: the streaming one
-    # panicked once in polars 2.1 (binview `i < self.len()` in a string function under
-    # the reject reasons' nested when/then, on a handful of junk lines; not reproduced
-    # in 3,000 runs of the same test), and a few lines gain nothing from parting them
-    parsed = every_pass(rest.lazy()).collect(engine="in-memory") if rest is not None else None
+        # the few lines every pass reads run on the in-memory engine: the streaming one
+        # panicked once in polars 2.1 (binview `i < self.len()` in a string function under
+        # the reject reasons' nested when/then, on a handful of junk lines; not reproduced
+        # in 3,000 runs of the same test), and a few lines gain nothing from parting them
+        parsed = every_pass(rest.lazy()).collect(engine="in-memory")
     # the columns every pass makes, in its order: without running it when no line needs it
     result = parsed.schema if parsed is not None else _columns(original, every_pass, same_passes)
-    converted = convert(common.lazy()).collect(engine="streaming")
+    # every line converted, the few others too (their values are overwritten below): a
+    # filter and a merge of every column cost more than converting what is not needed
+    converted = convert(frame.lazy()).collect(engine="streaming")
 
     def column(name: str, dtype: pl.DataType) -> pl.Expr:
         if name in converted.columns:
@@ -62,8 +64,15 @@ def parse_apart(
     common_part = converted.select(column(name, dtype) for name, dtype in result.items())
     if parsed is None:
         return common_part.drop(ROW).lazy()
-    # both parts are in line order: merged, they are in line order again
-    return common_part.merge_sorted(parsed, ROW).drop(ROW).lazy()
+    # each line's place is its row number: the others' rows are put in their places
+    places = parsed.get_column(ROW)
+    return pl.DataFrame(
+        [
+            common_part.get_column(name).scatter(places, parsed.get_column(name))
+            for name in result.names()
+            if name != ROW
+        ]
+    ).lazy()
 
 
 _COLUMNS: dict[Hashable, pl.Schema] = {}
