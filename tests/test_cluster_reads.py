@@ -225,7 +225,7 @@ def test_a_worker_detects_each_head_once_a_run(
     outcomes = [engine.count(task, settings, options, False) for task in groups]
     heads = [names for names in detected if names == [str(logs[0])]]
     assert len(heads) == 1  # web-0.log lends its format to every later task, detected once
-    counted = fold([PartialSummary(settings), *(outcome.partial for outcome in outcomes)])
+    counted = fold([PartialSummary(settings), *(outcome.settled().partial for outcome in outcomes)])
     truth = logstat.summarize(logs, top=3, tz="UTC")
     assert counted.summary().to_json_text() == truth.to_json_text()
 

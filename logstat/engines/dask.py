@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from logstat.reading.sources import Source
     from logstat.reading.state import Reads, Resume
     from logstat.summary import PartialSummary, ReportSettings
+    from logstat.summary.file_rows import FileRow
 
 ENVIRONMENT = "LOGSTAT_CLUSTER"
 LOCAL = "local:"
@@ -218,6 +219,9 @@ class Outcome:
     the rejects and the state once every task is in."""
 
     partial: PartialSummary
+    # the rows of the files read whole, apart from `partial`: they go to the client once,
+    # not copied up the merge tree at each level (`summarize`); counted in by `settled`
+    rows: list[FileRow] = field(default_factory=list)
     # file_id -> (end offset, lines, compression) of a file resumed under --state; the
     # offset is None when the file was not read to its end
     ends: dict[int, tuple[int | None, int, str | None]] = field(default_factory=dict)
@@ -241,6 +245,7 @@ class Outcome:
     def merge(self, other: Outcome) -> Outcome:
         """Add `other`, the outcome of the tasks right after this one's."""
         self._add_counts(other)
+        self.rows += other.rows
         for file_id, loose in other.loose.items():
             if file_id in self.stopped:
                 continue  # after a range that stopped short: read by the next run
@@ -282,6 +287,8 @@ class Outcome:
         for loose in self.loose.values():
             self._add_counts(loose)
         self.loose = {}
+        self.partial.take_files(self.rows)
+        self.rows = []
         return self
 
     def rejected_lines(self) -> pl.DataFrame | None:
@@ -386,6 +393,7 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
     from logstat.reading import pipeline
     from logstat.reading.state import Resume
     from logstat.summary import PartialSummary
+    from logstat.summary.file_rows import file_rows
 
     with planned(task, options, settings.needed()) as runs:
         start = before = 0
@@ -397,7 +405,11 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
             outcome.partial.add(frame)
             if rejects:
                 outcome.rejects.append(_rejected(frame, start, before))
-        outcome.partial.add_files(runs)
+        [first, *_] = runs
+        if isinstance(first.resume, ByteRange):  # its row merges with its file's others
+            outcome.partial.add_files(runs)
+        else:
+            outcome.rows = file_rows(runs)
         for run, part in zip(runs, task.parts, strict=True):
             if run.vanished:
                 outcome.vanished.add(run.file_id)
@@ -418,7 +430,6 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
                     outcome.bases[run.file_id] = byte_range.resume.lines
         if len(outcome.rejects) > 1:
             outcome.rejects = [pl.concat(outcome.rejects, how="vertical_relaxed")]
-        [first, *_] = runs
         if isinstance(first.resume, ByteRange):  # a byte range is a task of its own
             outcome.read_range(first.file_id, first.resume)
         return outcome
@@ -488,6 +499,17 @@ def merge(one: Outcome, other: Outcome) -> Outcome:
     return one.merge(other)
 
 
+def _counts(outcome: Outcome) -> Outcome:
+    """On the worker that holds `outcome`: it without the rows of its files (`summarize`)."""
+    from dataclasses import replace
+
+    return replace(outcome, rows=[])
+
+
+def _rows(outcome: Outcome) -> list[FileRow]:
+    return outcome.rows
+
+
 def summarize(
     client: Any,
     parts: Sequence[Part],
@@ -503,17 +525,30 @@ def summarize(
     groups = tasks(parts, slots(client))
     if not groups:
         return Outcome(PartialSummary(settings))
-    pending = [
+    counted = [
         client.submit(count, task, settings, options, rejects, retries=RETRIES, pure=False)
         for task in groups
     ]
-    result: Outcome = fold(client, pending, merge)
+    # the counts merge in a tree; the files' rows (one a file: 10,000s) come here apart,
+    # each once, where the tree would copy them at each of its levels
+    rows = [client.submit(_rows, future, retries=RETRIES, pure=False) for future in counted]
+    pending = [client.submit(_counts, future, retries=RETRIES, pure=False) for future in counted]
+    del counted  # dropped on the workers once split
+    result: Outcome
+    result, *found = finished([tree(client, pending, merge), *rows])
+    for held in found:
+        result.rows += held
     return result.settled()
 
 
 def fold(client: Any, pending: list[Any], join: Callable[[Any, Any], Any]) -> Any:
     """The tasks' results joined two by two on the cluster, in a tree (no worker or client
     holds more than two of them at once to join them), in order."""
+    return finished([tree(client, pending, join)])[0]
+
+
+def tree(client: Any, pending: list[Any], join: Callable[[Any, Any], Any]) -> Any:
+    """The future of the tasks' results joined two by two on the cluster, in order."""
     while len(pending) > 1:
         paired = [
             client.submit(join, pending[index], pending[index + 1], retries=RETRIES, pure=False)
@@ -522,7 +557,7 @@ def fold(client: Any, pending: list[Any], join: Callable[[Any, Any], Any]) -> An
         if len(pending) % 2:
             paired.append(pending[-1])
         pending = paired
-    return finished(pending)[0]
+    return pending[0]
 
 
 def finished(futures: list[Any]) -> list[Any]:

@@ -95,8 +95,17 @@ class PartialSummary:
     def add_files(self, runs: Iterable[FileRun]) -> None:
         """Count in the files read, once their lines are read (their counters complete), and
         once: the counters of a file added twice add up twice."""
-        for row in file_rows(runs):
-            self._add_file(row)
+        self.take_files(file_rows(runs))
+
+    def take_files(self, rows: Iterable[FileRow]) -> None:
+        """Count in rows of files that nothing else holds (made for this, or sent by a
+        worker): kept as they are, not copied (a cluster's run has 10,000s)."""
+        for row in rows:
+            held = self.files.get(row.file_id)
+            if held is None:
+                self.files[row.file_id] = row
+            else:
+                held.merge(row)
 
     def merge(self, other: PartialSummary) -> PartialSummary:
         """Add `other` (counts of other lines or files, same settings) to this one; `other`
