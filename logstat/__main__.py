@@ -1,3 +1,3 @@
-from logstat.cli import main
+from logstat.cli import run
 
-main(teardown=False)  # the process ends here: no teardown needed (cli/program.py)
+run()

@@ -457,3 +457,26 @@ def test_json_is_written_in_one_piece() -> None:
     code, out, _ = run_cli(str(SAMPLE), "--json")
     assert code == 0
     json.load(io.StringIO(out))
+
+
+def test_the_installed_program_ends_with_its_whole_output_and_code(tmp_path: Path) -> None:
+    """The console script ends the process without the interpreter's teardown: its output
+    must still be whole when piped, and its exit code the command's."""
+    from importlib.metadata import entry_points
+
+    [script] = entry_points(group="console_scripts", name="logstat")
+    assert script.value == "logstat.cli:run"  # the program, as `python -m logstat` runs it
+    program = Path(sys.executable).parent / "logstat"
+    command = [str(program)] if program.exists() else [sys.executable, "-m", "logstat"]
+    log = tmp_path / "access.log"
+    log.write_bytes((REPO / "samples" / "nginx-access.log").read_bytes() * 50)
+    done = subprocess.run(
+        [*command, "export", str(log), "-o", "-", "--format", "nginx"],
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode().splitlines()
+    assert len(lines) > 1000 and lines[-1].count(",") == lines[0].count(",")
+    missing = subprocess.run([*command, "summary", str(tmp_path / "none.log")], check=False)
+    assert missing.returncode != 0

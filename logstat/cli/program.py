@@ -95,7 +95,7 @@ def _output_error(error: OSError) -> LogstatError:
 def main(argv: list[str] | None = None, *, teardown: bool = True) -> None:
     """Run the command of `argv` (else the process's arguments) and exit with its code.
 
-    `teardown=False` (`python -m logstat`): the process ends without the interpreter's
+    `teardown=False` (`run`, the program): the process ends without the interpreter's
     teardown when nothing needs it (`_leave`)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
@@ -111,6 +111,12 @@ def main(argv: list[str] | None = None, *, teardown: bool = True) -> None:
     if not teardown:
         _leave(int(code))
     sys.exit(int(code))
+
+
+def run() -> None:
+    """The `logstat` program (the console script and `python -m logstat`): main() with the
+    process's arguments; the process ends without the interpreter's teardown (`_leave`)."""
+    main(teardown=False)
 
 
 def _leave(code: int) -> None:
