@@ -476,7 +476,9 @@ def test_the_installed_program_ends_with_its_whole_output_and_code(tmp_path: Pat
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.decode().splitlines()
-    assert len(lines) > 1000 and lines[-1].count(",") == lines[0].count(",")
+    rows = list(csv.reader(io.StringIO(done.stdout.decode())))
+    expected = log.read_bytes().count(b"\n")
+    assert [len(rows) - 1, rows[-1][2]] == [expected, str(expected)]  # the last line's row
+    assert len(rows[-1]) == len(rows[0])
     missing = subprocess.run([*command, "summary", str(tmp_path / "none.log")], check=False)
     assert missing.returncode != 0
