@@ -99,6 +99,11 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _import_parquet() -> None:
+    with contextlib.suppress(ImportError):  # said where the first frame is written
+        import pyarrow.parquet  # noqa: F401
+
+
 class Writer:
     """Streams frames to a CSV or Parquet file, atomically."""
 
@@ -118,6 +123,11 @@ class Writer:
 
     def __enter__(self) -> Writer:
         self._handle = self._output.__enter__()
+        if self.kind == "parquet":
+            # pyarrow's imports (0.2-0.35 s) on the writer's thread while the first chunk is
+            # read and parsed: the first write would otherwise wait for them
+            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="logstat-parquet")
+            self._pending = self._encoder.submit(_import_parquet)
         if self.kind == "csv":
             header = pl.DataFrame(schema=self.columns)
             try:
@@ -141,7 +151,7 @@ class Writer:
             out = frame if self.raw else neutralise_formulas(frame)
             out.write_csv(self._handle, include_header=False)
             return
-        import pyarrow.parquet  # noqa: F401  (imported here, not on the writer's thread)
+        import pyarrow.parquet  # noqa: F401  (a missing pyarrow is reported from here)
 
         if self._encoder is None:
             self._encoder = ThreadPoolExecutor(1, thread_name_prefix="logstat-parquet")
