@@ -206,16 +206,16 @@ def _cluster_run(
         raise LogstatError("--cluster reads logs, not a dataset", ExitCode.USAGE)
     with contextlib.ExitStack() as stack:
         state_file = stack.enter_context(StateFile.open(Path(state))) if state else None
-        sources = read_options.expand(logs)
-        gone: list[FileRun] = []
-        if state_file is not None:
-            reads = state_file.reads(sources, read_options)
-            parts = dask.state_parts(reads)
-            gone = reads.gone_runs(len(reads.files))
-        else:
-            parts = dask.parts_of(sources)
-        with dask.connect(address) as client:
-            outcome = dask.summarize(client, parts, settings, read_options, rejects is not None)
+        with dask.connecting(address) as client:  # the workers start while this plans
+            sources = read_options.expand(logs)
+            gone: list[FileRun] = []
+            if state_file is not None:
+                reads = state_file.reads(sources, read_options)
+                parts = dask.state_parts(reads)
+                gone = reads.gone_runs(len(reads.files))
+            else:
+                parts = dask.parts_of(sources)
+            outcome = dask.summarize(client(), parts, settings, read_options, rejects is not None)
         counted = outcome.partial
         counted.add_files(gone)
         runs = [*outcome.runs(parts), *gone]

@@ -82,6 +82,37 @@ def connect(address: str) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
+def connecting(address: str) -> Iterator[Callable[[], Any]]:
+    """`connect` in a thread, while the caller plans the run (lists and cuts the inputs):
+    starting `local:N`'s worker processes takes a second or two of waiting, which the
+    planning need not add to.  The call given waits for the client; a failure to
+    connect is raised there.  At the end the cluster is closed (once started), by the
+    thread that connected (a Client is left in the context it was entered in)."""
+    import concurrent.futures
+    import threading
+
+    ready: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    done = threading.Event()
+
+    def hold() -> None:
+        try:
+            with connect(address) as client:
+                ready.set_result(client)
+                done.wait()
+        except BaseException as error:
+            if not ready.done():
+                ready.set_exception(error)
+
+    holder = threading.Thread(target=hold, name="logstat-cluster")
+    holder.start()
+    try:
+        yield ready.result
+    finally:
+        done.set()
+        holder.join()
+
+
+@contextlib.contextmanager
 def _environment(name: str, value: str) -> Iterator[None]:
     """`name` set for the worker processes started meanwhile (unless the user set it)."""
     if name in os.environ:
