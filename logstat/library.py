@@ -206,7 +206,8 @@ def _cluster_run(
         raise LogstatError("--cluster reads logs, not a dataset", ExitCode.USAGE)
     with contextlib.ExitStack() as stack:
         state_file = stack.enter_context(StateFile.open(Path(state))) if state else None
-        with dask.connecting(address) as client:  # the workers start while this plans
+        # the workers start while this plans, and stop while it makes the report
+        with dask.connecting(address) as cluster:
             sources = read_options.expand(logs)
             gone: list[FileRun] = []
             if state_file is not None:
@@ -215,16 +216,18 @@ def _cluster_run(
                 gone = reads.gone_runs(len(reads.files))
             else:
                 parts = dask.parts_of(sources)
-            outcome = dask.summarize(client(), parts, settings, read_options, rejects is not None)
-        counted = outcome.partial
-        counted.add_files(gone)
-        runs = [*outcome.runs(parts), *gone]
-        if rejects is not None:
-            with RejectsWriter(Path(rejects)) as writer:
-                rejected = outcome.rejected_lines()
-                if rejected is not None:
-                    writer.write(rejected)
-        run = _finished(counted, read_options.vendors, runs, state_file)
+            client = cluster.client()
+            outcome = dask.summarize(client, parts, settings, read_options, rejects is not None)
+            cluster.release()
+            counted = outcome.partial
+            counted.add_files(gone)
+            runs = [*outcome.runs(parts), *gone]
+            if rejects is not None:
+                with RejectsWriter(Path(rejects)) as writer:
+                    rejected = outcome.rejected_lines()
+                    if rejected is not None:
+                        writer.write(rejected)
+            run = _finished(counted, read_options.vendors, runs, state_file)
         yield run
         if state_file is not None and not run.in_doubt:
             state_file.commit(runs)  # remember what was read, once the outputs are out

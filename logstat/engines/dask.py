@@ -81,13 +81,30 @@ def connect(address: str) -> Iterator[Any]:
         yield client
 
 
+class Connection:
+    """A cluster connected to in a thread (`connecting`)."""
+
+    def __init__(self, ready: Any, done: Any) -> None:
+        self._ready = ready
+        self._done = done
+
+    def client(self) -> Any:
+        """The client, once connected (a failure to connect is raised here)."""
+        return self._ready.result()
+
+    def release(self) -> None:
+        """Done with the cluster: the thread closes it (stops `local:N`'s workers, which
+        takes a moment of waiting) while the caller goes on making the report."""
+        self._done.set()
+
+
 @contextlib.contextmanager
-def connecting(address: str) -> Iterator[Callable[[], Any]]:
+def connecting(address: str) -> Iterator[Connection]:
     """`connect` in a thread, while the caller plans the run (lists and cuts the inputs):
     starting `local:N`'s worker processes takes a second or two of waiting, which the
-    planning need not add to.  The call given waits for the client; a failure to
-    connect is raised there.  At the end the cluster is closed (once started), by the
-    thread that connected (a Client is left in the context it was entered in)."""
+    planning need not add to; closing them, another moment, which making the report
+    need not add to (`Connection.release`).  The cluster is closed by the thread that
+    connected (a Client is left in the context it was entered in), by the end."""
     import concurrent.futures
     import threading
 
@@ -106,7 +123,7 @@ def connecting(address: str) -> Iterator[Callable[[], Any]]:
     holder = threading.Thread(target=hold, name="logstat-cluster")
     holder.start()
     try:
-        yield ready.result
+        yield Connection(ready, done)
     finally:
         done.set()
         holder.join()
