@@ -257,7 +257,9 @@ def test_nginx_upstream_times_are_summed_over_every_upstream_tried(
     unproxied = [row for row in rows if row["path"] == "/index.html"]  # static: no upstream
     assert unproxied and all(not row["upstream_response_time_s"] for row in unproxied)
     [slow] = [row for row in rows if row["status"] == "504"]  # proxy_read_timeout 1s
-    assert 0.9 <= float(slow["upstream_response_time_s"]) <= float(slow["request_time_s"])
+    # nginx takes $request_time from its cached clock and the upstream times from its
+    # monotonic one: on a busy machine the part may come out a millisecond over the whole
+    assert 0.9 <= float(slow["upstream_response_time_s"]) <= float(slow["request_time_s"]) + 0.01
     latency = nginx_outputs.summary(NGINX_UPSTREAM.file_name)["latency"]
     timed = [row for row in latency["by_status"] if row["measure"] == "upstream_response_time_s"]
     assert sum(row["requests"] for row in timed) == sum(
