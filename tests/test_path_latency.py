@@ -19,7 +19,7 @@ from logstat import schema
 from logstat.report.latency_model import Latency, TopPaths
 from logstat.report.latency_text import latency_tables
 from logstat.report.model import SCHEMA_RESOURCE, _plain
-from logstat.summary.latency import RELATIVE_ACCURACY, bucket_counts, measured_durations
+from logstat.summary.latency import RELATIVE_ACCURACY, bucket_figures, measured_durations
 from logstat.summary.latency_rows import _top_paths
 from logstat.summary.path_latency import PathLatency
 from tests.helpers import FIXTURES, REPORT_FIXTURES, run_cli
@@ -130,7 +130,7 @@ def test_past_the_budget_counts_stay_within_the_error_and_figures_are_of_those_c
     true = Counter(frame["path"].to_list())
     # twice each budget between reductions (2 x 2 measures of extremes a path), or one
     # path's buckets when they alone pass the rows
-    buckets = bucket_counts(measured_durations(frame, ["path"]), ["path"])
+    buckets, _ = bucket_figures(measured_durations(frame, ["path"]), ["path"])
     widest = int(buckets.group_by("path").len()["len"].max() or 0)  # type: ignore[arg-type]
     assert held <= 6 * paths + 2 * rows + widest
     assert top.error <= len(requests)

@@ -92,9 +92,9 @@ class LatencyCounts:
         """Count in selected records; nothing happens unless their format logs a duration."""
         if DURATION not in records.columns or records.height == 0:
             return
-        durations = measured_durations(records, KEYS)
-        self.buckets.add(bucket_counts(durations, KEYS))
-        self.extremes.add(extreme_figures(durations, KEYS))
+        buckets, extremes = bucket_figures(measured_durations(records, KEYS), KEYS)
+        self.buckets.add(buckets)
+        self.extremes.add(extremes)
         sent = records.get_column("bytes_sent") if "bytes_sent" in records.columns else None
         if sent is not None and sent.null_count() < records.height:
             self.bytes.add(
@@ -148,8 +148,13 @@ def measured_durations(records: pl.DataFrame, keys: Sequence[str]) -> pl.DataFra
     )
 
 
-def bucket_counts(durations: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
-    """Durations counted by (`keys`, MEASURE, bucket)."""
+def bucket_figures(
+    durations: pl.DataFrame, keys: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Durations counted by (`keys`, MEASURE, bucket), and per (`keys`, MEASURE) the
+    largest and smallest duration >= 0 and their sum in microseconds (exact, as
+    integers).  One group-by over the durations: the extremes are those of the buckets
+    (every bucket but NEGATIVE holds durations >= 0), found on their few rows."""
     seconds = pl.col("seconds")
     index = (
         pl.when(seconds > 0)
@@ -160,22 +165,15 @@ def bucket_counts(durations: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
         .cast(pl.Int32)
         .alias(BUCKET)
     )
-    return durations.group_by(*keys, MEASURE, index).agg(pl.len().cast(pl.Int64).alias(COUNT))
-
-
-def extreme_figures(durations: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
-    """Per (`keys`, MEASURE): the largest and smallest duration >= 0, and their sum in
-    microseconds (exact, as integers)."""
-    seconds = pl.col("seconds")
-    return (
-        durations.filter(seconds >= 0)
-        .group_by(*keys, MEASURE)
-        .agg(
-            seconds.max().alias("largest"),
-            seconds.min().alias("smallest"),
-            (seconds * 1_000_000).round().cast(pl.Int64).sum().alias("microseconds"),
-        )
+    grouped = durations.group_by(*keys, MEASURE, index).agg(
+        pl.len().cast(pl.Int64).alias(COUNT),
+        seconds.max().alias("largest"),
+        seconds.min().alias("smallest"),
+        (seconds * 1_000_000).round().cast(pl.Int64).sum().alias("microseconds"),
     )
+    buckets = grouped.select(*keys, MEASURE, BUCKET, COUNT)
+    measured = grouped.filter(pl.col(BUCKET) != NEGATIVE)
+    return buckets, measured.group_by(*keys, MEASURE).agg(EXTREMES)
 
 
 def bucket_value(index: pl.Expr) -> pl.Expr:

@@ -42,8 +42,7 @@ from logstat.summary.latency import (
     EXTREMES,
     MEASURE,
     Table,
-    bucket_counts,
-    extreme_figures,
+    bucket_figures,
     measured_durations,
 )
 
@@ -96,9 +95,9 @@ class PathLatency:
                 pl.lit(0, pl.Int64).alias(SLACK),  # a chunk's counts miss nothing
             )
         )
-        durations = measured_durations(present, KEYS)
-        self.buckets.add(bucket_counts(durations, KEYS))
-        self.extremes.add(extreme_figures(durations, KEYS))
+        buckets, extremes = bucket_figures(measured_durations(present, KEYS), KEYS)
+        self.buckets.add(buckets)
+        self.extremes.add(extremes)
         self._fit()
 
     def merge(self, other: PathLatency) -> None:
