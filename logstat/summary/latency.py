@@ -97,11 +97,11 @@ class LatencyCounts:
         self.extremes.add(extremes)
         sent = records.get_column("bytes_sent") if "bytes_sent" in records.columns else None
         if sent is not None and sent.null_count() < records.height:
+            # not filtered first (a copy of every column): a group with no byte count
+            # gets a row with_bytes 0, which the report leaves out
             self.bytes.add(
-                records.filter(pl.col("bytes_sent").is_not_null())
-                .group_by(KEYS)
-                .agg(
-                    pl.len().cast(pl.Int64).alias("with_bytes"),
+                records.group_by(KEYS).agg(
+                    pl.col("bytes_sent").count().cast(pl.Int64).alias("with_bytes"),
                     pl.col("bytes_sent").cast(pl.Int64).sum().alias("bytes"),
                 )
             )
