@@ -508,6 +508,70 @@ def test_ingest_reads_a_grown_file_in_ranges_as_here(
     assert added == CRON_LINES
 
 
+def slow_first_range(seconds: float | None) -> Callable[[], None]:
+    """For client.run: each byte range's reading noted on its worker as (start, began,
+    ended) in wall-clock time, the one starting at byte 0 taking `seconds` longer (None:
+    ranges read as they do)."""
+
+    def install() -> None:
+        import time
+
+        from logstat.engines.ranges import ByteRange
+
+        if not hasattr(ByteRange, "plain_read"):
+            ByteRange.plain_read = ByteRange.read_chunks  # type: ignore[attr-defined]
+        plain = ByteRange.plain_read  # type: ignore[attr-defined]
+        ByteRange.timed = []  # type: ignore[attr-defined]
+        if seconds is None:
+            ByteRange.read_chunks = plain  # type: ignore[method-assign]
+            return
+
+        def timed(self: Any, *arguments: Any) -> Any:
+            began = time.time()
+            if self.start == 0:
+                time.sleep(seconds)
+            yield from plain(self, *arguments)
+            ByteRange.timed.append((self.start, began, time.time()))  # type: ignore[attr-defined]
+
+        ByteRange.read_chunks = timed  # type: ignore[method-assign]
+
+    return install
+
+
+def ranges_timed() -> list[tuple[int, float, float]]:
+    """On a worker: the ranges read since slow_first_range was installed."""
+    from logstat.engines.ranges import ByteRange
+
+    return list(ByteRange.timed)  # type: ignore[attr-defined]
+
+
+def test_ingest_holds_a_bounded_number_of_ranges_behind_a_slow_one(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file's first range reads slowly: the ranges after it are read, and held, only as
+    far as the bound (a range is written once the ranges before it are counted)."""
+    from logstat.engines import dask_outputs
+
+    monkeypatch.setattr(engine, "RANGE_BYTES", 2048)
+    monkeypatch.setattr(dask_outputs, "RANGES_HELD", 2)
+    log = write_numbered_log(tmp_path / "access.log", 0, 600)
+    here = logstat.ingest([log], tmp_path / "here")
+    with distributed.Client(address) as client:
+        bound = max(2, 2 * engine.slots(client))
+        client.run(slow_first_range(3.0))
+        try:
+            there = logstat.ingest([log], tmp_path / "there", cluster=address)
+            timed = sorted(read for found in client.run(ranges_timed).values() for read in found)
+        finally:
+            client.run(slow_first_range(None))
+    assert (there.rows, there.rejected) == (here.rows, here.rejected)
+    assert _stored(tmp_path / "there").equals(_stored(tmp_path / "here"))
+    [(_, _, first_done)] = [read for read in timed if read[0] == 0]
+    assert len(timed) > 4 * bound  # many ranges, read once each
+    read_meanwhile = [read for read in timed if read[0] != 0 and read[1] < first_done]
+    assert len(read_meanwhile) <= bound - 1, (bound, len(read_meanwhile))
+
+
 def test_a_worker_killed_mid_ingest_and_export_of_ranges_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

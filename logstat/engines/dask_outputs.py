@@ -15,10 +15,12 @@ problems, where a resumed file ended).  Each byte range of a large file is read 
 its rows numbered from 1 in the range: export adds the lines of the file's ranges
 before it when the client writes the output; ingest holds a range's rows on the
 worker that read them until those lines are known, then writes them (`read_range`,
-`write_range`).  Dask runs a task whose worker died again; only
-the parts a finished task returned are committed (the ingest commit lists them, the
-rest of the run's parts are removed first; the export is written from them, in task
-order), so a task killed half-way, or run twice, neither loses nor repeats a row.
+`write_range`), and reads a file's range only once the range RANGES_HELD before it is
+written, so a slow or retried range holds back a bounded number of others.  Dask
+runs a task whose worker died again; only the parts a finished task returned are
+committed (the ingest commit lists them, the rest of the run's parts are removed
+first; the export is written from them, in task order), so a task killed half-way,
+or run twice, neither loses nor repeats a row.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ if TYPE_CHECKING:
     from logstat.reading.runs import FileRun, Options
 
 PARTS = ".logstat-parts-"  # export: the tasks' parts, beside the output
+# ingest: a file's ranges read and not yet written, at most (or twice the cluster's
+# threads, when more): a slow or retried range keeps the rest from piling up after it
+RANGES_HELD = 16
 
 
 @dataclass(frozen=True)
@@ -260,8 +265,10 @@ class HeldRows:
     report: InputReport
 
 
-def read_range(task: dask.Task, options: Options) -> HeldRows:
-    """On a worker: the rows of a task of one byte range, read once and not written yet."""
+def read_range(task: dask.Task, options: Options, after: Any = None) -> HeldRows:
+    """On a worker: the rows of a task of one byte range, read once and not written yet.
+    `after`: the write this read waits for (Dask runs it first), so that a file holds at
+    most RANGES_HELD ranges' rows while a range before them is slow or read again."""
     from logstat.outputs.ingest import RowMaker
 
     tally = StatusTally()
@@ -312,8 +319,11 @@ def ingest_elsewhere(
         parts, prefix = ledger.parts(), ledger.part_prefix()
         writer.others_write = True
         counted: dict[int, list[Any]] = {}  # file_id -> its ranges' lines so far (futures)
+        written_of: dict[int, list[Any]] = {}  # file_id -> its ranges' writes so far
+        ranges_held = 0  # known once connected
 
         def submit(client: Any, number: int, task: dask.Task) -> Any:
+            nonlocal ranges_held
             [part, *_] = task.parts
             if not isinstance(part.resume, ByteRange):
                 return client.submit(
@@ -322,13 +332,17 @@ def ingest_elsewhere(
                 )  # fmt: skip
             # read now, written once the ranges before it are counted; the rows stay on
             # the worker (no reference here: dropped once written, read again if lost)
-            held = client.submit(read_range, task, options, retries=dask.RETRIES, pure=False)
+            ranges_held = ranges_held or max(RANGES_HELD, 2 * dask.slots(client))
             before = counted.setdefault(part.file_id, [])
+            writes = written_of.setdefault(part.file_id, [])
+            after = writes[-ranges_held] if len(writes) >= ranges_held else None
+            held = client.submit(read_range, task, options, after, retries=dask.RETRIES, pure=False)
             written = client.submit(
                 write_range, number, held, parts, prefix, list(before),
                 retries=dask.RETRIES, pure=False,
             )  # fmt: skip
             before.append(client.submit(held_lines, held, retries=dask.RETRIES, pure=False))
+            writes.append(written)
             return written
 
         results = _run(address, runs, options, submit)
