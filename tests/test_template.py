@@ -220,6 +220,33 @@ def test_detection_prefers_the_richest_layout_and_keeps_the_others_as_fallbacks(
     assert {layout.name for layout in parser.layouts} == set(apache.LAYOUTS)
 
 
+@pytest.mark.parametrize(
+    "tail",
+    ["", "  ", " extra", "\t", " \n ", "\n", " \n x", "\r"],
+)
+def test_detection_counts_whole_lines_as_every_whole_regex_reads_them(tail: str) -> None:
+    """Detection compiles a layout's whole-line regex only when its other regex reads a
+    line (or a line holds a "\\n", unwrapped from JSON): the lines it counts as read
+    whole are those some layout's whole regex reads, tied formats included."""
+    combined_line = '1.2.3.4 - - [10/Mar/2024:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "a"'
+    # the second line is nginx vhost_combined's alone: its only line, with the tail
+    vhost_line = "example.com " + combined_line + tail
+    sample = pl.Series([combined_line, vhost_line, "not a log line" + tail])
+    for format in (nginx.FORMAT, apache.FORMAT):
+        layouts = [format.make_parser(name) for name in format.layouts]
+        typed = [layout for layout in layouts if isinstance(layout, Layout)]
+        found = detect(typed, sample)
+        assert found is not None
+        frame = sample.rename("line").to_frame()
+        read_whole = frame.select(
+            pl.any_horizontal(
+                pl.col("line").str.contains(layout.regex([], whole=True)).fill_null(False)
+                for layout in typed
+            )
+        ).to_series()
+        assert found[2] == read_whole.sum()
+
+
 def test_detection_finds_nothing_in_unrelated_lines() -> None:
     layouts = [nginx.FORMAT.make_parser(name) for name in nginx.LAYOUTS]
     sample = pl.Series(["#Fields: date time", "2024-01-01 00:00:00 GET / 200", ""])

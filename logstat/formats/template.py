@@ -876,6 +876,21 @@ def every_layout(layouts: Sequence[Layout | JsonLayout]) -> TemplateParser:
     return LayoutChain(tuple(ordered), text[0], (text[0],))
 
 
+def _matched_by(
+    lines: pl.DataFrame, layouts: Sequence[Layout], whole: bool = True
+) -> dict[str, pl.Series]:
+    """Which lines each layout's regex reads (`whole`: with nothing left over), by name:
+    the regexes in one query, which polars runs side by side."""
+    if not layouts:
+        return {}
+    line = pl.col("line")
+    found = lines.select(
+        line.str.contains(layout.regex([], whole=whole)).fill_null(False).alias(str(n))
+        for n, layout in enumerate(layouts)
+    )
+    return {layout.name: found[str(n)] for n, layout in enumerate(layouts)}
+
+
 def detect(
     layouts: Sequence[Layout | JsonLayout],
     sample: pl.Series,
@@ -898,25 +913,17 @@ def detect(
     best: tuple[TemplateParser, int, int] | None = None
     if text and len(sample):
         ordered = sorted(text, key=lambda layout: -layout.field_count)  # stable: ties keep order
-        # every layout's two regexes in one query: polars runs them side by side
-        line = pl.col("line")
-        found_by = (
-            sample.rename("line")
-            .to_frame()
-            .select(
-                *(
-                    line.str.contains(layout.regex([], whole=whole))
-                    .fill_null(False)
-                    .alias(f"{n}{whole}")
-                    for n, layout in enumerate(ordered)
-                    for whole in (True, False)
-                )
-            )
-        )
-        wholes, matches = (
-            {layout.name: found_by[f"{n}{whole}"] for n, layout in enumerate(ordered)}
-            for whole in (True, False)
-        )
+        lines = sample.rename("line").to_frame()
+        matches = _matched_by(lines, ordered, whole=False)
+        # a line the whole regex reads, the other reads too (its tail is blank or absent;
+        # `.` stops at a "\n", which a line unwrapped from JSON may hold): only the
+        # layouts that read some line have their whole regex compiled (1-5 ms each,
+        # most of detection's time)
+        newline = bool(sample.str.contains("\n", literal=True).any())
+        reading = [layout for layout in ordered if newline or matches[layout.name].any()]
+        wholes = _matched_by(lines, reading)
+        nothing = pl.Series([False] * len(sample))
+        wholes = {layout.name: wholes.get(layout.name, nothing) for layout in ordered}
         taken = pl.Series([False] * len(sample))
         # as LayoutChain reads lines: whole first, then with fields left over
         used: list[dict[str, int]] = [{}, {}]
