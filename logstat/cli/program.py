@@ -15,7 +15,7 @@ from typing import Any, TextIO, cast
 
 import typer
 
-from logstat.cli.app import app, with_default_command
+from logstat.cli.app import app_for, with_default_command
 from logstat.cli.messages import error as _error
 from logstat.errors import ExitCode, LogstatError
 
@@ -140,7 +140,8 @@ def _run(args: list[str], debug: bool) -> ExitCode:
     """The command's exit code; every error becomes one line on stderr here."""
     try:
         # without standalone mode, click returns the code of a `typer.Exit` instead of exiting
-        returned = app(with_default_command(args), prog_name="logstat", standalone_mode=False)
+        args = with_default_command(args)
+        returned = app_for(args)(args, prog_name="logstat", standalone_mode=False)
         sys.stdout.flush()  # a full disk shows here for short outputs, not at exit
         if returned == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
             return _interrupted()
