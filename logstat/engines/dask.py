@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,14 @@ TASK_BYTES = 256 << 20  # ... nor one task hold a day of a busy site
 TASKS_A_SLOT = 4  # with fewer inputs, smaller tasks: each worker thread gets about this many
 RETRIES = 3  # a task whose worker died runs again on another
 RANGE_BYTES = 64 << 20  # a plain file larger than this is cut into byte ranges (ranges.py)
+# local:N's nannies and workers read each worker's memory (psutil) every 0.1 s and every
+# process's system figures (for Dask's dashboard) every 0.5 s: a second of this
+# process's CPU a minute, on the cores the workers count on; a worker's memory is
+# still watched (and it is restarted near its limit), each second
+LOCAL_MONITORS = {
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
 
 
 def cluster_address(option: str | None) -> str | None:
@@ -59,9 +68,12 @@ def connect(address: str) -> Iterator[Any]:
         count = address[len(LOCAL) :]
         if not count.isdigit() or int(count) < 1:
             raise LogstatError(f"--cluster {address}: local:N needs N >= 1", ExitCode.USAGE)
+        import dask
+
         # one polars thread a worker: the workers are the parallelism
         with (
             _environment("POLARS_MAX_THREADS", "1"),
+            dask.config.set(LOCAL_MONITORS),
             LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=int(count),
                 threads_per_worker=1,
@@ -152,6 +164,7 @@ class Part:
     source: Source
     resume: Resumed | None = None
     problems: tuple[str, ...] = ()
+    size: int | None = None  # bytes when planned (stat once: 100,000s of files)
 
 
 def parts_of(sources: Sequence[Source]) -> list[Part]:
@@ -181,31 +194,88 @@ def planned_parts(inputs: Sequence[tuple[Source, Resumed | None, Sequence[str]]]
                 "read this process's stdin or pipes",
                 ExitCode.USAGE,
             )
+        size = source.size
         if resume is None:
-            cut = ranges.cut(source, RANGE_BYTES)  # read here: tests make it small
+            cut = ranges.cut(source, RANGE_BYTES, size)  # read here: tests make it small
         elif isinstance(resume, Resume):
             cut = ranges.cut_resumed(resume, RANGE_BYTES)
         else:
             cut = None
         if cut is None:
-            parts.append(Part(file_id, source, resume, tuple(problems)))
+            parts.append(Part(file_id, source, resume, tuple(problems), size))
         else:  # the file's problems are said once, by its first range
             parts += [
-                Part(file_id, source, byte_range, tuple(problems) if index == 0 else ())
+                Part(file_id, source, byte_range, tuple(problems) if index == 0 else (), size)
                 for index, byte_range in enumerate(cut)
             ]
     return parts
 
 
-@dataclass(frozen=True)
 class Task:
     """Parts for one task, and the files whose detection they share (named like them, and
     first of their name earlier in the run): detected again there, not read, so each
-    input is read as a run of every file would."""
+    input is read as a run of every file would.
 
-    parts: list[Part]
-    heads: list[Source]
-    run: str = ""  # which run of the client: a worker detects each head once per run
+    A task pickles its parts and heads as one bytes value, opened where they are used:
+    the scheduler unpickles every task's arguments when the graph arrives, in one
+    process for the whole run, and the parts of 100,000 files cost it seconds there (a
+    tenth of the client's CPU), where each worker opens only its own tasks'."""
+
+    def __init__(self, parts: list[Part], heads: list[Source], run: str = "") -> None:
+        self._contents: tuple[list[Part], list[Source]] | None = (parts, heads)
+        self._sealed: bytes | None = None
+        self.run = run  # which run of the client: a worker detects each head once per run
+
+    @property
+    def parts(self) -> list[Part]:
+        return self._opened()[0]
+
+    @property
+    def heads(self) -> list[Source]:
+        return self._opened()[1]
+
+    def _opened(self) -> tuple[list[Part], list[Source]]:
+        if self._contents is None:
+            assert self._sealed is not None
+            listed, heads = pickle.loads(self._sealed)
+            self._contents = ([_unpacked(part) for part in listed], heads)
+        return self._contents
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._sealed is None:
+            assert self._contents is not None
+            parts, heads = self._contents
+            packed = [_packed(part) for part in parts]
+            self._sealed = pickle.dumps((packed, heads), pickle.HIGHEST_PROTOCOL)
+        return (_sealed_task, (self._sealed, self.run))
+
+
+def _packed(part: Part) -> Part | tuple[int, str, bool, tuple[str, ...], int | None]:
+    """A file read whole as a tuple (plain values pickle several times faster than a
+    Part holding a Source holding a Path), anything else as it is."""
+    source = part.source
+    if part.resume is None and source.remote is None and source.path is not None:
+        if str(source.path) == source.name:
+            return (part.file_id, source.name, source.regular, part.problems, part.size)
+    return part
+
+
+def _unpacked(packed: Part | tuple[int, str, bool, tuple[str, ...], int | None]) -> Part:
+    from pathlib import Path
+
+    from logstat.reading.sources import Source
+
+    if isinstance(packed, Part):
+        return packed
+    file_id, name, regular, problems, size = packed
+    return Part(file_id, Source(name, Path(name), regular), None, problems, size)
+
+
+def _sealed_task(sealed: bytes, run: str) -> Task:
+    """A task as unpickled: its parts stay pickled until they are used."""
+    task = Task.__new__(Task)
+    task._contents, task._sealed, task.run = None, sealed, run
+    return task
 
 
 def slots(client: Any) -> int:
@@ -236,7 +306,7 @@ def tasks(parts: Sequence[Part], slots: int = 1) -> list[Task]:
             groups.append(group)
             group, size = [], 0
         group.append(part)
-        size += part.source.size or 0
+        size += part.size or 0
         if ranged:
             groups.append(group)
             group, size = [], 0

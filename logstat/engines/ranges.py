@@ -177,10 +177,11 @@ class _Limited:
         return data
 
 
-def cut(source: Source, limit: int) -> list[ByteRange] | None:
+def cut(source: Source, limit: int, size: int | None = None) -> list[ByteRange] | None:
     """The ranges of a plain file larger than `limit` bytes, each `limit` long; None for
-    any other input (it is read whole by one task)."""
-    size = source.size
+    any other input (it is read whole by one task).  `size`: source.size when the caller
+    has it (a stat a file, for 100,000s of files)."""
+    size = source.size if size is None else size
     if source.once or size is None or size <= limit or not _plain(source):
         return None
     return [ByteRange(start, min(start + limit, size)) for start in range(0, size, limit)]

@@ -115,7 +115,10 @@ def kinship(source: Source) -> tuple[str, str] | None:
     return directory, _DIGIT_WORDS.sub("#", name)
 
 
-_DIGIT_WORDS = re.compile(r"[A-Za-z0-9]*[0-9][A-Za-z0-9]*")
+# each whole word, from its start, that holds a digit: written so that a word without
+# one is looked at once (the plain `[A-Za-z0-9]*[0-9][A-Za-z0-9]*` tries it again from
+# each of its letters: 8 µs a name of an ALB object, 100,000s of them planned per run)
+_DIGIT_WORDS = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*[0-9])[A-Za-z0-9]+")
 
 
 def _head_blocks(

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from logstat.errors import LogstatError
 from logstat.reading import decompress, objects
@@ -52,6 +52,13 @@ class Source:
     remote: objects.RemoteObject | None = None  # an object in s3://, gs://, az://, https://
     store: objects.Store | None = field(default=None, compare=False, repr=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a file pickles as its name (a cluster's plan holds one for each of 100,000s of
+        # files: a Path pickles as its parts, each parsed again when unpickled)
+        if self.remote is None and self.path is not None and str(self.path) == self.name:
+            return (_named_file, (self.name, self.regular))
+        return (Source, (self.name, self.path, self.regular, self.remote, self.store))
+
     @property
     def once(self) -> bool:
         """Whether the data can be read only once (stdin, a pipe, a FIFO, a device)."""
@@ -70,6 +77,10 @@ class Source:
             return self.path.stat().st_size
         except OSError:
             return None
+
+
+def _named_file(name: str, regular: bool) -> Source:
+    return Source(name, Path(name), regular)
 
 
 def expand(
