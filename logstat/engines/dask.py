@@ -254,9 +254,14 @@ def _packed(part: Part) -> Part | tuple[int, str, bool, tuple[str, ...], int | N
     """A file read whole as a tuple (plain values pickle several times faster than a
     Part holding a Source holding a Path), anything else as it is."""
     source = part.source
-    if part.resume is None and source.remote is None and source.path is not None:
-        if str(source.path) == source.name:
-            return (part.file_id, source.name, source.regular, part.problems, part.size)
+    path = source.path
+    if (
+        part.resume is None
+        and source.remote is None
+        and path is not None
+        and str(path) == source.name
+    ):
+        return (part.file_id, source.name, source.regular, part.problems, part.size)
     return part
 
 
