@@ -414,3 +414,28 @@ def test_after_a_fork_the_batch_goes_through_s3fs(
     finally:
         store.close()
     assert made == []
+
+
+def test_obstore_errors_read_as_s3fs_errors() -> None:
+    from obstore.exceptions import GenericError, PermissionDeniedError
+
+    unreachable = GenericError(
+        "Generic S3 error: Error performing GET http://127.0.0.1:9/b/k in 586.6ms, after 4 "
+        "retries, max_retries: 4, retry_timeout: 180s  - HTTP error: error sending request"
+        '\n\nDebug source:\nGeneric { store: "S3", source: ... }'
+    )
+    said = object_fetch.translated(unreachable)
+    assert type(said) is OSError
+    assert (
+        str(said)
+        == "Error performing GET http://127.0.0.1:9/b/k - HTTP error: error sending request"
+    )
+    body = "<Error><Code>{}</Code><Message>{}</Message></Error>"
+    refused = object_fetch.translated(
+        PermissionDeniedError("403 Forbidden: " + body.format("AccessDenied", "Access Denied"))
+    )
+    assert isinstance(refused, PermissionError) and str(refused) == "Access Denied"
+    slow = object_fetch.translated(GenericError("503: " + body.format("SlowDown", "Slow down")))
+    assert str(slow) == (
+        "[Errno 5] An error occurred (SlowDown) when calling the GetObject operation: Slow down"
+    )

@@ -48,6 +48,10 @@ _VIRTUAL_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 # an S3 error answer's code and message, as botocore parses them
 _ERROR_CODE = re.compile(r"<Code>([^<]*)</Code>")
 _ERROR_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
+# obstore's timing and retry settings in an error's first line (the reason without them)
+_NOISE = re.compile(
+    r" in [0-9.]+[mµn]?s(, after \d+ retries, max_retries: \d+, retry_timeout: \S+)? "
+)
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,7 @@ def translated(error: Exception) -> Exception:
             errno.EIO,
             f"An error occurred ({code[1]}) when calling the GetObject operation: {reason}",
         )
-    return OSError(errno.EIO, reason)
+    return OSError(_NOISE.sub("", reason).removeprefix("Generic S3 error: "))
 
 
 _STARTED_IN: int | None = None  # the process that first used obstore
