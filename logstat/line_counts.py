@@ -50,7 +50,6 @@ class LineCounts:
         return result
 
 
-
 def _aggregations() -> list[pl.Expr]:
     kind = pl.col(schema.LINE_KIND)
     return [
