@@ -69,14 +69,22 @@ DURATION_PARTS: dict[str, pl.DataType] = {
 # without durations parses none of them.
 DURATION = "request_time_s"
 WITH_DURATION = frozenset({"bytes_sent", "path", *DURATION_PARTS})
+# Of those, what only the slowest requests show: a format whose lines read alone read
+# the same (formats.Format.reads_again) gives it for those few lines, read again
+# (formats.read_again), not for every line (an ALB's path costs a seventh of its parse).
+SLOWEST_ONLY = frozenset({"path"})
 
 
-def with_duration(needed: set[str] | None, parsed: set[str]) -> set[str] | None:
+def with_duration(
+    needed: set[str] | None, parsed: set[str], reads_again: bool = False
+) -> set[str] | None:
     """`needed` plus WITH_DURATION when it asks for DURATION and the format (its
-    `parsed` columns) logs one."""
+    `parsed` columns) logs one; without SLOWEST_ONLY, unless `needed` names them, when
+    the format reads a line again (`reads_again`)."""
     if needed is None or DURATION not in needed or DURATION not in parsed:
         return needed
-    return needed | (WITH_DURATION & parsed)
+    added = WITH_DURATION - SLOWEST_ONLY if reads_again else WITH_DURATION
+    return needed | (added & parsed)
 
 
 # Added by status tagging, after parsing.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from logstat import schema
 from logstat.errors import ExitCode, LogstatError
 from logstat.formats import (
     alb,
@@ -111,6 +112,19 @@ def get(name: str) -> Format:
             f"unknown format {name!r}; known formats: {', '.join(BY_NAME)} (see `logstat formats`)",
             ExitCode.USAGE,
         ) from None
+
+
+def read_again(name: str | None, lines: pl.Series, column: str) -> pl.Series:
+    """`column` of these records of format `name`, read again from their `lines` as when
+    they were parsed (Format.reads_again); nulls when the format cannot, or has no such
+    column."""
+    format = BY_NAME.get(name) if name is not None else None
+    dtype = schema.COLUMNS[column]
+    parser = format.make_parser(None) if format is not None and format.reads_again else None
+    if parser is None or column not in parser.columns():
+        return pl.Series(column, [None] * lines.len(), dtype=dtype)
+    parsed = parser.parse(pl.LazyFrame({schema.RAW_LINE: lines}), {column})
+    return parsed.select(pl.col(column).cast(dtype)).collect().to_series()
 
 
 def vendor_chains(chosen: tuple[str, ...] = ()) -> VendorChains:

@@ -481,6 +481,7 @@ def fixed_format(
         make_parser=make_parser,
         detect=detect,
         produced_by=produced_by_rules(tuple(own_codes)),
+        reads_again=True,
     )
 
 

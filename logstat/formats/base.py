@@ -52,6 +52,9 @@ class Format:
     produced_by: Callable[[set[str]], pl.Expr] = field(default=lambda columns: pl.lit("unknown"))
     # columns `produced_by` reads: parsed whatever a report needs
     produced_by_reads: frozenset[str] = frozenset()
+    # make_parser(None) reads any line alone as the parser of its file did (one fixed
+    # layout, nothing kept between lines): what a few rows need is read from their lines
+    reads_again: bool = False
 
 
 @dataclass(frozen=True)

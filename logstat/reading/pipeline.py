@@ -207,7 +207,8 @@ def _parse_lines(run: FileRun, split: pl.DataFrame, needed: set[str] | None) -> 
         unparsed = schema.conform(_blank_lines(frame), columns)
         return unparsed.with_columns(pl.lit(None, dtype=pl.String).alias("produced_by")).collect()
     parser = run.choice.detection.parser
-    needed = schema.with_duration(needed, parser.columns())  # the latency report's columns
+    # the latency report's columns (the slowest requests' paths later, where they can be)
+    needed = schema.with_duration(needed, parser.columns(), run.choice.format.reads_again)
     parsed = _blank_lines(
         parser.parse(lines, needed).with_columns(
             *identity, pl.lit(run.choice.format.name).alias("source")
@@ -239,8 +240,11 @@ def finish(run: FileRun, parsed: pl.LazyFrame, needed: set[str] | None) -> pl.La
 
 def _blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Empty and white-space-only lines are blank, whatever the parser made of them:
-    no request, but nothing wrong either (no reject, no file needing attention)."""
-    blank = pl.col(schema.RAW_LINE).str.strip_chars() == ""
+    no request, but nothing wrong either (no reject, no file needing attention).
+    Only lines that are empty or start with white space are stripped: stripping every
+    line cost an ALB line 0.2 µs, an anchored search costs about nothing."""
+    line = pl.col(schema.RAW_LINE)
+    blank = pl.when(line.str.contains(r"^(?:\s|$)")).then(line).str.strip_chars() == ""
     return frame.with_columns(
         pl.when(blank)
         .then(pl.lit(schema.BLANK))

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from logstat import schema
+from logstat import formats, schema
 from logstat.report.latency_model import MEASURE_LABELS
 
 RELATIVE_ACCURACY = 0.01
@@ -40,7 +40,9 @@ COUNT = "count"
 # Bucket indexes of the values no logarithm maps: below every real bucket, zero first
 NEGATIVE = -(2**31)
 ZERO = NEGATIVE + 1
-SLOW_COLUMNS = [DURATION, "source", "timestamp", "status", "path"]
+PATH = "path"
+SLOW_COLUMNS = [DURATION, "source", "timestamp", "status", PATH]
+SLOW_ORDER = [True, False, False, False, False]  # descending: the slowest first
 COMPACT_EVERY = 64
 EXTREMES = [pl.col("largest").max(), pl.col("smallest").min(), pl.col("microseconds").sum()]
 
@@ -88,8 +90,10 @@ class LatencyCounts:
         self.bytes = Table(KEYS, [pl.col("with_bytes").sum(), pl.col("bytes").sum()])
         self.slowest: pl.DataFrame | None = None
 
-    def add(self, records: pl.DataFrame) -> None:
-        """Count in selected records; nothing happens unless their format logs a duration."""
+    def add(self, records: pl.DataFrame, floor: float | None = None) -> None:
+        """Count in selected records; nothing happens unless their format logs a duration.
+        `floor`: no record quicker than it can be among the slowest (those of the counts
+        these will be merged into: their `floor()`), none is kept."""
         if DURATION not in records.columns or records.height == 0:
             return
         buckets, extremes = bucket_figures(measured_durations(records, KEYS), KEYS)
@@ -105,7 +109,7 @@ class LatencyCounts:
                     pl.col("bytes_sent").cast(pl.Int64).sum().alias("bytes"),
                 )
             )
-        self._keep_slowest(records)
+        self._keep_slowest(records, floor)
 
     def merge(self, other: LatencyCounts) -> None:
         self.buckets.merge(other.buckets)
@@ -114,28 +118,68 @@ class LatencyCounts:
         if other.slowest is not None:
             self._keep_slowest(other.slowest)
 
+    def floor(self) -> float | None:
+        """The duration of the quickest of the slowest requests kept, once N are kept: no
+        quicker request can be among them."""
+        if self.slowest is None or self.slowest.height < self.slowest_kept:
+            return None
+        return float(self.slowest.get_column(DURATION).min())  # type: ignore[arg-type]
+
     @property
     def held_rows(self) -> int:
         tables = (self.buckets, self.extremes, self.bytes)
         slowest = self.slowest.height if self.slowest is not None else 0
         return slowest + sum(table.held_rows for table in tables)
 
-    def _keep_slowest(self, records: pl.DataFrame) -> None:
+    def _keep_slowest(self, records: pl.DataFrame, floor: float | None = None) -> None:
         """The N slowest of these records and of those kept: ties broken by every column
-        shown, so any split keeps the same rows."""
-        present = [name for name in SLOW_COLUMNS if name in records.columns]
-        timed = records.select(present).filter(pl.col(DURATION) >= 0)
-        missing = [name for name in SLOW_COLUMNS if name not in present]
+        shown, so any split keeps the same rows.  Records parsed without their path (a
+        format that reads a line again: schema.SLOWEST_ONLY) get it here, the few that
+        can be among the slowest."""
+        later = PATH not in records.columns and schema.RAW_LINE in records.columns
+        shown = [name for name in SLOW_COLUMNS if not (later and name == PATH)]
+        present = [name for name in shown if name in records.columns]
+        timed = records.select(*present, *([schema.RAW_LINE] if later else []))
+        timed = timed.filter(pl.col(DURATION) >= 0)
+        missing = [name for name in shown if name not in present]
         timed = timed.with_columns(
             pl.lit(None, dtype=schema.COLUMNS[name]).alias(name) for name in missing
-        ).select(SLOW_COLUMNS)
+        )
         if timed.height > self.slowest_kept:
             cutoff = timed.get_column(DURATION).top_k(self.slowest_kept).min()
             timed = timed.filter(pl.col(DURATION) >= cutoff)
+        floor = max(known for known in (floor, self.floor(), -1.0) if known is not None)
+        if floor >= 0:  # few rows, most often none, left to read a path for
+            timed = timed.filter(pl.col(DURATION) >= floor)
+        if later:
+            timed = _with_paths(timed, self.slowest_kept)
+        timed = timed.select(SLOW_COLUMNS)
         both = timed if self.slowest is None else pl.concat([self.slowest, timed])
-        self.slowest = both.sort(
-            SLOW_COLUMNS, descending=[True, False, False, False, False], nulls_last=True
-        ).head(self.slowest_kept)
+        self.slowest = both.sort(SLOW_COLUMNS, descending=SLOW_ORDER, nulls_last=True).head(
+            self.slowest_kept
+        )
+
+
+def _with_paths(timed: pl.DataFrame, kept: int) -> pl.DataFrame:
+    """The rows of `timed` (SLOW_COLUMNS but the path, and the raw line) that can be
+    among its `kept` slowest, each with its path read again from its line: the first
+    `kept` in SLOW_COLUMNS' order without the path, and those equal to the last of them
+    in all but the path (which orders them)."""
+    before_path = SLOW_COLUMNS[:-1]
+    ranked = timed.sort(before_path, descending=SLOW_ORDER[:-1], nulls_last=True)
+    if ranked.height > kept:
+        last = ranked.row(kept - 1, named=True)
+        tied = pl.all_horizontal(pl.col(name).eq_missing(last[name]) for name in before_path)
+        ranked = pl.concat([ranked.head(kept), ranked.slice(kept).filter(tied)])
+    parts = [
+        part.with_columns(
+            formats.read_again(source, part.get_column(schema.RAW_LINE), PATH).alias(PATH)
+        )
+        for (source,), part in ranked.group_by("source", maintain_order=True)
+    ]
+    if not parts:
+        return ranked.with_columns(pl.lit(None, dtype=schema.COLUMNS[PATH]).alias(PATH))
+    return pl.concat(parts)
 
 
 def measured_durations(records: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:

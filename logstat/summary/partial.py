@@ -192,7 +192,7 @@ class PartialSummary:
             part.excluded = _lines(records, weighted) - _lines(kept, weighted)
             records = kept
         part.statuses.add(records.group_by(part.statuses.keys).agg(count))
-        part.latency.add(records)
+        part.latency.add(records, self.latency.floor())  # merged into this one next
         if part.paths is not None:
             part.paths.add(records)
         timestamps = records.get_column("timestamp")

@@ -66,6 +66,8 @@ class ReportSettings:
         columns = set(NEEDED) | set(LAYERS) | self.filters.columns()
         if self.top:
             columns |= set(self.top_fields)
+        if self.latency_paths():
+            columns.add("path")  # on every line, not only for the slowest requests
         columns |= set(self.detail_keys()) - {"file"}
         return columns
 
