@@ -148,7 +148,7 @@ def _fold_columns(run: FileRun, needed: set[str] | None) -> set[str]:
     """What the report reads, and what the format's produced_by reads."""
     assert run.choice is not None and needed is not None
     reads = run.choice.format.produced_by_reads
-    return needed | {"status", "upstream_status", "upstream_status_list"} | reads
+    return needed | {"status", "upstream_status"} | reads
 
 
 def _head(run: FileRun, fields: _FastFields) -> pl.Series | None:

@@ -43,7 +43,7 @@ def columns_for(needed: set[str] | None) -> set[str] | None:
     if needed is None:
         return None
     reads = {column for format in formats.FORMATS for column in format.produced_by_reads}
-    return needed | {"status", "upstream_status", "upstream_status_list"} | reads
+    return needed | {"status", "upstream_status"} | reads
 
 
 def read(

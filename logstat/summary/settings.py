@@ -20,7 +20,6 @@ NEEDED = {
     "status",
     "substatus",
     "upstream_status",
-    "upstream_status_list",
     "timestamp",
     schema.DURATION,
 }
