@@ -482,3 +482,21 @@ def test_the_installed_program_ends_with_its_whole_output_and_code(tmp_path: Pat
     assert len(rows[-1]) == len(rows[0])
     missing = subprocess.run([*command, "summary", str(tmp_path / "none.log")], check=False)
     assert missing.returncode != 0
+
+
+def test_the_program_looks_for_cycles_less_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The program keeps a plan part, a run and a row a file alive: collections are rarer
+    than Python's default pace (which walked them every few thousand allocations)."""
+    import gc
+
+    from logstat.cli import program
+
+    ran: list[tuple[int, ...]] = []
+    monkeypatch.setattr(program, "main", lambda teardown: ran.append(gc.get_threshold()))
+    before = gc.get_threshold()
+    try:
+        program.run()
+    finally:
+        gc.set_threshold(*before)
+    assert ran == [program.COLLECTOR_THRESHOLDS]
+    assert program.COLLECTOR_THRESHOLDS[0] > before[0]

@@ -7,6 +7,7 @@ polars is imported only by the commands that need it, so `logstat --help` stays 
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import signal
 import sys
@@ -18,6 +19,8 @@ import typer
 from logstat.cli.app import app_for, with_default_command
 from logstat.cli.messages import error as _error
 from logstat.errors import ExitCode, LogstatError
+
+COLLECTOR_THRESHOLDS = (50_000, 20, 100)  # gc.set_threshold's (700, 10, 10) made rarer
 
 
 def _click_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
@@ -116,6 +119,11 @@ def main(argv: list[str] | None = None, *, teardown: bool = True) -> None:
 def run() -> None:
     """The `logstat` program (the console script and `python -m logstat`): main() with the
     process's arguments; the process ends without the interpreter's teardown (`_leave`)."""
+    # a run keeps 100,000s of small objects alive (a plan part, a run and a row a file),
+    # which the cycle collector's default pace walks every few thousand allocations: a
+    # fifth of a cluster client's CPU over 20,000 files (0.54 -> 0.15 s); reference
+    # counting frees nearly everything here, so cycles are looked for less often
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
     main(teardown=False)
 
 
