@@ -119,3 +119,22 @@ def test_objects_are_read_by_the_workers(tmp_path: Path, monkeypatch: pytest.Mon
         first = logstat.summarize("s3://logs/nginx/", state=state, cluster="local:1")
         again = logstat.summarize("s3://logs/nginx/", state=state, cluster="local:1")
         assert (first.totals.files, again.totals.files) == (13, 0)
+
+
+def test_local_workers_let_glibc_adapt_its_mapping_threshold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dask's MALLOC_TRIM_THRESHOLD_ pins glibc's mmap threshold at 128 KiB: every
+    larger buffer of every small file was mapped and unmapped (2.5x the system time)."""
+    import os
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with engine.connect("local:1") as client:
+        found = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        monitor = client.run(
+            lambda: __import__("dask").config.get("distributed.worker.memory.monitor-interval")
+        )
+    assert list(found.values()) == [None]
+    assert list(monitor.values()) == [
+        engine.LOCAL_MONITORS["distributed.worker.memory.monitor-interval"]
+    ]
