@@ -60,7 +60,8 @@ INSTALL_COMMANDS = [
 
 # Fenced block languages, and whether their commands run.
 RUN_LANGUAGES = {"sh", "cron", "ini", "python"}
-SHOWN_LANGUAGES = {"", "sql"}  # output, grammar, and a query for DuckDB's own shell
+# output, grammar, a query for DuckDB's own shell, a configuration file (parsed below)
+SHOWN_LANGUAGES = {"", "sql", "yaml"}
 TIMEOUT_SECONDS = 120
 # Programs the examples pipe into, beside logstat: missing ones skip those commands,
 # except in CI (`CI` set), where they fail.
@@ -318,6 +319,13 @@ def test_every_logstat_command_shown_is_in_a_block_that_runs() -> None:
             assert runs or not shows_logstat, (
                 f"{where}: a logstat command in a block that never runs"
             )
+
+
+def test_every_configuration_file_shown_parses() -> None:
+    yaml = pytest.importorskip("yaml")  # Dask's own dependency
+    shown = [block for page in PAGES for block in blocks(page) if block.language == "yaml"]
+    for block in shown:
+        assert isinstance(yaml.safe_load(block.text), dict), block.text
 
 
 def test_the_readme_starts_with_the_two_commands_ci_runs() -> None:
