@@ -10,6 +10,8 @@ import http.server
 import json
 import pickle
 import re
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -439,3 +441,63 @@ def test_obstore_errors_read_as_s3fs_errors() -> None:
     assert str(slow) == (
         "[Errno 5] An error occurred (SlowDown) when calling the GetObject operation: Slow down"
     )
+
+
+def test_the_accelerate_endpoint_is_left_to_s3fs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore sends each request of an accelerated store to another host, which obstore
+    is not given: s3fs fetches those (moto has no accelerate endpoint to read from)."""
+    config = tmp_path / "config"
+    config.write_text("[default]\ns3 =\n    use_accelerate_endpoint = true\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    assert object_fetch.new_store(None, "bucket") is None
+
+
+def _private_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA of its own and a certificate it signed for 127.0.0.1: (CA, certificate, key)."""
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    certificate, key = directory / "server.pem", directory / "server.key"
+    request = directory / "server.csr"
+    extensions = directory / "server.ext"
+    extensions.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    for command in (
+        f"req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=private-ca "
+        f"-keyout {ca_key} -out {ca}",
+        f"req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout {key} -out {request}",
+        f"x509 -req -in {request} -CA {ca} -CAkey {ca_key} -CAcreateserial -days 2 "
+        f"-extfile {extensions} -out {certificate}",
+    ):
+        subprocess.run(["openssl", *command.split()], check=True, capture_output=True)
+    return ca, certificate, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_a_store_behind_a_private_ca_is_read_with_its_bundle(
+    tmp_path: Path, profile_environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS_CA_BUNDLE (botocore's) is the bundle obstore trusts too: a store whose
+    certificate a private CA signed is read, not refused as of an unknown issuer."""
+    import ssl
+
+    ca, certificate, key = _private_ca(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeS3)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(ca))
+    FakeS3.signed.clear()
+    wanted = {"logs/a.log": b"", "logs/b.log": b""}
+    store = _store(wanted, "eu-bucket", f"https://127.0.0.1:{server.server_address[1]}")
+    try:
+        assert [store.open(item).read() for item in store.order] == [
+            b"/eu-bucket/logs/a.log",
+            b"/eu-bucket/logs/b.log",
+        ]
+        assert FakeS3.signed == [("profile-key", "eu-west-1")] * 2  # both through obstore
+    finally:
+        store.close()
+        server.shutdown()
+        server.server_close()

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from obstore.store import S3Credential
+    from obstore.store import ClientConfig, S3Credential
 
 # botocore refreshes expiring credentials at least 10 minutes before they expire (its
 # mandatory refresh), so a copy taken now is valid for 5 minutes: obstore asks again then
@@ -90,7 +90,8 @@ def usable() -> bool:
 
 def new_store(fs: Any, bucket: str) -> Any:
     """An obstore S3Store for `bucket`, reached as s3fs's filesystem `fs` reaches it; or,
-    when botocore finds no credentials, the error each fetch then gives (as s3fs's)."""
+    when botocore finds no credentials, the error each fetch then gives (as s3fs's);
+    None for S3's accelerate endpoint, or a CA bundle that cannot be read: s3fs then."""
     global _STARTED_IN
     _STARTED_IN = os.getpid()
     import botocore.session
@@ -98,11 +99,23 @@ def new_store(fs: Any, bucket: str) -> Any:
     from obstore.store import S3Store
 
     session = botocore.session.Session()  # the chain s3fs's session reads: same env and files
+    if _accelerated(session):
+        return None
+    try:
+        trusted = _ca_bundle(session)
+    except OSError:  # s3fs says what is wrong with it
+        return None
     credentials = session.get_credentials()
     if credentials is None:
         return NoCredentialsError()
     style = (session.get_scoped_config().get("s3") or {}).get("addressing_style")
     reach = reach_of(*_client_facts(fs, bucket), bucket, style)
+    options: ClientConfig = {
+        "allow_http": reach.endpoint.startswith("http://"),
+        "timeout": REQUEST_TIMEOUT,
+    }
+    if trusted is not None:
+        options["root_certificate"] = trusted
     return S3Store(
         bucket,
         # said explicitly, so obstore's own reading of the environment (AWS_ENDPOINT,
@@ -112,12 +125,27 @@ def new_store(fs: Any, bucket: str) -> Any:
         virtual_hosted_style_request=reach.virtual_hosted,
         skip_signature=False,
         credential_provider=BotocoreCredentials(credentials),
-        client_options={
-            "allow_http": reach.endpoint.startswith("http://"),
-            "timeout": REQUEST_TIMEOUT,
-        },
+        client_options=options,
         retry_config={"max_retries": RETRIES},
     )
+
+
+def _accelerated(session: Any) -> bool:
+    """Whether botocore sends S3 requests to the accelerate endpoint (another host for
+    each bucket, which obstore is not given): such stores are fetched through s3fs."""
+    s3 = session.get_scoped_config().get("s3") or {}
+    return str(s3.get("use_accelerate_endpoint", "")).lower() == "true"
+
+
+def _ca_bundle(session: Any) -> bytes | None:
+    """The CA bundle botocore verifies TLS with (AWS_CA_BUNDLE, `ca_bundle`: a store
+    behind a private CA), as obstore's client option: added to the system's roots, where
+    botocore's replaces them."""
+    path = session.get_config_variable("ca_bundle")
+    if not path:
+        return None
+    with open(os.path.expanduser(path), "rb") as bundle:
+        return bundle.read()
 
 
 def _client_facts(fs: Any, bucket: str) -> tuple[str, str]:

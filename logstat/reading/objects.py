@@ -106,17 +106,15 @@ def native_store(scheme: str, endpoint_url: str | None, bucket: str) -> Any:
     made once per process for each bucket, endpoint and credentials, as `filesystem`
     makes s3fs's (whose client it asks for the endpoint and the bucket's region).
     None in a process forked after obstore ran in its parent: obstore's runtime does not
-    survive a fork (it hangs), so such a child fetches through s3fs."""
+    survive a fork (it hangs), so such a child fetches through s3fs; None too when
+    botocore's configuration asks for what obstore is not given (object_fetch.py)."""
     if not object_fetch.usable():
         return None
     key = (*_client_key(scheme, endpoint_url)[0], bucket)
     with _NATIVE_LOCK:  # one at a time: each asks its bucket for the region
-        found = _NATIVE_STORES.get(key)
-        if found is None:
-            found = _NATIVE_STORES[key] = object_fetch.new_store(
-                filesystem(scheme, endpoint_url), bucket
-            )
-        return found
+        if key not in _NATIVE_STORES:  # (None too: s3fs fetches them)
+            _NATIVE_STORES[key] = object_fetch.new_store(filesystem(scheme, endpoint_url), bucket)
+        return _NATIVE_STORES[key]
 
 
 def _client_key(scheme: str, endpoint_url: str | None) -> tuple[tuple[object, ...], str | None]:
