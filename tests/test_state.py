@@ -299,6 +299,22 @@ def test_a_half_line_rotated_twice_then_an_inode_reused(
     split_into_runs(operations, tmp_path_factory)
 
 
+def test_a_copy_that_got_an_empty_files_inode_is_matched_by_content(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Hypothesis found it: copytruncate copied the read log into a file that got the
+    # inode of a deleted file of which nothing had been read; that entry (which matches
+    # any content) took the copy, and its line was counted a second time.
+    operations: list[tuple[str, object]] = [
+        ("rotate", "none"),
+        ("append", 1),
+        ("run", 0),
+        ("copytruncate", "delayed"),
+        ("reuse", 1),
+    ]
+    split_into_runs(operations, tmp_path_factory)
+
+
 def split_into_runs(
     operations: list[tuple[str, object]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:

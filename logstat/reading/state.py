@@ -360,6 +360,10 @@ class _Claims:
             self.free_entries.discard(index)
         self.by_candidate[candidate.path] = index
 
+    def release(self, index: int, candidate: _Candidate) -> None:
+        self.free_entries.add(index)
+        del self.by_candidate[candidate.path]
+
     def decided(self, candidate: _Candidate) -> bool:
         return candidate.path in self.by_candidate
 
@@ -384,6 +388,10 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
     # nothing read of them yet (empty, or one partial line) and changed since: their
     # first bytes may be in a copy (copytruncate) too short a fingerprint cannot find
     unread: list[Entry] = []
+    # an entry that read nothing matches any file of its inode: when that inode went to a
+    # copy of a file read before (copytruncate, and ext4 handing the deleted file's inode
+    # on), the copy's content decides, once every file has been matched by identity
+    blank: list[tuple[int, _Candidate, int]] = []  # ... and where its read goes in plan.reads
 
     def by_identity(candidates: list[_Candidate]) -> None:
         for candidate in candidates:
@@ -415,7 +423,10 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
                     plan.kept.append(_moved(entry, candidate))
                 elif _continues(entry, candidate):
                     claims.claim(index, candidate)
-                    plan.reads.append(_resume(candidate, entry))
+                    if entry.fingerprint_bytes == 0:
+                        blank.append((index, candidate, len(plan.reads)))
+                    else:
+                        plan.reads.append(_resume(candidate, entry))
                     if entry.offset == 0 and entry.origin in input_paths:
                         unread.append(entry)
                 else:
@@ -427,6 +438,15 @@ def _match(entries: list[Entry], sources: list[Source]) -> _Plan:
     missing = [entries[i] for i in claims.free_entries if entries[i].origin in input_paths]
     siblings = _siblings([*missing, *unread], input_paths)
     by_identity(siblings)
+    for index, candidate, position in reversed(blank):  # (later positions first)
+        if any(
+            entries[other].offset > 0 and entries[other].matches(candidate.head())
+            for other in claims.free_entries
+        ):  # a copy of what another entry read: matched by content below
+            claims.release(index, candidate)
+            judged.add((index, candidate.path))
+        else:
+            plan.reads.insert(position, _resume(candidate, entries[index]))
 
     # Renamed and compressed, or copied (copytruncate): the same first bytes elsewhere.
     undecided = [c for c in (*inputs, *siblings) if not claims.decided(c)]
