@@ -807,7 +807,7 @@ def cloudfront_expected(request: Request) -> Expected:
         "client_ip": request.client_ip,
         "method": request.method,
         "path": request.path,
-        "query": request.query,
+        "query": absent(request.query),  # a query of just `-` is logged as none is
         "protocol": request.protocol,
         "status": request.status,
         "bytes_sent": request.bytes_sent,
