@@ -6,6 +6,7 @@
 - golden files: `check_golden`, rewritten with LOGSTAT_UPDATE_GOLDEN=1;
 - logs the tests write: numbered nginx lines, synthetic requests, a rotating log;
 - a terminal of its own (tmux): `tmux_pane`;
+- a dashboard page's data: `page_data`;
 - a Dask worker killed mid-run: `kill_a_worker_mid_run`.
 
 Hypothesis strategies and the renderers of generated requests live in tests/strategies.py.
@@ -533,6 +534,15 @@ def frame_of(lines: Sequence[tuple[datetime | None, int, str | None]]) -> pl.Dat
             schema.REJECT_REASON: pl.String,
         },
     ).with_columns(schema.status_class_expression(pl.col("status")).alias("status_class"))
+
+
+# The data a dashboard page holds (what its scripts draw)
+
+
+def page_data(page: Path) -> Any:
+    found = re.search(r'id="logstat-data">(.*?)</script>', page.read_text(encoding="utf-8"))
+    assert found is not None
+    return json.loads(found.group(1))
 
 
 # Tables of the terminal views, read back cell by cell

@@ -18,7 +18,6 @@ import time
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy
 import pytest
@@ -26,7 +25,7 @@ import pytest
 from logstat.dashboard import DashboardBuilder, json_for_html
 from logstat.dashboard.data import MAX_BUCKETS, STEPS
 from logstat.dashboard.page import SCRIPTS, render_page
-from tests.helpers import FIXTURES, REPORT_FIXTURES, frame_of, log_line, run_cli
+from tests.helpers import FIXTURES, REPORT_FIXTURES, frame_of, log_line, page_data, run_cli
 from tests.servers.chromium import Browser
 
 # Injected code would set one of these; the page must never run it.
@@ -321,14 +320,6 @@ def test_layers_and_many_files_in_the_page_data(tmp_path: Path) -> None:
     small = page_data(few)
     assert small["file_groups"] == [] and small["attention"] is None
     assert [file["name"] for file in small["files"]] == [str(flagged)]
-
-
-def page_data(page: Path) -> Any:
-    found = re.search(
-        r'<script type="application/json" id="logstat-data">(.*?)</script>', page.read_text()
-    )
-    assert found is not None
-    return json.loads(found.group(1))
 
 
 def test_layers_and_file_groups_render_as_text(tmp_path: Path, browser: Browser) -> None:

@@ -9,8 +9,6 @@ jumps over one when the clocks go forward.
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,7 +21,7 @@ from logstat.dashboard import DashboardBuilder
 from logstat.dashboard.clock import Clock
 from logstat.dashboard.data import STEPS
 from logstat.time_zones import UTC_ZONE, resolve
-from tests.helpers import frame_of, run_cli
+from tests.helpers import frame_of, page_data, run_cli
 from tests.servers.chromium import Browser
 
 ZONES = [
@@ -227,13 +225,6 @@ def write_log(path: Path, moments: list[datetime]) -> Path:
     ]
     path.write_text("".join(lines))
     return path
-
-
-def page_data(page: Path) -> dict[str, object]:
-    found = re.search(r'id="logstat-data">(.*?)</script>', page.read_text())
-    assert found is not None
-    data: dict[str, object] = json.loads(found.group(1))
-    return data
 
 
 def test_the_page_names_the_zone_and_shows_its_times(tmp_path: Path, browser: Browser) -> None:

@@ -5,7 +5,10 @@ processes on loopback."""
 
 from __future__ import annotations
 
+import functools
+import io
 import json
+import pickle
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,11 +21,13 @@ import logstat
 from logstat.engines import dask as engine
 from logstat.library import dashboard
 from logstat.outputs import dataset_commits
+from logstat.summary.file_rows import FileRow
 from tests.helpers import (
     REPO,
     fixture_logs,
     kill_a_worker_mid_run,
     log_line,
+    page_data,
     run_cli,
     write_numbered_log,
 )
@@ -157,6 +162,55 @@ def test_the_dashboard_on_the_cluster_is_the_page_made_here(
     ]
     assert '"error_paths"' in pages[0]
     assert pages[1] == pages[0]
+
+
+def file_rows_in(value: Any) -> int:
+    """How many files' rows `value` holds, wherever in it (as pickling it finds them)."""
+    found = 0
+
+    class Counting(pickle.Pickler):
+        def reducer_override(self, held: Any) -> Any:
+            nonlocal found
+            found += isinstance(held, FileRow)
+            return NotImplemented
+
+    Counting(io.BytesIO()).dump(value)
+    return found
+
+
+def joined_without_file_rows(join: Callable[[Any, Any], Any], one: Any, other: Any) -> Any:
+    """A join of the merge tree, on a worker, that refuses values holding files' rows."""
+    held = file_rows_in(one) + file_rows_in(other)
+    if held:
+        raise AssertionError(f"{held} files' rows went up the merge tree")
+    return join(one, other)
+
+
+def test_the_dashboard_merges_no_file_rows_on_the_cluster_and_lists_every_file(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = [
+        write_numbered_log(tmp_path / f"d{index}.log", index * 1000, 200) for index in range(30)
+    ]
+    here = dashboard(logs, tmp_path / "here.html", tz="UTC")
+    monkeypatch.setattr(engine, "TASK_FILES", 1)  # a task a file: a deep tree, a kill mid-run
+    joins: list[int] = []
+    tree = engine.tree
+
+    def checked(client: Any, pending: list[Any], join: Callable[[Any, Any], Any]) -> Any:
+        joins.append(len(pending) - 1)
+        return tree(client, pending, functools.partial(joined_without_file_rows, join))
+
+    monkeypatch.setattr(engine, "tree", checked)
+    there = _kill_a_worker_once_tasks_finish(
+        address, lambda: dashboard(logs, tmp_path / "there.html", tz="UTC", cluster=address)
+    )
+    assert joins == [len(logs) - 1]
+    assert (there.rows, there.rejected) == (here.rows, here.rejected)
+    data = page_data(tmp_path / "there.html")
+    assert data["totals"]["files"] == len(logs)  # grouped on the page: more than it lists
+    assert sum(group["files"] for group in data["file_groups"]) == len(logs)
+    assert {**data, "generated": None} == {**page_data(tmp_path / "here.html"), "generated": None}
 
 
 def test_ingest_on_the_cluster_into_a_bucket(

@@ -11,12 +11,13 @@ which is also how many small files use every core.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import pickle
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 import polars as pl
 
@@ -349,7 +350,7 @@ class Outcome:
 
     partial: PartialSummary
     # the rows of the files read whole, apart from `partial`: they go to the client once,
-    # not copied up the merge tree at each level (`summarize`); counted in by `settled`
+    # not copied up the merge tree at each level (`fold_apart`); counted in by `settled`
     rows: list[FileRow] = field(default_factory=list)
     # file_id -> (end offset, lines, compression) of a file resumed under --state; the
     # offset is None when the file was not read to its end
@@ -522,7 +523,6 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
     from logstat.reading import pipeline
     from logstat.reading.state import Resume
     from logstat.summary import PartialSummary
-    from logstat.summary.file_rows import file_rows
 
     with planned(task, options, settings.needed()) as runs:
         start = before = 0
@@ -534,11 +534,8 @@ def count(task: Task, settings: ReportSettings, options: Options, rejects: bool)
             outcome.partial.add(frame)
             if rejects:
                 outcome.rejects.append(_rejected(frame, start, before))
+        outcome.rows = rows_apart(runs, outcome.partial)
         [first, *_] = runs
-        if isinstance(first.resume, ByteRange):  # its row merges with its file's others
-            outcome.partial.add_files(runs)
-        else:
-            outcome.rows = file_rows(runs)
         for run, part in zip(runs, task.parts, strict=True):
             if run.vanished:
                 outcome.vanished.add(run.file_id)
@@ -624,19 +621,61 @@ def _settle(run: FileRun, options: Options, needed: set[str] | None, resume: Res
     run.tentative = False
 
 
-def merge(one: Outcome, other: Outcome) -> Outcome:
+def rows_apart(runs: list[FileRun], partial: PartialSummary) -> list[FileRow]:
+    """On a worker, a task's files read: the rows of those read whole, to go to the client
+    apart from the merge tree (`fold_apart`); a byte range's row is counted into the
+    task's `partial` instead, to merge there with its file's other ranges (and, under
+    --state, to be left out with them after a range that stopped short)."""
+    from logstat.engines.ranges import ByteRange
+    from logstat.summary.file_rows import file_rows
+
+    [first, *_] = runs  # a byte range is a task of its own
+    if isinstance(first.resume, ByteRange):
+        partial.add_files(runs)
+        return []
+    return file_rows(runs)
+
+
+class Apart(Protocol):
+    """A task's result (a summary's Outcome, a page's counts) that holds the rows of the
+    files it read whole apart from its counts (`rows_apart`), and merges with the result
+    of the tasks after it."""
+
+    rows: list[FileRow]
+
+    def merge(self, other: Self) -> Self: ...
+
+
+Merged = TypeVar("Merged", bound=Apart)
+
+
+def merge(one: Merged, other: Merged) -> Merged:
     return one.merge(other)
 
 
-def _counts(outcome: Outcome) -> Outcome:
-    """On the worker that holds `outcome`: it without the rows of its files (`summarize`)."""
-    from dataclasses import replace
+def _counts(result: Merged) -> Merged:
+    """On the worker that holds `result`: it without the rows of its files (`fold_apart`)."""
+    counts = copy.copy(result)
+    counts.rows = []
+    return counts
 
-    return replace(outcome, rows=[])
+
+def _rows(result: Apart) -> list[FileRow]:
+    return result.rows
 
 
-def _rows(outcome: Outcome) -> list[FileRow]:
-    return outcome.rows
+def fold_apart(client: Any, counting: Iterable[Any]) -> tuple[Any, list[FileRow]]:
+    """The results of the tasks `counting` submits (futures of `Apart` values, at least
+    one), merged on the cluster in a tree (no worker or client holds more than two at
+    once to merge them), in order, without the rows of their files: those (one a file:
+    10,000s) come here apart, each once, where the tree would copy them at each of its
+    levels.  The merged counts, and the rows in task order."""
+    counted = list(counting)
+    rows = [client.submit(_rows, future, retries=RETRIES, pure=False) for future in counted]
+    pending = [client.submit(_counts, future, retries=RETRIES, pure=False) for future in counted]
+    del counted  # dropped on the workers once split (`counting` holds none)
+    merged, *found = finished([tree(client, pending, merge), *rows])
+    return merged, [row for held in found for row in held]
 
 
 def summarize(
@@ -646,34 +685,21 @@ def summarize(
     options: Options,
     rejects: bool = False,
 ) -> Outcome:
-    """What every part holds, counted on the cluster and merged there in a tree (no worker
-    or client holds more than two partials at once to merge them); with `rejects`, the
-    rejected lines come back too."""
+    """What every part holds, counted on the cluster and merged there in a tree
+    (`fold_apart`); with `rejects`, the rejected lines come back too."""
     from logstat.summary import PartialSummary
 
     groups = tasks(parts, slots(client))
     if not groups:
         return Outcome(PartialSummary(settings))
-    counted = [
+    counting = (
         client.submit(count, task, settings, options, rejects, retries=RETRIES, pure=False)
         for task in groups
-    ]
-    # the counts merge in a tree; the files' rows (one a file: 10,000s) come here apart,
-    # each once, where the tree would copy them at each of its levels
-    rows = [client.submit(_rows, future, retries=RETRIES, pure=False) for future in counted]
-    pending = [client.submit(_counts, future, retries=RETRIES, pure=False) for future in counted]
-    del counted  # dropped on the workers once split
+    )
     result: Outcome
-    result, *found = finished([tree(client, pending, merge), *rows])
-    for held in found:
-        result.rows += held
+    result, rows = fold_apart(client, counting)
+    result.rows = rows
     return result.settled()
-
-
-def fold(client: Any, pending: list[Any], join: Callable[[Any, Any], Any]) -> Any:
-    """The tasks' results joined two by two on the cluster, in a tree (no worker or client
-    holds more than two of them at once to join them), in order."""
-    return finished([tree(client, pending, join)])[0]
 
 
 def tree(client: Any, pending: list[Any], join: Callable[[Any, Any], Any]) -> Any:

@@ -1,11 +1,13 @@
 """`dashboard --cluster`: each task folds its inputs into the page's counts
 (dashboard/data.py's DashboardBuilder: the summary, minutes by class, error paths),
-and the builders merge on the cluster in a tree, as partial summaries do."""
+and the builders merge on the cluster in a tree, as partial summaries do; the rows of
+the files read (one a file) come to the client apart, once (dask.fold_apart)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from logstat.engines import dask
 
@@ -14,12 +16,28 @@ if TYPE_CHECKING:
     from logstat.filters import Filters
     from logstat.reading.runs import Options
     from logstat.reading.sources import Source
+    from logstat.summary.file_rows import FileRow
     from logstat.time_zones import DisplayZone
+
+
+@dataclass
+class Counted:
+    """What tasks counted for the page, and the rows of the files they read whole, apart
+    from the builder's summary (dask.rows_apart)."""
+
+    builder: DashboardBuilder
+    rows: list[FileRow] = field(default_factory=list)
+
+    def merge(self, other: Counted) -> Counted:
+        """Add `other`, the counts of the tasks right after this one's."""
+        self.builder.merge(other.builder)
+        self.rows += other.rows
+        return self
 
 
 def count(
     task: dask.Task, top: int, filters: Filters, zone: DisplayZone, options: Options
-) -> DashboardBuilder:
+) -> Counted:
     """One task, on a worker: its inputs folded into a builder of their own."""
     from logstat.dashboard.data import DashboardBuilder
     from logstat.reading import pipeline
@@ -28,12 +46,7 @@ def count(
     with dask.planned(task, options, builder.needed()) as runs:
         for _, frame in pipeline.read(runs, options, builder.needed(), None):
             builder.add(frame)
-        builder.summary.add_files(runs)
-    return builder
-
-
-def merge(one: DashboardBuilder, other: DashboardBuilder) -> DashboardBuilder:
-    return one.merge(other)
+        return Counted(builder, dask.rows_apart(runs, builder.summary))
 
 
 def fold(
@@ -51,12 +64,13 @@ def fold(
     if not parts:
         return DashboardBuilder(top, filters, zone)
     with dask.connect(address) as client:
-        groups = dask.tasks(parts, dask.slots(client))
-        pending: list[Any] = [
+        counting = (
             client.submit(
                 count, task, top, filters, zone, options, retries=dask.RETRIES, pure=False
             )
-            for task in groups
-        ]
-        result: DashboardBuilder = dask.fold(client, pending, merge)
-    return result
+            for task in dask.tasks(parts, dask.slots(client))
+        )
+        counted, rows = dask.fold_apart(client, counting)
+    builder: DashboardBuilder = counted.builder
+    builder.summary.take_files(rows)
+    return builder
