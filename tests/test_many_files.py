@@ -14,9 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
-from logstat.reading import pipeline
+from logstat.reading import detection, pipeline
 from logstat.reading.lines import CHUNK_BYTES
-from logstat.reading.sources import expand
+from logstat.reading.sources import Source, expand
 from tests.helpers import REPO, run_cli
 
 NGINX = (
@@ -158,3 +158,29 @@ def test_export_says_which_columns_a_file_detected_late_could_not_keep(tmp_path:
     # an export of files of one kind warns of nothing
     code, _, err = run_cli("export", str(tmp_path / "part-00[0-2].log"), "-o", str(output))
     assert code == 0 and "not in this export" not in err
+
+
+def test_kinships_of_many_names_at_once_are_each_names_kinship() -> None:
+    # kinships sets digit words aside with polars' regex (a pattern without look-arounds),
+    # kinship with Python's: the same key for every name, stdin none, and a name that is
+    # not UTF-8 (undecodable bytes, which polars cannot hold) still keyed
+    names = [
+        "access.log.1",
+        "logs/a1b_c.d-2x",
+        "abc",
+        "x9",
+        "9",
+        "_1_",
+        "ab12cd34.log",
+        "été1_x2.log",
+        "dir/sub/123456789012_elasticloadbalancing_us-east-1_app.web.50dc6c495c0c9188_"
+        "20260301T0000Z_10.0.3.1_00000000.log.gz",
+        "a.b.c",
+        "",
+    ]
+    sources = [Source(name, Path(name)) for name in names] + [Source("<stdin>", None)]
+    assert detection.kinships(sources) == [detection.kinship(source) for source in sources]
+    assert detection.kinships(sources)[0] == ("", "access.log.#")
+    assert detection.kinships(sources)[-1] is None
+    undecodable = [*sources, Source("x\udcff1.log", Path("x\udcff1.log"))]
+    assert detection.kinships(undecodable)[-1] == ("", "x\udcff#.log")

@@ -69,6 +69,27 @@ def test_directories_are_walked_sorted_without_hidden_files(tree: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("argument", ["{tree}", "{tree}/", "{tree}//sub/..", ".", "sub"])
+def test_walked_files_are_named_as_their_paths(
+    tree: Path, argument: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the walk joins each listed name to its directory's Path (sources._child), not
+    # Path(text): the same Path, and its text is the file's name, as the user wrote the
+    # directory (the workers of a cluster rebuild the Path from the name)
+    monkeypatch.chdir(tree)
+    sources = expand([argument.format(tree=tree)])
+    assert len(sources) == (2 if argument == "sub" else 4)
+    for source in sources:
+        assert source.path is not None
+        rebuilt = Path(source.name)
+        assert (str(source.path), source.path.parts, source.path) == (
+            source.name,
+            rebuilt.parts,
+            rebuilt,
+        )
+        assert source.path.stat().st_size == 2
+
+
 def test_globs_are_sorted_and_recursive(tree: Path) -> None:
     assert names(expand([str(tree / "*.log")]), tree) == ["a.log", "b.log"]
     assert names(expand([str(tree / "**" / "*.log*")]), tree) == [

@@ -305,7 +305,7 @@ def tasks(parts: Sequence[Part], slots: int = 1) -> list[Task]:
     import uuid
 
     from logstat.engines.ranges import ByteRange
-    from logstat.reading.detection import kinship
+    from logstat.reading.detection import kinships
 
     whole = sum(1 for part in parts if not isinstance(part.resume, ByteRange))
     limit = max(1, min(TASK_FILES, -(-whole // (TASKS_A_SLOT * slots))))
@@ -327,10 +327,11 @@ def tasks(parts: Sequence[Part], slots: int = 1) -> list[Task]:
     first_of_kin: dict[tuple[str, str], Source] = {}
     cut = []
     run = uuid.uuid4().hex
+    kins = iter(kinships([part.source for part in parts]))
     for group in groups:
         heads: dict[tuple[str, str], Source] = {}
         for part in group:
-            kin = kinship(part.source)
+            kin = next(kins)
             if kin is None or kin in heads:
                 continue
             if kin in first_of_kin:  # first named so in an earlier task

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,10 +96,8 @@ def is_dataset(argument: str, endpoint_url: str | None = None) -> bool:
     if not directory.is_dir():
         return False
     with contextlib.suppress(OSError):
-        return any(
-            child.name.startswith(f"{DATE}=") or child.name == LEDGER
-            for child in directory.iterdir()
-        )
+        # names, not Paths: a directory of logs may hold 100,000s of files
+        return any(name.startswith(f"{DATE}=") or name == LEDGER for name in os.listdir(directory))
     return False
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import polars as pl
 
@@ -49,8 +49,7 @@ def plan(
     """
     runs = []
     detected: dict[tuple[str, str], Choice] = dict(earlier or {})
-    for file_id, source in enumerate(sources):
-        kin = kinship(source)
+    for file_id, (source, kin) in enumerate(zip(sources, kinships(sources), strict=True)):
         known = detected.get(kin) if kin is not None else None
         if known is not None:
             runs.append(FileRun(file_id, source, known, tentative=True))
@@ -115,10 +114,28 @@ def kinship(source: Source) -> tuple[str, str] | None:
     return directory, _DIGIT_WORDS.sub("#", name)
 
 
+def kinships(sources: Sequence[Source]) -> list[tuple[str, str] | None]:
+    """`kinship` of each source, the digit words of all their names set aside at once by
+    polars' regex engine: 4 µs a name one by one here, 100,000s of them per run."""
+    splits = [None if source.once else os.path.split(source.name) for source in sources]
+    names = [split[1] for split in splits if split is not None]
+    try:
+        bare = pl.Series(names, dtype=pl.String).str.replace_all(_DIGIT_WORDS_LINEAR, "#")
+    except UnicodeEncodeError:  # a name that is not UTF-8 (undecodable bytes): one by one
+        kept = [_DIGIT_WORDS.sub("#", name) for name in names]
+    else:
+        kept = bare.to_list()
+    replaced = iter(kept)
+    return [None if split is None else (split[0], next(replaced)) for split in splits]
+
+
 # each whole word, from its start, that holds a digit: written so that a word without
 # one is looked at once (the plain `[A-Za-z0-9]*[0-9][A-Za-z0-9]*` tries it again from
 # each of its letters: 8 µs a name of an ALB object, 100,000s of them planned per run)
 _DIGIT_WORDS = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*[0-9])[A-Za-z0-9]+")
+# the same words for a linear-time engine (polars', without look-arounds): a match starts
+# at its word's start (a word without a digit holds none) and runs to the word's end
+_DIGIT_WORDS_LINEAR = r"[A-Za-z]*[0-9][A-Za-z0-9]*"
 
 
 def _head_blocks(
