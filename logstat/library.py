@@ -657,8 +657,7 @@ def dashboard(
     if address is not None:
         if any(is_dataset(log, endpoint_url) for log in logs):
             raise LogstatError("--cluster reads logs, not a dataset", ExitCode.USAGE)
-        sources = read_options.expand(logs)
-        builder = dask_dashboard.fold(address, sources, top, chosen, zone, read_options)
+        builder = dask_dashboard.fold(address, logs, top, chosen, zone, read_options)
     else:
         builder = DashboardBuilder(top, chosen, zone)
         with Inputs() as inputs:

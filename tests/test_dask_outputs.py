@@ -5,6 +5,7 @@ processes on loopback."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -162,6 +163,37 @@ def test_the_dashboard_on_the_cluster_is_the_page_made_here(
     ]
     assert '"error_paths"' in pages[0]
     assert pages[1] == pages[0]
+
+
+def test_the_dashboard_connects_to_the_cluster_while_it_lists_the_inputs(
+    address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as the summary does: starting local:N's workers need not wait for the listing
+    from logstat.reading.runs import Options
+
+    events: list[str] = []
+    connecting, expand = engine.connecting, Options.expand
+
+    @contextlib.contextmanager
+    def noted(where: str) -> Iterator[Any]:
+        events.append("connecting")
+        with connecting(where) as cluster:
+            yield cluster
+
+    def listed(options: Options, logs: list[str]) -> Any:
+        events.append("listing")
+        return expand(options, logs)
+
+    monkeypatch.setattr(engine, "connecting", noted)
+    monkeypatch.setattr(Options, "expand", listed)
+    for run in (
+        lambda: logstat.summarize([SAMPLE], cluster=address),
+        lambda: dashboard([SAMPLE], tmp_path / "there.html", tz="UTC", cluster=address),
+    ):
+        events.clear()
+        run()
+        assert events == ["connecting", "listing"]
+    assert page_data(tmp_path / "there.html")["totals"]["files"] == 1
 
 
 def file_rows_in(value: Any) -> int:

@@ -5,7 +5,6 @@ the files read (one a file) come to the client apart, once (dask.fold_apart)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,7 +14,6 @@ if TYPE_CHECKING:
     from logstat.dashboard.data import DashboardBuilder
     from logstat.filters import Filters
     from logstat.reading.runs import Options
-    from logstat.reading.sources import Source
     from logstat.summary.file_rows import FileRow
     from logstat.time_zones import DisplayZone
 
@@ -51,19 +49,22 @@ def count(
 
 def fold(
     address: str,
-    sources: Sequence[Source],
+    logs: list[str],
     top: int,
     filters: Filters,
     zone: DisplayZone,
     options: Options,
 ) -> DashboardBuilder:
-    """The page's counts of every input, counted on the cluster (the files counted in)."""
+    """The page's counts of every input `logs` name, counted on the cluster (the files
+    counted in); connected to while the inputs are listed and cut (dask.connecting), as
+    the summary does."""
     from logstat.dashboard.data import DashboardBuilder
 
-    parts = dask.parts_of(sources)
-    if not parts:
-        return DashboardBuilder(top, filters, zone)
-    with dask.connect(address) as client:
+    with dask.connecting(address) as cluster:
+        parts = dask.parts_of(options.expand(logs))
+        if not parts:  # an object prefix that lists nothing
+            return DashboardBuilder(top, filters, zone)
+        client = cluster.client()
         counting = (
             client.submit(
                 count, task, top, filters, zone, options, retries=dask.RETRIES, pure=False
@@ -71,6 +72,7 @@ def fold(
             for task in dask.tasks(parts, dask.slots(client))
         )
         counted, rows = dask.fold_apart(client, counting)
+        cluster.release()
     builder: DashboardBuilder = counted.builder
     builder.summary.take_files(rows)
     return builder
