@@ -672,8 +672,8 @@ def fold_apart(client: Any, counting: Iterable[Any]) -> tuple[Any, list[FileRow]
     10,000s) come here apart, each once, where the tree would copy them at each of its
     levels.  The merged counts, and the rows in task order."""
     counted = list(counting)
-    rows = [client.submit(_rows, future, retries=RETRIES, pure=False) for future in counted]
-    pending = [client.submit(_counts, future, retries=RETRIES, pure=False) for future in counted]
+    rows = client.map(_rows, counted, retries=RETRIES, pure=False)
+    pending = client.map(_counts, counted, retries=RETRIES, pure=False)
     del counted  # dropped on the workers once split (`counting` holds none)
     merged, *found = finished([tree(client, pending, merge), *rows])
     return merged, [row for held in found for row in held]
@@ -693,7 +693,7 @@ def summarize(
     groups = tasks(parts, slots(client))
     if not groups:
         return Outcome(PartialSummary(settings))
-    counting = (
+    counting = (  # a graph a task: as one, 100,000 files' tasks are 16 MiB, which Dask warns of
         client.submit(count, task, settings, options, rejects, retries=RETRIES, pure=False)
         for task in groups
     )
@@ -704,12 +704,12 @@ def summarize(
 
 
 def tree(client: Any, pending: list[Any], join: Callable[[Any, Any], Any]) -> Any:
-    """The future of the tasks' results joined two by two on the cluster, in order."""
+    """The future of the tasks' results joined two by two on the cluster, in order: each
+    level sent as one graph (`client.map`), as `fold_apart` sends its splits; a graph of
+    its own a task cost this process (and local:N's scheduler, which runs in it) twice
+    the CPU: 0.6 s against 0.3 s for 400 small tasks."""
     while len(pending) > 1:
-        paired = [
-            client.submit(join, pending[index], pending[index + 1], retries=RETRIES, pure=False)
-            for index in range(0, len(pending) - 1, 2)
-        ]
+        paired = client.map(join, pending[0:-1:2], pending[1::2], retries=RETRIES, pure=False)
         if len(pending) % 2:
             paired.append(pending[-1])
         pending = paired
