@@ -12,6 +12,7 @@ from logstat.engines.ranges import ByteRange
 from logstat.line_counts import LineCounts
 from logstat.reading.objects import RemoteObject
 from logstat.reading.sources import Source
+from logstat.summary import PartialSummary, ReportSettings
 from logstat.summary.file_rows import FileRow
 
 
@@ -53,3 +54,13 @@ def test_a_file_row_comes_back_whole() -> None:
         else:
             assert getattr(row, field.name) != field.default, field.name
     assert pickle.loads(pickle.dumps(row)) == row
+
+
+def test_a_tasks_rows_travel_as_one_value() -> None:
+    # Dask sends a list item by item, a header each: a task's rows go as one bytes value
+    rows = [
+        FileRow(index, f"{index}.log", "nginx", "combined", "detected", None) for index in range(3)
+    ]
+    split = engine._rows(engine.Outcome(PartialSummary(ReportSettings()), rows=rows))
+    assert isinstance(split, bytes)
+    assert pickle.loads(split) == rows

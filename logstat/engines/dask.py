@@ -661,8 +661,11 @@ def _counts(result: Merged) -> Merged:
     return counts
 
 
-def _rows(result: Apart) -> list[FileRow]:
-    return result.rows
+def _rows(result: Apart) -> bytes:
+    """The rows of `result`'s files, pickled here as one value: Dask sends a list item by
+    item, a header each (gathering 100,000 rows cost the client 3.1-3.6 s of CPU and
+    10-20 s of waiting, loaded, against 0.9-1.0 s and 2-2.6 s as bytes)."""
+    return pickle.dumps(result.rows, pickle.HIGHEST_PROTOCOL)
 
 
 def fold_apart(client: Any, counting: Iterable[Any]) -> tuple[Any, list[FileRow]]:
@@ -676,7 +679,7 @@ def fold_apart(client: Any, counting: Iterable[Any]) -> tuple[Any, list[FileRow]
     pending = client.map(_counts, counted, retries=RETRIES, pure=False)
     del counted  # dropped on the workers once split (`counting` holds none)
     merged, *found = finished([tree(client, pending, merge), *rows])
-    return merged, [row for held in found for row in held]
+    return merged, [row for held in found for row in pickle.loads(held)]
 
 
 def summarize(
