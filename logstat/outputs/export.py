@@ -9,15 +9,15 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import polars as pl
 
 from logstat import schema
 from logstat.errors import ExitCode, LogstatError
 from logstat.outputs.atomic import atomic_output
+from logstat.outputs.parquet_stream import ParquetStream
 from logstat.status import tag
 from logstat.status.chains import VendorChains
 
@@ -99,11 +99,6 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _import_parquet() -> None:
-    with contextlib.suppress(ImportError):  # said where the first frame is written
-        import pyarrow.parquet  # noqa: F401
-
-
 class Writer:
     """Streams frames to a CSV or Parquet file, atomically."""
 
@@ -112,87 +107,51 @@ class Writer:
         self.kind = kind
         self.columns = columns
         self.raw = raw
-        self.rows = 0
+        self._rows = 0
         self._output = standard_output() if str(path) == STDOUT else atomic_output(path)
         self._handle: IO[bytes] | None = None
-        self._parquet: Any = None
-        # Parquet row groups are encoded and compressed on a thread of their own while
-        # the next chunk is parsed (pyarrow releases the GIL); one at a time, in order
-        self._encoder: ThreadPoolExecutor | None = None
-        self._pending: Future[None] | None = None
+        self._parquet: ParquetStream | None = None
+
+    @property
+    def rows(self) -> int:
+        return self._rows if self._parquet is None else self._parquet.rows
 
     def __enter__(self) -> Writer:
         self._handle = self._output.__enter__()
-        if self.kind == "parquet":
-            # pyarrow's imports (0.2-0.35 s) on the writer's thread while the first chunk is
-            # read and parsed: the first write would otherwise wait for them
-            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="logstat-parquet")
-            self._pending = self._encoder.submit(_import_parquet)
-        if self.kind == "csv":
-            header = pl.DataFrame(schema=self.columns)
-            try:
-                header.write_csv(self._handle)
-            except BaseException as error:  # __exit__ will not run: remove the file now
-                self._output.__exit__(type(error), error, error.__traceback__)
-                raise
+        try:
+            if self.kind == "parquet":
+                # polars' own writer, encoding on its threads while the next chunk is parsed
+                self._parquet = ParquetStream(self._handle, self.columns)
+            else:
+                pl.DataFrame(schema=self.columns).write_csv(self._handle)  # the header
+        except BaseException as error:  # __exit__ will not run: remove the file now
+            self._output.__exit__(type(error), error, error.__traceback__)
+            raise
         return self
 
     def write(self, frame: pl.DataFrame) -> None:
         self.write_made(lambda: frame)
 
     def write_made(self, make: Callable[[], pl.DataFrame]) -> None:
-        """Write the frame `make` returns.  For Parquet it is made, converted, encoded and
-        compressed on the writer's thread while the next chunk is parsed (polars and
-        pyarrow release the GIL); one frame at a time, in order."""
+        """Write the frame `make` returns.  For Parquet it is made, encoded and compressed
+        on polars' threads while the next chunk is parsed; one frame at a time, in order."""
         assert self._handle is not None
-        if self.kind == "csv":
-            frame = make()
-            self.rows += frame.height
-            out = frame if self.raw else neutralise_formulas(frame)
-            out.write_csv(self._handle, include_header=False)
+        if self._parquet is not None:
+            self._parquet.write(make)  # memory stays bounded: it waits for the one before
             return
-        import pyarrow.parquet  # noqa: F401  (a missing pyarrow is reported from here)
-
-        if self._encoder is None:
-            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="logstat-parquet")
-        self._wait()  # memory stays bounded: one frame in the works, and errors surface here
-        self._pending = self._encoder.submit(self._write_parquet, make)
-
-    def _write_parquet(self, make: Callable[[], pl.DataFrame]) -> None:
-        import pyarrow.parquet
-
         frame = make()
-        self.rows += frame.height
-        table = frame.to_arrow()
-        if self._parquet is None:
-            self._parquet = pyarrow.parquet.ParquetWriter(
-                self._handle, table.schema, compression="zstd"
-            )
-        self._parquet.write_table(table)
-
-    def _wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+        self._rows += frame.height
+        out = frame if self.raw else neutralise_formulas(frame)
+        out.write_csv(self._handle, include_header=False)
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            if self._encoder is not None:
-                self._encoder.shutdown(wait=True)  # the last table is written (or failed)
-            if self.kind == "parquet" and self._handle is not None:
-                self._wait()
-                self._finish_parquet()
+            if self._parquet is not None and exc_info[0] is not None:
+                self._parquet.abandon()
+            elif self._parquet is not None:
+                self._parquet.close()  # the last frames and the footer
         except BaseException as error:
             if exc_info[0] is None:  # the footer failed (a full disk): discard the file
                 self._output.__exit__(type(error), error, error.__traceback__)
                 raise
         self._output.__exit__(*exc_info)  # type: ignore[arg-type]
-
-    def _finish_parquet(self) -> None:
-        if self._parquet is None:  # no rows: still a valid, empty file
-            import pyarrow.parquet
-
-            empty = pl.DataFrame(schema=self.columns).to_arrow()
-            pyarrow.parquet.write_table(empty, self._handle)
-        else:
-            self._parquet.close()
