@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet
 import pytest
 
-from logstat.outputs.parquet_stream import ParquetStream
+from logstat.outputs.parquet_stream import ROW_GROUP_ROWS, ParquetStream
 from tests.helpers import REPO
 
 COLUMNS: dict[str, pl.DataType] = {"number": pl.Int64(), "word": pl.String()}
@@ -42,6 +43,10 @@ def test_frames_become_one_file_in_their_order() -> None:
     written = pl.read_parquet(io.BytesIO(output.getvalue()))
     assert written.equals(pl.concat(frames))
     assert stream.rows == 70_006
+    # row groups held to ROW_GROUP_ROWS (polars' own are larger: more memory at the peak)
+    metadata = pyarrow.parquet.read_metadata(io.BytesIO(output.getvalue()))
+    groups = [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
+    assert max(groups) <= ROW_GROUP_ROWS and sum(groups) == 70_006
 
 
 def test_no_frames_make_a_valid_empty_file() -> None:
