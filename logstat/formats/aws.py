@@ -309,6 +309,7 @@ class FieldLayout:
             passes.matched,
             lambda common: _in_stages(common, passes.finish_read),
             lambda others: self.parse_every_line(others, needed),
+            (self, None if needed is None else frozenset(needed)),
         )
 
     def parse_every_line(self, lines: pl.LazyFrame, needed: set[str] | None = None) -> pl.LazyFrame:

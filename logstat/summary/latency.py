@@ -139,8 +139,11 @@ class LatencyCounts:
         later = PATH not in records.columns and schema.RAW_LINE in records.columns
         shown = [name for name in SLOW_COLUMNS if not (later and name == PATH)]
         present = [name for name in shown if name in records.columns]
-        timed = records.select(*present, *([schema.RAW_LINE] if later else []))
-        timed = timed.filter(pl.col(DURATION) >= 0)
+        # no quicker record than the floor can be kept (nor a negative duration): the
+        # rows are filtered before their columns are taken, most often down to none
+        floor = max(known for known in (floor, self.floor(), 0.0) if known is not None)
+        timed = records.filter(pl.col(DURATION) >= floor)
+        timed = timed.select(*present, *([schema.RAW_LINE] if later else []))
         missing = [name for name in shown if name not in present]
         timed = timed.with_columns(
             pl.lit(None, dtype=schema.COLUMNS[name]).alias(name) for name in missing
@@ -148,9 +151,6 @@ class LatencyCounts:
         if timed.height > self.slowest_kept:
             cutoff = timed.get_column(DURATION).top_k(self.slowest_kept).min()
             timed = timed.filter(pl.col(DURATION) >= cutoff)
-        floor = max(known for known in (floor, self.floor(), -1.0) if known is not None)
-        if floor >= 0:  # few rows, most often none, left to read a path for
-            timed = timed.filter(pl.col(DURATION) >= floor)
         if later:
             timed = _with_paths(timed, self.slowest_kept)
         timed = timed.select(SLOW_COLUMNS)
