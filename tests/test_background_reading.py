@@ -1,4 +1,5 @@
-"""Files are read on a second thread: errors reach the caller, and stopping early stops it."""
+"""Files are read on a second thread and parsed on a third: errors reach the caller, and
+stopping early stops both."""
 
 from __future__ import annotations
 
@@ -60,3 +61,41 @@ def test_a_big_file_is_numbered_across_chunks(tmp_path: Path) -> None:
     numbers = [number for frame in frames for number in frame.get_column("line_no").to_list()]
     assert numbers == list(range(1, 5001))
     assert runs[0].counts.records == 5000
+
+
+def test_stopping_a_read_early_stops_the_parsing_thread(tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    path.write_bytes(LINE * 5000)
+    options = pipeline.Options(chunk_bytes=64 << 10)
+    runs = pipeline.plan(expand([str(path)]), options)
+    frames = pipeline.read(runs, options, {"status"})
+    next(frames)
+    next(frames)
+    frames.close()
+    names = [thread.name for thread in threading.enumerate()]
+    assert not [name for name in names if name.startswith(("logstat-parser", "logstat-reader"))]
+
+
+def test_a_parse_error_reaches_the_caller_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "access.log"
+    path.write_bytes(LINE * 5000)
+    options = pipeline.Options(chunk_bytes=64 << 10)
+    runs = pipeline.plan(expand([str(path)]), options)
+    parse = pipeline._parse
+    calls = []
+
+    def failing_third(*arguments: object) -> object:
+        calls.append(threading.current_thread().name)
+        if len(calls) == 3:
+            raise LogstatError("parser on fire")
+        return parse(*arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_parse", failing_third)
+    received = 0
+    with pytest.raises(LogstatError, match="parser on fire"):
+        for _ in pipeline.read(runs, options, {"status"}):
+            received += 1
+    assert received == 2  # the frames before the failing one, in order
+    assert any(name.startswith("logstat-parser") for name in calls)  # parsed ahead

@@ -10,7 +10,9 @@ each chunk is parsed lazily and collected once.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import polars as pl
 
@@ -64,30 +66,68 @@ def read(
     the last of them.  A file whose guessed format (`FileRun.tentative`) turns
     out wrong is detected on its own and comes in a frame of its own, after.
 
-    Files are read, decompressed and split into lines on a second thread while
-    this one parses: polars and the decompressors release the GIL, so both
-    cores work.
+    Files are read, decompressed and split into lines on a second thread, and
+    parsed on a third while this one counts the frame before: polars and the
+    decompressors release the GIL, so both cores work.
     """
     wanted = columns_for(needed)
-    for piece in in_background(pieces(runs, options.chunk_bytes)):
-        yield from _parse_piece(piece, options, wanted)
-        if progress is not None:
-            progress(piece.consumed)
+    with ThreadPoolExecutor(1, thread_name_prefix="logstat-parser") as parser:
+        queued: deque[tuple[Piece, Future[pl.DataFrame] | None]] = deque()
+        try:
+            for piece in in_background(pieces(runs, options.chunk_bytes)):
+                ahead = None
+                if _parses_ahead(piece):
+                    ahead = parser.submit(_parse, piece.runs[-1], piece.lines, wanted)
+                queued.append((piece, ahead))
+                if len(queued) > 1:
+                    yield from _finish_piece(*queued.popleft(), options, wanted, progress)
+            while queued:
+                yield from _finish_piece(*queued.popleft(), options, wanted, progress)
+        finally:
+            for _, ahead in queued:  # the reader gave up (or failed): nothing more to parse
+                if ahead is not None:
+                    ahead.cancel()
+
+
+def _parses_ahead(piece: Piece) -> bool:
+    """Whether the piece can be parsed before the pieces ahead of it are counted: not
+    when its parser keeps state from chunk to chunk (they are parsed in order, here),
+    nor when it is a later chunk of a file whose format was guessed (its first chunk
+    may change the guess).  A batch of whole files may: only its own frame settles
+    the guesses of its files."""
+    run = piece.runs[-1]
+    if run.choice is None or run.choice.detection.parser.keeps_state:
+        return False
+    return piece.whole_files or not run.tentative
+
+
+def _finish_piece(
+    piece: Piece,
+    ahead: Future[pl.DataFrame] | None,
+    options: Options,
+    needed: set[str] | None,
+    progress: Progress | None,
+) -> Iterator[tuple[FileRun, pl.DataFrame]]:
+    parsed = ahead.result() if ahead is not None else None
+    yield from _parse_piece(piece, options, needed, parsed)
+    if progress is not None:
+        progress(piece.consumed)
 
 
 def _parse_piece(
-    piece: Piece, options: Options, needed: set[str] | None
+    piece: Piece, options: Options, needed: set[str] | None, parsed: pl.DataFrame | None = None
 ) -> Iterator[tuple[FileRun, pl.DataFrame]]:
+    """The frames of a piece, parsed here unless `parsed` is its parse already."""
     runs, lines = piece.runs, piece.lines
     if not piece.whole_files:
         [run] = runs
-        frame = _parse(run, lines, needed)
+        frame = parsed if parsed is not None else _parse(run, lines, needed)
         if run.tentative:
             frame = _confirm(run, lines, frame, options, needed)
         _count([run], frame)
         yield run, frame
         return
-    frame = _parse(runs[-1], lines, needed)
+    frame = parsed if parsed is not None else _parse(runs[-1], lines, needed)
     doubtful = _doubtful(runs, frame)
     settled = []
     if doubtful:
