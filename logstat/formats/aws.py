@@ -12,7 +12,8 @@ quantifiers), which decides which lines are read, written so that the next byte
 always decides the way on: the regex engine runs it as a one-pass DFA, which
 captures several times faster than a general regex (a strict field ambiguous
 byte by byte, as `target:port_list` was written, made the whole capture fall back
-to the slow engine: 7.1 µs an ALB line against 2.6).  So one pass reads and
+to the slow engine: 7.1 µs an ALB line against 2.6; tests/test_one_pass.py checks
+that no two ways on accept the same byte).  So one pass reads and
 captures up to 13 fields; more fields are captured by a "loose" regex (each field
 only a token, quoted text or either; one-pass and cheaper), run on the lines the
 strict one read, where it captures the same text.  Lines the strict regex does not read are tried
